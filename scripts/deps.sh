@@ -1,0 +1,34 @@
+# Sourced by scripts/run and scripts/test: installs the Debian packages
+# vfioctl needs when any is missing. Usage: install_deps build|test
+set -eu
+
+VFIOCTL_BUILD_PACKAGES="g++ cmake pkg-config libcli11-dev libpugixml-dev libtomlplusplus-dev
+  nlohmann-json3-dev libfmt-dev libpci-dev pci.ids libvirt-dev tar gzip"
+# Tests also need the topology oracle, lspci, GoogleTest and the benchmark library.
+VFIOCTL_TEST_PACKAGES="libgtest-dev libgmock-dev googletest libbenchmark-dev hwloc pciutils"
+
+install_deps() {
+  local want="$VFIOCTL_BUILD_PACKAGES"
+  if [ "${1:-build}" = test ]; then want="$want $VFIOCTL_TEST_PACKAGES"; fi
+  local missing=""
+  for p in $want; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+      missing="$missing $p"
+    fi
+  done
+  [ -z "$missing" ] && return 0
+  if [ "$(id -u)" != 0 ]; then
+    echo "vfioctl: missing packages:$missing; install them as root: apt-get install$missing" >&2
+    exit 3
+  fi
+  echo "vfioctl: installing$missing" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -q --no-install-recommends $missing >/tmp/vfioctl-apt.log 2>&1; then
+    apt-get update -q >>/tmp/vfioctl-apt.log 2>&1
+    apt-get install -y -q --no-install-recommends $missing >>/tmp/vfioctl-apt.log 2>&1 || {
+      echo "vfioctl: apt-get install failed; see /tmp/vfioctl-apt.log" >&2
+      tail -5 /tmp/vfioctl-apt.log >&2
+      exit 3
+    }
+  fi
+}

@@ -1,0 +1,68 @@
+// The command-line front end: global options, the command table, output
+// helpers shared by the subcommands.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "vfioctl/host/notes.h"
+#include "vfioctl/host/root.h"
+
+namespace vfioctl::cli {
+
+struct GlobalOptions {
+  std::string root = "/";
+  bool json = false;
+  std::string color = "auto";  // auto, always, never
+  int verbose = 0;
+  int exit_code = 0;  // set by a command that finds problems (exit 1)
+};
+
+// Terminal styling; plain text when colour is off.
+class Style {
+ public:
+  explicit Style(bool enabled) : m_enabled(enabled) {}
+  std::string bold(const std::string& s) const { return wrap("1", s); }
+  std::string red(const std::string& s) const { return wrap("31", s); }
+  std::string green(const std::string& s) const { return wrap("32", s); }
+  std::string yellow(const std::string& s) const { return wrap("33", s); }
+  std::string dim(const std::string& s) const { return wrap("2", s); }
+
+ private:
+  std::string wrap(const char* code, const std::string& s) const {
+    return m_enabled ? "\033[" + std::string(code) + "m" + s + "\033[0m" : s;
+  }
+  bool m_enabled;
+};
+
+// Whether stdout gets colour under the --color choice.
+Style make_style(const GlobalOptions& g);
+
+// Opens --root (exit 2 with a clear message when it is not a host tree).
+Root open_root(const GlobalOptions& g);
+
+// Prints JSON to stdout, two-space indented, with a final newline.
+void print_json(const nlohmann::json& j);
+
+// Prints reader notes to stderr ("vfioctl: note: PATH: message").
+void print_notes(const Notes& notes);
+
+// One entry per subcommand: drives registration, help and "did you mean".
+struct Command {
+  const char* name;
+  const char* summary;
+  void (*add)(CLI::App& app, GlobalOptions& g);
+};
+
+const std::vector<Command>& commands();
+
+// Runs the whole command line; returns the process exit code.
+int run(int argc, char** argv);
+
+// Registration functions, one per subcommand file.
+void add_list(CLI::App& app, GlobalOptions& g);
+void add_topo(CLI::App& app, GlobalOptions& g);
+void add_snapshot(CLI::App& app, GlobalOptions& g);
+
+}  // namespace vfioctl::cli

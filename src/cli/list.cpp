@@ -1,0 +1,203 @@
+// vfioctl list: IOMMU groups with a verdict each, and the devices in them.
+#include <fmt/format.h>
+
+#include <iostream>
+#include <set>
+
+#include "cli.h"
+#include "vfioctl/host/host.h"
+#include "vfioctl/host/json.h"
+#include "vfioctl/host/selector.h"
+#include "vfioctl/plan/device_plan.h"
+#include "vfioctl/util/error.h"
+#include "vfioctl/util/strings.h"
+
+namespace vfioctl::cli {
+
+namespace {
+
+struct ListOptions {
+  std::vector<std::string> selectors;
+};
+
+std::vector<Selector> parse_selectors(const std::vector<std::string>& texts) {
+  std::vector<Selector> out;
+  for (const auto& t : texts) {
+    auto sel = parse_selector(t);
+    if (!sel) throw input_error(fmt::format("unknown selector '{}': {}", t, selector_help()));
+    out.push_back(*sel);
+  }
+  return out;
+}
+
+bool selected(const std::vector<Selector>& sels, const PciDevice& dev) {
+  if (sels.empty()) return true;
+  for (const auto& s : sels) {
+    if (selector_matches(s, dev)) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> device_flags(const PciDevice& dev) {
+  std::vector<std::string> flags;
+  if (dev.boot_vga == true) flags.push_back("boot-vga");
+  if (dev.reset_methods) {
+    flags.push_back(dev.reset_methods->empty() ? "no-reset" : "reset:" + join(*dev.reset_methods, ","));
+  }
+  if (dev.sriov_totalvfs && *dev.sriov_totalvfs > 0) {
+    flags.push_back(fmt::format("sr-iov:{}/{}vfs", dev.sriov_numvfs.value_or(0), *dev.sriov_totalvfs));
+  }
+  if (dev.physfn) flags.push_back("vf-of:" + dev.physfn->short_str());
+  return flags;
+}
+
+std::string describe(const PciDevice& dev) {
+  std::string cls = dev.class_name.empty()
+                        ? (dev.class_id() ? fmt::format("Class {:04x}", *dev.class_id()) : "Unknown class")
+                        : dev.class_name;
+  std::string name;
+  if (!dev.vendor_name.empty()) name = dev.vendor_name;
+  if (!dev.device_name.empty()) name += (name.empty() ? "" : " ") + dev.device_name;
+  if (name.empty()) name = "Unknown device";
+  std::string rev = dev.revision ? fmt::format(" (rev {:02x})", *dev.revision) : "";
+  return fmt::format("{}: {} [{}]{}", cls, name, dev.id_pair(), rev);
+}
+
+std::string device_line(const PciDevice& dev, const Style& st) {
+  std::string driver = dev.driver ? *dev.driver : "no driver";
+  if (dev.driver == "vfio-pci") driver = st.green(driver);
+  std::string line = fmt::format("  {} {}  {}", st.bold(dev.address.short_str()), describe(dev),
+                                 "driver: " + driver);
+  auto flags = device_flags(dev);
+  if (!flags.empty()) line += "  " + st.dim("[" + join(flags, " ") + "]");
+  for (const auto& note : dev.notes) line += "\n      " + st.yellow("note: " + note);
+  return line;
+}
+
+std::string verdict_text(const Host& host, const GroupAssessment& a, const Style& st) {
+  switch (a.verdict) {
+    case GroupVerdict::ready: return st.green("ready") + " (every endpoint is on vfio-pci)";
+    case GroupVerdict::passable: return st.green("passable") + " (one device; bridges stay with the host)";
+    case GroupVerdict::none: return st.dim("none") + " (bridges only)";
+    case GroupVerdict::shared: break;
+  }
+  std::set<std::string> slots;
+  for (const auto& e : a.endpoints) {
+    const PciDevice* d = host.device(e);
+    slots.insert(e.short_str() + (d && d->driver ? " (" + *d->driver + ")" : ""));
+  }
+  return st.yellow("shared") + ": passing one device also takes " +
+         join(std::vector<std::string>(slots.begin(), slots.end()), ", ");
+}
+
+nlohmann::json list_json(const Host& host, const std::vector<Selector>& sels) {
+  nlohmann::json groups = nlohmann::json::array();
+  std::set<PciAddress> grouped;
+  for (const auto& g : host.groups) {
+    for (const auto& a : g.devices) grouped.insert(a);
+    bool any = false;
+    nlohmann::json devices = nlohmann::json::array();
+    for (const auto& addr : g.devices) {
+      const PciDevice* dev = host.device(addr);
+      if (!dev) continue;
+      if (selected(sels, *dev)) any = true;
+      devices.push_back(to_json(*dev));
+    }
+    if (!any) continue;
+    auto a = assess_group(host, g);
+    nlohmann::json endpoints = nlohmann::json::array();
+    for (const auto& e : a.endpoints) endpoints.push_back(e.str());
+    groups.push_back({{"id", g.id}, {"verdict", verdict_name(a.verdict)}, {"endpoints", endpoints}, {"devices", devices}});
+  }
+  nlohmann::json ungrouped = nlohmann::json::array();
+  for (const auto& dev : host.pci) {
+    if (!grouped.count(dev.address) && selected(sels, dev)) ungrouped.push_back(to_json(dev));
+  }
+  nlohmann::json shared = nlohmann::json::array();
+  for (const auto& [id, addrs] : shared_ids(host)) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& a : addrs) list.push_back(a.str());
+    shared.push_back({{"id", id}, {"devices", list}});
+  }
+  return {{"iommu_enabled", !host.groups.empty()},
+          {"groups", groups},
+          {"devices_without_group", ungrouped},
+          {"shared_ids", shared},
+          {"notes", to_json(host.notes)}};
+}
+
+void print_text(const Host& host, const std::vector<Selector>& sels, const Style& st) {
+  std::set<PciAddress> grouped;
+  size_t shown = 0;
+  for (const auto& g : host.groups) {
+    for (const auto& a : g.devices) grouped.insert(a);
+    bool any = false;
+    for (const auto& addr : g.devices) {
+      const PciDevice* dev = host.device(addr);
+      if (dev && selected(sels, *dev)) any = true;
+    }
+    if (!any) continue;
+    ++shown;
+    auto a = assess_group(host, g);
+    std::cout << st.bold(fmt::format("IOMMU group {}", g.id)) << "  " << verdict_text(host, a, st) << "\n";
+    for (const auto& addr : g.devices) {
+      const PciDevice* dev = host.device(addr);
+      if (dev) std::cout << device_line(*dev, st) << "\n";
+      else std::cout << "  " << addr.short_str() << " (listed in the group, absent from /sys/bus/pci/devices)\n";
+    }
+  }
+  std::vector<const PciDevice*> ungrouped;
+  for (const auto& dev : host.pci) {
+    if (!grouped.count(dev.address) && selected(sels, dev)) ungrouped.push_back(&dev);
+  }
+  if (host.groups.empty()) {
+    std::cout << st.yellow("The IOMMU is off: /sys/kernel/iommu_groups is empty, so no device can be passed through.") << "\n"
+              << "Enable VT-d (Intel) or AMD-Vi/IOMMU in the firmware; on Intel also add intel_iommu=on to the kernel\n"
+              << "command line. 'vfioctl doctor' names the exact change for this host.\n";
+    if (!ungrouped.empty()) std::cout << "\nPCI devices:\n";
+  } else if (!ungrouped.empty()) {
+    std::cout << "\nDevices without an IOMMU group:\n";
+  }
+  for (const auto* dev : ungrouped) std::cout << device_line(*dev, st) << "\n";
+  if (shown == 0 && ungrouped.empty()) std::cout << "No device matches.\n";
+
+  for (const auto& [id, addrs] : shared_ids(host)) {
+    bool relevant = false;
+    std::vector<std::string> names;
+    for (const auto& a : addrs) {
+      const PciDevice* d = host.device(a);
+      if (d && selected(sels, *d)) relevant = true;
+      names.push_back(a.short_str());
+    }
+    if (!relevant) continue;
+    std::cout << st.yellow("warning: ") << fmt::format("{} devices share the id {} ({}): vfio-pci.ids={} would claim all of them; bind one by address (driver_override) instead\n",
+                                                      addrs.size(), id, join(names, ", "), id);
+  }
+}
+
+}  // namespace
+
+void add_list(CLI::App& app, GlobalOptions& g) {
+  auto opts = std::make_shared<ListOptions>();
+  CLI::App* cmd = app.add_subcommand("list", "IOMMU groups and PCI devices, with what can be passed through");
+  cmd->description(
+      "List IOMMU groups (numerically) with their devices: address, class, names, [vendor:device], driver.\n"
+      "Each group gets a verdict: ready (every endpoint on vfio-pci), passable (one device's functions\n"
+      "plus bridges), shared (names the other devices that would have to go too), none (bridges only).");
+  cmd->add_option("selector", opts->selectors,
+                  "only groups holding a matching device: 01:00.0, 0000:01:00.0, 01:00, 10de:1b81, gpu, audio, usb, nvme, sata, net");
+  cmd->footer("\nExamples:\n  vfioctl list\n  vfioctl list gpu\n  vfioctl list 10de:1b81 --json\n  vfioctl --root tests/hosts/amd-ryzen9-3900x list");
+  cmd->callback([opts, &g]() {
+    auto sels = parse_selectors(opts->selectors);
+    Root root = open_root(g);
+    Host host = read_host(root, HostPart::pci);
+    if (g.json) {
+      print_json(list_json(host, sels));
+      return;
+    }
+    print_text(host, sels, make_style(g));
+    if (g.verbose) print_notes(host.notes);
+  });
+}
+
+}  // namespace vfioctl::cli

@@ -1,0 +1,99 @@
+// vfioctl snapshot: capture the host facts for a bug report or a test.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "cli.h"
+#include "vfioctl/host/host.h"
+#include "vfioctl/host/snapshot.h"
+#include "vfioctl/util/error.h"
+#include "vfioctl/util/process.h"
+#include "vfioctl/util/strings.h"
+
+namespace vfioctl::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct SnapshotOptions {
+  std::string output;
+  bool force = false;
+};
+
+void run_snapshot(const GlobalOptions& g, const SnapshotOptions& o) {
+  bool tarball = ends_with(o.output, ".tar.gz") || ends_with(o.output, ".tgz");
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(o.output, ec))) {
+    if (!tarball && fs::is_directory(o.output) && fs::is_empty(o.output, ec)) {
+      // an empty directory is fine
+    } else if (!o.force) {
+      throw input_error(fmt::format("snapshot: {} already exists; choose a new name or pass --force to replace it", o.output));
+    }
+  }
+  if (tarball && !program_exists("tar")) {
+    throw Error(ExitCode::refused, "snapshot: 'tar' is not installed; install it (apt install tar) or give a directory");
+  }
+  Root root = open_root(g);
+  Host host = read_host(root, HostPart::all);
+
+  // Build in a temporary directory beside the output, then move it in
+  // place: an interrupted snapshot leaves nothing half-written.
+  fs::path out = fs::absolute(o.output);
+  fs::path parent = out.parent_path();
+  if (!fs::is_directory(parent, ec)) {
+    throw input_error(fmt::format("snapshot: directory {} does not exist", parent.string()));
+  }
+  fs::path tmp = parent / fmt::format(".vfioctl-snapshot-{}", ::getpid());
+  fs::remove_all(tmp, ec);
+  SnapshotReport report;
+  try {
+    report = write_snapshot(root, tmp.string());
+    if (tarball) {
+      fs::path tmp_tar = parent / fmt::format(".vfioctl-snapshot-{}.tar.gz", ::getpid());
+      auto r = run_process({"tar", "--sort=name", "--owner=0", "--group=0", "--numeric-owner", "-czf", tmp_tar.string(), "-C", tmp.string(), "."});
+      if (r.exit_code != 0) {
+        fs::remove(tmp_tar, ec);
+        throw Error(ExitCode::refused, "snapshot: tar failed: " + std::string(trim(r.output)));
+      }
+      fs::rename(tmp_tar, out);
+      fs::remove_all(tmp, ec);
+    } else {
+      if (fs::exists(out, ec)) fs::remove_all(out);
+      fs::rename(tmp, out);
+    }
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+  if (g.json) {
+    print_json({{"output", o.output}, {"files", report.files}, {"links", report.links},
+                {"dirs", report.dirs}, {"masked", report.masked}, {"skipped", report.skipped}});
+    return;
+  }
+  std::cout << fmt::format("Wrote {}: {} files, {} links, {} directories ({} values masked).\n", o.output,
+                           report.files, report.links, report.dirs, report.masked);
+  for (const auto& s : report.skipped) std::cout << "  left out (not a host fact): " << s << "\n";
+  std::cout << "Read it back with: vfioctl --root " << (tarball ? "DIR" : o.output) << " list"
+            << (tarball ? fmt::format("   (after: mkdir DIR && tar xzf {} -C DIR)", o.output) : "") << "\n";
+}
+
+}  // namespace
+
+void add_snapshot(CLI::App& app, GlobalOptions& g) {
+  auto opts = std::make_shared<SnapshotOptions>();
+  CLI::App* cmd = app.add_subcommand("snapshot", "copy the host facts vfioctl reads into a directory or .tar.gz");
+  cmd->description(
+      "Copy exactly the files vfioctl reads (sysfs, procfs, module lists) into a directory or a\n"
+      ".tar.gz, keeping symbolic links. 'vfioctl --root SNAPSHOT ...' then answers as on this host:\n"
+      "attach it to a bug report or a help request. Serial numbers are masked; nothing outside the\n"
+      "host-fact areas (/sys, /proc, /dev, /lib/modules, a few /etc files) is copied.");
+  cmd->add_option("-o,--output", opts->output, "FILE.tar.gz or a new directory")->required()->type_name("PATH");
+  cmd->add_flag("--force", opts->force, "replace an existing output");
+  cmd->footer("\nExamples:\n  vfioctl snapshot -o host.tar.gz\n  vfioctl snapshot -o /tmp/host && vfioctl --root /tmp/host list");
+  cmd->callback([opts, &g]() { run_snapshot(g, *opts); });
+}
+
+}  // namespace vfioctl::cli

@@ -1,0 +1,35 @@
+#include "vfioctl/host/host.h"
+
+#include <algorithm>
+
+#include "vfioctl/host/root.h"
+
+namespace vfioctl {
+
+const PciDevice* Host::device(const PciAddress& addr) const {
+  auto it = std::lower_bound(pci.begin(), pci.end(), addr,
+                             [](const PciDevice& d, const PciAddress& a) { return d.address < a; });
+  return it != pci.end() && it->address == addr ? &*it : nullptr;
+}
+
+const IommuGroup* Host::group(int id) const {
+  for (const auto& g : groups) {
+    if (g.id == id) return &g;
+  }
+  return nullptr;
+}
+
+Host read_host(const Root& root, HostPart parts) {
+  Host host;
+  if (has_part(parts, HostPart::pci)) {
+    host.pci = read_pci_devices(root, host.notes);
+    host.groups = read_iommu_groups(root, host.notes);
+  }
+  if (has_part(parts, HostPart::cpu)) host.cpu = read_cpu_topology(root, host.notes);
+  if (has_part(parts, HostPart::memory)) host.memory = read_memory(root, host.notes);
+  if (has_part(parts, HostPart::kernel)) host.kernel = read_kernel(root, host.notes);
+  if (has_part(parts, HostPart::platform)) host.platform = read_platform(root, host.notes);
+  return host;
+}
+
+}  // namespace vfioctl

@@ -1,0 +1,193 @@
+#include "vfioctl/host/pci.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "vfioctl/host/pci_names.h"
+#include "vfioctl/host/root.h"
+#include "vfioctl/util/strings.h"
+
+namespace vfioctl {
+
+namespace {
+
+constexpr std::string_view kDevices = "/sys/bus/pci/devices";
+
+std::optional<uint32_t> hex_field(std::string_view s, size_t max_digits) {
+  if (s.empty() || s.size() > max_digits) return std::nullopt;
+  auto v = parse_hex(s);
+  if (!v) return std::nullopt;
+  return static_cast<uint32_t>(*v);
+}
+
+// Reads a hex attribute ("0x10de\n") no wider than `max`; a note when the
+// file is there but holds something else.
+template <typename T>
+std::optional<T> read_hex_attr(const Root& root, const std::string& dir, std::string_view name,
+                               unsigned long max, PciDevice& dev, Notes& notes) {
+  std::string path = join_path(dir, name);
+  auto text = root.read(path);
+  if (!text) {
+    dev.notes.push_back(fmt::format("{}: missing", name));
+    notes.push_back({path, "missing; the value is unknown"});
+    return std::nullopt;
+  }
+  auto value = parse_hex(*text);
+  if (!value || *value > max) {
+    std::string shown(trim(*text).substr(0, 40));
+    dev.notes.push_back(fmt::format("{}: unreadable value '{}'", name, shown));
+    notes.push_back({path, fmt::format("unreadable value '{}'; the value is unknown", shown)});
+    return std::nullopt;
+  }
+  return static_cast<T>(*value);
+}
+
+std::optional<int> read_int_attr(const Root& root, const std::string& dir, std::string_view name) {
+  auto text = root.read(join_path(dir, name));
+  if (!text) return std::nullopt;
+  auto v = parse_int(*text);
+  if (!v) return std::nullopt;
+  return static_cast<int>(*v);
+}
+
+PciDevice read_device(const Root& root, const PciAddress& addr, PciNames& names, Notes& notes) {
+  PciDevice dev;
+  dev.address = addr;
+  std::string dir = join_path(kDevices, addr.str());
+
+  dev.vendor_id = read_hex_attr<uint16_t>(root, dir, "vendor", 0xffff, dev, notes);
+  dev.device_id = read_hex_attr<uint16_t>(root, dir, "device", 0xffff, dev, notes);
+  dev.class_code = read_hex_attr<uint32_t>(root, dir, "class", 0xffffff, dev, notes);
+  if (auto t = root.read(join_path(dir, "subsystem_vendor"))) {
+    if (auto v = hex_field(trim(*t), 6)) dev.subsystem_vendor_id = static_cast<uint16_t>(*v);
+  }
+  if (auto t = root.read(join_path(dir, "subsystem_device"))) {
+    if (auto v = hex_field(trim(*t), 6)) dev.subsystem_device_id = static_cast<uint16_t>(*v);
+  }
+  if (auto t = root.read(join_path(dir, "revision"))) {
+    if (auto v = hex_field(trim(*t), 4); v && *v <= 0xff) dev.revision = static_cast<uint8_t>(*v);
+  }
+
+  if (dev.vendor_id) {
+    dev.vendor_name = names.vendor(*dev.vendor_id);
+    if (dev.device_id) dev.device_name = names.device(*dev.vendor_id, *dev.device_id);
+  }
+  if (auto cls = dev.class_id()) dev.class_name = names.device_class(*cls);
+
+  dev.driver = root.link_name(join_path(dir, "driver"));
+
+  // The group number is the link's last component; the link must also lead
+  // to an existing group, or the kernel data is inconsistent.
+  std::string group_link = join_path(dir, "iommu_group");
+  if (auto group = root.link_name(group_link)) {
+    auto id = parse_int(*group);
+    if (id && root.exists(join_path("/sys/kernel/iommu_groups", *group))) {
+      dev.iommu_group = static_cast<int>(*id);
+    } else {
+      dev.notes.push_back(fmt::format("iommu_group link leads to missing group '{}'", *group));
+      notes.push_back({group_link, fmt::format("leads to missing group '{}'; device treated as ungrouped", *group)});
+    }
+  }
+
+  if (auto t = root.read(join_path(dir, "boot_vga"))) {
+    if (auto v = parse_int(*t)) dev.boot_vga = *v != 0;
+  }
+  if (auto t = root.read(join_path(dir, "reset_method"))) {
+    std::vector<std::string> methods;
+    for (auto m : split_ws(*t)) methods.emplace_back(m);
+    dev.reset_methods = std::move(methods);
+  }
+  dev.sriov_totalvfs = read_int_attr(root, dir, "sriov_totalvfs");
+  if (dev.sriov_totalvfs) dev.sriov_numvfs = read_int_attr(root, dir, "sriov_numvfs");
+  if (auto pf = root.link_name(join_path(dir, "physfn"))) dev.physfn = PciAddress::parse(*pf);
+  if (auto node = read_int_attr(root, dir, "numa_node"); node && *node >= 0) dev.numa_node = node;
+
+  // The device's real directory sits under its upstream bridge's:
+  // /sys/devices/pci0000:00/0000:00:01.1/0000:01:00.0
+  if (auto real = root.resolve(dir)) {
+    auto parent = PciAddress::parse(base_name(dir_name(*real)));
+    if (parent && *parent != addr) dev.parent = parent;
+  }
+  return dev;
+}
+
+}  // namespace
+
+std::optional<PciAddress> PciAddress::parse(std::string_view text) {
+  text = trim(text);
+  PciAddress a;
+  auto fields = split(text, ':');
+  std::string_view dom, bus, rest;
+  if (fields.size() == 3) {
+    dom = fields[0];
+    bus = fields[1];
+    rest = fields[2];
+  } else if (fields.size() == 2) {
+    dom = "0";
+    bus = fields[0];
+    rest = fields[1];
+  } else {
+    return std::nullopt;
+  }
+  size_t dot = rest.find('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  auto d = hex_field(dom, 8);
+  auto b = hex_field(bus, 2);
+  auto s = hex_field(rest.substr(0, dot), 2);
+  auto f = hex_field(rest.substr(dot + 1), 1);
+  if (!d || !b || !s || !f || *s > 0x1f || *f > 7) return std::nullopt;
+  a.domain = *d;
+  a.bus = *b;
+  a.device = *s;
+  a.function = *f;
+  return a;
+}
+
+std::string PciAddress::str() const {
+  return fmt::format("{:04x}:{:02x}:{:02x}.{:x}", domain, bus, device, function);
+}
+
+std::string PciAddress::short_str() const {
+  if (domain != 0) return str();
+  return fmt::format("{:02x}:{:02x}.{:x}", bus, device, function);
+}
+
+std::string hex4(uint16_t v) { return fmt::format("{:04x}", v); }
+
+bool PciDevice::is_bridge() const {
+  auto c = class_id();
+  return c && (*c == 0x0600 || *c == 0x0604 || *c == 0x0609);
+}
+bool PciDevice::is_gpu() const { return class_id() && (*class_id() >> 8) == 0x03; }
+bool PciDevice::is_vga() const { return class_id() && *class_id() == 0x0300; }
+bool PciDevice::is_audio() const {
+  return class_id() && (*class_id() == 0x0403 || *class_id() == 0x0401);
+}
+bool PciDevice::is_usb() const { return class_id() && *class_id() == 0x0c03; }
+bool PciDevice::is_nvme() const { return class_id() && *class_id() == 0x0108; }
+bool PciDevice::is_network() const { return class_id() && (*class_id() >> 8) == 0x02; }
+
+std::string PciDevice::id_pair() const {
+  return (vendor_id ? hex4(*vendor_id) : "????") + ":" + (device_id ? hex4(*device_id) : "????");
+}
+
+std::vector<PciDevice> read_pci_devices(const Root& root, Notes& notes) {
+  std::vector<PciDevice> devices;
+  auto entries = root.list(kDevices);
+  if (!entries) return devices;  // no PCI bus at all: not an error
+  PciNames names;
+  for (const auto& name : *entries) {
+    auto addr = PciAddress::parse(name);
+    if (!addr) {
+      notes.push_back({join_path(kDevices, name), "not a PCI address; ignored"});
+      continue;
+    }
+    devices.push_back(read_device(root, *addr, names, notes));
+  }
+  std::sort(devices.begin(), devices.end(),
+            [](const PciDevice& a, const PciDevice& b) { return a.address < b.address; });
+  return devices;
+}
+
+}  // namespace vfioctl

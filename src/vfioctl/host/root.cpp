@@ -1,0 +1,174 @@
+#include "vfioctl/host/root.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+
+#include "vfioctl/util/error.h"
+
+namespace vfioctl {
+
+namespace fs = std::filesystem;
+
+std::string join_path(std::string_view dir, std::string_view name) {
+  std::string out(dir);
+  if (out.empty() || out.back() != '/') out += '/';
+  out += name;
+  return out;
+}
+
+std::string_view base_name(std::string_view path) {
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+std::string_view dir_name(std::string_view path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string_view::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+Root::Root(fs::path dir) : m_dir(std::move(dir)) {
+  m_prefix = m_dir.string();
+  while (!m_prefix.empty() && m_prefix.back() == '/') m_prefix.pop_back();
+  m_live = m_prefix.empty();
+}
+
+Root Root::open(const std::string& dir) {
+  std::error_code ec;
+  if (dir.empty()) throw input_error("--root: empty path; give a directory such as tests/hosts/NAME");
+  if (!fs::is_directory(dir, ec)) {
+    throw input_error("--root " + dir + ": no such directory; give a host tree (a directory with sys/ and proc/) or an unpacked snapshot");
+  }
+  if (!fs::is_directory(fs::path(dir) / "sys", ec) && !fs::is_directory(fs::path(dir) / "proc", ec)) {
+    throw input_error("--root " + dir + ": not a host tree (it has neither sys/ nor proc/); unpack a snapshot with 'tar xzf' and give the directory that holds sys/");
+  }
+  return Root(fs::absolute(dir, ec).lexically_normal());
+}
+
+std::string Root::real_path(std::string_view path) const {
+  std::string out = m_prefix;
+  if (path.empty() || path.front() != '/') out += '/';
+  out += path;
+  return out;
+}
+
+void Root::touch(std::string_view path, Touch kind) const {
+  auto [it, inserted] = m_touched.emplace(std::string(path), kind);
+  // A path read as a file or link says more than "exists"; keep the stronger.
+  if (!inserted && it->second == Touch::exists) it->second = kind;
+}
+
+std::optional<std::string> Root::read(std::string_view path) const {
+  touch(path, Touch::file);
+  int fd = ::open(real_path(path).c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return std::nullopt;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  std::string content;
+  char buf[8192];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ::close(fd);
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    content.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return content;
+}
+
+std::optional<std::string> Root::read_link(std::string_view path) const {
+  touch(path, Touch::link);
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink(real_path(path).c_str(), buf, sizeof buf);
+  if (n < 0) return std::nullopt;
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+std::optional<std::string> Root::link_name(std::string_view path) const {
+  auto target = read_link(path);
+  if (!target) return std::nullopt;
+  return std::string(base_name(*target));
+}
+
+std::optional<std::vector<std::string>> Root::list(std::string_view path) const {
+  touch(path, Touch::dir);
+  DIR* d = ::opendir(real_path(path).c_str());
+  if (!d) return std::nullopt;
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string_view name = e->d_name;
+    if (name == "." || name == "..") continue;
+    names.emplace_back(name);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+bool Root::exists(std::string_view path) const {
+  touch(path, Touch::exists);
+  struct stat st {};
+  return ::lstat(real_path(path).c_str(), &st) == 0;
+}
+
+std::optional<std::string> Root::resolve(std::string_view path) const {
+  // Walk component by component so that links resolve inside the root.
+  std::vector<std::string> done;   // resolved components
+  std::vector<std::string> todo;   // components still to walk, reversed
+  auto push_todo = [&todo](std::string_view p) {
+    std::vector<std::string> parts;
+    size_t i = 0;
+    while (i <= p.size()) {
+      size_t j = p.find('/', i);
+      if (j == std::string_view::npos) j = p.size();
+      if (j > i) parts.emplace_back(p.substr(i, j - i));
+      i = j + 1;
+    }
+    for (auto it = parts.rbegin(); it != parts.rend(); ++it) todo.push_back(*it);
+  };
+  push_todo(path);
+  int hops = 0;
+  while (!todo.empty()) {
+    std::string part = std::move(todo.back());
+    todo.pop_back();
+    if (part == ".") continue;
+    if (part == "..") {
+      if (!done.empty()) done.pop_back();
+      continue;
+    }
+    std::string current;
+    for (const auto& c : done) current += "/" + c;
+    current += "/" + part;
+    struct stat st {};
+    if (::lstat(real_path(current).c_str(), &st) != 0) return std::nullopt;
+    if (!S_ISLNK(st.st_mode)) {
+      done.push_back(std::move(part));
+      continue;
+    }
+    if (++hops > 40) return std::nullopt;
+    auto target = read_link(current);
+    if (!target) return std::nullopt;
+    if (!target->empty() && target->front() == '/') done.clear();
+    push_todo(*target);
+  }
+  std::string out;
+  for (const auto& c : done) out += "/" + c;
+  return out.empty() ? std::string("/") : out;
+}
+
+}  // namespace vfioctl

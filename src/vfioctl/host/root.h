@@ -1,0 +1,79 @@
+// Root: the only way vfioctl reads host files. Paths are host paths
+// ("/sys/bus/pci/devices"); a Root resolves them under its directory, so a
+// snapshot or a test fixture reads exactly like the live host ("/").
+// Every path touched is recorded, so `snapshot` can copy exactly what was read.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vfioctl {
+
+// What a reader did with a path; the snapshot recreates each kind.
+enum class Touch { file, link, dir, exists };
+
+class Root {
+ public:
+  // `dir` is the directory that stands for "/". No checks: see open().
+  explicit Root(std::filesystem::path dir);
+
+  // Opens a root given on the command line: it must exist and look like a
+  // host tree (have /sys or /proc). Throws Error (exit 2) naming it otherwise.
+  static Root open(const std::string& dir);
+
+  Root(const Root&) = delete;
+  Root& operator=(const Root&) = delete;
+  Root(Root&&) = default;
+
+  // Whole content of a regular file, or nullopt when missing or unreadable.
+  std::optional<std::string> read(std::string_view path) const;
+
+  // Target of a symbolic link as stored, or nullopt when not a link.
+  std::optional<std::string> read_link(std::string_view path) const;
+
+  // Last path component of a link's target ("../../drivers/nouveau" ->
+  // "nouveau"), or nullopt when not a link.
+  std::optional<std::string> link_name(std::string_view path) const;
+
+  // Names in a directory, sorted; nullopt when it is not a readable directory.
+  std::optional<std::vector<std::string>> list(std::string_view path) const;
+
+  // Whether anything (file, directory, device node, link) exists at path.
+  bool exists(std::string_view path) const;
+
+  // Host path with every symbolic link resolved inside this root (absolute
+  // links restart at the root, never at the real "/"); nullopt when a
+  // component is missing or links loop.
+  std::optional<std::string> resolve(std::string_view path) const;
+
+  // The directory standing for "/", and whether it is the live host.
+  const std::filesystem::path& dir() const { return m_dir; }
+  bool is_live() const { return m_live; }
+
+  // Host path -> what was done with it, for snapshot.
+  const std::map<std::string, Touch>& touched() const { return m_touched; }
+
+ private:
+  std::string real_path(std::string_view path) const;
+  void touch(std::string_view path, Touch kind) const;
+
+  std::filesystem::path m_dir;
+  std::string m_prefix;  // m_dir without a trailing slash; "" for "/"
+  bool m_live;
+  mutable std::map<std::string, Touch> m_touched;
+};
+
+// Joins a host directory and a name: join_path("/sys", "bus") == "/sys/bus".
+std::string join_path(std::string_view dir, std::string_view name);
+
+// Last component of a path ("/a/b/c" -> "c").
+std::string_view base_name(std::string_view path);
+
+// Parent of a host path ("/a/b/c" -> "/a/b"; "/a" -> "/").
+std::string_view dir_name(std::string_view path);
+
+}  // namespace vfioctl

@@ -1,0 +1,135 @@
+#include "vfioctl/host/snapshot.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "vfioctl/host/root.h"
+#include "vfioctl/util/error.h"
+#include "vfioctl/util/strings.h"
+
+namespace vfioctl {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Where host facts live. Anything else a reader touched (none today) is
+// left out rather than risk copying a person's files.
+const char* const kAllowed[] = {"/sys/", "/proc/", "/dev/", "/lib/modules/", "/usr/lib/modules/",
+                                "/etc/os-release", "/etc/default/grub", "/etc/kernel/cmdline",
+                                "/etc/modprobe.d/", "/etc/libvirt/qemu.conf"};
+
+// Never, whatever the area: process environments and memory, key material.
+const char* const kDenied[] = {"/environ", "/mem", "/kcore", "/kmem", "/shadow", "/ssh/",
+                               "/cmdline.d/secret", "/private"};
+
+void ensure_parent(const fs::path& p) {
+  std::error_code ec;
+  fs::create_directories(p.parent_path(), ec);
+  if (ec) throw Error(ExitCode::refused, "snapshot: cannot create " + p.parent_path().string() + ": " + ec.message());
+}
+
+}  // namespace
+
+bool snapshot_allows(const std::string& path) {
+  if (path.find("..") != std::string::npos) return false;
+  for (const char* d : kDenied) {
+    if (path.find(d) != std::string::npos) return false;
+  }
+  // /proc/<pid>/ and /proc/self/ hold process state, not host facts.
+  if (starts_with(path, "/proc/")) {
+    std::string_view rest = std::string_view(path).substr(6);
+    if (!rest.empty() && (std::isdigit(static_cast<unsigned char>(rest[0])) || starts_with(rest, "self") || starts_with(rest, "thread-self"))) return false;
+  }
+  for (const char* a : kAllowed) {
+    if (path == a || starts_with(path, a)) return true;
+  }
+  return false;
+}
+
+bool snapshot_masks(const std::string& path) {
+  std::string name = to_lower(base_name(path));
+  return name.find("serial") != std::string::npos || name == "product_uuid" || name == "uuid";
+}
+
+SnapshotReport write_snapshot(const Root& root, const std::string& dest) {
+  SnapshotReport report;
+  fs::path out(dest);
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  if (ec) throw Error(ExitCode::refused, "snapshot: cannot create " + dest + ": " + ec.message());
+  // Copy the map: reading below touches more paths.
+  const auto touched = root.touched();
+  for (const auto& [path, kind] : touched) {
+    if (path.empty() || path == "/") continue;
+    if (!snapshot_allows(path)) {
+      report.skipped.push_back(path);
+      continue;
+    }
+    // Place each entry under its parent's real location: a file read as
+    // /sys/bus/pci/devices/X/vendor lives in /sys/devices/pci0000:00/X/,
+    // and the link X leads there in the copy too.
+    auto parent = root.resolve(dir_name(path));
+    if (!parent) continue;
+    std::string real = join_path(*parent, base_name(path));
+    if (!snapshot_allows(real)) {
+      report.skipped.push_back(path);
+      continue;
+    }
+    fs::path target = out / real.substr(1);
+    fs::path source = root.dir() / real.substr(1);
+    auto st = fs::symlink_status(source, ec);
+    if (ec || !fs::exists(st)) continue;  // absent then, absent now
+    ensure_parent(target);
+    if (fs::is_symlink(st)) {
+      auto link = fs::read_symlink(source, ec);
+      if (ec) continue;
+      fs::remove(target, ec);
+      fs::create_symlink(link, target, ec);
+      if (!ec) ++report.links;
+      continue;
+    }
+    if (fs::is_directory(st)) {
+      fs::create_directories(target, ec);
+      ++report.dirs;
+      // A listing is a fact too: keep the entries that are directories or
+      // links so the copy lists the same things (files are kept only when
+      // read, above).
+      if (kind == Touch::dir) {
+        for (const auto& entry : fs::directory_iterator(source, ec)) {
+          auto est = entry.symlink_status(ec);
+          fs::path child = target / entry.path().filename();
+          std::string host_child = real + "/" + entry.path().filename().string();
+          if (!snapshot_allows(host_child) || fs::exists(fs::symlink_status(child, ec))) continue;
+          if (fs::is_symlink(est)) {
+            fs::create_symlink(fs::read_symlink(entry.path(), ec), child, ec);
+          } else if (fs::is_directory(est)) {
+            fs::create_directories(child, ec);
+          }
+        }
+      }
+      continue;
+    }
+    std::string content;
+    if (kind == Touch::file && fs::is_regular_file(st)) {
+      auto text = root.read(path);
+      if (!text) continue;
+      content = *text;
+      if (snapshot_masks(path)) {
+        content = "MASKED\n";
+        ++report.masked;
+      }
+    }
+    // Other kinds (device nodes, files only tested for existence) become
+    // empty placeholders: their presence is the fact.
+    std::ofstream f(target, std::ios::binary | std::ios::trunc);
+    f << content;
+    if (!f) throw Error(ExitCode::refused, "snapshot: cannot write " + target.string());
+    ++report.files;
+  }
+  return report;
+}
+
+}  // namespace vfioctl

@@ -1,0 +1,60 @@
+#include "vfioctl/plan/device_plan.h"
+
+namespace vfioctl {
+
+const char* verdict_name(GroupVerdict v) {
+  switch (v) {
+    case GroupVerdict::ready: return "ready";
+    case GroupVerdict::passable: return "passable";
+    case GroupVerdict::shared: return "shared";
+    case GroupVerdict::none: break;
+  }
+  return "none";
+}
+
+GroupAssessment assess_group(const Host& host, const IommuGroup& group) {
+  GroupAssessment a;
+  for (const auto& addr : group.devices) {
+    const PciDevice* dev = host.device(addr);
+    // A device the group names but sysfs does not list is still an endpoint
+    // as far as the kernel's viability check goes.
+    if (dev && dev->is_bridge()) a.bridges.push_back(addr);
+    else a.endpoints.push_back(addr);
+  }
+  if (a.endpoints.empty()) {
+    a.verdict = GroupVerdict::none;
+    return a;
+  }
+  bool all_vfio = true;
+  bool one_slot = true;
+  for (const auto& addr : a.endpoints) {
+    const PciDevice* dev = host.device(addr);
+    if (!dev || dev->driver != "vfio-pci") all_vfio = false;
+    if (!addr.same_slot(a.endpoints.front())) one_slot = false;
+  }
+  if (all_vfio) a.verdict = GroupVerdict::ready;
+  else if (one_slot) a.verdict = GroupVerdict::passable;
+  else a.verdict = GroupVerdict::shared;
+  return a;
+}
+
+std::vector<PciAddress> group_companions(const Host& host, const IommuGroup& group,
+                                         const PciAddress& dev) {
+  std::vector<PciAddress> out;
+  for (const auto& addr : assess_group(host, group).endpoints) {
+    if (!addr.same_slot(dev)) out.push_back(addr);
+  }
+  return out;
+}
+
+std::map<std::string, std::vector<PciAddress>> shared_ids(const Host& host) {
+  std::map<std::string, std::vector<PciAddress>> by_id;
+  for (const auto& dev : host.pci) {
+    if (dev.is_bridge() || !dev.vendor_id || !dev.device_id) continue;
+    by_id[dev.id_pair()].push_back(dev.address);
+  }
+  std::erase_if(by_id, [](const auto& kv) { return kv.second.size() < 2; });
+  return by_id;
+}
+
+}  // namespace vfioctl
