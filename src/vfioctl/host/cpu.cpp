@@ -174,6 +174,8 @@ CpuTopology read_cpu_topology(const Root& root, Notes& notes) {
     if (!cpu.online) continue;
     std::string topo_dir = join_path(kCpuDir, "cpu" + std::to_string(cpu.id) + "/topology");
     cpu.package = read_int(root, join_path(topo_dir, "physical_package_id"));
+    // -1: the kernel does not know (POWER takes it from the device tree).
+    if (cpu.package && *cpu.package < 0) cpu.package.reset();
     cpu.die = read_int(root, join_path(topo_dir, "die_id"));
     cpu.core_id = read_int(root, join_path(topo_dir, "core_id"));
     cpu.cluster = read_int(root, join_path(topo_dir, "cluster_id"));
@@ -185,7 +187,7 @@ CpuTopology read_cpu_topology(const Root& root, Notes& notes) {
       if (sib) notes.push_back({join_path(topo_dir, "thread_siblings_list"), "does not contain the CPU itself; treated as a core of its own"});
       cpu.siblings = {cpu.id};
     }
-    if (!cpu.package) notes.push_back({join_path(topo_dir, "physical_package_id"), "missing; package unknown"});
+    if (!cpu.package) notes.push_back({join_path(topo_dir, "physical_package_id"), "missing or -1; package unknown"});
   }
 
   // L3 domains: the first CPU to name a set defines it; a later CPU that
@@ -248,6 +250,9 @@ CpuTopology read_cpu_topology(const Root& root, Notes& notes) {
     }
     std::sort(topo.nodes.begin(), topo.nodes.end(), [](const NumaNode& a, const NumaNode& b) { return a.id < b.id; });
   }
+  // A kernel built without NUMA has no node directory: all memory and CPUs
+  // are one node 0.
+  if (topo.nodes.empty() && !topo.cpus.empty()) topo.nodes.push_back({0, online_ids});
   for (auto& cpu : topo.cpus) {
     for (const auto& node : topo.nodes) {
       if (contains(node.cpus, cpu.id) && !cpu.node) cpu.node = node.id;

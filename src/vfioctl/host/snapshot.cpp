@@ -22,8 +22,22 @@ const char* const kAllowed[] = {"/sys/", "/proc/", "/dev/", "/lib/modules/", "/u
                                 "/etc/modprobe.d/", "/etc/libvirt/qemu.conf"};
 
 // Never, whatever the area: process environments and memory, key material.
-const char* const kDenied[] = {"/environ", "/mem", "/kcore", "/kmem", "/shadow", "/ssh/",
-                               "/cmdline.d/secret", "/private"};
+const char* const kDeniedNames[] = {"environ", "mem", "kcore", "kmem", "shadow", "gshadow",
+                                    "passwd", "private_key"};
+const char* const kDeniedDirs[] = {".ssh", ".gnupg", "private", "secrets"};
+
+bool denied(const std::string& path) {
+  std::string_view name = base_name(path);
+  for (const char* d : kDeniedNames) {
+    if (name == d) return true;
+  }
+  for (auto component : split(path, '/')) {
+    for (const char* d : kDeniedDirs) {
+      if (component == d) return true;
+    }
+  }
+  return false;
+}
 
 void ensure_parent(const fs::path& p) {
   std::error_code ec;
@@ -35,9 +49,7 @@ void ensure_parent(const fs::path& p) {
 
 bool snapshot_allows(const std::string& path) {
   if (path.find("..") != std::string::npos) return false;
-  for (const char* d : kDenied) {
-    if (path.find(d) != std::string::npos) return false;
-  }
+  if (denied(path)) return false;
   // /proc/<pid>/ and /proc/self/ hold process state, not host facts.
   if (starts_with(path, "/proc/")) {
     std::string_view rest = std::string_view(path).substr(6);

@@ -2,6 +2,26 @@
 
 namespace vfioctl {
 
+namespace {
+
+// Chipset functions (LPC/ISA bridge, SMBus, memory controller) share a slot
+// with other functions but are the platform itself: each counts as a device
+// of its own, so a chipset group never looks like "one device".
+bool is_platform_function(const PciDevice* dev) {
+  auto c = dev ? dev->class_id() : std::nullopt;
+  return c && (*c == 0x0601 || *c == 0x0c05 || *c == 0x0580);
+}
+
+// Endpoints that go together: the functions of one slot, except platform
+// functions, which stand alone.
+bool same_unit(const Host& host, const PciAddress& a, const PciAddress& b) {
+  if (a == b) return true;
+  if (!a.same_slot(b)) return false;
+  return !is_platform_function(host.device(a)) && !is_platform_function(host.device(b));
+}
+
+}  // namespace
+
 const char* verdict_name(GroupVerdict v) {
   switch (v) {
     case GroupVerdict::ready: return "ready";
@@ -30,7 +50,7 @@ GroupAssessment assess_group(const Host& host, const IommuGroup& group) {
   for (const auto& addr : a.endpoints) {
     const PciDevice* dev = host.device(addr);
     if (!dev || dev->driver != "vfio-pci") all_vfio = false;
-    if (!addr.same_slot(a.endpoints.front())) one_slot = false;
+    if (!same_unit(host, addr, a.endpoints.front())) one_slot = false;
   }
   if (all_vfio) a.verdict = GroupVerdict::ready;
   else if (one_slot) a.verdict = GroupVerdict::passable;
@@ -42,7 +62,7 @@ std::vector<PciAddress> group_companions(const Host& host, const IommuGroup& gro
                                          const PciAddress& dev) {
   std::vector<PciAddress> out;
   for (const auto& addr : assess_group(host, group).endpoints) {
-    if (!addr.same_slot(dev)) out.push_back(addr);
+    if (!same_unit(host, addr, dev)) out.push_back(addr);
   }
   return out;
 }

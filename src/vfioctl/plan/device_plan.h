@@ -13,7 +13,8 @@ namespace vfioctl {
 
 enum class GroupVerdict {
   ready,     // every endpoint is bound to vfio-pci already
-  passable,  // the endpoints are the functions of one device (one slot)
+  passable,  // the endpoints are the functions of one device (one slot;
+             // chipset functions such as LPC and SMBus count apart)
   shared,    // endpoints of several devices: passing one takes the others
   none,      // no endpoint at all (bridges only): nothing to pass
 };

@@ -6,11 +6,16 @@
 
 namespace vfioctl {
 
+namespace {
+// Some kernels end sysfs values with a NUL as well as a newline.
+bool blank(char c) { return c == '\0' || std::isspace(static_cast<unsigned char>(c)); }
+}  // namespace
+
 std::string_view trim(std::string_view s) {
   size_t b = 0;
-  while (b < s.size() && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (b < s.size() && blank(s[b])) ++b;
   size_t e = s.size();
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  while (e > b && blank(s[e - 1])) --e;
   return s.substr(b, e - b);
 }
 

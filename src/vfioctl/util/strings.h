@@ -8,7 +8,7 @@
 
 namespace vfioctl {
 
-// Removes leading and trailing whitespace (including newlines).
+// Removes leading and trailing whitespace, newlines and NULs.
 std::string_view trim(std::string_view s);
 
 // Splits on a single character; keeps empty fields.

@@ -1,0 +1,143 @@
+#include "vfioctl/host/pci.h"
+
+#include <gtest/gtest.h>
+
+#include "temp_tree.h"
+#include "vfioctl/host/iommu.h"
+#include "vfioctl/host/root.h"
+
+namespace vfioctl {
+namespace {
+
+constexpr const char* kRootPort = "/sys/devices/pci0000:00/0000:00:01.0";
+
+// A GPU (video + audio) behind a root port, both in group 1, the root port
+// in group 0; NVIDIA ids known to pci.ids.
+void gpu_host(const test::TempTree& t) {
+  t.pci("/sys/devices/pci0000:00", "0000:00:01.0", "8086", "1901", "060400", "pcieport", 0);
+  t.pci(kRootPort, "0000:01:00.0", "10de", "1b81", "030000", "nouveau", 1);
+  t.pci(kRootPort, "0000:01:00.1", "10de", "10f0", "040300", "snd_hda_intel", 1);
+  t.file(std::string(kRootPort) + "/0000:01:00.0/boot_vga", "1\n");
+  t.file(std::string(kRootPort) + "/0000:01:00.0/reset_method", "flr bus\n");
+  t.file(std::string(kRootPort) + "/0000:01:00.1/reset_method", "\n");
+}
+
+TEST(PciAddress, ParsesBothForms) {
+  auto a = PciAddress::parse("0000:01:00.1");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->bus, 1u);
+  EXPECT_EQ(a->function, 1u);
+  EXPECT_EQ(PciAddress::parse("01:00.1"), a);
+  EXPECT_EQ(a->str(), "0000:01:00.1");
+  EXPECT_EQ(a->short_str(), "01:00.1");
+  EXPECT_EQ(PciAddress::parse("10000:0a:1f.7")->str(), "10000:0a:1f.7");
+  EXPECT_FALSE(PciAddress::parse("01:00"));
+  EXPECT_FALSE(PciAddress::parse("01:20.0"));  // device numbers stop at 1f
+  EXPECT_FALSE(PciAddress::parse("01:00.8"));
+  EXPECT_FALSE(PciAddress::parse("pci0000:00"));
+  EXPECT_FALSE(PciAddress::parse("10de:1b81"));
+}
+
+TEST(PciAddress, SortsNumerically) {
+  EXPECT_LT(*PciAddress::parse("02:00.0"), *PciAddress::parse("0a:00.0"));
+  EXPECT_TRUE(PciAddress::parse("01:00.0")->same_slot(*PciAddress::parse("01:00.1")));
+}
+
+TEST(Pci, ReadsEveryAttribute) {
+  test::TempTree t;
+  gpu_host(t);
+  Root root(t.dir());
+  Notes notes;
+  auto devs = read_pci_devices(root, notes);
+  ASSERT_EQ(devs.size(), 3u);
+  const PciDevice& gpu = devs[1];
+  EXPECT_EQ(gpu.address.str(), "0000:01:00.0");
+  EXPECT_EQ(gpu.vendor_id, 0x10de);
+  EXPECT_EQ(gpu.device_id, 0x1b81);
+  EXPECT_EQ(gpu.class_id(), 0x0300);
+  EXPECT_EQ(gpu.revision, 0x01);
+  EXPECT_EQ(gpu.driver, "nouveau");
+  EXPECT_EQ(gpu.iommu_group, 1);
+  EXPECT_EQ(gpu.boot_vga, true);
+  EXPECT_EQ(gpu.reset_methods, (std::vector<std::string>{"flr", "bus"}));
+  EXPECT_EQ(gpu.parent, PciAddress::parse("00:01.0"));
+  EXPECT_FALSE(gpu.numa_node);  // -1 means unknown
+  EXPECT_EQ(gpu.vendor_name, "NVIDIA Corporation");
+  EXPECT_NE(gpu.device_name.find("GTX 1070"), std::string::npos);
+  EXPECT_EQ(gpu.class_name, "VGA compatible controller");
+  EXPECT_TRUE(gpu.is_gpu());
+  EXPECT_FALSE(gpu.is_bridge());
+  EXPECT_EQ(devs[2].reset_methods, std::vector<std::string>{});  // present but empty: no reset
+  EXPECT_TRUE(devs[0].is_bridge());
+  EXPECT_FALSE(devs[0].parent);  // on the root bus
+  EXPECT_TRUE(notes.empty());
+}
+
+TEST(Pci, GarbageVendorBecomesUnknownWithANote) {
+  test::TempTree t;
+  gpu_host(t);
+  t.file(std::string(kRootPort) + "/0000:01:00.0/vendor", "garbage\n");
+  Root root(t.dir());
+  Notes notes;
+  auto devs = read_pci_devices(root, notes);
+  ASSERT_EQ(devs.size(), 3u);
+  EXPECT_FALSE(devs[1].vendor_id);
+  EXPECT_EQ(devs[1].id_pair(), "????:1b81");
+  ASSERT_EQ(devs[1].notes.size(), 1u);
+  EXPECT_EQ(devs[1].notes[0], "vendor: unreadable value 'garbage'");
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0].path, "/sys/bus/pci/devices/0000:01:00.0/vendor");
+}
+
+TEST(Pci, DanglingGroupLinkLeavesTheDeviceUngroupedWithANote) {
+  test::TempTree t;
+  gpu_host(t);
+  std::string link = std::string(kRootPort) + "/0000:01:00.1/iommu_group";
+  std::filesystem::remove(t.dir() / link.substr(1));
+  t.link(link, "../../../../kernel/iommu_groups/99");
+  Root root(t.dir());
+  Notes notes;
+  auto devs = read_pci_devices(root, notes);
+  EXPECT_FALSE(devs[2].iommu_group);
+  ASSERT_EQ(devs[2].notes.size(), 1u);
+  EXPECT_EQ(devs[2].notes[0], "iommu_group link leads to missing group '99'");
+}
+
+TEST(Pci, NoPciBusIsNotAnError) {
+  test::TempTree t;
+  t.mkdir("/sys");
+  Root root(t.dir());
+  Notes notes;
+  EXPECT_TRUE(read_pci_devices(root, notes).empty());
+  EXPECT_TRUE(notes.empty());
+}
+
+TEST(Iommu, GroupsSortNumericallyNotLexically) {
+  test::TempTree t;
+  for (int g : {10, 2, 1}) t.mkdir("/sys/kernel/iommu_groups/" + std::to_string(g) + "/devices");
+  t.link("/sys/kernel/iommu_groups/10/devices/0000:00:1f.3", "x");
+  t.link("/sys/kernel/iommu_groups/10/devices/0000:00:1f.0", "x");
+  Root root(t.dir());
+  Notes notes;
+  auto groups = read_iommu_groups(root, notes);
+  ASSERT_EQ(groups.size(), 3u);
+  EXPECT_EQ(groups[0].id, 1);
+  EXPECT_EQ(groups[1].id, 2);
+  EXPECT_EQ(groups[2].id, 10);
+  ASSERT_EQ(groups[2].devices.size(), 2u);
+  EXPECT_EQ(groups[2].devices[0].str(), "0000:00:1f.0");
+}
+
+TEST(Iommu, UnitsByVendor) {
+  test::TempTree t;
+  t.link("/sys/class/iommu/dmar0", "../../devices/virtual/iommu/dmar0");
+  t.link("/sys/class/iommu/ivhd0", "../../devices/pci0000:00/0000:00:00.2/iommu/ivhd0");
+  Root root(t.dir());
+  auto units = read_iommu_units(root);
+  ASSERT_EQ(units.size(), 2u);
+  EXPECT_EQ(units[0].kind, "intel-vt-d");
+  EXPECT_EQ(units[1].kind, "amd-vi");
+}
+
+}  // namespace
+}  // namespace vfioctl
