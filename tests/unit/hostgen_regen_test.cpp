@@ -1,0 +1,155 @@
+// Every fixture root under tests/hosts/ is exactly what vfioctl-hostgen makes
+// of its description, and reads back as described.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "description.h"
+#include "generate.h"
+#include "vfioctl/host/host.h"
+#include "vfioctl/host/root.h"
+
+namespace vfioctl::hostgen {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kHosts = fs::path(VFIOCTL_SOURCE_DIR) / "tests/hosts";
+
+std::vector<std::string> fixture_names() {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(kHosts / "src")) {
+    if (e.path().extension() == ".toml") out.push_back(e.path().stem().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Relative path -> "d", "l:TARGET" or "f:CONTENT".
+std::map<std::string, std::string> snapshot(const fs::path& dir) {
+  std::map<std::string, std::string> out;
+  for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator(); ++it) {
+    std::string rel = it->path().lexically_relative(dir).string();
+    auto st = it->symlink_status();
+    if (fs::is_symlink(st)) out[rel] = "l:" + fs::read_symlink(it->path()).string();
+    else if (fs::is_directory(st)) out[rel] = "d";
+    else out[rel] = "f:" + read_text_file(it->path());
+  }
+  return out;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "hostgen-test-XXXXXX").string();
+    m_dir = ::mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(m_dir, ec);
+  }
+  const fs::path& dir() const { return m_dir; }
+
+ private:
+  fs::path m_dir;
+};
+
+TEST(hostgen_regen, AtLeastEightFixtures) { EXPECT_GE(fixture_names().size(), 8u); }
+
+TEST(hostgen_regen, CheckedInTreesMatchTheGenerator) {
+  for (const auto& name : fixture_names()) {
+    SCOPED_TRACE(name);
+    TempDir tmp;
+    auto desc = load_description(kHosts / "src" / (name + ".toml"));
+    generate_host(desc, tmp.dir() / name);
+    auto want = snapshot(tmp.dir() / name);
+    ASSERT_TRUE(fs::is_directory(kHosts / name)) << "run tests/hosts/regenerate";
+    auto have = snapshot(kHosts / name);
+    for (const auto& [path, v] : want) {
+      auto it = have.find(path);
+      if (it == have.end()) ADD_FAILURE() << "missing in tests/hosts/" << name << ": " << path;
+      else if (it->second != v) ADD_FAILURE() << "differs: tests/hosts/" << name << "/" << path;
+    }
+    for (const auto& [path, v] : have) {
+      if (!want.count(path)) ADD_FAILURE() << "not generated: tests/hosts/" << name << "/" << path;
+    }
+  }
+}
+
+Host read(const std::string& name) { return read_host(Root::open((kHosts / name).string())); }
+
+TEST(hostgen_fixtures, Ryzen3900xReadsBack) {
+  Host h = read("amd-ryzen9-3900x");
+  const PciDevice* gpu = h.device(*PciAddress::parse("0b:00.0"));
+  ASSERT_TRUE(gpu);
+  EXPECT_EQ(gpu->iommu_group, 30);
+  ASSERT_TRUE(gpu->parent);
+  EXPECT_EQ(gpu->parent->short_str(), "00:03.1");
+  EXPECT_EQ(h.device(*PciAddress::parse("08:00.1"))->parent->short_str(), "03:08.0");  // same group
+  EXPECT_EQ(h.device(*PciAddress::parse("0c:00.0"))->boot_vga, true);
+  EXPECT_EQ(h.cpu.l3.size(), 4u);
+  EXPECT_EQ(h.cpu.find(0)->siblings, (std::vector<int>{0, 12}));
+  EXPECT_EQ(h.platform.vendor, CpuVendor::amd);
+  EXPECT_TRUE(h.platform.flags.count("svm"));
+  EXPECT_TRUE(h.platform.kvm_device);
+  EXPECT_EQ(h.memory.pool(2048, std::nullopt)->total, 6144);
+}
+
+TEST(hostgen_fixtures, ChipsetGroupNvmeBehindCpuPort) {
+  Host h = read("amd-renoir-shared-chipset");
+  // The NVMe in its own group cannot sit behind the shared chipset switch.
+  EXPECT_EQ(h.device(*PciAddress::parse("0b:00.0"))->parent->short_str(), "00:02.2");
+  EXPECT_EQ(h.device(*PciAddress::parse("07:00.0"))->parent->short_str(), "03:00.0");
+  EXPECT_FALSE(h.device(*PciAddress::parse("01:00.0"))->reset_methods);  // 4.19 kernel
+  EXPECT_EQ(h.device(*PciAddress::parse("01:00.0"))->sriov_totalvfs, 63);
+  EXPECT_EQ(h.group(10)->devices.size(), 12u);
+}
+
+TEST(hostgen_fixtures, HybridAndTwoSocket) {
+  Host hy = read("intel-hybrid-13700k");
+  EXPECT_TRUE(hy.cpu.hybrid);
+  EXPECT_EQ(hy.cpu.find(16)->kind, CoreKind::efficiency);
+  EXPECT_EQ(hy.cpu.find(15)->kind, CoreKind::performance);
+  Host x = read("xeon-2socket");
+  EXPECT_EQ(x.cpu.nodes.size(), 2u);
+  EXPECT_EQ(x.cpu.find(48)->node, 1);
+  EXPECT_FALSE(x.device(*PciAddress::parse("1f:08.0"))->parent);  // uncore root bus
+  EXPECT_EQ(x.platform.iommu_units.size(), 2u);
+  EXPECT_EQ(x.memory.pool(1048576, std::nullopt)->total, 64);
+}
+
+TEST(hostgen_fixtures, ThreadripperDriversAndIsolation) {
+  Host h = read("threadripper-3960x");
+  EXPECT_EQ(h.groups.size(), 73u);
+  EXPECT_EQ(h.device(*PciAddress::parse("21:00.0"))->driver, "vfio-pci");
+  EXPECT_EQ(h.device(*PciAddress::parse("01:00.0"))->driver, "nouveau");
+  EXPECT_FALSE(h.device(*PciAddress::parse("20:02.0"))->driver);
+  EXPECT_EQ(h.cpu.l3.size(), 8u);
+  EXPECT_EQ(h.cpu.isolated.size(), 36u);
+  EXPECT_EQ(h.platform.iommu_units.size(), 4u);
+  EXPECT_EQ(h.kernel.params["vfio_pci"]["disable_vga"], "Y");
+}
+
+TEST(hostgen_description, UnknownKeyNamesFileAndLine) {
+  TempDir tmp;
+  fs::create_directories(tmp.dir() / "listings");
+  std::ofstream(tmp.dir() / "listings/l.txt") << "IOMMU group 1 01:00.0 VGA compatible controller [0300]: X [10de:1b80]\n";
+  std::ofstream(tmp.dir() / "h.toml") << "source = \"s\"\nlisting = \"listings/l.txt\"\n[cpu]\nmodel_name = \"m\"\n"
+                                         "[cpu.shape]\ncores = 4\n";
+  try {
+    load_description(tmp.dir() / "h.toml");
+    FAIL();
+  } catch (const InputError& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("h.toml:6"), std::string::npos) << what;
+    EXPECT_NE(what.find("cores"), std::string::npos) << what;
+  }
+}
+
+}  // namespace
+}  // namespace vfioctl::hostgen
