@@ -86,7 +86,7 @@ std::string verdict_text(const Host& host, const GroupAssessment& a, const Style
     const PciDevice* d = host.device(e);
     slots.insert(e.short_str() + (d && d->driver ? " (" + *d->driver + ")" : ""));
   }
-  return st.yellow("shared") + ": passing one device also takes " +
+  return st.yellow("shared") + ": these devices can only leave the host together: " +
          join(std::vector<std::string>(slots.begin(), slots.end()), ", ");
 }
 

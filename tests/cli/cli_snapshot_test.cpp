@@ -12,7 +12,9 @@ namespace fs = std::filesystem;
 class Snapshot : public ::testing::Test {
  protected:
   void SetUp() override {
-    m_dir = fs::path(VFIOCTL_BINARY_DIR) / "tests/snapshot-work";
+    // One directory per test: ctest runs them in parallel.
+    m_dir = fs::path(VFIOCTL_BINARY_DIR) / "tests/snapshot-work" /
+            ::testing::UnitTest::GetInstance()->current_test_info()->name();
     fs::remove_all(m_dir);
     fs::create_directories(m_dir);
   }
