@@ -59,7 +59,8 @@ std::string describe(const PciDevice& dev) {
   if (!dev.vendor_name.empty()) name = dev.vendor_name;
   if (!dev.device_name.empty()) name += (name.empty() ? "" : " ") + dev.device_name;
   if (name.empty()) name = "Unknown device";
-  std::string rev = dev.revision ? fmt::format(" (rev {:02x})", *dev.revision) : "";
+  // Like lspci: revision 00 is not shown.
+  std::string rev = dev.revision && *dev.revision ? fmt::format(" (rev {:02x})", *dev.revision) : "";
   return fmt::format("{}: {} [{}]{}", cls, name, dev.id_pair(), rev);
 }
 
