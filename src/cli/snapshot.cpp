@@ -37,6 +37,7 @@ void run_snapshot(const GlobalOptions& g, const SnapshotOptions& o) {
     throw Error(ExitCode::refused, "snapshot: 'tar' is not installed; install it (apt install tar) or give a directory");
   }
   Root root = open_root(g);
+  root.set_recording(Recording::on);
   Host host = read_host(root, HostPart::all);
 
   // Build in a temporary directory beside the output, then move it in

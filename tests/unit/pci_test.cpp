@@ -103,6 +103,29 @@ TEST(Pci, DanglingGroupLinkLeavesTheDeviceUngroupedWithANote) {
   EXPECT_EQ(devs[2].notes[0], "iommu_group link leads to missing group '99'");
 }
 
+TEST(Pci, UeventGivesIdsClassAndDriverInOneRead) {
+  test::TempTree t;
+  gpu_host(t);
+  std::string dir = std::string(kRootPort) + "/0000:01:00.0";
+  // The separate files say otherwise: uevent wins when it is complete.
+  t.file(dir + "/uevent", "DRIVER=vfio-pci\nPCI_CLASS=30000\nPCI_ID=10DE:1B06\nPCI_SUBSYS_ID=1043:8599\n"
+                          "PCI_SLOT_NAME=0000:01:00.0\n");
+  t.file(std::string(kRootPort) + "/0000:01:00.1/uevent", "PCI_CLASS=40300\nPCI_ID=10DE:10F0\n");
+  t.file(std::string(kRootPort) + "/0000:00:01.0/uevent", "PCI_CLASS=zz\nPCI_ID=8086:1901\n");
+  Root root(t.dir());
+  Notes notes;
+  auto devs = read_pci_devices(root, notes);
+  EXPECT_EQ(devs[1].device_id, 0x1b06);
+  EXPECT_EQ(devs[1].driver, "vfio-pci");
+  EXPECT_EQ(devs[1].subsystem_vendor_id, 0x1043);
+  EXPECT_EQ(devs[1].class_code, 0x030000u);
+  EXPECT_FALSE(devs[2].driver);  // no DRIVER= line: nothing bound
+  EXPECT_EQ(devs[2].class_id(), 0x0403);
+  // A malformed uevent falls back to the separate files.
+  EXPECT_EQ(devs[0].driver, "pcieport");
+  EXPECT_EQ(devs[0].class_id(), 0x0604);
+}
+
 TEST(Pci, NoPciBusIsNotAnError) {
   test::TempTree t;
   t.mkdir("/sys");

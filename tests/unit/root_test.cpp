@@ -12,6 +12,7 @@ TEST(Root, ReadsUnderItsDirectory) {
   test::TempTree t;
   t.file("/proc/cmdline", "quiet intel_iommu=on\n");
   Root root(t.dir());
+  root.set_recording(Recording::on);
   EXPECT_EQ(root.read("/proc/cmdline"), "quiet intel_iommu=on\n");
   EXPECT_FALSE(root.read("/proc/missing"));
   EXPECT_FALSE(root.read("/proc"));  // a directory is not a file
@@ -23,6 +24,7 @@ TEST(Root, ListsSortedAndRecordsWhatWasTouched) {
   t.file("/sys/a/c", "");
   t.file("/sys/a/b", "");
   Root root(t.dir());
+  root.set_recording(Recording::on);
   EXPECT_EQ(root.list("/sys/a"), (std::vector<std::string>{"b", "c"}));
   EXPECT_FALSE(root.list("/sys/none"));
   EXPECT_TRUE(root.exists("/sys/a/b"));
@@ -39,6 +41,7 @@ TEST(Root, ResolvesLinksInsideTheRoot) {
   // An absolute link must restart at the root, never at the real "/".
   t.link("/sys/abs", "/sys/devices");
   Root root(t.dir());
+  root.set_recording(Recording::on);
   EXPECT_EQ(root.resolve("/sys/bus/pci/devices/0000:01:00.0"),
             "/sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0");
   EXPECT_EQ(root.resolve("/sys/abs/pci0000:00"), "/sys/devices/pci0000:00");
@@ -52,6 +55,7 @@ TEST(Root, LinkLoopsEndInsteadOfHanging) {
   t.link("/sys/a", "b");
   t.link("/sys/b", "a");
   Root root(t.dir());
+  root.set_recording(Recording::on);
   EXPECT_FALSE(root.resolve("/sys/a"));
 }
 
@@ -82,6 +86,20 @@ TEST(Root, PathHelpers) {
   EXPECT_EQ(base_name("../../drivers/nouveau"), "nouveau");
   EXPECT_EQ(dir_name("/a/b/c"), "/a/b");
   EXPECT_EQ(dir_name("/a"), "/");
+}
+
+}  // namespace
+}  // namespace vfioctl
+
+namespace vfioctl {
+namespace {
+
+TEST(Root, RecordsNothingUnlessAsked) {
+  test::TempTree t;
+  t.file("/proc/cmdline", "quiet\n");
+  Root root(t.dir());
+  root.read("/proc/cmdline");
+  EXPECT_TRUE(root.touched().empty());
 }
 
 }  // namespace

@@ -41,6 +41,7 @@ TEST(Snapshot, ReadsBackIdentically) {
   small_host(host);
   test::TempTree out;
   Root root(host.dir());
+  root.set_recording(Recording::on);
   Host before = read_host(root);
   auto report = write_snapshot(root, out.str() + "/snap");
   EXPECT_GT(report.files, 5u);
@@ -75,6 +76,7 @@ TEST(Snapshot, MasksSerialsAndRefusesSecrets) {
   host.file("/sys/class/dmi/id/board_serial", "ABC123\n");
   host.file("/etc/shadow", "root:secret\n");
   Root root(host.dir());
+  root.set_recording(Recording::on);
   root.read("/sys/class/dmi/id/board_serial");
   root.read("/etc/shadow");
   test::TempTree out;

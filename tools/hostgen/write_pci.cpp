@@ -85,6 +85,14 @@ void write_pci(const HostDescription& desc, const TreeWriter& w) {
       w.link(dir + "/driver", ddir);
       w.link(ddir + "/" + d.address.str(), dir);
     }
+    // The kernel's uevent: what udev (and vfioctl) read in one go.
+    std::string uevent = driver.empty() ? "" : "DRIVER=" + driver + "\n";
+    unsigned cls = (unsigned{d.class_id} << 8) | default_prog_if(d);
+    uevent += fmt::format("PCI_CLASS={:X}\nPCI_ID={:04X}:{:04X}\nPCI_SUBSYS_ID={:04X}:{:04X}\nPCI_SLOT_NAME={}\n",
+                          cls, d.vendor_id, d.device_id, sub.first, sub.second, d.address.str());
+    uevent += fmt::format("MODALIAS=pci:v{:08X}d{:08X}sv{:08X}sd{:08X}bc{:02X}sc{:02X}i{:02X}\n", d.vendor_id,
+                          d.device_id, sub.first, sub.second, cls >> 16, (cls >> 8) & 0xff, cls & 0xff);
+    w.file(dir + "/uevent", uevent);
     if (d.group) {
       std::string gdir = fmt::format("sys/kernel/iommu_groups/{}", *d.group);
       w.link(dir + "/iommu_group", gdir);

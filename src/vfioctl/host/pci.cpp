@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 
 #include "vfioctl/host/pci_names.h"
 #include "vfioctl/host/root.h"
@@ -51,19 +52,63 @@ std::optional<int> read_int_attr(const Root& root, const std::string& dir, std::
   return static_cast<int>(*v);
 }
 
-PciDevice read_device(const Root& root, const PciAddress& addr, PciNames& names, Notes& notes) {
+// Fills ids, class and driver from a uevent file ("PCI_ID=10DE:1B81", ...).
+// False when the essential keys are missing or malformed: the caller then
+// reads the separate attribute files.
+bool parse_uevent(const std::string& text, PciDevice& dev) {
+  std::optional<uint32_t> cls, vendor, device, sub_vendor, sub_device;
+  std::optional<std::string> driver;
+  for (auto line : split(text, '\n')) {
+    size_t eq = line.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string_view key = line.substr(0, eq);
+    std::string_view value = trim(line.substr(eq + 1));
+    if (key == "DRIVER") {
+      driver = std::string(value);
+    } else if (key == "PCI_CLASS") {
+      cls = hex_field(value, 6);
+    } else if (key == "PCI_ID" || key == "PCI_SUBSYS_ID") {
+      auto ids = split(value, ':');
+      if (ids.size() != 2) continue;
+      auto& a = key == "PCI_ID" ? vendor : sub_vendor;
+      auto& b = key == "PCI_ID" ? device : sub_device;
+      a = hex_field(ids[0], 4);
+      b = hex_field(ids[1], 4);
+    }
+  }
+  if (!cls || !vendor || !device) return false;
+  dev.class_code = *cls;
+  dev.vendor_id = static_cast<uint16_t>(*vendor);
+  dev.device_id = static_cast<uint16_t>(*device);
+  if (sub_vendor && sub_device) {
+    dev.subsystem_vendor_id = static_cast<uint16_t>(*sub_vendor);
+    dev.subsystem_device_id = static_cast<uint16_t>(*sub_device);
+  }
+  dev.driver = driver;
+  return true;
+}
+
+PciDevice read_device(const Root& root, const PciAddress& addr, const std::set<std::string>& groups,
+                      PciNames& names, Notes& notes) {
   PciDevice dev;
   dev.address = addr;
   std::string dir = join_path(kDevices, addr.str());
 
-  dev.vendor_id = read_hex_attr<uint16_t>(root, dir, "vendor", 0xffff, dev, notes);
-  dev.device_id = read_hex_attr<uint16_t>(root, dir, "device", 0xffff, dev, notes);
-  dev.class_code = read_hex_attr<uint32_t>(root, dir, "class", 0xffffff, dev, notes);
-  if (auto t = root.read(join_path(dir, "subsystem_vendor"))) {
-    if (auto v = hex_field(trim(*t), 6)) dev.subsystem_vendor_id = static_cast<uint16_t>(*v);
-  }
-  if (auto t = root.read(join_path(dir, "subsystem_device"))) {
-    if (auto v = hex_field(trim(*t), 6)) dev.subsystem_device_id = static_cast<uint16_t>(*v);
+  // uevent carries class, ids, subsystem ids and driver in one read (the
+  // same kernel values as the separate files); older trees lack it.
+  bool from_uevent = false;
+  if (auto text = root.read(join_path(dir, "uevent"))) from_uevent = parse_uevent(*text, dev);
+  if (!from_uevent) {
+    dev.vendor_id = read_hex_attr<uint16_t>(root, dir, "vendor", 0xffff, dev, notes);
+    dev.device_id = read_hex_attr<uint16_t>(root, dir, "device", 0xffff, dev, notes);
+    dev.class_code = read_hex_attr<uint32_t>(root, dir, "class", 0xffffff, dev, notes);
+    if (auto t = root.read(join_path(dir, "subsystem_vendor"))) {
+      if (auto v = hex_field(trim(*t), 6)) dev.subsystem_vendor_id = static_cast<uint16_t>(*v);
+    }
+    if (auto t = root.read(join_path(dir, "subsystem_device"))) {
+      if (auto v = hex_field(trim(*t), 6)) dev.subsystem_device_id = static_cast<uint16_t>(*v);
+    }
+    dev.driver = root.link_name(join_path(dir, "driver"));
   }
   if (auto t = root.read(join_path(dir, "revision"))) {
     if (auto v = hex_field(trim(*t), 4); v && *v <= 0xff) dev.revision = static_cast<uint8_t>(*v);
@@ -75,14 +120,12 @@ PciDevice read_device(const Root& root, const PciAddress& addr, PciNames& names,
   }
   if (auto cls = dev.class_id()) dev.class_name = names.device_class(*cls);
 
-  dev.driver = root.link_name(join_path(dir, "driver"));
-
   // The group number is the link's last component; the link must also lead
   // to an existing group, or the kernel data is inconsistent.
   std::string group_link = join_path(dir, "iommu_group");
   if (auto group = root.link_name(group_link)) {
     auto id = parse_int(*group);
-    if (id && root.exists(join_path("/sys/kernel/iommu_groups", *group))) {
+    if (id && groups.count(*group)) {
       dev.iommu_group = static_cast<int>(*id);
     } else {
       dev.notes.push_back(fmt::format("iommu_group link leads to missing group '{}'", *group));
@@ -90,23 +133,28 @@ PciDevice read_device(const Root& root, const PciAddress& addr, PciNames& names,
     }
   }
 
-  if (auto t = root.read(join_path(dir, "boot_vga"))) {
-    if (auto v = parse_int(*t)) dev.boot_vga = *v != 0;
+  // Only display controllers have boot_vga; only endpoints SR-IOV.
+  if (dev.is_gpu()) {
+    if (auto t = root.read(join_path(dir, "boot_vga"))) {
+      if (auto v = parse_int(*t)) dev.boot_vga = *v != 0;
+    }
   }
   if (auto t = root.read(join_path(dir, "reset_method"))) {
     std::vector<std::string> methods;
     for (auto m : split_ws(*t)) methods.emplace_back(m);
     dev.reset_methods = std::move(methods);
   }
-  dev.sriov_totalvfs = read_int_attr(root, dir, "sriov_totalvfs");
-  if (dev.sriov_totalvfs) dev.sriov_numvfs = read_int_attr(root, dir, "sriov_numvfs");
+  if (!dev.is_bridge()) {
+    dev.sriov_totalvfs = read_int_attr(root, dir, "sriov_totalvfs");
+    if (dev.sriov_totalvfs) dev.sriov_numvfs = read_int_attr(root, dir, "sriov_numvfs");
+  }
   if (auto pf = root.link_name(join_path(dir, "physfn"))) dev.physfn = PciAddress::parse(*pf);
   if (auto node = read_int_attr(root, dir, "numa_node"); node && *node >= 0) dev.numa_node = node;
 
-  // The device's real directory sits under its upstream bridge's:
-  // /sys/devices/pci0000:00/0000:00:01.1/0000:01:00.0
-  if (auto real = root.resolve(dir)) {
-    auto parent = PciAddress::parse(base_name(dir_name(*real)));
+  // The device's real directory sits under its upstream bridge's, and the
+  // kernel's link names it: ../../../devices/pci0000:00/0000:00:01.1/0000:01:00.0
+  if (auto target = root.read_link(dir)) {
+    auto parent = PciAddress::parse(base_name(dir_name(*target)));
     if (parent && *parent != addr) dev.parent = parent;
   }
   return dev;
@@ -176,6 +224,11 @@ std::vector<PciDevice> read_pci_devices(const Root& root, Notes& notes) {
   std::vector<PciDevice> devices;
   auto entries = root.list(kDevices);
   if (!entries) return devices;  // no PCI bus at all: not an error
+  // Group numbers, to check each device's link against (one listing
+  // instead of a lookup per device).
+  auto group_list = root.list("/sys/kernel/iommu_groups");
+  std::set<std::string> groups;
+  if (group_list) groups.insert(group_list->begin(), group_list->end());
   PciNames names;
   for (const auto& name : *entries) {
     auto addr = PciAddress::parse(name);
@@ -183,7 +236,7 @@ std::vector<PciDevice> read_pci_devices(const Root& root, Notes& notes) {
       notes.push_back({join_path(kDevices, name), "not a PCI address; ignored"});
       continue;
     }
-    devices.push_back(read_device(root, *addr, names, notes));
+    devices.push_back(read_device(root, *addr, groups, names, notes));
   }
   std::sort(devices.begin(), devices.end(),
             [](const PciDevice& a, const PciDevice& b) { return a.address < b.address; });

@@ -10,6 +10,7 @@
 #include <climits>
 
 #include "vfioctl/util/error.h"
+#include "vfioctl/util/strings.h"
 
 namespace vfioctl {
 
@@ -61,6 +62,7 @@ std::string Root::real_path(std::string_view path) const {
 }
 
 void Root::touch(std::string_view path, Touch kind) const {
+  if (!m_recording) return;
   auto [it, inserted] = m_touched.emplace(std::string(path), kind);
   // A path read as a file or link says more than "exists"; keep the stronger.
   if (!inserted && it->second == Touch::exists) it->second = kind;
@@ -70,11 +72,10 @@ std::optional<std::string> Root::read(std::string_view path) const {
   touch(path, Touch::file);
   int fd = ::open(real_path(path).c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return std::nullopt;
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return std::nullopt;
-  }
+  // A sysfs attribute is produced whole by one read(); everything else
+  // (procfs, files in a snapshot) is read to the end. Directories fail
+  // the read with EISDIR, so no stat is needed.
+  bool single_shot = starts_with(path, "/sys/");
   std::string content;
   char buf[8192];
   while (true) {
@@ -84,8 +85,8 @@ std::optional<std::string> Root::read(std::string_view path) const {
       ::close(fd);
       return std::nullopt;
     }
-    if (n == 0) break;
     content.append(buf, static_cast<size_t>(n));
+    if (n == 0 || (single_shot && static_cast<size_t>(n) < sizeof buf)) break;
   }
   ::close(fd);
   return content;

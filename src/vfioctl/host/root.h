@@ -16,6 +16,10 @@ namespace vfioctl {
 // What a reader did with a path; the snapshot recreates each kind.
 enum class Touch { file, link, dir, exists };
 
+// Whether a Root remembers the paths it touched (snapshot needs it; every
+// other command saves the cost).
+enum class Recording { off, on };
+
 class Root {
  public:
   // `dir` is the directory that stands for "/". No checks: see open().
@@ -54,7 +58,9 @@ class Root {
   const std::filesystem::path& dir() const { return m_dir; }
   bool is_live() const { return m_live; }
 
-  // Host path -> what was done with it, for snapshot.
+  void set_recording(Recording r) { m_recording = r == Recording::on; }
+
+  // Host path -> what was done with it since recording was switched on.
   const std::map<std::string, Touch>& touched() const { return m_touched; }
 
  private:
@@ -64,6 +70,7 @@ class Root {
   std::filesystem::path m_dir;
   std::string m_prefix;  // m_dir without a trailing slash; "" for "/"
   bool m_live;
+  bool m_recording = false;
   mutable std::map<std::string, Touch> m_touched;
 };
 
