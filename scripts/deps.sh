@@ -1,5 +1,5 @@
 # Sourced by scripts/run and scripts/test: installs the Debian packages
-# vfioctl needs when any is missing. Usage: install_deps build|test
+# vfioctl needs when any is missing. Usage: install_deps build|test|bench
 set -eu
 
 VFIOCTL_BUILD_PACKAGES="g++ cmake pkg-config libcli11-dev libpugixml-dev libtomlplusplus-dev
@@ -9,7 +9,7 @@ VFIOCTL_TEST_PACKAGES="libgtest-dev libgmock-dev googletest libbenchmark-dev hwl
 
 install_deps() {
   local want="$VFIOCTL_BUILD_PACKAGES"
-  if [ "${1:-build}" = test ]; then want="$want $VFIOCTL_TEST_PACKAGES"; fi
+  if [ "${1:-build}" != build ]; then want="$want $VFIOCTL_TEST_PACKAGES"; fi
   local missing=""
   for p in $want; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then

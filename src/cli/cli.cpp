@@ -30,8 +30,6 @@ Root open_root(const GlobalOptions& g) {
   return Root::open(g.root);
 }
 
-void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
-
 void print_notes(const Notes& notes) {
   for (const auto& n : notes) std::cerr << "vfioctl: note: " << n.path << ": " << n.message << "\n";
 }

@@ -3,7 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
+#include "vfioctl/host/json.h"
 #include <string>
 
 #include "vfioctl/host/notes.h"
@@ -43,7 +43,6 @@ Style make_style(const GlobalOptions& g);
 Root open_root(const GlobalOptions& g);
 
 // Prints JSON to stdout, two-space indented, with a final newline.
-void print_json(const nlohmann::json& j);
 
 // Prints reader notes to stderr ("vfioctl: note: PATH: message").
 void print_notes(const Notes& notes);

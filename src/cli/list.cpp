@@ -91,40 +91,59 @@ std::string verdict_text(const Host& host, const GroupAssessment& a, const Style
          join(std::vector<std::string>(slots.begin(), slots.end()), ", ");
 }
 
-nlohmann::json list_json(const Host& host, const std::vector<Selector>& sels) {
-  nlohmann::json groups = nlohmann::json::array();
+void write_list_json(JsonWriter& w, const Host& host, const std::vector<Selector>& sels) {
+  w.begin_object();
+  w.field("iommu_enabled", !host.groups.empty());
+  w.key("groups");
+  w.begin_array();
   std::set<PciAddress> grouped;
   for (const auto& g : host.groups) {
     for (const auto& a : g.devices) grouped.insert(a);
     bool any = false;
-    nlohmann::json devices = nlohmann::json::array();
     for (const auto& addr : g.devices) {
       const PciDevice* dev = host.device(addr);
-      if (!dev) continue;
-      if (selected(sels, *dev)) any = true;
-      devices.push_back(to_json(*dev));
+      if (dev && selected(sels, *dev)) any = true;
     }
     if (!any) continue;
     auto a = assess_group(host, g);
-    nlohmann::json endpoints = nlohmann::json::array();
-    for (const auto& e : a.endpoints) endpoints.push_back(e.str());
-    groups.push_back({{"id", g.id}, {"verdict", verdict_name(a.verdict)}, {"endpoints", endpoints}, {"devices", devices}});
+    w.begin_object();
+    w.field("id", g.id);
+    w.field("verdict", verdict_name(a.verdict));
+    w.key("endpoints");
+    w.begin_array();
+    for (const auto& e : a.endpoints) w.value(e.str());
+    w.end_array();
+    w.key("devices");
+    w.begin_array();
+    for (const auto& addr : g.devices) {
+      if (const PciDevice* dev = host.device(addr)) write_json(w, *dev);
+    }
+    w.end_array();
+    w.end_object();
   }
-  nlohmann::json ungrouped = nlohmann::json::array();
+  w.end_array();
+  w.key("devices_without_group");
+  w.begin_array();
   for (const auto& dev : host.pci) {
-    if (!grouped.count(dev.address) && selected(sels, dev)) ungrouped.push_back(to_json(dev));
+    if (!grouped.count(dev.address) && selected(sels, dev)) write_json(w, dev);
   }
-  nlohmann::json shared = nlohmann::json::array();
+  w.end_array();
+  w.key("shared_ids");
+  w.begin_array();
   for (const auto& [id, addrs] : shared_ids(host)) {
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& a : addrs) list.push_back(a.str());
-    shared.push_back({{"id", id}, {"devices", list}});
+    w.begin_object();
+    w.field("id", id);
+    w.key("devices");
+    w.begin_array();
+    for (const auto& a : addrs) w.value(a.str());
+    w.end_array();
+    w.end_object();
   }
-  return {{"iommu_enabled", !host.groups.empty()},
-          {"groups", groups},
-          {"devices_without_group", ungrouped},
-          {"shared_ids", shared},
-          {"notes", to_json(host.notes)}};
+  w.end_array();
+  w.key("notes");
+  write_json(w, host.notes);
+  w.end_object();
+  w.finish();
 }
 
 void print_text(const Host& host, const std::vector<Selector>& sels, const Style& st) {
@@ -193,7 +212,8 @@ void add_list(CLI::App& app, GlobalOptions& g) {
     Root root = open_root(g);
     Host host = read_host(root, HostPart::pci);
     if (g.json) {
-      print_json(list_json(host, sels));
+      JsonWriter w(std::cout);
+      write_list_json(w, host, sels);
       return;
     }
     print_text(host, sels, make_style(g));

@@ -70,8 +70,16 @@ void run_snapshot(const GlobalOptions& g, const SnapshotOptions& o) {
     throw;
   }
   if (g.json) {
-    print_json({{"output", o.output}, {"files", report.files}, {"links", report.links},
-                {"dirs", report.dirs}, {"masked", report.masked}, {"skipped", report.skipped}});
+    JsonWriter w(std::cout);
+    w.begin_object();
+    w.field("output", o.output);
+    w.field("files", report.files);
+    w.field("links", report.links);
+    w.field("dirs", report.dirs);
+    w.field("masked", report.masked);
+    w.field("skipped", report.skipped);
+    w.end_object();
+    w.finish();
     return;
   }
   std::cout << fmt::format("Wrote {}: {} files, {} links, {} directories ({} values masked).\n", o.output,

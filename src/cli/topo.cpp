@@ -85,14 +85,18 @@ void add_topo(CLI::App& app, GlobalOptions& g) {
       "Show the CPU topology read from sysfs: packages, dies, NUMA nodes, L3 domains (AMD CCX/CCD),\n"
       "physical cores with their SMT siblings (as the kernel numbers them: never assumed), P/E core\n"
       "kinds on hybrid Intel parts, isolated and nohz_full CPUs. Guests get whole cores from this map.");
-  cmd->footer("\nExamples:\n  vfioctl topo\n  vfioctl topo --json\n  vfioctl --root tests/hosts/intel-i7-13700k topo");
+  cmd->footer("\nExamples:\n  vfioctl topo\n  vfioctl topo --json\n  vfioctl --root tests/hosts/intel-hybrid-13700k topo");
   cmd->callback([&g]() {
     Root root = open_root(g);
     Host host = read_host(root, HostPart::cpu);
     if (g.json) {
-      auto j = to_json(host.cpu);
-      j["notes"] = to_json(host.notes);
-      print_json(j);
+      JsonWriter w(std::cout);
+      w.begin_object();
+      write_json(w, host.cpu);
+      w.key("notes");
+      write_json(w, host.notes);
+      w.end_object();
+      w.finish();
       return;
     }
     print_text(host.cpu, make_style(g));

@@ -22,8 +22,8 @@ const IommuGroup* Host::group(int id) const {
 Host read_host(const Root& root, HostPart parts) {
   Host host;
   if (has_part(parts, HostPart::pci)) {
-    host.pci = read_pci_devices(root, host.notes);
     host.groups = read_iommu_groups(root, host.notes);
+    host.pci = read_pci_devices(root, host.notes, &host.groups);
   }
   if (has_part(parts, HostPart::cpu)) host.cpu = read_cpu_topology(root, host.notes);
   if (has_part(parts, HostPart::memory)) host.memory = read_memory(root, host.notes);

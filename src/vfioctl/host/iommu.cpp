@@ -30,7 +30,7 @@ std::vector<IommuGroup> read_iommu_groups(const Root& root, Notes& notes) {
     } else {
       for (const auto& dev : *devices) {
         // Touch the link so a snapshot keeps it.
-        root.read_link(join_path(dir, dev));
+        if (root.recording()) root.read_link(join_path(dir, dev));
         if (auto addr = PciAddress::parse(dev)) {
           group.devices.push_back(*addr);
         } else {

@@ -4,111 +4,166 @@
 
 namespace vfioctl {
 
-using nlohmann::json;
-
 namespace {
 
-template <typename T>
-json opt(const std::optional<T>& v) {
-  return v ? json(*v) : json(nullptr);
+std::optional<std::string> hex_opt(const std::optional<uint16_t>& v) {
+  if (!v) return std::nullopt;
+  return hex4(*v);
 }
 
-json hex_opt(const std::optional<uint16_t>& v) {
-  return v ? json(hex4(*v)) : json(nullptr);
+std::optional<std::string> name_or_null(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  return s;
 }
-
-json name_or_null(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
 
 }  // namespace
 
-json to_json(const PciDevice& dev) {
-  json j;
-  j["address"] = dev.address.str();
-  j["vendor_id"] = hex_opt(dev.vendor_id);
-  j["device_id"] = hex_opt(dev.device_id);
-  j["class"] = dev.class_id() ? json(fmt::format("{:04x}", *dev.class_id())) : json(nullptr);
-  j["driver"] = opt(dev.driver);
-  j["subsystem_vendor_id"] = hex_opt(dev.subsystem_vendor_id);
-  j["subsystem_device_id"] = hex_opt(dev.subsystem_device_id);
-  j["revision"] = dev.revision ? json(fmt::format("{:02x}", *dev.revision)) : json(nullptr);
-  j["vendor_name"] = name_or_null(dev.vendor_name);
-  j["device_name"] = name_or_null(dev.device_name);
-  j["class_name"] = name_or_null(dev.class_name);
-  j["iommu_group"] = opt(dev.iommu_group);
-  j["bridge"] = dev.is_bridge();
-  j["boot_vga"] = opt(dev.boot_vga);
-  j["reset_methods"] = opt(dev.reset_methods);
-  j["sriov_totalvfs"] = opt(dev.sriov_totalvfs);
-  j["sriov_numvfs"] = opt(dev.sriov_numvfs);
-  j["physfn"] = dev.physfn ? json(dev.physfn->str()) : json(nullptr);
-  j["numa_node"] = opt(dev.numa_node);
-  j["parent"] = dev.parent ? json(dev.parent->str()) : json(nullptr);
-  j["notes"] = dev.notes;
-  return j;
+void write_json(JsonWriter& w, const PciDevice& dev) {
+  w.begin_object();
+  w.field("address", dev.address.str());
+  w.field("vendor_id", hex_opt(dev.vendor_id));
+  w.field("device_id", hex_opt(dev.device_id));
+  if (auto c = dev.class_id()) w.field("class", fmt::format("{:04x}", *c));
+  else w.field("class", nullptr);
+  w.field("driver", dev.driver);
+  w.field("subsystem_vendor_id", hex_opt(dev.subsystem_vendor_id));
+  w.field("subsystem_device_id", hex_opt(dev.subsystem_device_id));
+  if (dev.revision) w.field("revision", fmt::format("{:02x}", *dev.revision));
+  else w.field("revision", nullptr);
+  w.field("vendor_name", name_or_null(dev.vendor_name));
+  w.field("device_name", name_or_null(dev.device_name));
+  w.field("class_name", name_or_null(dev.class_name));
+  w.field("iommu_group", dev.iommu_group);
+  w.field("bridge", dev.is_bridge());
+  w.field("boot_vga", dev.boot_vga);
+  w.field("reset_methods", dev.reset_methods);
+  w.field("sriov_totalvfs", dev.sriov_totalvfs);
+  w.field("sriov_numvfs", dev.sriov_numvfs);
+  if (dev.physfn) w.field("physfn", dev.physfn->str());
+  else w.field("physfn", nullptr);
+  w.field("numa_node", dev.numa_node);
+  if (dev.parent) w.field("parent", dev.parent->str());
+  else w.field("parent", nullptr);
+  w.field("notes", dev.notes);
+  w.end_object();
 }
 
-json to_json(const CpuTopology& topo) {
-  json cpus = json::array();
+void write_json(JsonWriter& w, const CpuTopology& topo) {
+  w.key("cpus");
+  w.begin_array();
   for (const auto& c : topo.cpus) {
-    json j;
-    j["cpu"] = c.id;
-    j["package"] = opt(c.package);
-    j["die"] = opt(c.die);
-    j["core"] = opt(c.core_id);
-    j["cluster"] = opt(c.cluster);
-    j["siblings"] = c.siblings;
-    j["l3"] = opt(c.l3);
-    j["node"] = opt(c.node);
-    j["kind"] = c.kind == CoreKind::unknown ? json(nullptr) : json(core_kind_name(c.kind));
-    j["online"] = c.online;
-    j["isolated"] = c.isolated;
-    j["nohz_full"] = c.nohz_full;
-    cpus.push_back(std::move(j));
+    w.begin_object();
+    w.field("cpu", c.id);
+    w.field("package", c.package);
+    w.field("die", c.die);
+    w.field("core", c.core_id);
+    w.field("cluster", c.cluster);
+    w.field("siblings", c.siblings);
+    w.field("l3", c.l3);
+    w.field("node", c.node);
+    if (c.kind == CoreKind::unknown) w.field("kind", nullptr);
+    else w.field("kind", core_kind_name(c.kind));
+    w.field("online", c.online);
+    w.field("isolated", c.isolated);
+    w.field("nohz_full", c.nohz_full);
+    w.end_object();
   }
-  json l3 = json::array();
+  w.end_array();
+  w.field("cores", topo.cores());
+  w.key("l3");
+  w.begin_array();
   for (const auto& d : topo.l3) {
-    l3.push_back({{"l3", d.index}, {"cpus", d.cpus}, {"size_kib", opt(d.size_kib)}});
+    w.begin_object();
+    w.field("l3", d.index);
+    w.field("cpus", d.cpus);
+    w.field("size_kib", d.size_kib);
+    w.end_object();
   }
-  json nodes = json::array();
-  for (const auto& n : topo.nodes) nodes.push_back({{"node", n.id}, {"cpus", n.cpus}});
-  json cores = json::array();
-  for (const auto& c : topo.cores()) cores.push_back(c);
-  return {{"cpus", cpus}, {"cores", cores}, {"l3", l3}, {"nodes", nodes},
-          {"isolated", topo.isolated}, {"nohz_full", topo.nohz_full}, {"hybrid", topo.hybrid}};
+  w.end_array();
+  w.key("nodes");
+  w.begin_array();
+  for (const auto& n : topo.nodes) {
+    w.begin_object();
+    w.field("node", n.id);
+    w.field("cpus", n.cpus);
+    w.end_object();
+  }
+  w.end_array();
+  w.field("isolated", topo.isolated);
+  w.field("nohz_full", topo.nohz_full);
+  w.field("hybrid", topo.hybrid);
 }
 
-json to_json(const Memory& mem) {
-  json pools = json::array();
+void write_json(JsonWriter& w, const Memory& mem) {
+  w.begin_object();
+  w.field("total_kib", mem.total_kib());
+  w.field("meminfo_kib", mem.meminfo_kib);
+  w.key("hugepage_pools");
+  w.begin_array();
   for (const auto& p : mem.pools) {
-    pools.push_back({{"page_kib", p.page_kib}, {"node", opt(p.node)}, {"total", opt(p.total)},
-                     {"free", opt(p.free)}, {"reserved", opt(p.reserved)}, {"surplus", opt(p.surplus)}});
+    w.begin_object();
+    w.field("page_kib", p.page_kib);
+    w.field("node", p.node);
+    w.field("total", p.total);
+    w.field("free", p.free);
+    w.field("reserved", p.reserved);
+    w.field("surplus", p.surplus);
+    w.end_object();
   }
-  return {{"total_kib", opt(mem.total_kib())}, {"meminfo_kib", mem.meminfo_kib},
-          {"hugepage_pools", pools}, {"thp_enabled", opt(mem.thp_enabled)},
-          {"thp_defrag", opt(mem.thp_defrag)}};
+  w.end_array();
+  w.field("thp_enabled", mem.thp_enabled);
+  w.field("thp_defrag", mem.thp_defrag);
+  w.end_object();
 }
 
-json to_json(const Kernel& k) {
-  json args = json::array();
-  for (const auto& a : k.args) args.push_back({{"key", a.key}, {"value", opt(a.value)}});
-  return {{"release", opt(k.release)}, {"cmdline", opt(k.cmdline)}, {"args", args},
-          {"loaded_modules", k.loaded},
-          {"builtin_modules", k.builtin_known ? json(k.builtin) : json(nullptr)},
-          {"module_params", k.params}};
+void write_json(JsonWriter& w, const Kernel& k) {
+  w.begin_object();
+  w.field("release", k.release);
+  w.field("cmdline", k.cmdline);
+  w.key("args");
+  w.begin_array();
+  for (const auto& a : k.args) {
+    w.begin_object();
+    w.field("key", a.key);
+    w.field("value", a.value);
+    w.end_object();
+  }
+  w.end_array();
+  w.field("loaded_modules", k.loaded);
+  if (k.builtin_known) w.field("builtin_modules", k.builtin);
+  else w.field("builtin_modules", nullptr);
+  w.field("module_params", k.params);
+  w.end_object();
 }
 
-json to_json(const Platform& p) {
-  json units = json::array();
-  for (const auto& u : p.iommu_units) units.push_back({{"name", u.name}, {"kind", u.kind}});
-  return {{"vendor", cpu_vendor_name(p.vendor)}, {"vendor_id", opt(p.vendor_id)},
-          {"model_name", opt(p.model_name)}, {"flags", p.flags}, {"iommu_units", units},
-          {"kvm_device", p.kvm_device}};
+void write_json(JsonWriter& w, const Platform& p) {
+  w.begin_object();
+  w.field("vendor", cpu_vendor_name(p.vendor));
+  w.field("vendor_id", p.vendor_id);
+  w.field("model_name", p.model_name);
+  w.field("flags", p.flags);
+  w.key("iommu_units");
+  w.begin_array();
+  for (const auto& u : p.iommu_units) {
+    w.begin_object();
+    w.field("name", u.name);
+    w.field("kind", u.kind);
+    w.end_object();
+  }
+  w.end_array();
+  w.field("kvm_device", p.kvm_device);
+  w.end_object();
 }
 
-json to_json(const Notes& notes) {
-  json out = json::array();
-  for (const auto& n : notes) out.push_back({{"path", n.path}, {"message", n.message}});
-  return out;
+void write_json(JsonWriter& w, const Notes& notes) {
+  w.begin_array();
+  for (const auto& n : notes) {
+    w.begin_object();
+    w.field("path", n.path);
+    w.field("message", n.message);
+    w.end_object();
+  }
+  w.end_array();
 }
 
 }  // namespace vfioctl

@@ -1,18 +1,19 @@
 // JSON forms of host facts (documented in docs/json.md). Fields are only
-// ever added, never renamed or removed; unknown values are null.
+// ever added, never renamed or removed; unknown values are null. Each
+// function writes one JSON value (an object or an array) at the writer's
+// current position.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include "vfioctl/host/host.h"
+#include "vfioctl/util/json_writer.h"
 
 namespace vfioctl {
 
-nlohmann::json to_json(const PciDevice& dev);
-nlohmann::json to_json(const CpuTopology& topo);
-nlohmann::json to_json(const Memory& mem);
-nlohmann::json to_json(const Kernel& kernel);
-nlohmann::json to_json(const Platform& platform);
-nlohmann::json to_json(const Notes& notes);
+void write_json(JsonWriter& w, const PciDevice& dev);
+void write_json(JsonWriter& w, const CpuTopology& topo);  // writes the fields, not braces
+void write_json(JsonWriter& w, const Memory& mem);
+void write_json(JsonWriter& w, const Kernel& kernel);
+void write_json(JsonWriter& w, const Platform& platform);
+void write_json(JsonWriter& w, const Notes& notes);
 
 }  // namespace vfioctl

@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "vfioctl/host/pci_names.h"
+#include "vfioctl/host/iommu.h"
 #include "vfioctl/host/root.h"
 #include "vfioctl/util/strings.h"
 
@@ -88,7 +90,14 @@ bool parse_uevent(const std::string& text, PciDevice& dev) {
   return true;
 }
 
-PciDevice read_device(const Root& root, const PciAddress& addr, const std::set<std::string>& groups,
+// What the IOMMU group listing says: group number by device, and the
+// numbers that exist.
+struct GroupIndex {
+  std::map<PciAddress, int> member_of;
+  std::set<std::string> ids;
+};
+
+PciDevice read_device(const Root& root, const PciAddress& addr, const GroupIndex& groups,
                       PciNames& names, Notes& notes) {
   PciDevice dev;
   dev.address = addr;
@@ -120,12 +129,17 @@ PciDevice read_device(const Root& root, const PciAddress& addr, const std::set<s
   }
   if (auto cls = dev.class_id()) dev.class_name = names.device_class(*cls);
 
-  // The group number is the link's last component; the link must also lead
-  // to an existing group, or the kernel data is inconsistent.
+  // A device the group listing names is in that group (the kernel makes
+  // the listing and the device's link together; a snapshot keeps the link).
+  // Otherwise the link's last component names the group, and it must lead
+  // to an existing one, or the data is inconsistent.
   std::string group_link = join_path(dir, "iommu_group");
-  if (auto group = root.link_name(group_link)) {
+  if (auto it = groups.member_of.find(addr); it != groups.member_of.end()) {
+    dev.iommu_group = it->second;
+    if (root.recording()) root.read_link(group_link);
+  } else if (auto group = root.link_name(group_link)) {
     auto id = parse_int(*group);
-    if (id && groups.count(*group)) {
+    if (id && groups.ids.count(*group)) {
       dev.iommu_group = static_cast<int>(*id);
     } else {
       dev.notes.push_back(fmt::format("iommu_group link leads to missing group '{}'", *group));
@@ -220,15 +234,20 @@ std::string PciDevice::id_pair() const {
   return (vendor_id ? hex4(*vendor_id) : "????") + ":" + (device_id ? hex4(*device_id) : "????");
 }
 
-std::vector<PciDevice> read_pci_devices(const Root& root, Notes& notes) {
+std::vector<PciDevice> read_pci_devices(const Root& root, Notes& notes, const std::vector<IommuGroup>* listing) {
   std::vector<PciDevice> devices;
   auto entries = root.list(kDevices);
   if (!entries) return devices;  // no PCI bus at all: not an error
-  // Group numbers, to check each device's link against (one listing
-  // instead of a lookup per device).
-  auto group_list = root.list("/sys/kernel/iommu_groups");
-  std::set<std::string> groups;
-  if (group_list) groups.insert(group_list->begin(), group_list->end());
+  GroupIndex groups;
+  if (listing) {
+    for (const auto& g : *listing) {
+      groups.ids.insert(std::to_string(g.id));
+      for (const auto& a : g.devices) groups.member_of.emplace(a, g.id);
+    }
+  } else if (auto group_list = root.list("/sys/kernel/iommu_groups")) {
+    groups.ids.insert(group_list->begin(), group_list->end());
+  }
+  devices.reserve(entries->size());
   PciNames names;
   for (const auto& name : *entries) {
     auto addr = PciAddress::parse(name);

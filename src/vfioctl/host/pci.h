@@ -74,9 +74,14 @@ struct PciDevice {
   std::string id_pair() const;
 };
 
+struct IommuGroup;
+
 // Reads every device under /sys/bus/pci/devices, sorted by address.
 // Names come from pci.ids through libpci. Problems become notes.
-std::vector<PciDevice> read_pci_devices(const Root& root, Notes& notes);
+// `groups`, when given, is the IOMMU group listing already read: devices it
+// names take their group from it instead of a link lookup each.
+std::vector<PciDevice> read_pci_devices(const Root& root, Notes& notes,
+                                        const std::vector<IommuGroup>* groups = nullptr);
 
 // 4 hex digits, lower case ("10de").
 std::string hex4(uint16_t v);

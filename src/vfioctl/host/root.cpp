@@ -61,6 +61,58 @@ std::string Root::real_path(std::string_view path) const {
   return out;
 }
 
+Root::DirCache::DirCache(DirCache&& o) noexcept : m_leaf(std::move(o.m_leaf)), m_parent(std::move(o.m_parent)) {
+  o.m_leaf.fd = -1;
+  o.m_parent.fd = -1;
+}
+
+Root::DirCache::~DirCache() {
+  reset(m_leaf);
+  reset(m_parent);
+}
+
+void Root::DirCache::reset(Slot& s) {
+  if (s.fd >= 0) ::close(s.fd);
+  s.fd = -1;
+  s.path.clear();
+}
+
+int Root::DirCache::open_leaf(std::string_view dir) {
+  reset(m_leaf);
+  std::string_view parent = dir_name(dir);
+  std::string_view base = base_name(dir);
+  if (parent.size() > 1 && (m_parent.fd < 0 || parent != m_parent.path)) {
+    reset(m_parent);
+    m_parent.fd = ::open(std::string(parent).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (m_parent.fd >= 0) m_parent.path.assign(parent);
+  }
+  if (m_parent.fd >= 0 && parent == m_parent.path) {
+    m_leaf.fd = ::openat(m_parent.fd, std::string(base).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  } else {
+    m_leaf.fd = ::open(std::string(dir).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  }
+  if (m_leaf.fd >= 0) m_leaf.path.assign(dir);
+  return m_leaf.fd;
+}
+
+std::pair<int, std::string> Root::DirCache::at(const std::string& real) {
+  size_t slash = real.rfind('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == real.size()) return {AT_FDCWD, real};
+  std::string_view dir = std::string_view(real).substr(0, slash);
+  if (m_leaf.fd >= 0 && dir == m_leaf.path) return {m_leaf.fd, real.substr(slash + 1)};
+  if (m_parent.fd >= 0 && dir == m_parent.path) return {m_parent.fd, real.substr(slash + 1)};
+  // Below the open directory: walk only the rest.
+  if (m_leaf.fd >= 0 && real.size() > m_leaf.path.size() + 1 && real.compare(0, m_leaf.path.size(), m_leaf.path) == 0 &&
+      real[m_leaf.path.size()] == '/') {
+    return {m_leaf.fd, real.substr(m_leaf.path.size() + 1)};
+  }
+  int fd = open_leaf(dir);
+  if (fd < 0) return {AT_FDCWD, real};
+  return {fd, real.substr(slash + 1)};
+}
+
+std::pair<int, std::string> Root::at(std::string_view path) const { return m_cache.at(real_path(path)); }
+
 void Root::touch(std::string_view path, Touch kind) const {
   if (!m_recording) return;
   auto [it, inserted] = m_touched.emplace(std::string(path), kind);
@@ -70,7 +122,8 @@ void Root::touch(std::string_view path, Touch kind) const {
 
 std::optional<std::string> Root::read(std::string_view path) const {
   touch(path, Touch::file);
-  int fd = ::open(real_path(path).c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  auto [dfd, name] = at(path);
+  int fd = ::openat(dfd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return std::nullopt;
   // A sysfs attribute is produced whole by one read(); everything else
   // (procfs, files in a snapshot) is read to the end. Directories fail
@@ -95,7 +148,8 @@ std::optional<std::string> Root::read(std::string_view path) const {
 std::optional<std::string> Root::read_link(std::string_view path) const {
   touch(path, Touch::link);
   char buf[PATH_MAX];
-  ssize_t n = ::readlink(real_path(path).c_str(), buf, sizeof buf);
+  auto [dfd, name] = at(path);
+  ssize_t n = ::readlinkat(dfd, name.c_str(), buf, sizeof buf);
   if (n < 0) return std::nullopt;
   return std::string(buf, static_cast<size_t>(n));
 }
@@ -108,15 +162,29 @@ std::optional<std::string> Root::link_name(std::string_view path) const {
 
 std::optional<std::vector<std::string>> Root::list(std::string_view path) const {
   touch(path, Touch::dir);
-  DIR* d = ::opendir(real_path(path).c_str());
-  if (!d) return std::nullopt;
+  auto [dfd, name] = at(path);
+  int fd = ::openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  // getdents64 directly: opendir() would add an fstat and an fcntl per
+  // directory, which a host with a thousand IOMMU groups notices.
   std::vector<std::string> names;
-  while (dirent* e = ::readdir(d)) {
-    std::string_view name = e->d_name;
-    if (name == "." || name == "..") continue;
-    names.emplace_back(name);
+  alignas(dirent64) char buf[16384];
+  while (true) {
+    ssize_t n = ::getdents64(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    for (ssize_t off = 0; off < n;) {
+      const auto* e = reinterpret_cast<const dirent64*>(buf + off);
+      std::string_view entry = e->d_name;
+      if (entry != "." && entry != "..") names.emplace_back(entry);
+      off += e->d_reclen;
+    }
   }
-  ::closedir(d);
+  ::close(fd);
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -124,7 +192,8 @@ std::optional<std::vector<std::string>> Root::list(std::string_view path) const 
 bool Root::exists(std::string_view path) const {
   touch(path, Touch::exists);
   struct stat st {};
-  return ::lstat(real_path(path).c_str(), &st) == 0;
+  auto [dfd, name] = at(path);
+  return ::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 std::optional<std::string> Root::resolve(std::string_view path) const {

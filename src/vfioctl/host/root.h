@@ -32,6 +32,7 @@ class Root {
   Root(const Root&) = delete;
   Root& operator=(const Root&) = delete;
   Root(Root&&) = default;
+  ~Root() = default;
 
   // Whole content of a regular file, or nullopt when missing or unreadable.
   std::optional<std::string> read(std::string_view path) const;
@@ -59,6 +60,7 @@ class Root {
   bool is_live() const { return m_live; }
 
   void set_recording(Recording r) { m_recording = r == Recording::on; }
+  bool recording() const { return m_recording; }
 
   // Host path -> what was done with it since recording was switched on.
   const std::map<std::string, Touch>& touched() const { return m_touched; }
@@ -67,11 +69,39 @@ class Root {
   std::string real_path(std::string_view path) const;
   void touch(std::string_view path, Touch kind) const;
 
+  // Readers ask for many names in one directory in a row (a device's
+  // attributes), then move to a sibling directory (the next device). The
+  // last directory and its parent stay open, so a name costs one lookup
+  // instead of a walk of the whole path.
+  class DirCache {
+   public:
+    DirCache() = default;
+    DirCache(DirCache&& o) noexcept;
+    DirCache& operator=(DirCache&&) = delete;
+    DirCache(const DirCache&) = delete;
+    ~DirCache();
+    // (fd, relative name) for real path `real`; (AT_FDCWD, real) when no
+    // directory on the way can be held open.
+    std::pair<int, std::string> at(const std::string& real);
+
+   private:
+    struct Slot {
+      int fd = -1;
+      std::string path;
+    };
+    static void reset(Slot& s);
+    int open_leaf(std::string_view dir);
+    Slot m_leaf, m_parent;
+  };
+  // (fd, name) to hand to an *at() call for host path `path`.
+  std::pair<int, std::string> at(std::string_view path) const;
+
   std::filesystem::path m_dir;
   std::string m_prefix;  // m_dir without a trailing slash; "" for "/"
   bool m_live;
   bool m_recording = false;
   mutable std::map<std::string, Touch> m_touched;
+  mutable DirCache m_cache;
 };
 
 // Joins a host directory and a name: join_path("/sys", "bus") == "/sys/bus".
