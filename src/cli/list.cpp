@@ -171,9 +171,21 @@ void print_text(const Host& host, const std::vector<Selector>& sels, const Style
     if (!grouped.count(dev.address) && selected(sels, dev)) ungrouped.push_back(&dev);
   }
   if (host.groups.empty()) {
-    std::cout << st.yellow("The IOMMU is off: /sys/kernel/iommu_groups is empty, so no device can be passed through.") << "\n"
-              << "Enable VT-d (Intel) or AMD-Vi/IOMMU in the firmware; on Intel also add intel_iommu=on to the kernel\n"
-              << "command line. 'vfioctl doctor' names the exact change for this host.\n";
+    std::cout << st.yellow("The IOMMU is off: /sys/kernel/iommu_groups is empty, so no device can be passed through.") << "\n";
+    switch (host.platform.vendor) {
+      case CpuVendor::intel:
+        std::cout << "Enable VT-d in the firmware setup, and add intel_iommu=on to the kernel command line\n"
+                     "(kernels before 6.2 leave the Intel IOMMU off by default). Then check again with 'vfioctl list'.\n";
+        break;
+      case CpuVendor::amd:
+        std::cout << "Enable the IOMMU (often called AMD-Vi or IOMMU, next to SVM) in the firmware setup;\n"
+                     "the kernel turns it on by itself on AMD. Then check again with 'vfioctl list'.\n";
+        break;
+      default:
+        std::cout << "Enable the IOMMU in the firmware setup (VT-d on Intel, AMD-Vi on AMD); on Intel also add\n"
+                     "intel_iommu=on to the kernel command line. Then check again with 'vfioctl list'.\n";
+        break;
+    }
     if (!ungrouped.empty()) std::cout << "\nPCI devices:\n";
   } else if (!ungrouped.empty()) {
     std::cout << "\nDevices without an IOMMU group:\n";
@@ -211,6 +223,8 @@ void add_list(CLI::App& app, GlobalOptions& g) {
     auto sels = parse_selectors(opts->selectors);
     Root root = open_root(g);
     Host host = read_host(root, HostPart::pci);
+    // The CPU vendor decides what to tell a user whose IOMMU is off.
+    if (host.groups.empty()) host.platform = read_platform(root, host.notes);
     if (g.json) {
       JsonWriter w(std::cout);
       write_list_json(w, host, sels);
