@@ -62,6 +62,7 @@ int run(int argc, char** argv);
 // Registration functions, one per subcommand file.
 void add_list(CLI::App& app, GlobalOptions& g);
 void add_topo(CLI::App& app, GlobalOptions& g);
+void add_evdev(CLI::App& app, GlobalOptions& g);
 void add_snapshot(CLI::App& app, GlobalOptions& g);
 
 }  // namespace vfioctl::cli
