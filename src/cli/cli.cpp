@@ -14,6 +14,7 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"list", "IOMMU groups and PCI devices, with what can be passed through", add_list},
       {"topo", "CPU topology: packages, L3 domains, cores and SMT siblings, P/E kinds", add_topo},
+      {"doctor", "check that this host is ready for passthrough, with the exact fixes", add_doctor},
       {"evdev", "keyboards and mice for evdev passthrough, with libvirt XML and QEMU arguments", add_evdev},
       {"snapshot", "copy the host facts vfioctl reads into a directory or .tar.gz", add_snapshot},
   };

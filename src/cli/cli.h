@@ -42,8 +42,6 @@ Style make_style(const GlobalOptions& g);
 // Opens --root (exit 2 with a clear message when it is not a host tree).
 Root open_root(const GlobalOptions& g);
 
-// Prints JSON to stdout, two-space indented, with a final newline.
-
 // Prints reader notes to stderr ("vfioctl: note: PATH: message").
 void print_notes(const Notes& notes);
 
@@ -62,6 +60,7 @@ int run(int argc, char** argv);
 // Registration functions, one per subcommand file.
 void add_list(CLI::App& app, GlobalOptions& g);
 void add_topo(CLI::App& app, GlobalOptions& g);
+void add_doctor(CLI::App& app, GlobalOptions& g);
 void add_evdev(CLI::App& app, GlobalOptions& g);
 void add_snapshot(CLI::App& app, GlobalOptions& g);
 

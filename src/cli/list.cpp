@@ -20,23 +20,7 @@ struct ListOptions {
   std::vector<std::string> selectors;
 };
 
-std::vector<Selector> parse_selectors(const std::vector<std::string>& texts) {
-  std::vector<Selector> out;
-  for (const auto& t : texts) {
-    auto sel = parse_selector(t);
-    if (!sel) throw input_error(fmt::format("unknown selector '{}': {}", t, selector_help()));
-    out.push_back(*sel);
-  }
-  return out;
-}
-
-bool selected(const std::vector<Selector>& sels, const PciDevice& dev) {
-  if (sels.empty()) return true;
-  for (const auto& s : sels) {
-    if (selector_matches(s, dev)) return true;
-  }
-  return false;
-}
+bool selected(const std::vector<Selector>& sels, const PciDevice& dev) { return any_selector_matches(sels, dev); }
 
 std::vector<std::string> device_flags(const PciDevice& dev) {
   std::vector<std::string> flags;
@@ -175,15 +159,15 @@ void print_text(const Host& host, const std::vector<Selector>& sels, const Style
     switch (host.platform.vendor) {
       case CpuVendor::intel:
         std::cout << "Enable VT-d in the firmware setup, and add intel_iommu=on to the kernel command line\n"
-                     "(kernels before 6.2 leave the Intel IOMMU off by default). Then check again with 'vfioctl list'.\n";
+                     "(kernels before 6.2 leave the Intel IOMMU off by default). 'vfioctl doctor' checks every step.\n";
         break;
       case CpuVendor::amd:
         std::cout << "Enable the IOMMU (often called AMD-Vi or IOMMU, next to SVM) in the firmware setup;\n"
-                     "the kernel turns it on by itself on AMD. Then check again with 'vfioctl list'.\n";
+                     "the kernel turns it on by itself on AMD. 'vfioctl doctor' checks every step.\n";
         break;
       default:
         std::cout << "Enable the IOMMU in the firmware setup (VT-d on Intel, AMD-Vi on AMD); on Intel also add\n"
-                     "intel_iommu=on to the kernel command line. Then check again with 'vfioctl list'.\n";
+                     "intel_iommu=on to the kernel command line. 'vfioctl doctor' checks every step.\n";
         break;
     }
     if (!ungrouped.empty()) std::cout << "\nPCI devices:\n";

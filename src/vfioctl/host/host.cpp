@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "vfioctl/host/root.h"
+#include "vfioctl/util/strings.h"
 
 namespace vfioctl {
 
@@ -29,6 +30,14 @@ Host read_host(const Root& root, HostPart parts) {
   if (has_part(parts, HostPart::memory)) host.memory = read_memory(root, host.notes);
   if (has_part(parts, HostPart::kernel)) host.kernel = read_kernel(root, host.notes);
   if (has_part(parts, HostPart::platform)) host.platform = read_platform(root, host.notes);
+  if (has_part(parts, HostPart::system)) {
+    // Module files live under the running kernel's release.
+    std::optional<std::string> release = host.kernel.release;
+    if (!has_part(parts, HostPart::kernel)) {
+      if (auto t = root.read("/proc/sys/kernel/osrelease")) release = std::string(trim(*t));
+    }
+    host.system = read_system(root, release, host.notes);
+  }
   return host;
 }
 

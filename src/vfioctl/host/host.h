@@ -10,6 +10,7 @@
 #include "vfioctl/host/notes.h"
 #include "vfioctl/host/pci.h"
 #include "vfioctl/host/platform.h"
+#include "vfioctl/host/system.h"
 
 namespace vfioctl {
 
@@ -22,6 +23,7 @@ struct Host {
   Memory memory;
   Kernel kernel;
   Platform platform;
+  System system;
   Notes notes;
 
   const PciDevice* device(const PciAddress& addr) const;
@@ -30,7 +32,7 @@ struct Host {
 
 // Which parts to read; commands read only what they show.
 enum class HostPart : unsigned {
-  pci = 1, cpu = 2, memory = 4, kernel = 8, platform = 16, all = 31,
+  pci = 1, cpu = 2, memory = 4, kernel = 8, platform = 16, system = 32, all = 63,
 };
 inline HostPart operator|(HostPart a, HostPart b) {
   return static_cast<HostPart>(static_cast<unsigned>(a) | static_cast<unsigned>(b));

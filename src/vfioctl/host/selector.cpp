@@ -1,5 +1,8 @@
 #include "vfioctl/host/selector.h"
 
+#include <fmt/format.h>
+
+#include "vfioctl/util/error.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl {
@@ -65,6 +68,24 @@ bool selector_matches(const Selector& sel, const PciDevice& dev) {
       if (sel.class_name == "sata") return dev.class_id() == 0x0106;
       if (sel.class_name == "net") return dev.is_network();
       return false;
+  }
+  return false;
+}
+
+std::vector<Selector> parse_selectors(const std::vector<std::string>& texts) {
+  std::vector<Selector> out;
+  for (const auto& t : texts) {
+    auto sel = parse_selector(t);
+    if (!sel) throw input_error(fmt::format("unknown selector '{}': {}", t, selector_help()));
+    out.push_back(*sel);
+  }
+  return out;
+}
+
+bool any_selector_matches(const std::vector<Selector>& sels, const PciDevice& dev) {
+  if (sels.empty()) return true;
+  for (const auto& s : sels) {
+    if (selector_matches(s, dev)) return true;
   }
   return false;
 }

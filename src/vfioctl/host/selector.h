@@ -29,6 +29,13 @@ bool selector_matches(const Selector& sel, const PciDevice& dev);
 // One line naming the accepted forms, for error messages.
 const char* selector_help();
 
+// Parses each text; throws an input Error (exit 2) naming the first that is
+// none of the forms.
+std::vector<Selector> parse_selectors(const std::vector<std::string>& texts);
+
+// Whether `dev` matches any of `sels`; an empty list matches everything.
+bool any_selector_matches(const std::vector<Selector>& sels, const PciDevice& dev);
+
 // The device kinds a selector may name.
 const std::vector<std::string>& selector_kinds();
 

@@ -19,7 +19,11 @@ namespace {
 // left out rather than risk copying a person's files.
 const char* const kAllowed[] = {"/sys/", "/proc/", "/dev/", "/lib/modules/", "/usr/lib/modules/",
                                 "/etc/os-release", "/etc/default/grub", "/etc/kernel/cmdline",
-                                "/etc/modprobe.d/", "/etc/libvirt/qemu.conf"};
+                                "/etc/modprobe.d/", "/etc/libvirt/qemu.conf", "/usr/lib/os-release",
+                                "/var/lib/dpkg/status",
+                                // Only tested for existence: copied as empty placeholders.
+                                "/usr/bin/", "/usr/sbin/", "/usr/libexec/", "/usr/share/OVMF/",
+                                "/usr/share/edk2/", "/usr/share/edk2-ovmf/", "/usr/share/qemu/"};
 
 // Never, whatever the area: process environments and memory, key material.
 const char* const kDeniedNames[] = {"environ", "mem", "kcore", "kmem", "shadow", "gshadow",

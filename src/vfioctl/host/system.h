@@ -1,0 +1,66 @@
+// The system around the hardware: distribution, the virtualization software
+// installed, kernel module files, interrupt remapping in effect, CPU
+// frequency governors, and which PCI devices hold the root filesystem and
+// the network. All read through Root, so fixtures and snapshots carry them.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "vfioctl/host/notes.h"
+#include "vfioctl/host/pci.h"
+
+namespace vfioctl {
+
+class Root;
+
+struct Distro {
+  std::optional<std::string> id;           // "debian", "ubuntu", "fedora", "arch"
+  std::vector<std::string> id_like;        // "debian", "rhel fedora"
+  std::optional<std::string> version_id;   // "12"
+  std::optional<std::string> pretty_name;  // "Debian GNU/Linux 12 (bookworm)"
+  // The family that decides package names: "debian", "fedora", "arch",
+  // "suse", or "" when unknown.
+  std::string family() const;
+};
+
+struct NetInterface {
+  std::string name;                 // "enp3s0"
+  std::optional<PciAddress> pci;    // the PCI function behind it, if any
+  bool wireless = false;
+  bool default_route = false;       // carries an IPv4 default route
+};
+
+struct System {
+  Distro distro;
+  // Installed package versions from the dpkg database, for the packages
+  // doctor reports on; empty when the host has no dpkg.
+  std::map<std::string, std::string> packages;
+  bool package_db = false;                  // /var/lib/dpkg/status readable
+  std::map<std::string, std::string> tools; // "qemu" -> "/usr/bin/qemu-system-x86_64"
+  std::vector<std::string> ovmf;            // UEFI firmware code files found
+  // Modules the running kernel can load from files (modules.dep), '_' names.
+  std::set<std::string> module_files;
+  bool module_files_known = false;
+  // Lines of /proc/interrupts delivered through a remapping chip ("IR-").
+  std::optional<int> remapped_irq_lines;
+  // Intel DMAR units: name -> whether the hardware can remap interrupts
+  // (ecap bit 3).
+  std::map<std::string, bool> dmar_ir_capable;
+  // scaling_governor -> number of CPUs using it; empty without cpufreq.
+  std::map<std::string, int> governors;
+  // What "/" is mounted from, and the PCI functions under it.
+  std::optional<std::string> root_source;
+  std::set<PciAddress> root_devices;
+  std::vector<NetInterface> net;
+};
+
+System read_system(const Root& root, const std::optional<std::string>& kernel_release, Notes& notes);
+
+// Parses os-release text (KEY=value, optionally quoted).
+Distro parse_os_release(const std::string& text);
+
+}  // namespace vfioctl
