@@ -107,6 +107,26 @@ TEST(Doctor, H003IommuWithTheFixForTheVendor) {
   EXPECT_TRUE(has(f.message, "intel_iommu=off"));
 }
 
+TEST(Doctor, KernelArgumentFixesNameTheFileAndLine) {
+  Host h = fixture("intel-desktop-z370");
+  h.groups.clear();
+  h.platform.iommu_units.clear();
+  h.system.distro = parse_os_release("ID=ubuntu\nID_LIKE=debian\n");
+  h.system.boot.grub_line = 6;
+  h.system.boot.grub_value = "quiet splash";
+  auto f = find(host_checks(h, offline()), "H003");
+  EXPECT_TRUE(has(f.fix, "/etc/default/grub:6: GRUB_CMDLINE_LINUX_DEFAULT=\"quiet splash\" -> "
+                         "\"quiet splash intel_iommu=on\", then run 'update-grub' and reboot"))
+      << f.fix;
+  h.system.boot.grub_value = "quiet splash pcie_acs_override=downstream";
+  set_cmdline(h, "ro quiet splash pcie_acs_override=downstream");
+  f = find(host_checks(h, offline()), "H008");
+  EXPECT_TRUE(has(f.fix, "/etc/default/grub:6: take pcie_acs_override out")) << f.fix;
+  h.system.boot.kernel_cmdline = "root=/dev/nvme0n1p2 rw";
+  f = find(host_checks(h, offline()), "H003");
+  EXPECT_TRUE(has(f.fix, "/etc/kernel/cmdline: append intel_iommu=on")) << f.fix;
+}
+
 TEST(Doctor, H004NoOpArguments) {
   Host amd = fixture("amd-ryzen9-3900x");  // its command line has amd_iommu=on
   auto f = find(host_checks(amd, offline()), "H004");

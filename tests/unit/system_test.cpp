@@ -48,6 +48,19 @@ TEST(System, ReadsPackagesToolsFirmwareAndModules) {
   EXPECT_EQ(s.module_files, (std::set<std::string>{"vfio_pci", "vfio_iommu_type1"}));
 }
 
+TEST(System, BootConfigurationLineIsFound) {
+  test::TempTree t;
+  t.file("/etc/default/grub",
+         "GRUB_DEFAULT=0\nGRUB_TIMEOUT=5\n#GRUB_CMDLINE_LINUX_DEFAULT=\"old\"\n"
+         "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet splash\"\nGRUB_CMDLINE_LINUX=\"\"\n");
+  Root root(t.dir());
+  Notes notes;
+  auto s = read_system(root, std::nullopt, notes);
+  EXPECT_EQ(s.boot.grub_line, 4);
+  EXPECT_EQ(s.boot.grub_value, "quiet splash");
+  EXPECT_FALSE(s.boot.kernel_cmdline);
+}
+
 TEST(System, InterruptRemappingFromInterruptsAndEcap) {
   test::TempTree t;
   t.file("/proc/interrupts",

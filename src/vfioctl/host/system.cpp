@@ -191,6 +191,20 @@ void read_net(const Root& root, System& s) {
   }
 }
 
+void read_boot(const Root& root, System& s) {
+  if (auto text = root.read("/etc/default/grub")) {
+    int n = 0;
+    for (auto line : split(*text, '\n')) {
+      ++n;
+      std::string_view t = trim(line);
+      if (!starts_with(t, "GRUB_CMDLINE_LINUX_DEFAULT=")) continue;
+      s.boot.grub_line = n;
+      s.boot.grub_value = unquote(t.substr(27));
+    }
+  }
+  if (auto text = root.read("/etc/kernel/cmdline")) s.boot.kernel_cmdline = std::string(trim(*text));
+}
+
 }  // namespace
 
 std::string Distro::family() const {
@@ -226,6 +240,7 @@ System read_system(const Root& root, const std::optional<std::string>& kernel_re
   if (!os) os = root.read("/usr/lib/os-release");
   if (os) s.distro = parse_os_release(*os);
   read_packages(root, s);
+  read_boot(root, s);
   for (const auto& t : kTools) {
     if (!s.tools.count(t.tool) && root.exists(t.path)) s.tools[t.tool] = t.path;
   }

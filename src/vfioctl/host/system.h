@@ -34,8 +34,19 @@ struct NetInterface {
   bool default_route = false;       // carries an IPv4 default route
 };
 
+// Where the kernel command line is configured.
+struct BootConfig {
+  // The last GRUB_CMDLINE_LINUX_DEFAULT= line of /etc/default/grub: its
+  // number (1-based) and its value without quotes.
+  std::optional<int> grub_line;
+  std::string grub_value;
+  // /etc/kernel/cmdline (kernel-install, systemd-boot), trimmed.
+  std::optional<std::string> kernel_cmdline;
+};
+
 struct System {
   Distro distro;
+  BootConfig boot;
   // Installed package versions from the dpkg database, for the packages
   // doctor reports on; empty when the host has no dpkg.
   std::map<std::string, std::string> packages;

@@ -69,21 +69,47 @@ std::string install_command(const std::string& family, const std::string& packag
   return "install the package(s) " + packages + " (names differ per distribution)";
 }
 
-// How to add an argument to the kernel command line on this distribution.
+std::string regenerate(const std::string& family) {
+  if (family == "fedora") return "grub2-mkconfig -o /boot/grub2/grub.cfg";
+  if (family == "arch") return "grub-mkconfig -o /boot/grub/grub.cfg";
+  return "update-grub";
+}
+
+// How to add an argument to the kernel command line on this host: the
+// file and line when the boot configuration is readable.
 std::string add_kernel_arg(const Host& host, const std::string& arg) {
   std::string family = host.system.distro.family();
+  const auto& boot = host.system.boot;
+  if (boot.kernel_cmdline) {
+    return fmt::format("/etc/kernel/cmdline: append {} (\"{}\" -> \"{}\"), reinstall the kernel entries "
+                       "(kernel-install, or your distribution's hook), then reboot",
+                       arg, *boot.kernel_cmdline, trim(*boot.kernel_cmdline + " " + arg));
+  }
+  if (boot.grub_line) {
+    std::string now = boot.grub_value;
+    std::string next = now.empty() ? arg : now + " " + arg;
+    return fmt::format("/etc/default/grub:{}: GRUB_CMDLINE_LINUX_DEFAULT=\"{}\" -> \"{}\", then run '{}' and reboot",
+                       *boot.grub_line, now, next, regenerate(family));
+  }
   if (family == "fedora") return fmt::format("grubby --update-kernel=ALL --args='{}', then reboot", arg);
-  std::string regen = family == "arch" ? "grub-mkconfig -o /boot/grub/grub.cfg" : "update-grub";
   return fmt::format(
       "add {} to GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub and run '{}' (systemd-boot: add it to "
       "/etc/kernel/cmdline), then reboot",
-      arg, regen);
+      arg, regenerate(family));
 }
 
-std::string remove_kernel_arg(const std::string& arg) {
+std::string remove_kernel_arg(const Host& host, const std::string& arg) {
+  const auto& boot = host.system.boot;
+  if (boot.grub_line && boot.grub_value.find(arg) != std::string::npos) {
+    return fmt::format("/etc/default/grub:{}: take {} out of GRUB_CMDLINE_LINUX_DEFAULT=\"{}\", then run '{}' and reboot",
+                       *boot.grub_line, arg, boot.grub_value, regenerate(host.system.distro.family()));
+  }
+  if (boot.kernel_cmdline && boot.kernel_cmdline->find(arg) != std::string::npos) {
+    return fmt::format("/etc/kernel/cmdline: take {} out, reinstall the kernel entries, then reboot", arg);
+  }
   return fmt::format(
       "remove {} from the kernel command line (GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub, or "
-      "/etc/kernel/cmdline), regenerate the boot configuration, reboot",
+      "/etc/kernel/cmdline; it may also come from a boot entry), regenerate the boot configuration, reboot",
       arg);
 }
 
@@ -173,7 +199,7 @@ struct Checks {
     }
     if (!disabling.empty()) {
       add("H003", "IOMMU enabled", Severity::fail, "the kernel command line turns it off with " + disabling, why,
-          remove_kernel_arg(disabling), "/proc/cmdline");
+          remove_kernel_arg(host, disabling), "/proc/cmdline");
     } else if (iommu_on()) {
       add("H003", "IOMMU enabled", Severity::pass,
           fmt::format("{} unit{} ({}), {} IOMMU groups", units.size(), units.size() == 1 ? "" : "s",
@@ -209,7 +235,7 @@ struct Checks {
       add("H004", "IOMMU kernel arguments", Severity::info,
           join(noops, " and ") + (noops.size() == 1 ? " is" : " are") + " not a real switch and does nothing" +
               (amd() ? " (AMD's IOMMU is on by default)" : ""),
-          awhy, remove_kernel_arg(join(noops, " ")), "/proc/cmdline");
+          awhy, remove_kernel_arg(host, join(noops, " ")), "/proc/cmdline");
     } else if (intel() && iommu_on() && !k.arg("intel_iommu")) {
       add("H004", "IOMMU kernel arguments", Severity::info,
           "on without intel_iommu=on: this kernel enables the Intel IOMMU by default", awhy,
@@ -258,7 +284,7 @@ struct Checks {
           rwhy,
           off.empty() ? "check dmesg for 'DMAR-IR' or 'AMD-Vi: Interrupt remapping' messages; a firmware x2APIC opt-out "
                         "can disable it (try enabling x2APIC in the firmware setup)"
-                      : remove_kernel_arg(off),
+                      : remove_kernel_arg(host, off),
           "/proc/interrupts");
     }
   }
@@ -302,7 +328,7 @@ struct Checks {
           stock ? arg_text(k, "pcie_acs_override") + " is set, but this is a stock distribution kernel (" + *k.release +
                       ") without the ACS override patch: the option is not in effect"
                 : arg_text(k, "pcie_acs_override") + " is set: IOMMU groups are split beyond what the hardware isolates",
-          owhy, remove_kernel_arg("pcie_acs_override") + "; pass whole groups instead (vfioctl list)", "/proc/cmdline");
+          owhy, remove_kernel_arg(host, "pcie_acs_override") + "; pass whole groups instead (vfioctl list)", "/proc/cmdline");
     } else {
       add("H008", "ACS override", Severity::pass, "not set", owhy);
     }
@@ -327,7 +353,7 @@ struct Checks {
       add("H010", "Obsolete options", Severity::info,
           "kvm.allow_unsafe_assigned_interrupts does nothing: it belonged to KVM's legacy device assignment, "
           "removed from Linux in 4.12 (VFIO replaced it)",
-          dwhy, remove_kernel_arg("kvm.allow_unsafe_assigned_interrupts"), "/proc/cmdline");
+          dwhy, remove_kernel_arg(host, "kvm.allow_unsafe_assigned_interrupts"), "/proc/cmdline");
     } else {
       add("H010", "Obsolete options", Severity::pass, "none on the kernel command line", dwhy);
     }
