@@ -1,15 +1,20 @@
 # Sourced by scripts/run and scripts/test: installs the Debian packages
-# vfioctl needs when any is missing. Usage: install_deps build|test|bench
+# vfioctl needs when any is missing. Usage: install_deps build|test|bench|e2e
 set -eu
 
 VFIOCTL_BUILD_PACKAGES="g++ cmake pkg-config libcli11-dev libpugixml-dev libtomlplusplus-dev
   nlohmann-json3-dev libfmt-dev libpci-dev pci.ids libvirt-dev tar gzip"
 # Tests also need the topology oracle, lspci, GoogleTest and the benchmark library.
 VFIOCTL_TEST_PACKAGES="libgtest-dev libgmock-dev googletest libbenchmark-dev hwloc pciutils"
+# End-to-end tests (tests/e2e/env.sh) define and start real TCG guests under libvirtd.
+VFIOCTL_E2E_PACKAGES="qemu-system-x86 libvirt-daemon-system libvirt-clients busybox-static
+  libxml2-utils"
 
 install_deps() {
   local want="$VFIOCTL_BUILD_PACKAGES"
   if [ "${1:-build}" != build ]; then want="$want $VFIOCTL_TEST_PACKAGES"; fi
+  if [ "${1:-build}" = test ]; then want="$want $VFIOCTL_E2E_PACKAGES"; fi
+  if [ "${1:-build}" = e2e ]; then want="$VFIOCTL_E2E_PACKAGES"; fi
   local missing=""
   for p in $want; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then

@@ -1,0 +1,19 @@
+# End-to-end tests (label e2e): real TCG guests under libvirtd, prepared by
+# tests/e2e/env.sh. See tests/e2e/README.md. CTest brings the environment up
+# once before them (a skip outside CI counts as set up: each test then skips)
+# and takes down what it started afterwards.
+set(VFIOCTL_E2E_ENV ${CMAKE_CURRENT_SOURCE_DIR}/e2e/env.sh)
+add_test(NAME e2e_env_up COMMAND sh -c "\"$0\" up || [ $? = 77 ]" ${VFIOCTL_E2E_ENV})
+add_test(NAME e2e_env_down COMMAND ${VFIOCTL_E2E_ENV} down)
+set_tests_properties(e2e_env_up PROPERTIES FIXTURES_SETUP vfioctl_e2e LABELS e2e TIMEOUT 600)
+set_tests_properties(e2e_env_down PROPERTIES FIXTURES_CLEANUP vfioctl_e2e LABELS e2e TIMEOUT 120)
+
+function(vfioctl_e2e_test name)
+  add_executable(${name} e2e/${name}.cpp)
+  target_link_libraries(${name} PRIVATE vfioctl_warnings GTest::gtest_main)
+  target_compile_definitions(${name} PRIVATE VFIOCTL_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS e2e TIMEOUT 300
+                       FIXTURES_REQUIRED vfioctl_e2e RESOURCE_LOCK vfioctl_e2e)
+endfunction()
+
+vfioctl_e2e_test(libvirt_pinning_test)
