@@ -1,0 +1,100 @@
+// GuestSpec: what a person asks for, in a few lines of TOML (docs/spec.md).
+// The parser checks keys, types and values and reports mistakes with the
+// file:line and the nearest valid choice; the planners judge the request
+// against the host.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vfioctl {
+
+enum class Preset { windows_gaming, windows_workstation, linux_desktop, linux_server };
+
+// "windows-gaming", ...
+const char* preset_name(Preset p);
+bool preset_is_windows(Preset p);
+
+// Where a value came from, for messages ("win11.toml:4").
+struct SpecPos {
+  std::string file;
+  int line = 0;
+  std::string str() const;  // "file:line", or "file" when line is 0
+};
+
+enum class DiskBus { virtio_scsi, virtio_blk, sata, nvme };
+const char* disk_bus_name(DiskBus b);  // "virtio-scsi", "virtio-blk", "sata", "nvme"
+
+struct DiskSpec {
+  std::string source;          // block device (/dev/...) or image path
+  DiskBus bus = DiskBus::virtio_scsi;
+  std::optional<long long> size_mib;  // for a new image: size = "100G"
+  std::string format;          // "raw" or "qcow2"; when not given: raw for devices, by extension for files
+  bool cdrom = false;          // install media: kind = "cdrom"
+  SpecPos pos;
+};
+
+struct NetworkSpec {
+  enum class Mode { nat, bridge, none } mode = Mode::nat;
+  std::string bridge;          // mode bridge: "br0"
+  std::string network = "default";  // libvirt network for nat
+  std::optional<std::string> mac;   // "52:54:00:..."
+  SpecPos pos;
+};
+
+struct InputSpec {
+  // "auto": every keyboard and mouse in /dev/input/by-id; "none"; or
+  // "paths" when the spec lists them (in `devices`).
+  std::string evdev = "none";
+  std::vector<std::string> devices;  // explicit by-id paths
+  std::string grab_toggle = "ctrl-ctrl";
+  SpecPos pos;
+};
+
+struct LookingGlassSpec {
+  int width = 0, height = 0;   // resolution = "2560x1440"
+  SpecPos pos;
+};
+
+struct GuestSpec {
+  std::string file;            // the spec file as given (for messages)
+  Preset preset = Preset::linux_desktop;
+  std::string os;              // libosinfo-like short id: "win11", "win10", "linux", "debian12"...
+  std::optional<std::string> name;
+
+  // memory = "16G" (MiB after parsing).
+  long long memory_mib = 0;
+  SpecPos memory_pos;
+  // hugepages = "auto" | "2M" | "1G" | "off"; page size in KiB, 0 = off, nullopt = auto.
+  std::optional<long long> hugepage_kib;
+  bool hugepages_off = false;
+
+  // cpus = "6c12t" | "auto", or cores = 6 and threads = 2.
+  bool cpus_auto = true;
+  int cores = 0;               // physical cores requested (0 with cpus_auto)
+  int threads = 0;             // threads per core requested (0: as the host has)
+  SpecPos cpus_pos;
+
+  std::vector<std::string> passthrough;  // selectors as in `vfioctl list`
+  SpecPos passthrough_pos;
+  std::optional<std::string> romfile;    // GPU ROM file
+
+  std::vector<DiskSpec> disks;
+  NetworkSpec network;
+  InputSpec input;
+  std::optional<LookingGlassSpec> looking_glass;
+
+  bool secure_boot = false;    // default: on for win11
+  bool tpm = false;            // default: on for win11
+};
+
+// Parses and validates a spec. Throws Error(bad_input) with "FILE:LINE: what
+// is wrong; nearest valid choice" on unknown keys, wrong types or values.
+GuestSpec parse_guest_spec(const std::string& text, const std::string& file);
+GuestSpec load_guest_spec(const std::string& path);  // reads the file, then parses
+
+// "16G", "512M", "1.5G", "16GiB", "2048" (MiB) -> MiB; nullopt when malformed.
+std::optional<long long> parse_size_mib(const std::string& text);
+
+}  // namespace vfioctl
