@@ -1,0 +1,209 @@
+#include "vfioctl/guest/guest_plan.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "vfioctl/host/selector.h"
+#include "vfioctl/plan/device_plan.h"
+#include "vfioctl/util/error.h"
+#include "vfioctl/util/strings.h"
+
+namespace vfioctl {
+
+namespace {
+
+// Re-raises a planner's error at the spec line that asked for it.
+template <typename F>
+auto at_line(const SpecPos& pos, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    if (e.code() != ExitCode::bad_input) throw;
+    throw input_error(pos.str() + ": " + e.what());
+  }
+}
+
+std::string gpu_vendor_of(const PciDevice& d) {
+  if (!d.vendor_id) return "";
+  switch (*d.vendor_id) {
+    case 0x10de: return "nvidia";
+    case 0x1002: return "amd";
+    case 0x8086: return "intel";
+    default: return "other";
+  }
+}
+
+void plan_devices(const Host& host, const GuestSpec& spec, GuestPlan& plan) {
+  std::set<PciAddress> taken;
+  for (const auto& text : spec.passthrough) {
+    auto sel = parse_selector(text);
+    if (!sel) throw input_error(fmt::format("{}: passthrough '{}': {}", spec.passthrough_pos.str(), text, selector_help()));
+    std::vector<const PciDevice*> matched;
+    for (const auto& d : host.pci) {
+      if (selector_matches(*sel, d)) matched.push_back(&d);
+    }
+    if (matched.empty()) {
+      throw input_error(fmt::format("{}: passthrough '{}' matches no device on this host; 'vfioctl list' shows them",
+                                    spec.passthrough_pos.str(), text));
+    }
+    // A kind ("gpu", "net") must name one device. The host's boot GPU is
+    // passed only when it is the only one.
+    if (sel->kind == Selector::Kind::device_class && matched.size() > 1) {
+      std::vector<const PciDevice*> keep;
+      for (const PciDevice* d : matched) {
+        if (d->boot_vga != true) keep.push_back(d);
+      }
+      if (!keep.empty()) matched = keep;
+      if (matched.size() > 1) {
+        std::vector<std::string> names;
+        for (const PciDevice* d : matched) names.push_back(d->address.short_str() + " [" + d->id_pair() + "]");
+        throw input_error(fmt::format("{}: passthrough '{}' matches {} devices ({}); name one by address, e.g. \"{}\"",
+                                      spec.passthrough_pos.str(), text, matched.size(), join(names, ", "),
+                                      matched.front()->address.short_str()));
+      }
+    }
+    for (const PciDevice* d : matched) {
+      if (host.groups.empty()) {
+        throw input_error(fmt::format("{}: passthrough '{}': the IOMMU is off on this host, so no device can be passed "
+                                      "('vfioctl doctor' says how to turn it on)",
+                                      spec.passthrough_pos.str(), text));
+      }
+      const IommuGroup* g = d->iommu_group ? host.group(*d->iommu_group) : nullptr;
+      if (!g) {
+        throw input_error(fmt::format("{}: passthrough '{}': {} is in no IOMMU group", spec.passthrough_pos.str(), text,
+                                      d->address.short_str()));
+      }
+      auto others = group_companions(host, *g, d->address);
+      if (!others.empty()) {
+        std::vector<std::string> names;
+        for (const auto& o : others) {
+          const PciDevice* od = host.device(o);
+          names.push_back(o.short_str() + (od && od->driver ? " (" + *od->driver + ")" : ""));
+        }
+        throw input_error(fmt::format(
+            "{}: passthrough '{}': {} shares IOMMU group {} with {}; they would all have to leave the host. Pass a "
+            "device that has its group to itself ('vfioctl list' shows the verdicts)",
+            spec.passthrough_pos.str(), text, d->address.short_str(), g->id, join(names, ", ")));
+      }
+      // The whole group goes: every endpoint (the device's other functions).
+      for (const auto& e : assess_group(host, *g).endpoints) taken.insert(e);
+    }
+  }
+
+  // One guest slot (behind its own root port) per host slot; functions keep
+  // their numbers, so a GPU's video and audio stay functions 0 and 1.
+  std::map<std::tuple<unsigned, unsigned, unsigned>, int> slot_bus;
+  for (const auto& addr : taken) {
+    const PciDevice* d = host.device(addr);
+    auto key = std::make_tuple(addr.domain, addr.bus, addr.device);
+    if (!slot_bus.count(key)) slot_bus[key] = static_cast<int>(slot_bus.size()) + 1;
+    PassedFunction f;
+    f.host = addr;
+    f.guest_bus = slot_bus[key];
+    f.guest_function = static_cast<int>(addr.function);
+    f.gpu = d && d->is_gpu();
+    if (f.gpu && spec.romfile) f.romfile = spec.romfile;
+    plan.passed.push_back(f);
+    if (d && d->is_gpu()) {
+      if (plan.gpu_vendor.empty()) plan.gpu_vendor = gpu_vendor_of(*d);
+      if (d->boot_vga == true) {
+        plan.warnings.push_back(fmt::format(
+            "{} is the host's boot GPU: the host loses its console when the guest starts; give the guest a ROM "
+            "file (romfile = ...) if it shows no picture",
+            addr.short_str()));
+      }
+    }
+    if (d && d->driver && *d->driver != "vfio-pci") {
+      plan.warnings.push_back(fmt::format("{} is bound to {}: libvirt detaches it at start (managed='yes'); "
+                                          "binding it to vfio-pci at boot is more reliable",
+                                          addr.short_str(), *d->driver));
+    }
+  }
+  // Guest functions must start at 0 on each slot.
+  std::map<int, int> next;
+  for (auto& f : plan.passed) f.guest_function = next[f.guest_bus]++;
+  for (auto& f : plan.passed) {
+    int count = next[f.guest_bus];
+    f.multifunction = count > 1 && f.guest_function == 0;
+  }
+  plan.root_ports = static_cast<int>(slot_bus.size());
+}
+
+}  // namespace
+
+long long looking_glass_mib(int width, int height) {
+  long long bytes = static_cast<long long>(width) * height * 4 * 2;
+  long long mib = (bytes + (1 << 20) - 1) / (1 << 20) + 10;
+  long long p = 1;
+  while (p < mib) p *= 2;
+  return p;
+}
+
+std::string guest_name(const GuestPlan& plan) {
+  const char* purpose = "desktop";
+  switch (plan.spec.preset) {
+    case Preset::windows_gaming: purpose = "game"; break;
+    case Preset::windows_workstation: purpose = "work"; break;
+    case Preset::linux_desktop: purpose = "desktop"; break;
+    case Preset::linux_server: purpose = "server"; break;
+  }
+  std::string vendor = plan.gpu_vendor.empty() ? "nogpu" : plan.gpu_vendor;
+  std::string os = plan.spec.os.empty() ? (plan.windows ? "win11" : "linux") : plan.spec.os;
+  return fmt::format("{}_{}_{}_x64_q35_uefi_{}c{}t", purpose, vendor, os, plan.cpu.cores, plan.cpu.vcpu_count());
+}
+
+GuestPlan plan_guest(const Host& host, const GuestSpec& spec, const std::vector<InputDevice>& inputs) {
+  GuestPlan plan;
+  plan.spec = spec;
+  plan.windows = preset_is_windows(spec.preset);
+  plan.vendor = host.platform.vendor;
+  plan_devices(host, spec, plan);
+
+  CpuRequest creq;
+  creq.cores = spec.cpus_auto ? 0 : spec.cores;
+  creq.threads = spec.threads;
+  for (const auto& f : plan.passed) {
+    const PciDevice* d = host.device(f.host);
+    if (f.gpu && d && d->numa_node && host.cpu.nodes.size() > 1) {
+      creq.near_node = d->numa_node;
+      break;
+    }
+  }
+  plan.cpu = at_line(spec.cpus_pos, [&] { return plan_cpus(host.cpu, creq); });
+
+  MemoryRequest mreq;
+  mreq.mib = spec.memory_mib;
+  mreq.page_kib = spec.hugepage_kib;
+  mreq.hugepages_off = spec.hugepages_off;
+  if (host.cpu.nodes.size() > 1) mreq.node = plan.cpu.node;
+  mreq.passthrough = !plan.passed.empty();
+  plan.memory = at_line(spec.memory_pos, [&] { return plan_memory(host.memory, host.platform, mreq); });
+
+  if (spec.input.evdev == "auto") {
+    for (const auto& i : inputs) {
+      if (i.event) plan.evdev.push_back(i);
+    }
+    if (plan.evdev.empty()) {
+      plan.warnings.push_back("input evdev = \"auto\": no keyboard or mouse under /dev/input/by-id; none added");
+    }
+  } else {
+    for (const auto& path : spec.input.devices) {
+      InputDevice d;
+      d.path = path;
+      d.kind = ends_with(path, "-event-mouse") ? InputKind::mouse : InputKind::keyboard;
+      d.event = path;
+      plan.evdev.push_back(d);
+    }
+  }
+  if (spec.looking_glass) plan.looking_glass_mib = looking_glass_mib(spec.looking_glass->width, spec.looking_glass->height);
+
+  plan.name = spec.name ? *spec.name : guest_name(plan);
+  for (const auto& w : plan.cpu.warnings) plan.warnings.push_back(w);
+  for (const auto& w : plan.memory.warnings) plan.warnings.push_back(w);
+  return plan;
+}
+
+}  // namespace vfioctl

@@ -1,0 +1,308 @@
+#include "vfioctl/guest/libvirt_xml.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <pugixml.hpp>
+#include <sstream>
+
+#include "vfioctl/util/cpulist.h"
+
+namespace vfioctl {
+
+namespace {
+
+using pugi::xml_node;
+
+xml_node child(xml_node parent, const char* name) { return parent.append_child(name); }
+
+xml_node text_child(xml_node parent, const char* name, const std::string& text) {
+  xml_node n = parent.append_child(name);
+  n.append_child(pugi::node_pcdata).set_value(text.c_str());
+  return n;
+}
+
+xml_node attr(xml_node n, const char* name, const std::string& value) {
+  n.append_attribute(name) = value.c_str();
+  return n;
+}
+
+xml_node state(xml_node parent, const char* name, const char* attr_name, const char* value) {
+  return attr(child(parent, name), attr_name, value);
+}
+
+std::string hex(unsigned v, int width) { return fmt::format("0x{:0{}x}", v, width); }
+
+std::string target_name(const std::string& prefix, int index) {
+  std::string s;
+  int i = index;
+  do {
+    s.insert(s.begin(), static_cast<char>('a' + i % 26));
+    i = i / 26 - 1;
+  } while (i >= 0);
+  return prefix + s;
+}
+
+void features(xml_node domain, const GuestPlan& plan, const XmlOptions& opt) {
+  bool kvm = opt.virt_type == "kvm";
+  xml_node f = child(domain, "features");
+  child(f, "acpi");
+  child(f, "apic");
+  if (plan.windows && kvm) {
+    xml_node hv = attr(child(f, "hyperv"), "mode", "custom");
+    for (const char* name : {"relaxed", "vapic"}) state(hv, name, "state", "on");
+    attr(state(hv, "spinlocks", "state", "on"), "retries", "8191");
+    for (const char* name : {"vpindex", "runtime", "synic"}) state(hv, name, "state", "on");
+    xml_node stimer = state(hv, "stimer", "state", "on");
+    state(stimer, "direct", "state", "on");
+    state(hv, "reset", "state", "on");
+    attr(state(hv, "vendor_id", "state", "on"), "value", "vfioctlguest");
+    for (const char* name : {"frequencies", "reenlightenment", "tlbflush", "ipi"}) state(hv, name, "state", "on");
+  }
+  state(f, "vmport", "state", "off");
+  state(f, "smm", "state", "on");
+  if (kvm) state(f, "ioapic", "driver", "kvm");
+}
+
+void cpu(xml_node domain, const GuestPlan& plan, const XmlOptions& opt) {
+  xml_node c = child(domain, "cpu");
+  if (opt.virt_type == "kvm") {
+    attr(c, "mode", "host-passthrough");
+    attr(c, "check", "none");
+    attr(c, "migratable", "off");
+  } else {
+    attr(c, "mode", "custom");
+    attr(c, "match", "exact");
+    attr(c, "check", "none");
+    attr(text_child(c, "model", opt.tcg_cpu_model), "fallback", "forbid");
+  }
+  xml_node t = child(c, "topology");
+  attr(t, "sockets", "1");
+  attr(t, "dies", "1");
+  attr(t, "cores", std::to_string(plan.cpu.cores));
+  attr(t, "threads", std::to_string(plan.cpu.threads));
+  if (opt.virt_type == "kvm") {
+    state(c, "cache", "mode", "passthrough");
+    if (plan.vendor == CpuVendor::amd) attr(state(c, "feature", "policy", "require"), "name", "topoext");
+  }
+}
+
+void clock(xml_node domain, const GuestPlan& plan, const XmlOptions& opt) {
+  xml_node c = state(domain, "clock", "offset", plan.windows ? "localtime" : "utc");
+  attr(state(c, "timer", "name", "rtc"), "tickpolicy", "catchup");
+  attr(state(c, "timer", "name", "pit"), "tickpolicy", "delay");
+  attr(state(c, "timer", "name", "hpet"), "present", "no");
+  if (plan.windows && opt.virt_type == "kvm") attr(state(c, "timer", "name", "hypervclock"), "present", "yes");
+}
+
+void disks(xml_node devices, const GuestPlan& plan, bool& scsi, int& boot_order) {
+  int sd = 0, vd = 0;
+  // Install media boot first, then the first disk.
+  std::vector<const DiskSpec*> order;
+  for (const auto& d : plan.spec.disks) if (d.cdrom) order.push_back(&d);
+  for (const auto& d : plan.spec.disks) if (!d.cdrom) order.push_back(&d);
+  bool disk_booted = false;
+  for (const DiskSpec* d : order) {
+    bool block = d->source.rfind("/dev/", 0) == 0;
+    xml_node disk = child(devices, "disk");
+    attr(disk, "type", block ? "block" : "file");
+    attr(disk, "device", d->cdrom ? "cdrom" : "disk");
+    std::string format = d->format.empty() ? "raw" : d->format;
+    xml_node drv = state(disk, "driver", "name", "qemu");
+    attr(drv, "type", format);
+    if (!d->cdrom) {
+      attr(drv, "cache", "none");
+      attr(drv, "io", "native");
+      attr(drv, "discard", "unmap");
+      if (d->bus == DiskBus::virtio_blk) {
+        attr(drv, "iothread", "1");
+        attr(drv, "queues", std::to_string(std::min(plan.cpu.vcpu_count(), 16)));
+      }
+    }
+    state(disk, "source", block ? "dev" : "file", d->source.c_str());
+    xml_node target = child(disk, "target");
+    if (d->cdrom || d->bus == DiskBus::sata) {
+      attr(target, "dev", target_name("sd", sd++));
+      attr(target, "bus", "sata");
+    } else if (d->bus == DiskBus::virtio_blk) {
+      attr(target, "dev", target_name("vd", vd++));
+      attr(target, "bus", "virtio");
+    } else {
+      attr(target, "dev", target_name("sd", sd++));
+      attr(target, "bus", "scsi");
+      scsi = true;
+    }
+    if (d->cdrom) child(disk, "readonly");
+    if (d->cdrom || !disk_booted) {
+      state(disk, "boot", "order", std::to_string(boot_order++).c_str());
+      if (!d->cdrom) disk_booted = true;
+    }
+  }
+}
+
+}  // namespace
+
+std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt) {
+  pugi::xml_document doc;
+  xml_node domain = attr(child(doc, "domain"), "type", opt.virt_type);
+  text_child(domain, "name", plan.name);
+  text_child(domain, "title", fmt::format("{} guest written by vfioctl", preset_name(plan.spec.preset)));
+
+  attr(text_child(domain, "memory", std::to_string(plan.memory.kib)), "unit", "KiB");
+  attr(text_child(domain, "currentMemory", std::to_string(plan.memory.kib)), "unit", "KiB");
+  if (plan.memory.page_kib || plan.memory.nosharepages || plan.memory.locked) {
+    xml_node mb = child(domain, "memoryBacking");
+    if (plan.memory.page_kib) {
+      xml_node page = child(child(mb, "hugepages"), "page");
+      attr(page, "size", std::to_string(plan.memory.page_kib));
+      attr(page, "unit", "KiB");
+    }
+    if (plan.memory.nosharepages) child(mb, "nosharepages");
+    if (plan.memory.locked) child(mb, "locked");
+  }
+  attr(text_child(domain, "vcpu", std::to_string(plan.cpu.vcpu_count())), "placement", "static");
+  text_child(domain, "iothreads", "1");
+  xml_node tune = child(domain, "cputune");
+  for (int i = 0; i < plan.cpu.vcpu_count(); ++i) {
+    xml_node pin = child(tune, "vcpupin");
+    attr(pin, "vcpu", std::to_string(i));
+    attr(pin, "cpuset", std::to_string(plan.cpu.vcpus[static_cast<size_t>(i)]));
+  }
+  if (!plan.cpu.emulator.empty()) state(tune, "emulatorpin", "cpuset", format_cpulist(plan.cpu.emulator).c_str());
+  if (!plan.cpu.iothread.empty()) {
+    xml_node pin = state(tune, "iothreadpin", "iothread", "1");
+    attr(pin, "cpuset", format_cpulist(plan.cpu.iothread));
+  }
+  if (plan.memory.node) {
+    xml_node m = state(child(domain, "numatune"), "memory", "mode", "strict");
+    attr(m, "nodeset", std::to_string(*plan.memory.node));
+  }
+
+  xml_node os = child(domain, "os");
+  bool direct = !opt.kernel.empty();
+  if (!direct) attr(os, "firmware", "efi");
+  xml_node type = text_child(os, "type", "hvm");
+  attr(type, "arch", "x86_64");
+  attr(type, "machine", "q35");
+  if (!direct) {
+    xml_node fw = child(os, "firmware");
+    bool sb = plan.spec.secure_boot;
+    attr(state(fw, "feature", "enabled", sb ? "yes" : "no"), "name", "secure-boot");
+    if (sb) attr(state(fw, "feature", "enabled", "yes"), "name", "enrolled-keys");
+  } else {
+    text_child(os, "kernel", opt.kernel);
+    if (!opt.initrd.empty()) text_child(os, "initrd", opt.initrd);
+    if (!opt.cmdline.empty()) text_child(os, "cmdline", opt.cmdline);
+  }
+
+  features(domain, plan, opt);
+  cpu(domain, plan, opt);
+  clock(domain, plan, opt);
+  text_child(domain, "on_poweroff", "destroy");
+  text_child(domain, "on_reboot", "restart");
+  text_child(domain, "on_crash", "destroy");
+  xml_node pm = child(domain, "pm");
+  bool passed = !plan.passed.empty();
+  state(pm, "suspend-to-mem", "enabled", passed ? "no" : "yes");
+  state(pm, "suspend-to-disk", "enabled", passed ? "no" : "yes");
+
+  xml_node devices = child(domain, "devices");
+  text_child(devices, "emulator", opt.emulator);
+  bool scsi = false;
+  int boot_order = 1;
+  disks(devices, plan, scsi, boot_order);
+  if (scsi) {
+    xml_node ctl = state(devices, "controller", "type", "scsi");
+    attr(ctl, "index", "0");
+    attr(ctl, "model", "virtio-scsi");
+    xml_node drv = child(ctl, "driver");
+    attr(drv, "queues", std::to_string(std::min(plan.cpu.vcpu_count(), 16)));
+    attr(drv, "iothread", "1");
+  }
+  {
+    xml_node usb = state(devices, "controller", "type", "usb");
+    attr(usb, "index", "0");
+    attr(usb, "model", "qemu-xhci");
+  }
+  // One pcie-root-port per passed host slot: libvirt numbers them 1..N.
+  for (int i = 1; i <= plan.root_ports; ++i) {
+    xml_node rp = state(devices, "controller", "type", "pci");
+    attr(rp, "index", std::to_string(i));
+    attr(rp, "model", "pcie-root-port");
+  }
+  const auto& net = plan.spec.network;
+  if (net.mode != NetworkSpec::Mode::none) {
+    bool bridge = net.mode == NetworkSpec::Mode::bridge;
+    xml_node iface = state(devices, "interface", "type", bridge ? "bridge" : "network");
+    if (net.mac) state(iface, "mac", "address", net.mac->c_str());
+    state(iface, "source", bridge ? "bridge" : "network", bridge ? net.bridge.c_str() : net.network.c_str());
+    state(iface, "model", "type", "virtio");
+    if (opt.virt_type == "kvm") {
+      xml_node drv = state(iface, "driver", "name", "vhost");
+      attr(drv, "queues", std::to_string(std::min(plan.cpu.vcpu_count(), 16)));
+    }
+  }
+  for (const auto& f : plan.passed) {
+    xml_node hd = state(devices, "hostdev", "mode", "subsystem");
+    attr(hd, "type", "pci");
+    attr(hd, "managed", "yes");
+    xml_node src = child(child(hd, "source"), "address");
+    attr(src, "domain", hex(f.host.domain, 4));
+    attr(src, "bus", hex(f.host.bus, 2));
+    attr(src, "slot", hex(f.host.device, 2));
+    attr(src, "function", hex(f.host.function, 1));
+    if (f.romfile) state(hd, "rom", "file", f.romfile->c_str());
+    xml_node ga = state(hd, "address", "type", "pci");
+    attr(ga, "domain", "0x0000");
+    attr(ga, "bus", hex(static_cast<unsigned>(f.guest_bus), 2));
+    attr(ga, "slot", "0x00");
+    attr(ga, "function", hex(static_cast<unsigned>(f.guest_function), 1));
+    if (f.multifunction) attr(ga, "multifunction", "on");
+  }
+  if (!plan.evdev.empty()) {
+    pugi::xml_document frag;
+    std::string xml = libvirt_evdev_xml(plan.evdev, plan.spec.input.grab_toggle);
+    if (frag.load_string(xml.c_str())) {
+      for (xml_node n : frag.children()) devices.append_copy(n);
+    }
+  }
+  {
+    xml_node ch = state(devices, "channel", "type", "unix");
+    attr(state(ch, "target", "type", "virtio"), "name", "org.qemu.guest_agent.0");
+  }
+  if (plan.spec.tpm) {
+    xml_node tpm = state(devices, "tpm", "model", "tpm-crb");
+    attr(state(tpm, "backend", "type", "emulator"), "version", "2.0");
+  }
+  if (plan.looking_glass_mib > 0) {
+    xml_node sh = state(devices, "shmem", "name", "looking-glass");
+    state(sh, "model", "type", "ivshmem-plain");
+    attr(text_child(sh, "size", std::to_string(plan.looking_glass_mib)), "unit", "M");
+  }
+  bool gpu = std::any_of(plan.passed.begin(), plan.passed.end(), [](const PassedFunction& f) { return f.gpu; });
+  if (gpu) {
+    state(child(devices, "video"), "model", "type", "none");
+  } else if (plan.spec.preset != Preset::linux_server) {
+    attr(state(devices, "graphics", "type", "spice"), "autoport", "yes");
+    xml_node model = state(child(devices, "video"), "model", "type", "virtio");
+    attr(model, "heads", "1");
+    attr(model, "primary", "yes");
+  }
+  if (opt.serial_log.empty()) {
+    state(devices, "serial", "type", "pty");
+    state(devices, "console", "type", "pty");
+  } else {
+    xml_node serial = state(devices, "serial", "type", "file");
+    state(serial, "source", "path", opt.serial_log.c_str());
+    xml_node console = state(devices, "console", "type", "file");
+    state(console, "source", "path", opt.serial_log.c_str());
+    attr(state(console, "target", "type", "serial"), "port", "0");
+  }
+  state(devices, "memballoon", "model", plan.memory.balloon ? "virtio" : "none");
+
+  std::ostringstream out;
+  doc.save(out, "  ", pugi::format_default | pugi::format_no_declaration);
+  return out.str();
+}
+
+}  // namespace vfioctl

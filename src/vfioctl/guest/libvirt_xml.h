@@ -1,0 +1,26 @@
+// The libvirt domain XML for a GuestPlan, with the preset's defaults
+// (DESIGN.md, "Guest defaults").
+#pragma once
+
+#include <string>
+
+#include "vfioctl/guest/guest_plan.h"
+
+namespace vfioctl {
+
+struct XmlOptions {
+  // "kvm" for real guests; "qemu" (TCG) runs where /dev/kvm is missing, for
+  // tests only: the CPU becomes the Intel model below (TCG cannot pass the
+  // host CPU through, and only an Intel-vendor model shows SMT threads).
+  std::string virt_type = "kvm";
+  std::string tcg_cpu_model = "Skylake-Client";
+  std::string emulator = "/usr/bin/qemu-system-x86_64";
+  // Boot a kernel directly (tests): empty means boot from disk with OVMF.
+  std::string kernel, initrd, cmdline;
+  // Serial console to this file instead of a pty (tests read it).
+  std::string serial_log;
+};
+
+std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt = {});
+
+}  // namespace vfioctl

@@ -1,0 +1,219 @@
+#include "vfioctl/plan/cpu_plan.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "vfioctl/util/cpulist.h"
+#include "vfioctl/util/error.h"
+#include "vfioctl/util/strings.h"
+
+namespace vfioctl {
+
+namespace {
+
+struct Core {
+  std::vector<int> cpus;  // SMT siblings, ascending
+  int l3 = -1;
+  int node = -1;
+  CoreKind kind = CoreKind::unknown;
+  bool has_cpu0 = false;
+};
+
+int kind_rank(CoreKind k) {
+  switch (k) {
+    case CoreKind::performance: return 0;
+    case CoreKind::unknown: return 1;
+    case CoreKind::efficiency: return 2;
+  }
+  return 1;
+}
+
+std::string cpus_text(const std::vector<int>& cpus) { return format_cpulist(cpus); }
+
+}  // namespace
+
+int host_cores_to_keep(int total_cores) { return total_cores <= 4 ? 1 : 2; }
+
+CpuPlan plan_cpus(const CpuTopology& topo, const CpuRequest& req) {
+  std::vector<Core> cores;
+  for (const auto& sib : topo.cores()) {
+    Core c;
+    c.cpus = sib;
+    std::sort(c.cpus.begin(), c.cpus.end());
+    const Cpu* first = topo.find(c.cpus.front());
+    if (first) {
+      c.l3 = first->l3.value_or(-1);
+      c.node = first->node.value_or(-1);
+      c.kind = first->kind;
+    }
+    c.has_cpu0 = c.cpus.front() == 0;
+    cores.push_back(std::move(c));
+  }
+  int total = static_cast<int>(cores.size());
+  if (total == 0) throw input_error("no online CPU is known (/sys/devices/system/cpu unreadable): cannot plan vCPUs");
+  if (total < 2) throw input_error("the host has a single core: nothing can be given to a guest while the host keeps one");
+  if (req.threads < 0 || req.threads > 2) throw input_error(fmt::format("threads = {}: a core has 1 or 2 threads", req.threads));
+
+  CpuPlan plan;
+  bool hybrid = topo.hybrid;
+  // Threads per core: as asked, or what the preferred cores have.
+  int width = 1;
+  for (const auto& c : cores) {
+    if (c.kind != CoreKind::efficiency) width = std::max(width, static_cast<int>(c.cpus.size()));
+  }
+  int threads = req.threads > 0 ? req.threads : width;
+  if (threads > width) {
+    throw input_error(fmt::format("threads = {}: this host's cores have {} thread{} (SMT off or absent); ask for threads = {}",
+                                  threads, width, width == 1 ? "" : "s", width));
+  }
+
+  // Cores a guest may get: not CPU 0's, with enough threads; on hybrid
+  // hosts without an explicit one-thread request, P-cores only (a guest
+  // topology cannot mix 2-thread and 1-thread cores).
+  std::vector<const Core*> eligible;
+  const Core* core0 = nullptr;
+  for (const auto& c : cores) {
+    if (c.has_cpu0) {
+      core0 = &c;
+      continue;
+    }
+    if (static_cast<int>(c.cpus.size()) < threads) continue;
+    if (hybrid && threads > 1 && c.kind == CoreKind::efficiency) continue;
+    eligible.push_back(&c);
+  }
+  int keep = host_cores_to_keep(total);
+  int want = req.cores;
+  if (want < 0) throw input_error(fmt::format("cores = {}: ask for 1 or more", want));
+  if (want == 0) {
+    want = std::min(total - keep, static_cast<int>(eligible.size()));
+    if (want <= 0) {
+      throw input_error(fmt::format("the host has {} core{}: none can be spared for a guest while it keeps {}", total,
+                                    total == 1 ? "" : "s", keep));
+    }
+    plan.reasons.push_back(fmt::format("cpus = auto: {} of {} cores, the host keeps {}", want, total, total - want));
+  }
+  if (want > static_cast<int>(eligible.size())) {
+    if (hybrid && threads > 1) {
+      throw input_error(fmt::format(
+          "{} cores with {} threads asked, but the host can give {} performance cores (core 0 stays with the host; "
+          "E-cores have one thread: ask threads = 1 to use them too)",
+          want, threads, eligible.size()));
+    }
+    throw input_error(fmt::format("{} cores asked, but the host has {} and keeps at least one (the core of CPU 0): "
+                                  "at most {} can be given",
+                                  want, total, eligible.size()));
+  }
+  if (total - want < keep) {
+    plan.warnings.push_back(fmt::format(
+        "the host keeps only {} core{} ({} recommended on a {}-core host): expect host stutter under load",
+        total - want, total - want == 1 ? "" : "s", keep, total));
+  }
+
+  // Group by L3 domain and rank the domains.
+  std::map<int, std::vector<const Core*>> by_l3;
+  for (const Core* c : eligible) by_l3[c->l3].push_back(c);
+  for (auto& [l3, list] : by_l3) {
+    std::stable_sort(list.begin(), list.end(), [](const Core* a, const Core* b) {
+      return std::make_tuple(kind_rank(a->kind), a->cpus.front()) < std::make_tuple(kind_rank(b->kind), b->cpus.front());
+    });
+  }
+  auto score = [&](int l3) {
+    const auto& list = by_l3[l3];
+    int node = list.front()->node;
+    bool near = req.near_node && node == *req.near_node;
+    int best_kind = kind_rank(list.front()->kind);
+    bool with_cpu0 = core0 && core0->l3 == l3 && l3 >= 0;
+    return std::make_tuple(req.near_node && !near ? 1 : 0, best_kind, with_cpu0 ? 1 : 0, l3);
+  };
+  std::vector<int> order;
+  for (const auto& [l3, list] : by_l3) order.push_back(l3);
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return score(a) < score(b); });
+
+  std::vector<const Core*> chosen;
+  for (int l3 : order) {
+    if (static_cast<int>(by_l3[l3].size()) >= want) {
+      chosen.assign(by_l3[l3].begin(), by_l3[l3].begin() + want);
+      if (l3 >= 0 && by_l3.size() > 1) {
+        plan.reasons.push_back(fmt::format("all {} cores in one L3 domain ({}): they share a cache", want, l3));
+      }
+      break;
+    }
+  }
+  if (chosen.empty()) {
+    for (int l3 : order) {
+      for (const Core* c : by_l3[l3]) {
+        if (static_cast<int>(chosen.size()) < want) chosen.push_back(c);
+      }
+    }
+    plan.reasons.push_back(fmt::format("no L3 domain has {} free cores: the guest spans several", want));
+  }
+  std::sort(chosen.begin(), chosen.end(), [](const Core* a, const Core* b) { return a->cpus.front() < b->cpus.front(); });
+
+  std::set<int> used, idle;
+  std::set<int> l3s, nodes;
+  for (const Core* c : chosen) {
+    for (int t = 0; t < static_cast<int>(c->cpus.size()); ++t) {
+      if (t < threads) {
+        plan.vcpus.push_back(c->cpus[static_cast<size_t>(t)]);
+        used.insert(c->cpus[static_cast<size_t>(t)]);
+      } else {
+        idle.insert(c->cpus[static_cast<size_t>(t)]);
+      }
+    }
+    if (c->l3 >= 0) l3s.insert(c->l3);
+    nodes.insert(c->node);
+  }
+  if (!idle.empty()) {
+    plan.warnings.push_back(fmt::format(
+        "threads = 1 on SMT cores: their siblings ({}) stay idle, so no host work shares a guest core",
+        cpus_text(std::vector<int>(idle.begin(), idle.end()))));
+  }
+  plan.cores = want;
+  plan.threads = threads;
+  plan.l3.assign(l3s.begin(), l3s.end());
+  if (nodes.size() == 1 && *nodes.begin() >= 0) plan.node = *nodes.begin();
+  if (req.near_node) {
+    if (plan.node == req.near_node) {
+      plan.reasons.push_back(fmt::format("NUMA node {}: the node of the passed device", *req.near_node));
+    } else {
+      plan.warnings.push_back(fmt::format("the passed device sits on NUMA node {}, but the guest's cores do not all fit there",
+                                          *req.near_node));
+    }
+  }
+  if (hybrid) {
+    bool all_p = std::all_of(chosen.begin(), chosen.end(), [](const Core* c) { return c->kind == CoreKind::performance; });
+    if (all_p) plan.reasons.push_back("performance cores only (E-cores stay with the host)");
+  }
+
+  // Emulator and I/O thread: one host core, near the guest, not CPU 0's
+  // when another is free (CPU 0 takes most host interrupts).
+  std::vector<const Core*> host_cores;
+  for (const auto& c : cores) {
+    if (std::find(chosen.begin(), chosen.end(), &c) == chosen.end()) host_cores.push_back(&c);
+  }
+  const Core* helper = nullptr;
+  auto helper_score = [&](const Core* c) {
+    bool same_l3 = c->l3 >= 0 && l3s.count(c->l3);
+    bool same_node = plan.node && c->node == *plan.node;
+    return std::make_tuple(c->has_cpu0 ? 1 : 0, same_node ? 0 : 1, same_l3 ? 0 : 1, kind_rank(c->kind), c->cpus.front());
+  };
+  for (const Core* c : host_cores) {
+    if (!helper || helper_score(c) < helper_score(helper)) helper = c;
+  }
+  if (helper) {
+    plan.emulator = helper->cpus;
+    plan.iothread = helper->cpus;
+    plan.reasons.push_back(fmt::format("emulator and iothread on CPUs {}, which no vCPU uses", cpus_text(helper->cpus)));
+  }
+  for (int cpu : topo.online()) {
+    if (!used.count(cpu)) plan.host.push_back(cpu);
+  }
+  if (core0) plan.reasons.push_back(fmt::format("core 0 (CPUs {}) stays with the host", cpus_text(core0->cpus)));
+  return plan;
+}
+
+}  // namespace vfioctl

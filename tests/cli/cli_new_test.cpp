@@ -1,0 +1,189 @@
+// vfioctl new: golden XML for every example spec on four fixture hosts,
+// each accepted by libvirt's schema and parser; requests a host cannot meet
+// are errors at the spec line, and nothing is written.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "run.h"
+
+namespace vfioctl::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
+
+const std::vector<std::string> kGoldenHosts = {"intel-desktop-z370", "intel-hybrid-13700k", "two-identical-gpus",
+                                               "amd-laptop-5800h"};
+
+std::vector<fs::path> example_specs() {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::directory_iterator(std::string(VFIOCTL_SOURCE_DIR) + "/examples")) {
+    if (e.path().extension() == ".toml") out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+fs::path golden_path(const fs::path& spec, const std::string& host_name) {
+  return fs::path(VFIOCTL_SOURCE_DIR) / "tests/golden" / spec.stem() / (host_name + ".xml");
+}
+
+// Runs a command line; returns its exit status and output.
+Result shell(const std::string& cmd) {
+  std::string out = (fs::temp_directory_path() / ("vfioctl-sh-" + std::to_string(::getpid()))).string();
+  int status = std::system((cmd + " >" + quote(out) + " 2>&1").c_str());
+  Result r;
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp(out);
+  fs::remove(out);
+  return r;
+}
+
+// Set VFIOCTL_UPDATE_GOLDEN=1 to rewrite the files after an intended change
+// (then review the diff).
+TEST(CliNewGolden, EveryExampleOnEveryGoldenHostMatches) {
+  bool update = std::getenv("VFIOCTL_UPDATE_GOLDEN") != nullptr;
+  auto specs = example_specs();
+  ASSERT_GE(specs.size(), 4u);
+  for (const auto& spec : specs) {
+    for (const auto& h : kGoldenHosts) {
+      SCOPED_TRACE(spec.filename().string() + " on " + h);
+      Result r = vfioctl({"--root", host(h), "new", spec.string()});
+      ASSERT_EQ(r.rc, 0) << r.err;
+      fs::path golden = golden_path(spec, h);
+      if (update) {
+        fs::create_directories(golden.parent_path());
+        std::ofstream(golden, std::ios::binary) << r.out;
+        continue;
+      }
+      ASSERT_TRUE(fs::exists(golden)) << golden << " is missing; run with VFIOCTL_UPDATE_GOLDEN=1";
+      EXPECT_EQ(r.out, slurp(golden)) << "differs from " << golden;
+    }
+  }
+}
+
+TEST(CliNewGolden, EveryGoldenFilePassesLibvirtsSchemaAndParser) {
+  int checked = 0;
+  for (const auto& spec : example_specs()) {
+    for (const auto& h : kGoldenHosts) {
+      fs::path golden = golden_path(spec, h);
+      SCOPED_TRACE(golden.string());
+      ASSERT_TRUE(fs::exists(golden));
+      Result v = shell("virt-xml-validate " + quote(golden.string()) + " domain");
+      EXPECT_EQ(v.rc, 0) << v.out;
+      Result d = shell("virsh -q -c test:///default define " + quote(golden.string()));
+      EXPECT_EQ(d.rc, 0) << d.out;
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 16);
+}
+
+// What the plan promises, read back from one golden file.
+TEST(CliNewGolden, WindowsGamingOnTheHybridHostPinsPCoresAndPassesTheGpuOnOneSlot) {
+  Result r = vfioctl({"--root", host("intel-hybrid-13700k"), "new",
+                      std::string(VFIOCTL_SOURCE_DIR) + "/examples/windows-gaming.toml"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  // cpus = auto: the 7 P-cores besides CPU 0's (CPUs 2..15), never CPU 0 or
+  // 1; E-cores stay with the host, the emulator on one of them.
+  EXPECT_TRUE(has(r.out, "<vcpupin vcpu=\"0\" cpuset=\"2\" />"));
+  EXPECT_TRUE(has(r.out, "<vcpupin vcpu=\"13\" cpuset=\"15\" />"));
+  EXPECT_FALSE(has(r.out, "cpuset=\"0\" />"));
+  EXPECT_FALSE(has(r.out, "cpuset=\"1\" />"));
+  EXPECT_TRUE(has(r.out, "<emulatorpin cpuset=\"16\" />"));
+  EXPECT_TRUE(has(r.out, "<topology sockets=\"1\" dies=\"1\" cores=\"7\" threads=\"2\" />"));
+  EXPECT_TRUE(has(r.out, "<source>\n        <address domain=\"0x0000\" bus=\"0x01\" slot=\"0x00\" function=\"0x0\" />"));
+  EXPECT_TRUE(has(r.out, "function=\"0x0\" multifunction=\"on\" />"));
+  EXPECT_TRUE(has(r.out, "<memballoon model=\"none\" />"));
+  EXPECT_TRUE(has(r.out, "<hyperv mode=\"custom\">"));
+}
+
+class SpecFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() / ("vfioctl-new-" + std::to_string(::getpid()) + "-" +
+                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  void TearDown() override { fs::remove_all(dir); }
+  std::string write(const std::string& text) {
+    std::string p = (dir / "guest.toml").string();
+    std::ofstream(p) << text;
+    return p;
+  }
+  fs::path dir;
+};
+
+TEST_F(SpecFile, TooManyCoresIsAnErrorAtTheSpecLine) {
+  std::string spec = write("preset = \"linux-desktop\"\nmemory = \"8G\"\ncpus = \"12c24t\"\n");
+  Result r = vfioctl({"--root", host("amd-ryzen9-3900x"), "new", spec, "-o", (dir / "out.xml").string()});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(has(r.err, spec + ":3: 12 cores asked")) << r.err;
+  EXPECT_TRUE(has(r.err, "at most 11"));
+  EXPECT_FALSE(fs::exists(dir / "out.xml"));
+}
+
+TEST_F(SpecFile, MemoryBeyondTheHostIsAnError) {
+  std::string spec = write("memory = \"64G\"\n");
+  Result r = vfioctl({"--root", host("amd-ryzen9-3900x"), "new", spec});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(has(r.err, spec + ":1: memory = \"64G\" is more than this host can give")) << r.err;
+  EXPECT_TRUE(r.out.empty());
+}
+
+TEST_F(SpecFile, DeviceInASharedGroupNamesTheOthers) {
+  std::string spec = write("memory = \"8G\"\npassthrough = [\"00:1f.3\"]\n");
+  Result r = vfioctl({"--root", host("intel-desktop-z370"), "new", spec});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(has(r.err, spec + ":2: passthrough '00:1f.3': 00:1f.3 shares IOMMU group 10 with")) << r.err;
+  EXPECT_TRUE(has(r.err, "00:1f.4 (i801_smbus)"));
+}
+
+TEST_F(SpecFile, AmbiguousKindAsksForAnAddress) {
+  std::string spec = write("memory = \"8G\"\npassthrough = [\"gpu\"]\n");
+  Result r = vfioctl({"--root", host("threadripper-3960x"), "new", spec});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(has(r.err, spec + ":2: passthrough 'gpu' matches 2 devices (21:00.0 [10de:1b80], 4c:00.0 [1002:67df]); "
+                         "name one by address, e.g. \"21:00.0\"")) << r.err;
+  // The boot GPU is left out when another remains.
+  Result z = vfioctl({"--root", host("intel-desktop-z370"), "new", spec});
+  EXPECT_EQ(z.rc, 0) << z.err;
+  EXPECT_TRUE(has(z.out, "bus=\"0x01\" slot=\"0x00\" function=\"0x0\""));
+  EXPECT_FALSE(has(z.out, "bus=\"0x00\" slot=\"0x02\""));
+}
+
+TEST_F(SpecFile, NoIommuIsAnErrorPointingAtDoctor) {
+  std::string spec = write("memory = \"8G\"\npassthrough = [\"24:00.0\"]\n");
+  Result r = vfioctl({"--root", host("amd-matisse-nnk"), "new", spec});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(has(r.err, "the IOMMU is off")) << r.err;
+  EXPECT_TRUE(has(r.err, "vfioctl doctor"));
+}
+
+TEST_F(SpecFile, OutputIsWrittenOnceAndNotReplacedWithoutForce) {
+  std::string spec = write("memory = \"4G\"\ncpus = \"2c4t\"\n");
+  std::string out = (dir / "g.xml").string();
+  Result r = vfioctl({"--root", host("amd-ryzen9-3900x"), "new", spec, "-o", out, "--explain"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(has(slurp(out), "<domain type=\"kvm\">"));
+  EXPECT_TRUE(has(r.err, "vCPU 0"));
+  EXPECT_TRUE(has(r.err, "host, emulator, iothread 1"));
+  Result again = vfioctl({"--root", host("amd-ryzen9-3900x"), "new", spec, "-o", out});
+  EXPECT_EQ(again.rc, 2);
+  EXPECT_TRUE(has(again.err, "exists"));
+  Result forced = vfioctl({"--root", host("amd-ryzen9-3900x"), "new", spec, "-o", out, "--force"});
+  EXPECT_EQ(forced.rc, 0) << forced.err;
+  // No temporary file is left next to it.
+  int files = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++files;
+  EXPECT_EQ(files, 2);  // guest.toml and g.xml
+}
+
+}  // namespace
+}  // namespace vfioctl::test
