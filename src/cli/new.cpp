@@ -14,6 +14,7 @@
 #include "vfioctl/guest/spec.h"
 #include "vfioctl/host/host.h"
 #include "vfioctl/host/input.h"
+#include "vfioctl/util/json_writer.h"
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/error.h"
 #include "vfioctl/util/strings.h"
@@ -37,6 +38,8 @@ struct NewOptions {
   bool define = false;
   std::string connect = "qemu:///system";
   std::string virt_type = "kvm";
+  // Test-only: boot a kernel directly and log the serial console to a file.
+  std::string test_kernel, test_initrd, test_cmdline, test_serial_log;
 };
 
 // Writes next to the target, then renames: never a half-written file.
@@ -101,6 +104,46 @@ void print_explain(const GuestPlan& plan, const Host& host, std::ostream& out) {
   for (const auto& r : plan.memory.reasons) out << "  " << r << "\n";
 }
 
+// The plan and the XML, for scripts and tests (docs/json.md).
+void print_plan_json(const GuestPlan& plan, const std::string& xml) {
+  JsonWriter w(std::cout);
+  w.begin_object();
+  w.field("name", plan.name);
+  w.key("cpu");
+  w.begin_object();
+  w.field("cores", plan.cpu.cores);
+  w.field("threads", plan.cpu.threads);
+  w.field("vcpus", plan.cpu.vcpus);
+  w.field("emulator", plan.cpu.emulator);
+  w.field("iothread", plan.cpu.iothread);
+  w.field("host", plan.cpu.host);
+  w.field("node", plan.cpu.node);
+  w.field("l3", plan.cpu.l3);
+  w.end_object();
+  w.key("memory");
+  w.begin_object();
+  w.field("kib", plan.memory.kib);
+  w.field("page_kib", plan.memory.page_kib);
+  w.field("pages", plan.memory.pages);
+  w.field("node", plan.memory.node);
+  w.field("locked", plan.memory.locked);
+  w.end_object();
+  w.key("devices");
+  w.begin_array();
+  for (const auto& f : plan.passed) {
+    w.begin_object();
+    w.field("host", f.host.str());
+    w.field("guest", fmt::format("0000:{:02x}:00.{}", f.guest_bus, f.guest_function));
+    w.field("gpu", f.gpu);
+    w.end_object();
+  }
+  w.end_array();
+  w.field("warnings", plan.warnings);
+  w.field("xml", xml);
+  w.end_object();
+  w.finish();
+}
+
 void define_domain(const std::string& uri, const std::string& xml, const std::string& name) {
 #ifdef VFIOCTL_HAVE_LIBVIRT
   virConnectPtr conn = virConnectOpen(uri.c_str());
@@ -148,6 +191,11 @@ void add_new(CLI::App& app, GlobalOptions& g) {
                   "kvm (default), or qemu: software emulation for testing where /dev/kvm is missing")
       ->check(CLI::IsMember({"kvm", "qemu"}))
       ->capture_default_str();
+  // Hidden: the end-to-end tests boot a kernel and read the serial console.
+  cmd->add_option("--test-kernel", o->test_kernel)->group("");
+  cmd->add_option("--test-initrd", o->test_initrd)->group("");
+  cmd->add_option("--test-cmdline", o->test_cmdline)->group("");
+  cmd->add_option("--test-serial-log", o->test_serial_log)->group("");
   cmd->footer(
       "\nExamples:\n  vfioctl new examples/windows-gaming.toml -o win11.xml --explain\n"
       "  vfioctl new my.toml --define --connect qemu+ssh://server/system\n"
@@ -161,12 +209,18 @@ void add_new(CLI::App& app, GlobalOptions& g) {
     GuestPlan plan = plan_guest(host, spec, inputs);
     XmlOptions xo;
     xo.virt_type = o->virt_type;
+    xo.kernel = o->test_kernel;
+    xo.initrd = o->test_initrd;
+    xo.cmdline = o->test_cmdline;
+    xo.serial_log = o->test_serial_log;
     std::string xml = libvirt_xml(plan, xo);
     if (o->explain) print_explain(plan, host, std::cerr);
     for (const auto& w : plan.warnings) std::cerr << "vfioctl: warning: " << w << "\n";
     if (!o->output.empty()) {
       write_atomically(o->output, xml, o->force);
       std::cerr << fmt::format("Wrote {} ({}).\n", o->output, plan.name);
+    } else if (g.json) {
+      print_plan_json(plan, xml);
     } else if (!o->define) {
       std::cout << xml;
     }
