@@ -62,6 +62,7 @@ void add_list(CLI::App& app, GlobalOptions& g);
 void add_topo(CLI::App& app, GlobalOptions& g);
 void add_doctor(CLI::App& app, GlobalOptions& g);
 void add_new(CLI::App& app, GlobalOptions& g);
+void add_lint(CLI::App& app, GlobalOptions& g);
 void add_evdev(CLI::App& app, GlobalOptions& g);
 void add_snapshot(CLI::App& app, GlobalOptions& g);
 

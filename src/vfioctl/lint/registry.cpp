@@ -1,0 +1,174 @@
+// The rule table: ids, names, titles, levels and reasons. docs/rules.md has a
+// section per id; a unit test keeps the two in step.
+#include <fmt/format.h>
+
+#include "vfioctl/lint/rule.h"
+#include "vfioctl/lint/rules/checks.h"
+#include "vfioctl/util/strings.h"
+
+namespace vfioctl::lint {
+
+void Emitter::add(pugi::xml_node at, std::string message, std::string fix) {
+  add(at, m_rule.severity, std::move(message), std::move(fix));
+}
+
+void Emitter::add(pugi::xml_node at, Severity severity, std::string message, std::string fix, std::string why) {
+  LintFinding f;
+  f.finding.id = std::string(m_rule.id);
+  f.finding.title = std::string(m_rule.title);
+  f.finding.severity = severity;
+  f.finding.message = std::move(message);
+  f.finding.why = why.empty() ? std::string(m_rule.why) : std::move(why);
+  f.finding.fix = std::move(fix);
+  f.finding.section = m_rule.needs_host ? "host" : "guest";
+  f.line = m_domain.line_or_root(at);
+  m_out.push_back(std::move(f));
+}
+
+const char* lint_severity_name(Severity s) {
+  switch (s) {
+    case Severity::fail: return "error";
+    case Severity::warn: return "warning";
+    case Severity::pass:
+    case Severity::info:
+    case Severity::skip: break;
+  }
+  return "info";
+}
+
+const char* sarif_level(Severity s) {
+  switch (s) {
+    case Severity::fail: return "error";
+    case Severity::warn: return "warning";
+    case Severity::pass:
+    case Severity::info:
+    case Severity::skip: break;
+  }
+  return "note";
+}
+
+const std::vector<Rule>& rules() {
+  static const std::vector<Rule> table = {
+      {"L001", "vcpupin-unknown-vcpu", "vcpupin for a vCPU that does not exist, or twice", Severity::fail, false,
+       "libvirt refuses a domain whose vcpupin names a vCPU at or above the <vcpu> count, or pins one vCPU twice.",
+       check_vcpupin_range},
+      {"L002", "emulator-on-vcpu-cpus", "Emulator or I/O thread on the vCPUs' host CPUs", Severity::warn, false,
+       "The emulator and I/O threads do the guest's device work; on a vCPU's host CPU they preempt that vCPU, "
+       "which the guest sees as stutter and latency spikes.",
+       check_thread_overlap},
+      {"L003", "vcpus-partly-pinned", "Some vCPUs pinned, others not", Severity::warn, false,
+       "Unpinned vCPUs float over every host CPU, the pinned vCPUs' included, so pinning the rest isolates "
+       "nothing; usually a vcpupin list left short after <vcpu> was raised.",
+       check_partial_pinning},
+      {"L004", "vcpus-share-host-cpu", "Two vCPUs pinned to one host CPU", Severity::warn, false,
+       "Two vCPUs on one host CPU take turns on it: each runs at most half the time, and a guest spinning on a "
+       "lock held by the other stalls.",
+       check_shared_host_cpu},
+      {"L005", "undeclared-iothread", "Reference to an undeclared iothread", Severity::fail, false,
+       "libvirt refuses a domain whose iothreadpin, disk or controller names an iothread that <iothreads> or "
+       "<iothreadids> does not declare.",
+       check_iothread_refs},
+      {"L006", "topology-vcpu-mismatch", "CPU topology does not match the vCPU count", Severity::fail, false,
+       "libvirt refuses a domain whose sockets x dies x clusters x cores x threads differs from <vcpu>.",
+       check_topology_count},
+      {"L007", "io-native-cache", "io='native' without cache='none' or 'directsync'", Severity::fail, false,
+       "Linux native AIO needs O_DIRECT: QEMU refuses io='native' on a cached disk (older versions silently fell "
+       "back to threads).",
+       check_io_native_cache},
+      {"L008", "queues-exceed-vcpus", "More virtio queues than vCPUs", Severity::warn, false,
+       "A virtio queue per vCPU is the most that helps; more only cost interrupt vectors and memory.",
+       check_queues},
+      {"L009", "balloon-with-hostdev", "Memory balloon in a passthrough guest", Severity::warn, false,
+       "A passed-through device can DMA into any guest page, so all guest memory stays pinned: QEMU disables "
+       "ballooning and the balloon only costs a PCI slot and a driver.",
+       check_balloon},
+      {"L010", "hostdev-without-hugepages", "Passthrough guest without hugepages", Severity::warn, false,
+       "VFIO pins and maps all guest memory for DMA: on 4 KiB pages that is millions of IOMMU and page-table "
+       "entries, slower to start and slower to run than hugepages.",
+       check_hugepages},
+      {"L011", "locked-without-hugepages", "Locked memory without hugepages", Severity::warn, false,
+       "<locked/> pins every guest page and lifts the locked-memory limit of the whole QEMU process: with "
+       "hugepages that costs nothing more, on 4 KiB pages it takes gigabytes the host can never reclaim or compact.",
+       check_locked},
+      {"L012", "memory-not-page-multiple", "Memory not a multiple of the hugepage size", Severity::warn, false,
+       "Hugepages back the guest in whole pages: QEMU rounds the size up, so the guest takes one page more than "
+       "its memory says and a pool sized from the XML comes up short.",
+       check_page_multiple},
+      {"L013", "hostdev-cpu-not-passthrough", "Passthrough guest without host-passthrough CPU", Severity::warn,
+       false,
+       "GPU drivers and games read the CPU's features and caches: a named or host-model CPU hides some (invtsc, "
+       "cache topology) and costs speed; host-passthrough gives the guest the real CPU.",
+       check_cpu_mode},
+      {"L014", "windows-hyperv", "Windows guest without the Hyper-V enlightenments", Severity::warn, false,
+       "Windows runs much faster as a Hyper-V guest: relaxed timing, virtual APIC, spinlock hints, synthetic "
+       "timers (vpindex, synic, stimer) and the Hyper-V clock cut idle CPU use and interrupt cost.",
+       check_windows_hyperv},
+      {"L015", "windows-clock-utc", "Windows guest with a UTC clock", Severity::warn, false,
+       "Windows reads the real-time clock as local time: with offset='utc' its clock is off by the time zone "
+       "unless it was set to keep UTC.",
+       check_windows_clock},
+      {"L016", "windows-hpet", "Windows guest with an HPET", Severity::warn, false,
+       "Windows uses an HPET as its clock source when it has one, and every read of the emulated HPET traps into "
+       "QEMU: host CPU time even when the guest is idle. The Hyper-V clock is read without leaving the guest.",
+       check_windows_hpet},
+      {"L017", "hyperv-vendor-id-length", "Hyper-V vendor_id longer than 12 characters", Severity::fail, false,
+       "The Hyper-V vendor id is a 12-byte CPUID field: libvirt refuses a longer value.", check_vendor_id},
+      {"L018", "hyperv-spinlocks-retries", "Hyper-V spinlocks retries below 4095", Severity::fail, false,
+       "libvirt refuses Hyper-V spinlocks without a retries count of at least 4095 (8191 is usual).",
+       check_spinlocks},
+      {"L019", "misplaced-element", "Element where libvirt does not read it", Severity::warn, false,
+       "libvirt silently drops elements it does not expect where they are, so a <kvm> or <hyperv> outside "
+       "<features> (or a vcpupin outside <cputune>) does nothing, and disappears at the next save.",
+       check_misplaced},
+      {"L020", "duplicate-element", "Element given twice", Severity::warn, false,
+       "libvirt reads one copy of an element it expects once and ignores the other, so an edit to the wrong copy "
+       "does nothing.",
+       check_duplicates},
+      {"L021", "split-device-functions", "Functions of one device on separate guest slots", Severity::warn, false,
+       "Guest drivers expect a GPU's video and audio (and USB-C) functions on one slot as in the real card; split "
+       "over several slots, HDMI audio, resets and some drivers misbehave.",
+       check_function_slots},
+      {"L022", "suspend-with-hostdev", "Suspend enabled in a passthrough guest", Severity::warn, false,
+       "Passed-through devices, GPUs above all, seldom survive the guest's sleep: on resume the GPU often fails "
+       "to reinitialise, and the guest or the device hangs until the host reboots.",
+       check_suspend},
+      {"L023", "looking-glass-size", "Looking Glass shared memory size", Severity::warn, false,
+       "Looking Glass passes each frame through this memory: it needs width x height x 4 x 2 bytes plus 10 MiB, "
+       "rounded up to a power of two (32 MiB for 1920x1080).",
+       check_looking_glass},
+      {"L024", "secure-boot-without-smm", "Secure Boot without SMM", Severity::fail, false,
+       "Secure Boot firmware keeps its variables safe only behind System Management Mode; libvirt refuses a "
+       "secure loader without <smm state='on'/>.",
+       check_secure_boot},
+      {"L101", "pinned-cpu-missing", "Pinned host CPU that does not exist", Severity::fail, true,
+       "A pin to a CPU the host lacks (or has offline) makes libvirt fail to start the guest.",
+       check_host_cpus_exist},
+      {"L102", "threads-not-smt-siblings", "Guest threads of one core not on SMT siblings", Severity::warn, true,
+       "The guest schedules as if the vCPUs of one core shared it, as SMT siblings do; on separate host cores "
+       "that is wrong in both directions and wastes the cores' siblings.",
+       check_smt_siblings},
+      {"L103", "vcpu-on-host-first-core", "vCPU on the host's first core", Severity::warn, true,
+       "The host keeps work on CPU 0 that cannot move (timers, some interrupts, housekeeping): vCPUs there get "
+       "preempted, and the host loses its natural place for the emulator.",
+       check_first_core},
+      {"L104", "iommu-group-not-viable", "IOMMU group with devices left on host drivers", Severity::fail, true,
+       "An IOMMU group goes to guests whole: VFIO refuses a device while any other endpoint of its group is bound "
+       "to a host driver.",
+       check_iommu_groups},
+      {"L105", "hostdev-missing", "Host device that does not exist", Severity::fail, true,
+       "libvirt cannot start a guest whose hostdev names a PCI address the host does not have; often an XML "
+       "copied from another machine or left from an older card.",
+       check_hostdev_exists},
+  };
+  return table;
+}
+
+const Rule* find_rule(std::string_view id) {
+  std::string want = to_lower(id);
+  for (const auto& r : rules()) {
+    if (to_lower(r.id) == want) return &r;
+  }
+  return nullptr;
+}
+
+}  // namespace vfioctl::lint

@@ -1,0 +1,162 @@
+// The guest's CPU model, Windows settings (Hyper-V enlightenments, clock,
+// timers) and firmware (Secure Boot and SMM).
+#include <fmt/format.h>
+
+#include "vfioctl/lint/rules/checks.h"
+#include "vfioctl/util/strings.h"
+
+namespace vfioctl::lint {
+
+namespace {
+
+std::string windows_what(const Domain& d) {
+  std::string_view name = d.windows_evidence.name();
+  if (name == "hyperv" || d.windows_evidence == d.hyperv) return "Windows guest";
+  return fmt::format("Windows guest ({})", d.windows_evidence.attribute("id").value());
+}
+
+pugi::xml_node timer(const Domain& d, const char* name) {
+  return d.root().child("clock").find_child_by_attribute("timer", "name", name);
+}
+
+}  // namespace
+
+// L013
+void check_cpu_mode(const Domain& d, const Host*, Emitter& out) {
+  if (d.pci_hostdevs.empty()) return;
+  pugi::xml_node cpu = d.root().child("cpu");
+  std::string fix = "use <cpu mode='host-passthrough' check='none' migratable='off'> (keep its <topology>)";
+  if (!cpu) {
+    out.add(d.vcpu_node, "no <cpu>: a guest with passed-through PCI devices gets QEMU's default CPU model", fix);
+    return;
+  }
+  std::string mode = cpu.attribute("mode").value();
+  if (mode == "host-passthrough" || mode == "maximum") return;
+  out.add(cpu,
+          fmt::format("cpu mode='{}'{} in a guest with passed-through PCI devices", mode.empty() ? "custom" : mode,
+                      mode.empty() ? " (the default)" : ""),
+          fix);
+}
+
+// L014
+void check_windows_hyperv(const Domain& d, const Host*, Emitter& out) {
+  if (!d.windows) return;
+  if (!d.hyperv) {
+    out.add(d.features ? d.features : d.root(),
+            fmt::format("{} without Hyper-V enlightenments (no <hyperv> in <features>)", windows_what(d)),
+            "add <hyperv mode='custom'> to <features> with relaxed, vapic, spinlocks (retries='8191'), vpindex, "
+            "synic and stimer on, and <timer name='hypervclock' present='yes'/> to <clock>");
+    return;
+  }
+  if (attr_is(d.hyperv, "mode", "passthrough")) return;
+  std::vector<std::string> missing, fixes;
+  for (const char* name : {"relaxed", "vapic", "spinlocks", "vpindex", "synic", "stimer"}) {
+    pugi::xml_node n = d.hyperv.child(name);
+    if (n && attr_is(n, "state", "on")) continue;
+    missing.push_back(name);
+    fixes.push_back(std::string_view(name) == "spinlocks" ? "<spinlocks state='on' retries='8191'/>"
+                                                          : fmt::format("<{} state='on'/>", name));
+  }
+  pugi::xml_node clock = timer(d, "hypervclock");
+  bool no_clock = !clock || attr_is(clock, "present", "no");
+  if (missing.empty() && !no_clock) return;
+  std::vector<std::string> what = missing;
+  if (no_clock) what.push_back("the hypervclock timer");
+  std::string fix;
+  if (!fixes.empty()) fix = "add " + join(fixes, " ") + " to <hyperv>";
+  if (no_clock) fix += std::string(fix.empty() ? "add" : ", and") + " <timer name='hypervclock' present='yes'/> to <clock>";
+  out.add(d.hyperv, fmt::format("{} without Hyper-V {}", windows_what(d), join(what, ", ")), fix);
+}
+
+// L015
+void check_windows_clock(const Domain& d, const Host*, Emitter& out) {
+  if (!d.windows) return;
+  pugi::xml_node clock = d.root().child("clock");
+  std::string offset = clock.attribute("offset").value();
+  std::string fix = "set <clock offset='localtime'> (or make Windows keep UTC: RealTimeIsUniversal=1 in its registry)";
+  if (offset == "utc") {
+    out.add(clock, fmt::format("{} with clock offset='utc'", windows_what(d)), fix);
+  } else if (offset.empty()) {
+    out.add(clock ? clock : d.root(), fmt::format("{} without a clock offset: libvirt's default is UTC", windows_what(d)),
+            fix);
+  }
+}
+
+// L016
+void check_windows_hpet(const Domain& d, const Host*, Emitter& out) {
+  if (!d.windows) return;
+  pugi::xml_node hpet = timer(d, "hpet");
+  if (hpet && attr_is(hpet, "present", "no")) return;
+  std::string fix = "add <timer name='hpet' present='no'/> to <clock> (with <timer name='hypervclock' present='yes'/>)";
+  if (hpet) {
+    out.add(hpet, fmt::format("{} with the HPET timer present", windows_what(d)), fix);
+  } else {
+    pugi::xml_node clock = d.root().child("clock");
+    out.add(clock ? clock : d.root(),
+            fmt::format("{} without <timer name='hpet' present='no'/>: QEMU gives it an HPET", windows_what(d)), fix);
+  }
+}
+
+// L017
+void check_vendor_id(const Domain& d, const Host*, Emitter& out) {
+  pugi::xml_node v = d.hyperv.child("vendor_id");
+  if (!v || attr_is(v, "state", "off")) return;
+  std::string value = v.attribute("value").value();
+  if (value.size() <= 12) return;
+  out.add(v, fmt::format("Hyper-V vendor_id '{}' is {} characters long; at most 12 are allowed", value, value.size()),
+          fmt::format("use at most 12 characters, e.g. value='{}'", value.substr(0, 12)));
+}
+
+// L018
+void check_spinlocks(const Domain& d, const Host*, Emitter& out) {
+  pugi::xml_node s = d.hyperv.child("spinlocks");
+  if (!s || !attr_is(s, "state", "on")) return;
+  std::string text = s.attribute("retries").value();
+  if (text.empty()) {
+    out.add(s, "Hyper-V spinlocks are on without a retries count", "add retries='8191'");
+    return;
+  }
+  auto retries = parse_number(text);
+  if (retries && *retries >= 4095) return;
+  out.add(s, fmt::format("Hyper-V spinlocks retries='{}' is below the minimum of 4095", text), "set retries='8191'");
+}
+
+// L024
+void check_secure_boot(const Domain& d, const Host*, Emitter& out) {
+  pugi::xml_node os = d.root().child("os");
+  pugi::xml_node loader = os.child("loader");
+  pugi::xml_node fw_secure = os.child("firmware").find_child_by_attribute("feature", "name", "secure-boot");
+  bool loader_secure = attr_is(loader, "secure", "yes");
+  bool fw_wants = attr_is(fw_secure, "enabled", "yes");
+  pugi::xml_node smm = d.features.child("smm");
+  bool smm_on = feature_on(smm);
+  std::string smm_fix = smm ? "set <smm state='on'/> in <features>" : "add <smm state='on'/> to <features>";
+  if (loader_secure && !smm_on) {
+    out.add(loader, fmt::format("Secure Boot loader (secure='yes') with {}", smm ? "smm off" : "no <smm> feature"),
+            smm_fix);
+    return;
+  }
+  if (fw_wants && !smm_on) {
+    if (smm) {
+      out.add(smm, "Secure Boot firmware (secure-boot enabled) with smm off", smm_fix);
+    } else {
+      out.add(fw_secure, Severity::warn,
+              "Secure Boot firmware (secure-boot enabled) without <smm state='on'/>: only a libvirt that turns SMM "
+              "on by itself accepts it",
+              smm_fix, "");
+    }
+    return;
+  }
+  std::string path = to_lower(loader.text().get());
+  bool secboot_build = path.find("secboot") != std::string::npos || ends_with(path, ".ms.fd");
+  if (secboot_build && !loader_secure && !fw_wants) {
+    out.add(loader, Severity::warn,
+            fmt::format("loader {} is a Secure Boot build, but it is not marked secure='yes'{}",
+                        loader.text().get(), smm_on ? "" : " and smm is not on"),
+            std::string("add secure='yes' to <loader>") + (smm_on ? "" : " and <smm state='on'/> to <features>"),
+            "Without secure='yes' libvirt does not put the firmware's flash behind SMM, so the guest's operating "
+            "system can rewrite the Secure Boot variables and Secure Boot protects nothing.");
+  }
+}
+
+}  // namespace vfioctl::lint

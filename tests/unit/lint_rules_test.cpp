@@ -1,0 +1,646 @@
+// Every lint rule on small inline guests: one that trips it (and where), one
+// that does not. The base guests are clean; each test changes one part.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "vfioctl/host/host.h"
+#include "vfioctl/host/root.h"
+#include "vfioctl/lint/lint.h"
+
+namespace vfioctl::lint {
+namespace {
+
+// A clean passthrough guest, one part per line range; tests replace parts.
+struct Guest {
+  std::string metadata;
+  std::string memory = "<memory unit='KiB'>8388608</memory>";
+  std::string backing = "<memoryBacking><hugepages/></memoryBacking>";
+  std::string vcpu = "<vcpu placement='static'>4</vcpu>";
+  std::string iothreads = "<iothreads>1</iothreads>";
+  std::string cputune =
+      "<cputune>\n"
+      "<vcpupin vcpu='0' cpuset='1'/>\n"
+      "<vcpupin vcpu='1' cpuset='5'/>\n"
+      "<vcpupin vcpu='2' cpuset='2'/>\n"
+      "<vcpupin vcpu='3' cpuset='6'/>\n"
+      "<emulatorpin cpuset='3,7'/>\n"
+      "<iothreadpin iothread='1' cpuset='3,7'/>\n"
+      "</cputune>";
+  std::string os = "<os firmware='efi'><type arch='x86_64' machine='q35'>hvm</type></os>";
+  std::string features = "<features><acpi/><apic/><smm state='on'/></features>";
+  std::string cpu = "<cpu mode='host-passthrough' check='none'><topology sockets='1' dies='1' cores='2' threads='2'/></cpu>";
+  std::string clock = "<clock offset='utc'><timer name='hpet' present='no'/></clock>";
+  std::string pm = "<pm><suspend-to-mem enabled='no'/><suspend-to-disk enabled='no'/></pm>";
+  std::string disks =
+      "<disk type='block' device='disk'><driver name='qemu' type='raw' cache='none' io='native' iothread='1' "
+      "queues='4'/><source dev='/dev/sdb'/><target dev='vda' bus='virtio'/></disk>";
+  std::string hostdevs =
+      "<hostdev mode='subsystem' type='pci' managed='yes'>\n"
+      "<source><address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source>\n"
+      "<address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0' multifunction='on'/>\n"
+      "</hostdev>\n"
+      "<hostdev mode='subsystem' type='pci' managed='yes'>\n"
+      "<source><address domain='0x0000' bus='0x01' slot='0x00' function='0x1'/></source>\n"
+      "<address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x1'/>\n"
+      "</hostdev>";
+  std::string other_devices = "<memballoon model='none'/>";
+  std::string extra;  // appended inside <domain>
+
+  std::string xml() const {
+    return "<domain type='kvm'>\n<name>t</name>\n" + metadata + "\n" + memory + "\n" + backing + "\n" + vcpu + "\n" +
+           iothreads + "\n" + cputune + "\n" + os + "\n" + features + "\n" + cpu + "\n" + clock + "\n" + pm +
+           "\n<devices>\n" + disks + "\n" + hostdevs + "\n" + other_devices + "\n</devices>\n" + extra + "\n</domain>\n";
+  }
+};
+
+// A Windows guest with everything the Windows rules want.
+Guest windows() {
+  Guest g;
+  g.metadata =
+      "<metadata><libosinfo:libosinfo xmlns:libosinfo='http://libosinfo.org/xmlns/libvirt/domain/1.0'>"
+      "<libosinfo:os id='http://microsoft.com/win/11'/></libosinfo:libosinfo></metadata>";
+  g.features =
+      "<features><acpi/><apic/>\n"
+      "<hyperv mode='custom'>\n"
+      "<relaxed state='on'/><vapic state='on'/><spinlocks state='on' retries='8191'/>\n"
+      "<vpindex state='on'/><synic state='on'/><stimer state='on'/>\n"
+      "<vendor_id state='on' value='vfioctlguest'/>\n"
+      "</hyperv>\n"
+      "<smm state='on'/></features>";
+  g.clock =
+      "<clock offset='localtime'>\n<timer name='hpet' present='no'/>\n<timer name='hypervclock' present='yes'/>\n"
+      "</clock>";
+  return g;
+}
+
+std::vector<LintFinding> lint(const std::string& xml, const Host* host = nullptr) {
+  FileReport r = lint_text("t.xml", xml, host, {});
+  EXPECT_TRUE(r.ok) << r.error << " at line " << r.error_line << "\n" << xml;
+  return r.findings;
+}
+
+std::vector<LintFinding> only(const std::vector<LintFinding>& all, const std::string& id) {
+  std::vector<LintFinding> out;
+  std::copy_if(all.begin(), all.end(), std::back_inserter(out), [&](const auto& f) { return f.finding.id == id; });
+  return out;
+}
+
+std::string dump(const std::vector<LintFinding>& fs) {
+  std::string s;
+  for (const auto& f : fs) s += f.finding.where + " " + f.finding.id + " " + f.finding.message + "\n";
+  return s;
+}
+
+// Line of the first line of `xml` containing `text`.
+int line_of(const std::string& xml, const std::string& text) {
+  size_t at = xml.find(text);
+  if (at == std::string::npos) return -1;
+  return 1 + static_cast<int>(std::count(xml.begin(), xml.begin() + static_cast<long>(at), '\n'));
+}
+
+// Expects exactly `n` findings of `id`, the first at the line holding `at`.
+void expect_finding(const Guest& g, const std::string& id, const std::string& at, const Host* host = nullptr,
+                    size_t n = 1) {
+  std::string xml = g.xml();
+  auto all = lint(xml, host);
+  auto fs = only(all, id);
+  ASSERT_EQ(fs.size(), n) << id << "\n" << dump(all) << xml;
+  EXPECT_EQ(fs[0].line, line_of(xml, at)) << fs[0].finding.message;
+  EXPECT_FALSE(fs[0].finding.message.empty());
+  EXPECT_FALSE(fs[0].finding.why.empty());
+  EXPECT_FALSE(fs[0].finding.fix.empty());
+  EXPECT_EQ(fs[0].finding.where, "t.xml:" + std::to_string(fs[0].line));
+}
+
+void expect_none(const Guest& g, const std::string& id, const Host* host = nullptr) {
+  auto all = lint(g.xml(), host);
+  EXPECT_TRUE(only(all, id).empty()) << dump(all);
+}
+
+const Host& z370() {
+  static const Host host = [] {
+    Root root(std::string(VFIOCTL_SOURCE_DIR) + "/tests/hosts/intel-desktop-z370");
+    return read_host(root);
+  }();
+  return host;
+}
+
+const Host& ryzen() {
+  static const Host host = [] {
+    Root root(std::string(VFIOCTL_SOURCE_DIR) + "/tests/hosts/amd-ryzen9-3900x");
+    return read_host(root);
+  }();
+  return host;
+}
+
+TEST(LintRules, BaseGuestsAreClean) {
+  EXPECT_EQ(dump(lint(Guest().xml())), "");
+  EXPECT_EQ(dump(lint(windows().xml())), "");
+  EXPECT_EQ(dump(lint(Guest().xml(), &z370())), "");
+  EXPECT_EQ(dump(lint(windows().xml(), &z370())), "");
+}
+
+TEST(LintRules, EveryRuleHasTextsAndUniqueIds) {
+  std::set<std::string_view> ids, names;
+  for (const auto& r : rules()) {
+    EXPECT_TRUE(ids.insert(r.id).second) << r.id;
+    EXPECT_TRUE(names.insert(r.name).second) << r.name;
+    EXPECT_EQ(r.id.size(), 4u);
+    EXPECT_EQ(r.id[0], 'L');
+    EXPECT_EQ(r.needs_host, r.id[1] == '1') << r.id;
+    EXPECT_FALSE(r.title.empty());
+    EXPECT_FALSE(r.why.empty());
+    EXPECT_NE(r.check, nullptr);
+  }
+  EXPECT_EQ(find_rule("l002")->id, "L002");
+  EXPECT_EQ(find_rule("L999"), nullptr);
+}
+
+// L001
+TEST(LintRules, L001VcpupinBeyondCountOrTwice) {
+  Guest g;
+  g.cputune = "<cputune>\n<vcpupin vcpu='0' cpuset='1'/>\n<vcpupin vcpu='1' cpuset='5'/>\n"
+              "<vcpupin vcpu='2' cpuset='2'/>\n<vcpupin vcpu='3' cpuset='6'/>\n<vcpupin vcpu='4' cpuset='7'/>\n"
+              "<emulatorpin cpuset='3'/>\n<iothreadpin iothread='1' cpuset='3'/>\n</cputune>";
+  expect_finding(g, "L001", "vcpu='4'");
+  g.cputune = "<cputune>\n<vcpupin vcpu='0' cpuset='1'/>\n<vcpupin vcpu='1' cpuset='5'/>\n"
+              "<vcpupin vcpu='2' cpuset='2'/>\n<vcpupin vcpu='3' cpuset='6'/>\n<vcpupin vcpu='2' cpuset='7'/>\n"
+              "<emulatorpin cpuset='3'/>\n<iothreadpin iothread='1' cpuset='3'/>\n</cputune>";
+  expect_finding(g, "L001", "vcpu='2' cpuset='7'");
+  expect_none(Guest(), "L001");
+}
+
+// L002
+TEST(LintRules, L002EmulatorOrIothreadOnVcpuCpus) {
+  Guest g;
+  g.cputune = "<cputune>\n<vcpupin vcpu='0' cpuset='0'/>\n<vcpupin vcpu='1' cpuset='1'/>\n"
+              "<vcpupin vcpu='2' cpuset='2'/>\n<vcpupin vcpu='3' cpuset='3'/>\n<emulatorpin cpuset='0-3'/>\n"
+              "<iothreadpin iothread='1' cpuset='4'/>\n</cputune>";
+  expect_finding(g, "L002", "emulatorpin");
+  auto fs = only(lint(g.xml()), "L002");
+  EXPECT_EQ(fs[0].finding.message, "emulatorpin 0-3 overlaps vCPUs 0-3 (host CPUs 0-3)");
+  // With the host known, the fix names its free CPUs.
+  fs = only(lint(g.xml(), &z370()), "L002");
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_NE(fs[0].finding.fix.find("on this host: 4-7"), std::string::npos) << fs[0].finding.fix;
+
+  g.cputune = "<cputune>\n<vcpupin vcpu='0' cpuset='1'/>\n<vcpupin vcpu='1' cpuset='5'/>\n"
+              "<vcpupin vcpu='2' cpuset='2'/>\n<vcpupin vcpu='3' cpuset='6'/>\n<emulatorpin cpuset='3'/>\n"
+              "<iothreadpin iothread='1' cpuset='6-7'/>\n</cputune>";
+  expect_finding(g, "L002", "iothreadpin");
+  // Pinned vCPUs, no emulatorpin: the emulator floats over them.
+  g.cputune = "<cputune>\n<vcpupin vcpu='0' cpuset='1'/>\n<vcpupin vcpu='1' cpuset='5'/>\n"
+              "<vcpupin vcpu='2' cpuset='2'/>\n<vcpupin vcpu='3' cpuset='6'/>\n"
+              "<iothreadpin iothread='1' cpuset='3'/>\n</cputune>";
+  expect_finding(g, "L002", "<cputune>");
+  // Declared iothread without a pin.
+  g = Guest();
+  g.iothreads = "<iothreads>2</iothreads>";
+  expect_finding(g, "L002", "<iothreads>");
+  expect_none(Guest(), "L002");
+  // No pinning at all: nothing to overlap.
+  g = Guest();
+  g.cputune = "";
+  expect_none(g, "L002");
+}
+
+// L003
+TEST(LintRules, L003PartlyPinned) {
+  Guest g;
+  g.vcpu = "<vcpu placement='static'>6</vcpu>";
+  g.cpu = "<cpu mode='host-passthrough'><topology sockets='1' dies='1' cores='3' threads='2'/></cpu>";
+  expect_finding(g, "L003", "<cputune>");
+  EXPECT_NE(only(lint(g.xml()), "L003")[0].finding.message.find("vCPUs 4-5 are not pinned"), std::string::npos);
+  expect_none(Guest(), "L003");
+}
+
+// L004
+TEST(LintRules, L004TwoVcpusOneHostCpu) {
+  Guest g;
+  g.cputune = "<cputune>\n<vcpupin vcpu='0' cpuset='1'/>\n<vcpupin vcpu='1' cpuset='5'/>\n"
+              "<vcpupin vcpu='2' cpuset='2'/>\n<vcpupin vcpu='3' cpuset='5'/>\n<emulatorpin cpuset='3'/>\n"
+              "<iothreadpin iothread='1' cpuset='3'/>\n</cputune>";
+  expect_finding(g, "L004", "vcpu='3'");
+  expect_none(Guest(), "L004");
+}
+
+// L005
+TEST(LintRules, L005UndeclaredIothread) {
+  Guest g;
+  g.cputune = "<cputune>\n<vcpupin vcpu='0' cpuset='1'/>\n<vcpupin vcpu='1' cpuset='5'/>\n"
+              "<vcpupin vcpu='2' cpuset='2'/>\n<vcpupin vcpu='3' cpuset='6'/>\n<emulatorpin cpuset='3'/>\n"
+              "<iothreadpin iothread='1' cpuset='3'/>\n<iothreadpin iothread='2' cpuset='7'/>\n</cputune>";
+  expect_finding(g, "L005", "iothread='2'");
+  g = Guest();
+  g.disks =
+      "<disk type='block' device='disk'>\n<driver name='qemu' type='raw' cache='none' io='native' iothread='3'/>\n"
+      "<target dev='vda' bus='virtio'/></disk>";
+  expect_finding(g, "L005", "iothread='3'");
+  expect_none(Guest(), "L005");
+}
+
+// L006
+TEST(LintRules, L006TopologyProduct) {
+  Guest g;
+  g.cpu = "<cpu mode='host-passthrough'>\n<topology sockets='1' dies='1' cores='4' threads='2'/>\n</cpu>";
+  expect_finding(g, "L006", "<topology");
+  EXPECT_NE(only(lint(g.xml()), "L006")[0].finding.fix.find("cores='2'"), std::string::npos);
+  expect_none(Guest(), "L006");
+}
+
+// L007
+TEST(LintRules, L007NativeIoNeedsDirectCache) {
+  Guest g;
+  g.disks = "<disk type='block' device='disk'>\n<driver name='qemu' type='raw' io='native'/>\n"
+            "<target dev='vda' bus='virtio'/></disk>";
+  expect_finding(g, "L007", "io='native'");
+  g.disks = "<disk type='block' device='disk'>\n<driver name='qemu' type='raw' io='native' cache='writeback'/>\n"
+            "<target dev='vda' bus='virtio'/></disk>";
+  expect_finding(g, "L007", "io='native'");
+  g.disks = "<disk type='block' device='disk'>\n<driver name='qemu' type='raw' io='native' cache='directsync'/>\n"
+            "<target dev='vda' bus='virtio'/></disk>";
+  expect_none(g, "L007");
+  expect_none(Guest(), "L007");
+}
+
+// L008
+TEST(LintRules, L008QueuesAboveVcpus) {
+  Guest g;
+  g.disks = "<controller type='scsi' index='0' model='virtio-scsi'>\n<driver queues='8' iothread='1'/>\n</controller>";
+  expect_finding(g, "L008", "queues='8'");
+  g.disks = "<controller type='scsi' index='0' model='virtio-scsi'>\n<driver queues='4' iothread='1'/>\n</controller>";
+  expect_none(g, "L008");
+  expect_none(Guest(), "L008");
+}
+
+// L009
+TEST(LintRules, L009BalloonWithHostdev) {
+  Guest g;
+  g.other_devices = "<memballoon model='virtio'/>";
+  expect_finding(g, "L009", "<memballoon");
+  g.other_devices = "";
+  expect_finding(g, "L009", "<devices>");
+  g.hostdevs = "";  // no passthrough: the balloon is fine
+  g.other_devices = "<memballoon model='virtio'/>";
+  expect_none(g, "L009");
+  expect_none(Guest(), "L009");
+}
+
+// L010
+TEST(LintRules, L010HostdevWithoutHugepages) {
+  Guest g;
+  g.backing = "<memoryBacking><nosharepages/></memoryBacking>";
+  expect_finding(g, "L010", "<memoryBacking>");
+  EXPECT_NE(only(lint(g.xml()), "L010")[0].finding.fix.find("4096 2 MiB pages"), std::string::npos);
+  g.hostdevs = "";
+  expect_none(g, "L010");
+  expect_none(Guest(), "L010");
+}
+
+// L011
+TEST(LintRules, L011LockedWithoutHugepages) {
+  Guest g;
+  g.backing = "<memoryBacking>\n<locked/>\n</memoryBacking>";
+  expect_finding(g, "L011", "<locked/>");
+  g.backing = "<memoryBacking><hugepages/>\n<locked/>\n</memoryBacking>";
+  expect_none(g, "L011");
+}
+
+// L012
+TEST(LintRules, L012MemoryNotPageMultiple) {
+  Guest g;
+  g.memory = "<memory unit='MiB'>8193</memory>";
+  expect_finding(g, "L012", "<memoryBacking>");  // the default 2 MiB size
+  g.memory = "<memory unit='GiB'>8</memory>";
+  g.backing = "<memoryBacking><hugepages>\n<page size='1' unit='GiB'/>\n</hugepages></memoryBacking>";
+  expect_none(g, "L012");
+  g.memory = "<memory unit='MiB'>8704</memory>";  // 8.5 GiB
+  expect_finding(g, "L012", "<page size='1'");
+  EXPECT_NE(only(lint(g.xml()), "L012")[0].finding.fix.find("8388608"), std::string::npos);
+  expect_none(Guest(), "L012");
+}
+
+// L013
+TEST(LintRules, L013CpuModeWithHostdev) {
+  Guest g;
+  g.cpu = "<cpu mode='host-model'>\n<topology sockets='1' dies='1' cores='2' threads='2'/></cpu>";
+  expect_finding(g, "L013", "<cpu mode='host-model'>");
+  g.cpu = "";
+  expect_finding(g, "L013", "<vcpu");
+  g.hostdevs = "";
+  expect_none(g, "L013");
+  expect_none(Guest(), "L013");
+}
+
+// L014
+TEST(LintRules, L014WindowsWithoutHyperV) {
+  Guest g = windows();
+  g.features = "<features>\n<acpi/><apic/><smm state='on'/></features>";
+  expect_finding(g, "L014", "<features>");
+  g = windows();
+  g.features =
+      "<features><acpi/><apic/>\n<hyperv mode='custom'>\n<relaxed state='on'/><vapic state='on'/>"
+      "<spinlocks state='on' retries='8191'/></hyperv>\n<smm state='on'/></features>";
+  expect_finding(g, "L014", "<hyperv");
+  EXPECT_NE(only(lint(g.xml()), "L014")[0].finding.message.find("vpindex, synic, stimer"), std::string::npos);
+  g = windows();
+  g.clock = "<clock offset='localtime'><timer name='hpet' present='no'/></clock>";
+  expect_finding(g, "L014", "<hyperv");
+  g = windows();
+  g.features = "<features><acpi/><apic/>\n<hyperv mode='passthrough'/>\n<smm state='on'/></features>";
+  expect_none(g, "L014");
+  expect_none(windows(), "L014");
+  expect_none(Guest(), "L014");  // not Windows
+}
+
+// L015
+TEST(LintRules, L015WindowsClockUtc) {
+  Guest g = windows();
+  g.clock = "<clock offset='utc'>\n<timer name='hpet' present='no'/><timer name='hypervclock' present='yes'/></clock>";
+  expect_finding(g, "L015", "<clock");
+  g.clock = "<clock>\n<timer name='hpet' present='no'/><timer name='hypervclock' present='yes'/></clock>";
+  expect_finding(g, "L015", "<clock");
+  expect_none(windows(), "L015");
+  expect_none(Guest(), "L015");  // Linux keeps UTC
+}
+
+// L016
+TEST(LintRules, L016WindowsHpet) {
+  Guest g = windows();
+  g.clock = "<clock offset='localtime'>\n<timer name='hpet' present='yes'/>\n"
+            "<timer name='hypervclock' present='yes'/></clock>";
+  expect_finding(g, "L016", "name='hpet'");
+  g.clock = "<clock offset='localtime'>\n<timer name='hypervclock' present='yes'/></clock>";
+  expect_finding(g, "L016", "<clock");
+  expect_none(windows(), "L016");
+}
+
+// L017
+TEST(LintRules, L017VendorIdLength) {
+  Guest g = windows();
+  g.features =
+      "<features><hyperv mode='custom'>\n<relaxed state='on'/><vapic state='on'/>"
+      "<spinlocks state='on' retries='8191'/><vpindex state='on'/><synic state='on'/><stimer state='on'/>\n"
+      "<vendor_id state='on' value='thirteenchars'/>\n</hyperv><smm state='on'/></features>";
+  expect_finding(g, "L017", "vendor_id");
+  expect_none(windows(), "L017");  // "vfioctlguest": 12
+}
+
+// L018
+TEST(LintRules, L018SpinlockRetries) {
+  Guest g = windows();
+  g.features =
+      "<features><hyperv mode='custom'>\n<relaxed state='on'/><vapic state='on'/>\n"
+      "<spinlocks state='on' retries='4094'/>\n<vpindex state='on'/><synic state='on'/><stimer state='on'/>"
+      "</hyperv><smm state='on'/></features>";
+  expect_finding(g, "L018", "<spinlocks");
+  g.features =
+      "<features><hyperv mode='custom'>\n<relaxed state='on'/><vapic state='on'/>\n"
+      "<spinlocks state='on'/>\n<vpindex state='on'/><synic state='on'/><stimer state='on'/>"
+      "</hyperv><smm state='on'/></features>";
+  expect_finding(g, "L018", "<spinlocks");
+  expect_none(windows(), "L018");
+}
+
+// L019
+TEST(LintRules, L019MisplacedElements) {
+  Guest g;
+  g.extra = "<kvm>\n<hidden state='on'/>\n</kvm>";  // directly in <domain>
+  expect_finding(g, "L019", "<kvm>");
+  g = Guest();
+  g.features = "<features><acpi/><apic/><smm state='on'/>\n<hidden state='on'/>\n</features>";
+  expect_finding(g, "L019", "<hidden");
+  g = Guest();
+  g.extra = "<vcpupin vcpu='0' cpuset='1'/>";
+  expect_finding(g, "L019", "<vcpupin vcpu='0' cpuset='1'/>\n</domain>");
+  g = windows();
+  g.features = "<features><acpi/><apic/><smm state='on'/></features>\n<hyperv mode='custom'><relaxed state='on'/></hyperv>";
+  auto fs = only(lint(g.xml()), "L019");
+  EXPECT_EQ(fs.size(), 1u) << dump(fs);  // <hyperv>, not its children again
+  // Free-form metadata is never judged.
+  g = Guest();
+  g.metadata = "<metadata><app><kvm/><hyperv/></app></metadata>";
+  expect_none(g, "L019");
+  expect_none(windows(), "L019");
+}
+
+// L020
+TEST(LintRules, L020DuplicateSingletons) {
+  Guest g;
+  g.vcpu = "<vcpu placement='static'>4</vcpu>\n<vcpu placement='static'>8</vcpu>";
+  expect_finding(g, "L020", "<vcpu placement='static'>8");
+  g = Guest();
+  g.cputune = "<cputune>\n<vcpupin vcpu='0' cpuset='1'/>\n<vcpupin vcpu='1' cpuset='5'/>\n"
+              "<vcpupin vcpu='2' cpuset='2'/>\n<vcpupin vcpu='3' cpuset='6'/>\n<emulatorpin cpuset='3,7'/>\n"
+              "<emulatorpin cpuset='0'/>\n<iothreadpin iothread='1' cpuset='3,7'/>\n</cputune>";
+  expect_finding(g, "L020", "<emulatorpin cpuset='0'/>");
+  g = windows();
+  g.clock = "<clock offset='localtime'><timer name='hpet' present='no'/>\n<timer name='hpet' present='yes'/>"
+            "<timer name='hypervclock' present='yes'/></clock>";
+  expect_finding(g, "L020", "<timer name='hpet' present='yes'/>");
+  expect_none(Guest(), "L020");
+  expect_none(windows(), "L020");
+}
+
+// L021
+TEST(LintRules, L021FunctionsOnSeparateSlots) {
+  Guest g;
+  g.hostdevs =
+      "<hostdev mode='subsystem' type='pci' managed='yes'>\n"
+      "<source><address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source>\n"
+      "<address type='pci' domain='0x0000' bus='0x04' slot='0x00' function='0x0'/>\n</hostdev>\n"
+      "<hostdev mode='subsystem' type='pci' managed='yes'>\n"
+      "<source><address domain='0x0000' bus='0x01' slot='0x00' function='0x1'/></source>\n"
+      "<address type='pci' domain='0x0000' bus='0x05' slot='0x00' function='0x0'/>\n</hostdev>";
+  expect_finding(g, "L021", "<hostdev");
+  auto f = only(lint(g.xml()), "L021")[0].finding;
+  EXPECT_NE(f.message.find("separate guest slots (04:00, 05:00)"), std::string::npos) << f.message;
+  EXPECT_NE(f.fix.find("01:00.1 -> guest 04:00.1"), std::string::npos) << f.fix;
+  // One slot, but function 0 lacks multifunction.
+  g.hostdevs =
+      "<hostdev mode='subsystem' type='pci' managed='yes'>\n"
+      "<source><address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source>\n"
+      "<address type='pci' domain='0x0000' bus='0x04' slot='0x00' function='0x0'/>\n</hostdev>\n"
+      "<hostdev mode='subsystem' type='pci' managed='yes'>\n"
+      "<source><address domain='0x0000' bus='0x01' slot='0x00' function='0x1'/></source>\n"
+      "<address type='pci' domain='0x0000' bus='0x04' slot='0x00' function='0x1'/>\n</hostdev>";
+  expect_finding(g, "L021", "<hostdev");
+  // No guest addresses at all.
+  g.hostdevs =
+      "<hostdev mode='subsystem' type='pci' managed='yes'>\n"
+      "<source><address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source>\n</hostdev>\n"
+      "<hostdev mode='subsystem' type='pci' managed='yes'>\n"
+      "<source><address domain='0x0000' bus='0x01' slot='0x00' function='0x1'/></source>\n</hostdev>";
+  expect_finding(g, "L021", "<hostdev");
+  expect_none(Guest(), "L021");
+}
+
+// L022
+TEST(LintRules, L022SuspendWithHostdev) {
+  Guest g;
+  g.pm = "<pm>\n<suspend-to-mem enabled='yes'/>\n<suspend-to-disk enabled='yes'/>\n</pm>";
+  expect_finding(g, "L022", "suspend-to-mem", nullptr, 2);
+  g.hostdevs = "";
+  expect_none(g, "L022");
+  expect_none(Guest(), "L022");
+}
+
+// L023
+TEST(LintRules, L023LookingGlassSize) {
+  Guest g;
+  g.other_devices = "<memballoon model='none'/>\n<shmem name='looking-glass'><model type='ivshmem-plain'/>\n"
+                    "<size unit='M'>48</size>\n</shmem>";
+  expect_finding(g, "L023", "<size");
+  EXPECT_EQ(only(lint(g.xml()), "L023")[0].finding.severity, Severity::fail);
+  EXPECT_NE(only(lint(g.xml()), "L023")[0].finding.fix.find(">64<"), std::string::npos);
+  g.other_devices = "<memballoon model='none'/>\n<shmem name='looking-glass'><model type='ivshmem-plain'/>\n"
+                    "<size unit='M'>16</size>\n</shmem>";
+  expect_finding(g, "L023", "<size");
+  EXPECT_EQ(only(lint(g.xml()), "L023")[0].finding.severity, Severity::warn);
+  g.other_devices = "<memballoon model='none'/>\n<shmem name='looking-glass'><model type='ivshmem-plain'/>\n"
+                    "<size unit='M'>32</size>\n</shmem>";
+  expect_none(g, "L023");
+  g.other_devices = "<memballoon model='none'/>\n<shmem name='other'><size unit='M'>3</size></shmem>";
+  expect_none(g, "L023");  // not Looking Glass
+}
+
+// L024
+TEST(LintRules, L024SecureBootWithoutSmm) {
+  Guest g;
+  g.os = "<os>\n<type arch='x86_64' machine='q35'>hvm</type>\n"
+         "<loader readonly='yes' secure='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.secboot.fd</loader>\n</os>";
+  g.features = "<features><acpi/><apic/></features>";
+  expect_finding(g, "L024", "<loader");
+  g.features = "<features><acpi/><apic/><smm state='off'/></features>";
+  expect_finding(g, "L024", "<loader");
+  g.features = "<features><acpi/><apic/><smm state='on'/></features>";
+  expect_none(g, "L024");
+  // Firmware autoselection asking for Secure Boot.
+  g = Guest();
+  g.os = "<os firmware='efi'><type arch='x86_64' machine='q35'>hvm</type>\n<firmware>\n"
+         "<feature enabled='yes' name='secure-boot'/>\n</firmware></os>";
+  g.features = "<features><acpi/><apic/>\n<smm state='off'/>\n</features>";
+  expect_finding(g, "L024", "<smm");
+  g.features = "<features><acpi/><apic/></features>";
+  expect_finding(g, "L024", "name='secure-boot'");
+  // A Secure Boot build of OVMF loaded without secure='yes'.
+  g = Guest();
+  g.os = "<os>\n<type arch='x86_64' machine='q35'>hvm</type>\n"
+         "<loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE.secboot.fd</loader>\n</os>";
+  expect_finding(g, "L024", "<loader");
+  EXPECT_EQ(only(lint(g.xml()), "L024")[0].finding.severity, Severity::warn);
+  expect_none(Guest(), "L024");
+}
+
+// L101
+TEST(LintRules, L101PinnedCpuMissing) {
+  Guest g;
+  g.cputune = "<cputune>\n<vcpupin vcpu='0' cpuset='1'/>\n<vcpupin vcpu='1' cpuset='5'/>\n"
+              "<vcpupin vcpu='2' cpuset='2'/>\n<vcpupin vcpu='3' cpuset='6'/>\n<emulatorpin cpuset='3,7'/>\n"
+              "<iothreadpin iothread='1' cpuset='3,7,12'/>\n</cputune>";
+  expect_finding(g, "L101", "<iothreadpin", &z370());
+  EXPECT_NE(only(lint(g.xml(), &z370()), "L101")[0].finding.message.find("host CPU 12 does not exist"),
+            std::string::npos);
+  expect_none(g, "L101");  // without the host: not judged
+  expect_none(Guest(), "L101", &z370());
+}
+
+// L102
+TEST(LintRules, L102ThreadsNotSiblings) {
+  Guest g;  // vCPUs 0,1 on 1,2 and 2,3 on 5,6: siblings on this host are N/N+4
+  g.cputune = "<cputune>\n<vcpupin vcpu='0' cpuset='1'/>\n<vcpupin vcpu='1' cpuset='2'/>\n"
+              "<vcpupin vcpu='2' cpuset='5'/>\n<vcpupin vcpu='3' cpuset='6'/>\n<emulatorpin cpuset='3,7'/>\n"
+              "<iothreadpin iothread='1' cpuset='3,7'/>\n</cputune>";
+  expect_finding(g, "L102", "vcpu='0'", &z370());
+  EXPECT_NE(only(lint(g.xml(), &z370()), "L102")[0].finding.message.find("2 of 2 guest cores"), std::string::npos);
+  g.cpu = "<cpu mode='host-passthrough'><topology sockets='1' dies='1' cores='4' threads='1'/></cpu>";
+  expect_none(g, "L102", &z370());  // declared as separate cores
+  expect_none(Guest(), "L102", &z370());
+}
+
+// L103
+TEST(LintRules, L103HostFirstCore) {
+  Guest g;  // CPU 0's core on the 3900X is 0,12
+  g.cputune = "<cputune>\n<vcpupin vcpu='0' cpuset='1'/>\n<vcpupin vcpu='1' cpuset='13'/>\n"
+              "<vcpupin vcpu='2' cpuset='0'/>\n<vcpupin vcpu='3' cpuset='12'/>\n<emulatorpin cpuset='2,14'/>\n"
+              "<iothreadpin iothread='1' cpuset='2,14'/>\n</cputune>";
+  expect_finding(g, "L103", "vcpu='2'", &ryzen());
+  EXPECT_NE(only(lint(g.xml(), &ryzen()), "L103")[0].finding.message.find("(CPU 0 and its siblings, 0,12)"),
+            std::string::npos);
+  g.cputune = "<cputune>\n<vcpupin vcpu='0' cpuset='1'/>\n<vcpupin vcpu='1' cpuset='13'/>\n"
+              "<vcpupin vcpu='2' cpuset='2'/>\n<vcpupin vcpu='3' cpuset='14'/>\n<emulatorpin cpuset='0,12'/>\n"
+              "<iothreadpin iothread='1' cpuset='0,12'/>\n</cputune>";
+  expect_none(g, "L103", &ryzen());  // the emulator may live there
+}
+
+// L104
+TEST(LintRules, L104GroupNotViable) {
+  Guest g;  // 00:1f.3 (HD Audio) shares group 10 with 00:1f.4 on i801_smbus
+  g.hostdevs =
+      "<hostdev mode='subsystem' type='pci' managed='yes'>\n"
+      "<source><address domain='0x0000' bus='0x00' slot='0x1f' function='0x3'/></source>\n</hostdev>";
+  expect_finding(g, "L104", "<hostdev", &z370());
+  auto f = only(lint(g.xml(), &z370()), "L104")[0].finding;
+  EXPECT_NE(f.message.find("IOMMU group 10"), std::string::npos) << f.message;
+  EXPECT_NE(f.message.find("00:1f.4 (i801_smbus)"), std::string::npos) << f.message;
+  EXPECT_EQ(f.message.find("00:1f.0"), std::string::npos) << "no driver: does not block";
+  // Passing the held device too makes the group viable.
+  g.hostdevs +=
+      "\n<hostdev mode='subsystem' type='pci' managed='yes'>\n"
+      "<source><address domain='0x0000' bus='0x00' slot='0x1f' function='0x4'/></source>\n</hostdev>";
+  expect_none(g, "L104", &z370());
+  // The GPU group holds its root port, a bridge that stays with the host.
+  expect_none(Guest(), "L104", &z370());
+}
+
+// L104: another function of the passed device left behind.
+TEST(LintRules, L104SameDeviceFunctionLeftBehind) {
+  Guest g;
+  g.hostdevs =
+      "<hostdev mode='subsystem' type='pci' managed='yes'>\n"
+      "<source><address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source>\n</hostdev>";
+  expect_finding(g, "L104", "<hostdev", &z370());
+  EXPECT_NE(only(lint(g.xml(), &z370()), "L104")[0].finding.message.find("01:00.1 (snd_hda_intel)"),
+            std::string::npos);
+}
+
+// L105
+TEST(LintRules, L105HostdevMissing) {
+  Guest g;
+  g.hostdevs =
+      "<hostdev mode='subsystem' type='pci' managed='yes'>\n"
+      "<source><address domain='0x0000' bus='0x0d' slot='0x00' function='0x0'/></source>\n</hostdev>";
+  expect_finding(g, "L105", "<hostdev", &z370());
+  expect_none(g, "L105");
+  expect_none(Guest(), "L105", &z370());
+}
+
+TEST(LintRules, DisableAndMinSeverity) {
+  Guest g;
+  g.other_devices = "<memballoon model='virtio'/>";                       // L009, warning
+  g.cpu = "<cpu mode='host-passthrough'><topology sockets='1' cores='3' threads='2'/></cpu>";  // L006, error
+  LintOptions opt;
+  auto all = lint_text("t.xml", g.xml(), nullptr, opt).findings;
+  EXPECT_EQ(only(all, "L009").size(), 1u);
+  EXPECT_EQ(only(all, "L006").size(), 1u);
+  opt.disabled = {"L009"};
+  EXPECT_TRUE(only(lint_text("t.xml", g.xml(), nullptr, opt).findings, "L009").empty());
+  opt.disabled = {};
+  opt.min_severity = Severity::fail;
+  auto errors = lint_text("t.xml", g.xml(), nullptr, opt).findings;
+  ASSERT_EQ(errors.size(), 1u) << dump(errors);
+  EXPECT_EQ(errors[0].finding.id, "L006");
+}
+
+TEST(LintRules, FindingsAreOrderedByLine) {
+  Guest g = windows();
+  g.other_devices = "<memballoon model='virtio'/>";
+  g.clock = "<clock offset='utc'><timer name='hypervclock' present='yes'/></clock>";
+  auto fs = lint(g.xml());
+  ASSERT_GE(fs.size(), 3u);
+  for (size_t i = 1; i < fs.size(); ++i) EXPECT_LE(fs[i - 1].line, fs[i].line);
+}
+
+}  // namespace
+}  // namespace vfioctl::lint
