@@ -106,7 +106,7 @@ void add_lint(CLI::App& app, GlobalOptions& g) {
       "guest against this host: CPUs that exist, SMT siblings, CPU 0's core, IOMMU groups, device addresses.\n"
       "Exit status 1 when an error is found, 2 when a file cannot be read or parsed (the others are still checked).");
   cmd->add_option("files", opts->files, "domain XML files ('-' reads standard input)")->required()->type_name("FILE.xml");
-  cmd->add_flag("--host", opts->host, "also judge against this host's facts (or those under --root)");
+  cmd->add_flag("--host", opts->host, "also judge against this host's facts (implied by --root DIR)");
   cmd->add_option("--disable", opts->disable, "skip a rule (repeatable, or comma-separated): L002")
       ->delimiter(',')
       ->type_name("ID");

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 
 #include "vfioctl/host/host.h"
 #include "vfioctl/host/root.h"
@@ -132,6 +134,18 @@ const Host& ryzen() {
     return read_host(root);
   }();
   return host;
+}
+
+// docs/rules.md has a section per rule, headed "### ID TITLE".
+TEST(LintRules, EveryRuleIsDocumented) {
+  std::ifstream f(std::string(VFIOCTL_SOURCE_DIR) + "/docs/rules.md");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string doc = ss.str();
+  for (const auto& r : rules()) {
+    std::string heading = "\n### " + std::string(r.id) + " " + std::string(r.title) + "\n";
+    EXPECT_NE(doc.find(heading), std::string::npos) << heading;
+  }
 }
 
 TEST(LintRules, BaseGuestsAreClean) {
