@@ -17,3 +17,9 @@ function(vfioctl_e2e_test name)
 endfunction()
 
 vfioctl_e2e_test(libvirt_pinning_test)
+
+# `vfioctl new` end to end: runs the built binary, parses its --json plan.
+vfioctl_e2e_test(new_guest_test)
+target_link_libraries(new_guest_test PRIVATE nlohmann_json::nlohmann_json)
+target_compile_definitions(new_guest_test PRIVATE VFIOCTL_BIN="$<TARGET_FILE:vfioctl>")
+add_dependencies(new_guest_test vfioctl)
