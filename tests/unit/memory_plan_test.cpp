@@ -70,6 +70,17 @@ TEST(MemoryPlan, SizeNotWholeGibFallsBackTo2M) {
   EXPECT_EQ(p.page_kib, 2048);
 }
 
+TEST(MemoryPlan, LockedOnlyWithPassthrough) {
+  Host h = host("amd-ryzen9-3900x");
+  auto r = req(2048);
+  EXPECT_TRUE(plan_memory(h.memory, h.platform, r).locked);
+  r.passthrough = false;
+  auto p = plan_memory(h.memory, h.platform, r);
+  EXPECT_EQ(p.page_kib, 1048576);
+  EXPECT_FALSE(p.locked);
+  EXPECT_TRUE(p.nosharepages);
+}
+
 TEST(MemoryPlan, OffMeansOrdinaryPagesAndNoBalloonStillWithPassthrough) {
   Host h = host("intel-desktop-z370");
   auto r = req(8192);

@@ -30,6 +30,10 @@ MemoryPlan plan_memory(const Memory& mem, const Platform& platform, const Memory
   MemoryPlan plan;
   plan.kib = req.mib * 1024;
   plan.node = req.node;
+  // Locked only with passthrough: VFIO pins all guest memory anyway and
+  // libvirt sizes the limit for it. Hugepages cannot be swapped, and a
+  // <locked/> without a device makes libvirt lift QEMU's memlock limit to
+  // unlimited, which an unprivileged or capability-less libvirtd cannot do.
   plan.locked = req.passthrough;
   plan.balloon = !req.passthrough;
 
@@ -80,7 +84,6 @@ MemoryPlan plan_memory(const Memory& mem, const Platform& platform, const Memory
   }
   plan.page_kib = page;
   plan.pages = plan.kib / page;
-  plan.locked = true;
 
   // Is the pool large enough now? Per node when the guest has one.
   const HugepagePool* pool = req.node ? mem.pool(page, req.node) : nullptr;

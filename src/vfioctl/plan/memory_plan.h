@@ -3,8 +3,8 @@
 //
 // Rules (DESIGN.md, "Memory plan"): hugepages of 1 GiB where the CPU has
 // them (pdpe1gb) and the size is a whole number of GiB, else 2 MiB; the page
-// count is the guest size exactly; the NUMA node of the vCPUs; memory
-// locked and never merged (nosharepages); no balloon with passthrough.
+// count is the guest size exactly; the NUMA node of the vCPUs; memory never
+// merged (nosharepages); with passthrough, locked and no balloon.
 #pragma once
 
 #include <optional>
