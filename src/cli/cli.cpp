@@ -16,6 +16,7 @@ const std::vector<Command>& commands() {
       {"topo", "CPU topology: packages, L3 domains, cores and SMT siblings, P/E kinds", add_topo},
       {"doctor", "check that this host is ready for passthrough, with the exact fixes", add_doctor},
       {"new", "write a tuned passthrough guest (libvirt XML) from a small spec", add_new},
+      {"pin", "pin a plain-QEMU guest's vCPU, iothread and emulator threads", add_pin},
       {"lint", "find mistakes in libvirt domain XMLs, with the fix for each", add_lint},
       {"evdev", "keyboards and mice for evdev passthrough, with libvirt XML and QEMU arguments", add_evdev},
       {"snapshot", "copy the host facts vfioctl reads into a directory or .tar.gz", add_snapshot},

@@ -63,6 +63,7 @@ void add_topo(CLI::App& app, GlobalOptions& g);
 void add_doctor(CLI::App& app, GlobalOptions& g);
 void add_new(CLI::App& app, GlobalOptions& g);
 void add_lint(CLI::App& app, GlobalOptions& g);
+void add_pin(CLI::App& app, GlobalOptions& g);
 void add_evdev(CLI::App& app, GlobalOptions& g);
 void add_snapshot(CLI::App& app, GlobalOptions& g);
 

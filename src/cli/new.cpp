@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "vfioctl/guest/guest_plan.h"
 #include "vfioctl/guest/libvirt_xml.h"
+#include "vfioctl/guest/qemu_script.h"
 #include "vfioctl/guest/spec.h"
 #include "vfioctl/host/host.h"
 #include "vfioctl/host/input.h"
@@ -33,6 +34,7 @@ namespace fs = std::filesystem;
 struct NewOptions {
   std::string spec;
   std::string output;
+  std::string qemu_script;
   bool force = false;
   bool explain = false;
   bool define = false;
@@ -182,7 +184,10 @@ void add_new(CLI::App& app, GlobalOptions& g) {
       "Requests the host cannot meet are errors naming the spec line (exit 2); nothing is written.");
   cmd->add_option("spec", o->spec, "the guest spec (TOML); examples/ has one per preset")->required();
   cmd->add_option("-o,--output", o->output, "write the XML to FILE (default: standard output)");
-  cmd->add_flag("--force", o->force, "replace an existing --output file");
+  cmd->add_option("--qemu-script", o->qemu_script,
+                  "also write a bash script that starts the guest with plain QEMU and pins it ('vfioctl pin')")
+      ->type_name("FILE");
+  cmd->add_flag("--force", o->force, "replace an existing --output or --qemu-script file");
   cmd->add_flag("--explain", o->explain, "print the plan (host CPU -> vCPU / emulator / iothread / host) on stderr");
   cmd->add_flag("--define", o->define, "define the domain in libvirt (it is not started)");
   cmd->add_option("--connect", o->connect, "libvirt URI for --define (qemu+ssh://host/system for a remote host)")
@@ -214,15 +219,47 @@ void add_new(CLI::App& app, GlobalOptions& g) {
     xo.cmdline = o->test_cmdline;
     xo.serial_log = o->test_serial_log;
     std::string xml = libvirt_xml(plan, xo);
+    std::string script;
+    if (!o->qemu_script.empty()) {
+      QemuOptions qo;
+      qo.virt_type = o->virt_type;
+      // The script calls this vfioctl to pin; a plan for another host (--root) calls the one in PATH there.
+      std::error_code ec;
+      fs::path self = g.root == "/" ? fs::read_symlink("/proc/self/exe", ec) : fs::path();
+      if (!self.empty() && !ec) qo.vfioctl = self.string();
+      // QEMU runs from / (-daemonize): paths must be absolute.
+      auto absolute = [](const std::string& p) { return p.empty() ? p : fs::absolute(p).string(); };
+      qo.kernel = absolute(o->test_kernel);
+      qo.initrd = absolute(o->test_initrd);
+      qo.cmdline = o->test_cmdline;
+      qo.serial_log = absolute(o->test_serial_log);
+      script = qemu_script(plan, qo);
+    }
     if (o->explain) print_explain(plan, host, std::cerr);
     for (const auto& w : plan.warnings) std::cerr << "vfioctl: warning: " << w << "\n";
+    std::error_code exists_ec;
+    if (!script.empty() && !o->force && fs::exists(o->qemu_script, exists_ec)) {
+      throw input_error(fmt::format("{} exists; choose another --qemu-script, or add --force to replace it",
+                                    o->qemu_script));
+    }
     if (!o->output.empty()) {
       write_atomically(o->output, xml, o->force);
       std::cerr << fmt::format("Wrote {} ({}).\n", o->output, plan.name);
-    } else if (g.json) {
-      print_plan_json(plan, xml);
-    } else if (!o->define) {
-      std::cout << xml;
+    }
+    if (!script.empty()) {
+      write_atomically(o->qemu_script, script, o->force);
+      std::error_code ec;
+      fs::permissions(o->qemu_script, fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
+                      fs::perm_options::add, ec);
+      std::cerr << fmt::format("Wrote {} ({}); start the guest with: sudo {}\n", o->qemu_script, plan.name,
+                               fs::path(o->qemu_script).has_parent_path() ? o->qemu_script : "./" + o->qemu_script);
+    }
+    if (o->output.empty()) {
+      if (g.json) {
+        print_plan_json(plan, xml);
+      } else if (!o->define && o->qemu_script.empty()) {
+        std::cout << xml;
+      }
     }
     if (o->define) {
       define_domain(o->connect, xml, plan.name);

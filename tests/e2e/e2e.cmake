@@ -23,3 +23,9 @@ vfioctl_e2e_test(new_guest_test)
 target_link_libraries(new_guest_test PRIVATE nlohmann_json::nlohmann_json)
 target_compile_definitions(new_guest_test PRIVATE VFIOCTL_BIN="$<TARGET_FILE:vfioctl>")
 add_dependencies(new_guest_test vfioctl)
+
+# `vfioctl new --qemu-script` and `vfioctl pin` end to end: a plain-QEMU guest, no libvirt.
+vfioctl_e2e_test(qemu_pin_test)
+target_link_libraries(qemu_pin_test PRIVATE nlohmann_json::nlohmann_json)
+target_compile_definitions(qemu_pin_test PRIVATE VFIOCTL_BIN="$<TARGET_FILE:vfioctl>")
+add_dependencies(qemu_pin_test vfioctl)

@@ -1,0 +1,56 @@
+// A bash script that starts a GuestPlan with plain QEMU (no libvirt): the
+// same guest the libvirt XML describes (DESIGN.md, "Guest defaults"), with
+// checks of what libvirt would otherwise do for it (hugetlbfs and its page
+// size, free pages, vfio-pci bindings, OVMF variables, swtpm), and thread
+// pinning by `vfioctl pin` over QMP once QEMU has started, paused, and
+// before the guest runs.
+#pragma once
+
+#include <string>
+
+#include "vfioctl/guest/guest_plan.h"
+
+namespace vfioctl {
+
+struct QemuOptions {
+  // "kvm" for real guests; "qemu" (TCG) for tests where /dev/kvm is missing:
+  // the CPU becomes the Intel model below, as in XmlOptions.
+  std::string virt_type = "kvm";
+  std::string tcg_cpu_model = "Skylake-Client";
+  std::string emulator = "/usr/bin/qemu-system-x86_64";
+  // The vfioctl the script calls to pin QEMU's threads.
+  std::string vfioctl = "vfioctl";
+  // Runtime files (QMP socket, pid file, swtpm socket, serial log); empty:
+  // /run/vfioctl/qemu/NAME.
+  std::string run_dir;
+  // Files that outlive a run (UEFI variables, TPM state); empty:
+  // /var/lib/vfioctl/qemu/NAME.
+  std::string state_dir;
+  // OVMF firmware (Debian's ovmf package); empty: OVMF_CODE_4M.fd and
+  // OVMF_VARS_4M.fd, or the .ms.fd pair (Microsoft keys enrolled) when the
+  // plan asks for Secure Boot.
+  std::string ovmf_code, ovmf_vars_template;
+  // hugetlbfs mount for the guest's memory; empty: /dev/hugepages for 2 MiB
+  // pages, /dev/hugepages1G for 1 GiB pages.
+  std::string hugepages_mount;
+  // Boot a kernel directly (tests): empty means boot from disk with OVMF.
+  std::string kernel, initrd, cmdline;
+  // Serial console to this file; empty: RUN_DIR/serial.log.
+  std::string serial_log;
+  // Serial console (and QEMU's monitor, Ctrl-A C) on the terminal instead:
+  // QEMU stays in the foreground and pinning runs beside it.
+  bool serial_stdio = false;
+};
+
+// The runtime and state directories a script uses (the defaults above
+// filled in for the plan's name).
+std::string qemu_run_dir(const GuestPlan& plan, const QemuOptions& opt);
+std::string qemu_state_dir(const GuestPlan& plan, const QemuOptions& opt);
+
+// The whole script, starting with "#!/usr/bin/env bash".
+std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt = {});
+
+// Quotes a word for bash when it needs it: "a b" -> "'a b'", "-smp" -> "-smp".
+std::string shell_quote(const std::string& word);
+
+}  // namespace vfioctl

@@ -1,0 +1,433 @@
+// The plain-QEMU launch script: exact lines for plans built from fixture
+// hosts (-smp, memory backend, vfio-pci with bus and address, the pin
+// command), the same plan as the libvirt XML for every example on the four
+// golden hosts, and valid bash (bash -n) for all of them.
+#include "vfioctl/guest/qemu_script.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <pugixml.hpp>
+#include <sstream>
+
+#include "vfioctl/guest/libvirt_xml.h"
+#include "vfioctl/guest/spec.h"
+#include "vfioctl/host/host.h"
+#include "vfioctl/host/input.h"
+#include "vfioctl/host/root.h"
+#include "vfioctl/util/strings.h"
+
+namespace vfioctl {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kSource = VFIOCTL_SOURCE_DIR;
+const std::vector<std::string> kGoldenHosts = {"amd-laptop-5800h", "intel-desktop-z370", "intel-hybrid-13700k",
+                                               "two-identical-gpus"};
+const std::vector<std::string> kExamples = {"linux-desktop", "linux-server", "windows-gaming", "windows-workstation"};
+
+GuestPlan plan_on(const std::string& host_name, const GuestSpec& spec) {
+  Root root(kSource + "/tests/hosts/" + host_name);
+  Host host = read_host(root);
+  Notes notes;
+  return plan_guest(host, spec, read_input_devices(root, notes));
+}
+
+GuestPlan example_on(const std::string& host_name, const std::string& example) {
+  return plan_on(host_name, load_guest_spec(kSource + "/examples/" + example + ".toml"));
+}
+
+GuestPlan spec_on(const std::string& host_name, const std::string& toml) {
+  return plan_on(host_name, parse_guest_spec(toml, "test.toml"));
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+bool has_line(const std::string& script, const std::string& line) {
+  for (const auto& l : lines_of(script)) {
+    if (l == line) return true;
+  }
+  return false;
+}
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// Lines that start with a prefix, e.g. every "  -device vfio-pci,".
+std::vector<std::string> lines_starting(const std::string& script, const std::string& prefix) {
+  std::vector<std::string> out;
+  for (const auto& l : lines_of(script)) {
+    if (starts_with(l, prefix)) out.push_back(l);
+  }
+  return out;
+}
+
+// bash -n: the script parses. Returns bash's complaints, "" when fine.
+std::string bash_syntax_errors(const std::string& script) {
+  static int n = 0;
+  fs::path file = fs::temp_directory_path() / ("vfioctl-qemu-script-" + std::to_string(::getpid()) + "-" +
+                                               std::to_string(n++) + ".sh");
+  fs::path err = file.string() + ".err";
+  std::ofstream(file) << script;
+  int rc = std::system(("bash -n '" + file.string() + "' 2>'" + err.string() + "'").c_str());
+  std::ifstream e(err);
+  std::stringstream ss;
+  ss << e.rdbuf();
+  fs::remove(file);
+  fs::remove(err);
+  return rc == 0 ? "" : "bash -n failed: " + ss.str();
+}
+
+TEST(ShellQuote, QuotesOnlyWhatNeedsIt) {
+  EXPECT_EQ(shell_quote("-smp"), "-smp");
+  EXPECT_EQ(shell_quote("file=/a/b.img,if=none"), "file=/a/b.img,if=none");
+  EXPECT_EQ(shell_quote("a b"), "'a b'");
+  EXPECT_EQ(shell_quote("it's"), "'it'\\''s'");
+  EXPECT_EQ(shell_quote("$HOME"), "'$HOME'");
+  EXPECT_EQ(shell_quote(""), "''");
+}
+
+// Windows 11 for games on the Ryzen 7 5800H laptop: 6 cores x 2 threads on
+// CPUs 2-13, 16 GiB on 1 GiB pages, the GPU's two functions on rp1.
+TEST(QemuScript, WindowsGamingOnTheLaptop) {
+  GuestPlan plan = example_on("amd-laptop-5800h", "windows-gaming");
+  std::string s = qemu_script(plan);
+  EXPECT_TRUE(starts_with(s, "#!/usr/bin/env bash\n"));
+  EXPECT_TRUE(has_line(s, "set -euo pipefail"));
+  EXPECT_TRUE(has_line(s, "  -name guest=win11-gaming,debug-threads=on"));
+  EXPECT_TRUE(has_line(s, "  -machine q35,accel=kvm,smm=on,vmport=off,hpet=off,kernel-irqchip=on"));
+  EXPECT_TRUE(has_line(s, "  -smp 12,sockets=1,dies=1,cores=6,threads=2"));
+  EXPECT_TRUE(has_line(s, "  -m 16384M"));
+  EXPECT_TRUE(has_line(
+      s, "  -object memory-backend-file,id=mem,size=16384M,mem-path=/dev/hugepages1G,prealloc=on,share=off"));
+  EXPECT_TRUE(has_line(s, "  -machine memory-backend=mem"));
+  EXPECT_TRUE(has_line(s, "  -machine mem-merge=off"));
+  EXPECT_TRUE(has_line(s, "  -overcommit mem-lock=on"));
+  // 1 GiB pages: the mount must have that page size, and the pool the pages.
+  EXPECT_TRUE(has_line(s, "hugetlbfs=/dev/hugepages1G"));
+  EXPECT_TRUE(has_line(s, "hugepool=/sys/kernel/mm/hugepages/hugepages-1048576kB"));
+  EXPECT_TRUE(has_line(s, "pages=16"));
+  EXPECT_TRUE(has_line(s, "[ \"$(stat -f -c %S \"$hugetlbfs\")\" = 1073741824 ] ||"));
+  EXPECT_TRUE(has(s, "mount -t hugetlbfs -o pagesize=1G hugetlbfs $hugetlbfs"));
+  // AMD: topoext; Windows: Hyper-V enlightenments, local time.
+  auto cpu = lines_starting(s, "  -cpu ");
+  ASSERT_EQ(cpu.size(), 1u);
+  EXPECT_TRUE(starts_with(cpu[0], "  -cpu host,migratable=off,host-cache-info=on,l3-cache=off,topoext=on,hv-relaxed=on,"));
+  EXPECT_TRUE(has(cpu[0], ",hv-spinlocks=0x1fff,"));
+  EXPECT_TRUE(has(cpu[0], ",hv-vendor-id=vfioctlguest,"));
+  EXPECT_TRUE(has_line(s, "  -rtc base=localtime,driftfix=slew"));
+  EXPECT_TRUE(has_line(s, "  -global ICH9-LPC.disable_s3=1"));
+  // The GPU's video and audio: functions 0 and 1 of one guest slot.
+  EXPECT_TRUE(has_line(s, "  -device pcie-root-port,id=rp1,chassis=1,bus=pcie.0"));
+  EXPECT_EQ(lines_starting(s, "  -device vfio-pci,"),
+            (std::vector<std::string>{
+                "  -device vfio-pci,host=0000:01:00.0,id=hostdev0,bus=rp1,addr=00.0,multifunction=on",
+                "  -device vfio-pci,host=0000:01:00.1,id=hostdev1,bus=rp1,addr=00.1",
+            }));
+  EXPECT_TRUE(has_line(s, "for dev in 0000:01:00.0 0000:01:00.1; do"));
+  // Windows 11: Secure Boot firmware (SMM-secured flash) and swtpm.
+  EXPECT_TRUE(has_line(s, "  -global driver=cfi.pflash01,property=secure,value=on"));
+  EXPECT_TRUE(has_line(s, "  -drive if=pflash,format=raw,unit=0,file=/usr/share/OVMF/OVMF_CODE_4M.ms.fd,readonly=on"));
+  EXPECT_TRUE(has_line(
+      s, "  -drive if=pflash,format=raw,unit=1,file=/var/lib/vfioctl/qemu/win11-gaming/OVMF_VARS.fd"));
+  EXPECT_TRUE(has_line(s, "  install -m 0600 /usr/share/OVMF/OVMF_VARS_4M.ms.fd "
+                          "/var/lib/vfioctl/qemu/win11-gaming/OVMF_VARS.fd"));
+  EXPECT_TRUE(has_line(s, "swtpm socket --tpm2 --tpmstate dir=/var/lib/vfioctl/qemu/win11-gaming/tpm --ctrl "
+                          "type=unixio,path=/run/vfioctl/qemu/win11-gaming/swtpm.sock --terminate --daemon --pid "
+                          "file=/run/vfioctl/qemu/win11-gaming/swtpm.pid --log "
+                          "file=/run/vfioctl/qemu/win11-gaming/swtpm.log"));
+  EXPECT_TRUE(has_line(s, "  -chardev socket,id=chrtpm,path=/run/vfioctl/qemu/win11-gaming/swtpm.sock"));
+  EXPECT_TRUE(has_line(s, "  -tpmdev emulator,id=tpm0,chardev=chrtpm"));
+  EXPECT_TRUE(has_line(s, "  -device tpm-crb,tpmdev=tpm0"));
+  // Install media first, then the NVMe drive on virtio-scsi with the iothread.
+  EXPECT_TRUE(has_line(s, "  -device virtio-scsi-pci,id=scsi0,iothread=iothread1,num_queues=12"));
+  EXPECT_TRUE(has_line(s, "  -device ide-cd,bus=ide.0,drive=drive-sata0-0,id=sata0-0,bootindex=1"));
+  EXPECT_TRUE(has_line(s, "  -device ide-cd,bus=ide.1,drive=drive-sata0-1,id=sata0-1,bootindex=2"));
+  EXPECT_TRUE(has_line(s, "  -drive file=/dev/disk/by-id/nvme-Samsung_SSD_980_PRO_1TB_S5GXNX0T000000X,if=none,"
+                          "format=raw,id=drive-scsi0-0-0-0,cache=none,aio=native,discard=unmap"));
+  EXPECT_TRUE(has_line(s, "  -device scsi-hd,bus=scsi0.0,channel=0,scsi-id=0,lun=0,drive=drive-scsi0-0-0-0,"
+                          "id=scsi0-0-0-0,bootindex=3"));
+  // Looking Glass at 2560x1440: 64 MiB.
+  EXPECT_TRUE(has_line(s, "  -object memory-backend-file,id=looking-glass,mem-path=/dev/shm/looking-glass,size=64M,"
+                          "share=on"));
+  EXPECT_TRUE(has_line(s, "  -device ivshmem-plain,memdev=looking-glass"));
+  EXPECT_TRUE(has_line(s, "  -qmp unix:/run/vfioctl/qemu/win11-gaming/qmp.sock,server=on,wait=off"));
+  EXPECT_TRUE(has_line(s, "  -daemonize"));
+  EXPECT_TRUE(has_line(s, "  -pidfile /run/vfioctl/qemu/win11-gaming/qemu.pid"));
+  EXPECT_TRUE(has_line(s, "  -display none"));
+  EXPECT_TRUE(has_line(s, "\"$qemu\" \"${args[@]}\""));
+  EXPECT_TRUE(has_line(s, "if ! \"$vfioctl\" pin --qmp /run/vfioctl/qemu/win11-gaming/qmp.sock --vcpus "
+                          "2,3,4,5,6,7,8,9,10,11,12,13 --emulator 14-15 --iothread 14-15 --resume; then"));
+  EXPECT_TRUE(has_line(s, "vfioctl=vfioctl"));
+  EXPECT_FALSE(has(s, "virtio-balloon")) << "no balloon with a passed device";
+  EXPECT_EQ(bash_syntax_errors(s), "");
+}
+
+// Debian desktop on the Z370: vCPUs on SMT pairs 1,5 and 2,6 in that
+// order (the pin command keeps it), 2 MiB pages, evdev with Scroll Lock.
+TEST(QemuScript, LinuxDesktopOnZ370KeepsVcpuOrderAndUses2MiBPages) {
+  GuestPlan plan = example_on("intel-desktop-z370", "linux-desktop");
+  QemuOptions opt;
+  opt.vfioctl = "/usr/local/bin/vfioctl";
+  std::string s = qemu_script(plan, opt);
+  EXPECT_TRUE(has_line(s, "  -smp 4,sockets=1,dies=1,cores=2,threads=2"));
+  EXPECT_TRUE(has_line(s, "  -object memory-backend-file,id=mem,size=8192M,mem-path=/dev/hugepages,prealloc=on,"
+                          "share=off"));
+  EXPECT_TRUE(has_line(s, "hugepool=/sys/kernel/mm/hugepages/hugepages-2048kB"));
+  EXPECT_TRUE(has_line(s, "pages=4096"));
+  EXPECT_TRUE(has_line(s, "[ \"$(stat -f -c %S \"$hugetlbfs\")\" = 2097152 ] ||"));
+  EXPECT_TRUE(has(s, "nr_hugepages"));
+  EXPECT_TRUE(has_line(s, "  -cpu host,migratable=off,host-cache-info=on,l3-cache=off"));
+  EXPECT_TRUE(has_line(s, "  -rtc base=utc,driftfix=slew"));
+  EXPECT_TRUE(has_line(s, "  -drive if=pflash,format=raw,unit=0,file=/usr/share/OVMF/OVMF_CODE_4M.fd,readonly=on"));
+  EXPECT_FALSE(has(s, "property=secure"));
+  EXPECT_FALSE(has(s, "swtpm"));
+  EXPECT_TRUE(has_line(s, "  -object input-linux,id=kbd1,evdev=/dev/input/by-id/usb-Logitech_USB_Receiver-event-kbd,"
+                          "grab_all=on,repeat=on,grab-toggle=scrolllock"));
+  EXPECT_TRUE(has_line(s, "  -object input-linux,id=mouse1,evdev=/dev/input/by-id/"
+                          "usb-Logitech_USB_Receiver-if02-event-mouse"));
+  EXPECT_TRUE(has_line(s, "vfioctl=/usr/local/bin/vfioctl"));
+  EXPECT_TRUE(has_line(s, "if ! \"$vfioctl\" pin --qmp /run/vfioctl/qemu/desktop_nvidia_debian12_x64_q35_uefi_2c4t/"
+                          "qmp.sock --vcpus 1,5,2,6 --emulator 3,7 --iothread 3,7 --resume; then"));
+  EXPECT_EQ(bash_syntax_errors(s), "");
+}
+
+// The file server: ordinary pages (no backend object), a bridge with a
+// fixed MAC, virtio-blk on the iothread, a balloon (nothing passed).
+TEST(QemuScript, LinuxServerWithoutHugepagesOnABridge) {
+  GuestPlan plan = example_on("two-identical-gpus", "linux-server");
+  std::string s = qemu_script(plan);
+  EXPECT_TRUE(has_line(s, "  -m 4096M"));
+  EXPECT_FALSE(has(s, "memory-backend-file,id=mem"));
+  EXPECT_FALSE(has(s, "hugetlbfs="));
+  EXPECT_FALSE(has(s, "-overcommit"));
+  EXPECT_TRUE(has_line(s, "  -netdev tap,id=hostnet0,br=br0,helper=/usr/lib/qemu/qemu-bridge-helper,vhost=on"));
+  EXPECT_TRUE(has_line(s, "  -device virtio-net-pci,netdev=hostnet0,id=net0,mac=52:54:00:00:f1:1e"));
+  EXPECT_TRUE(has(s, "/etc/qemu/bridge.conf"));
+  EXPECT_TRUE(has_line(s, "  -device virtio-blk-pci,drive=drive-virtio-disk0,id=virtio-disk0,iothread=iothread1,"
+                          "num-queues=4,bootindex=1"));
+  EXPECT_TRUE(has_line(s, "  -device virtio-balloon-pci,id=balloon0"));
+  EXPECT_TRUE(has_line(s, "  -global ICH9-LPC.disable_s3=0"));
+  EXPECT_TRUE(lines_starting(s, "  -device vfio-pci").empty());
+  EXPECT_TRUE(lines_starting(s, "  -device pcie-root-port").empty());
+  EXPECT_FALSE(has(s, "for dev in"));
+  EXPECT_FALSE(has(s, "virtio-vga")) << "a server has no display";
+  EXPECT_EQ(bash_syntax_errors(s), "");
+}
+
+// Test guests: TCG with an Intel model, a kernel booted directly, the serial
+// console to a file; no firmware.
+TEST(QemuScript, TcgWithADirectKernelBoot) {
+  GuestPlan plan = spec_on("intel-desktop-z370",
+                           "preset = \"linux-server\"\nname = \"t1\"\nmemory = \"256M\"\nhugepages = \"2M\"\n"
+                           "cpus = \"1c2t\"\n[network]\nmode = \"none\"\n");
+  QemuOptions opt;
+  opt.virt_type = "qemu";
+  opt.kernel = "/k/vmlinuz";
+  opt.initrd = "/k/initrd.gz";
+  opt.cmdline = "console=ttyS0 quiet";
+  opt.serial_log = "/tmp/t1/serial.log";
+  opt.run_dir = "/tmp/t1";
+  opt.vfioctl = "/opt/vfioctl";
+  std::string s = qemu_script(plan, opt);
+  EXPECT_TRUE(has_line(s, "  -machine q35,accel=tcg,smm=on,vmport=off,hpet=off"));
+  EXPECT_TRUE(has_line(s, "  -cpu Skylake-Client"));
+  EXPECT_TRUE(has_line(s, "  -smp 2,sockets=1,dies=1,cores=1,threads=2"));
+  EXPECT_TRUE(has_line(s, "  -object memory-backend-file,id=mem,size=256M,mem-path=/dev/hugepages,prealloc=on,"
+                          "share=off"));
+  EXPECT_TRUE(has_line(s, "pages=128"));
+  EXPECT_TRUE(has_line(s, "  -kernel /k/vmlinuz"));
+  EXPECT_TRUE(has_line(s, "  -initrd /k/initrd.gz"));
+  EXPECT_TRUE(has_line(s, "  -append 'console=ttyS0 quiet'"));
+  EXPECT_TRUE(has_line(s, "  -chardev file,id=charserial0,path=/tmp/t1/serial.log"));
+  EXPECT_TRUE(has_line(s, "  -device isa-serial,chardev=charserial0,id=serial0"));
+  EXPECT_TRUE(has_line(s, "  -qmp unix:/tmp/t1/qmp.sock,server=on,wait=off"));
+  EXPECT_FALSE(has(s, "pflash"));
+  EXPECT_FALSE(has(s, "OVMF"));
+  EXPECT_FALSE(has(s, "kvm-pit"));
+  EXPECT_FALSE(has(s, "/dev/kvm"));
+  EXPECT_FALSE(has(s, "-netdev"));
+  EXPECT_TRUE(has_line(s, "vfioctl=/opt/vfioctl"));
+  EXPECT_TRUE(has_line(s, "if ! \"$vfioctl\" pin --qmp /tmp/t1/qmp.sock --vcpus 1,5 --emulator 2,6 --iothread 2,6 "
+                          "--resume; then"));
+  EXPECT_EQ(bash_syntax_errors(s), "");
+}
+
+// Serial console on the terminal: QEMU in the foreground (exec), pinning
+// beside it.
+TEST(QemuScript, SerialOnTheTerminalKeepsQemuInTheForeground) {
+  GuestPlan plan = example_on("intel-desktop-z370", "linux-server");
+  QemuOptions opt;
+  opt.serial_stdio = true;
+  std::string s = qemu_script(plan, opt);
+  EXPECT_TRUE(has_line(s, "  -serial mon:stdio"));
+  EXPECT_FALSE(has(s, "-daemonize"));
+  EXPECT_TRUE(has_line(s, "exec \"$qemu\" \"${args[@]}\""));
+  EXPECT_TRUE(has_line(s, "    kill $$"));
+  EXPECT_EQ(bash_syntax_errors(s), "");
+}
+
+// Odd paths: commas doubled for QEMU, the word quoted for bash.
+TEST(QemuScript, PathsWithCommasAndSpacesAreEscaped) {
+  GuestPlan plan = spec_on("intel-desktop-z370",
+                           "preset = \"linux-desktop\"\nmemory = \"2G\"\nhugepages = \"off\"\ncores = 1\n"
+                           "[[disk]]\nsource = \"/srv/my images/a,b.img\"\nbus = \"sata\"\n");
+  std::string s = qemu_script(plan);
+  EXPECT_TRUE(has_line(s, "  -drive 'file=/srv/my images/a,,b.img,if=none,format=raw,id=drive-sata0-0,cache=none,"
+                          "aio=native,discard=unmap'"));
+  EXPECT_TRUE(has_line(s, "  -device ide-hd,bus=ide.0,drive=drive-sata0-0,id=sata0-0,bootindex=1"));
+  EXPECT_TRUE(has(s, "[ -e '/srv/my images/a,b.img' ] || die"));
+  // No GPU on a desktop: virtio video through SPICE.
+  EXPECT_TRUE(has_line(s, "  -device virtio-vga,id=video0,max_outputs=1"));
+  EXPECT_EQ(bash_syntax_errors(s), "");
+}
+
+// ---- The script and the XML render one plan ----
+
+std::vector<std::string> qemu_words(const std::string& script) {
+  // The args=( ... ) lines, without comments, split at the first space.
+  std::vector<std::string> out;
+  bool in = false;
+  for (const auto& l : lines_of(script)) {
+    if (l == "args=(") { in = true; continue; }
+    if (l == ")") in = false;
+    if (!in || l.empty() || starts_with(trim(l), "#")) continue;
+    out.push_back(std::string(trim(l)));
+  }
+  return out;
+}
+
+size_t count_prefix(const std::vector<std::string>& words, const std::string& prefix) {
+  return static_cast<size_t>(
+      std::count_if(words.begin(), words.end(), [&](const std::string& w) { return starts_with(w, prefix); }));
+}
+
+std::string hex_addr(const pugi::xml_node& a) {
+  auto num = [&](const char* attr) { return std::stoul(a.attribute(attr).value(), nullptr, 16); };
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%04lx:%02lx:%02lx.%lx", num("domain"), num("bus"), num("slot"), num("function"));
+  return buf;
+}
+
+TEST(QemuScript, RendersTheSamePlanAsTheLibvirtXml) {
+  for (const auto& host : kGoldenHosts) {
+    for (const auto& example : kExamples) {
+      SCOPED_TRACE(example + " on " + host);
+      GuestPlan plan = example_on(host, example);
+      std::string script = qemu_script(plan);
+      std::string xml = libvirt_xml(plan);
+      pugi::xml_document doc;
+      ASSERT_TRUE(doc.load_string(xml.c_str()));
+      pugi::xml_node dom = doc.child("domain");
+      std::vector<std::string> words = qemu_words(script);
+
+      // CPUs: topology, then vCPU i -> cpuset i, emulator, iothread.
+      pugi::xml_node topo = dom.child("cpu").child("topology");
+      EXPECT_EQ(count_prefix(words, std::string("-smp ") + dom.child_value("vcpu") + ",sockets=1,dies=1,cores=" +
+                                        topo.attribute("cores").value() + ",threads=" +
+                                        topo.attribute("threads").value()),
+                1u);
+      std::vector<std::string> pins;
+      for (auto p : dom.child("cputune").children("vcpupin")) pins.push_back(p.attribute("cpuset").value());
+      std::string pin = "pin --qmp /run/vfioctl/qemu/" + plan.name + "/qmp.sock --vcpus " + join(pins, ",") +
+                        " --emulator " + dom.child("cputune").child("emulatorpin").attribute("cpuset").value() +
+                        " --iothread " + dom.child("cputune").child("iothreadpin").attribute("cpuset").value() +
+                        " --resume";
+      EXPECT_TRUE(has(script, pin)) << pin;
+
+      // Memory: size, page size, locked, KSM off.
+      long long kib = std::stoll(dom.child_value("memory"));
+      EXPECT_EQ(count_prefix(words, "-m " + std::to_string(kib / 1024) + "M"), 1u);
+      pugi::xml_node page = dom.child("memoryBacking").child("hugepages").child("page");
+      if (page) {
+        std::string mount = std::string(page.attribute("size").value()) == "1048576" ? "/dev/hugepages1G"
+                                                                                    : "/dev/hugepages";
+        EXPECT_EQ(count_prefix(words, "-object memory-backend-file,id=mem,size=" + std::to_string(kib / 1024) +
+                                          "M,mem-path=" + mount + ",prealloc=on,share=off"),
+                  1u);
+        EXPECT_TRUE(has(script, "pages=" + std::to_string(kib / std::stoll(page.attribute("size").value()))));
+      } else {
+        EXPECT_EQ(count_prefix(words, "-object memory-backend-file,id=mem,"), 0u);
+      }
+      EXPECT_EQ(count_prefix(words, "-overcommit mem-lock=on"),
+                dom.child("memoryBacking").child("locked") ? 1u : 0u);
+      EXPECT_EQ(count_prefix(words, "-machine mem-merge=off"),
+                dom.child("memoryBacking").child("nosharepages") ? 1u : 0u);
+
+      // Devices: root ports, host functions on their guest slots, disks.
+      pugi::xml_node devices = dom.child("devices");
+      size_t root_ports = 0;
+      for (auto c : devices.children("controller")) {
+        if (std::string(c.attribute("model").value()) == "pcie-root-port") ++root_ports;
+      }
+      EXPECT_EQ(count_prefix(words, "-device pcie-root-port,"), root_ports);
+      std::vector<std::string> want_vfio;
+      int n = 0;
+      for (auto hd : devices.children("hostdev")) {
+        pugi::xml_node ga = hd.child("address");
+        std::string v = "-device vfio-pci,host=" + hex_addr(hd.child("source").child("address")) + ",id=hostdev" +
+                        std::to_string(n++) + ",bus=rp" +
+                        std::to_string(std::stoul(ga.attribute("bus").value(), nullptr, 16)) + ",addr=00." +
+                        std::to_string(std::stoul(ga.attribute("function").value(), nullptr, 16));
+        if (std::string(ga.attribute("multifunction").value()) == "on") v += ",multifunction=on";
+        if (hd.child("rom")) v += ",romfile=" + std::string(hd.child("rom").attribute("file").value());
+        want_vfio.push_back(v);
+      }
+      std::vector<std::string> got_vfio;
+      for (const auto& w : words) {
+        if (starts_with(w, "-device vfio-pci,")) got_vfio.push_back(w);
+      }
+      EXPECT_EQ(got_vfio, want_vfio);
+      size_t disks = 0;
+      for (auto d : devices.children("disk")) {
+        (void)d;
+        ++disks;
+      }
+      EXPECT_EQ(count_prefix(words, "-drive file="), disks);
+      size_t inputs = 0;
+      for (auto i : devices.children("input")) {
+        if (std::string(i.attribute("type").value()) == "evdev") ++inputs;
+      }
+      EXPECT_EQ(count_prefix(words, "-object input-linux,"), inputs);
+      EXPECT_EQ(count_prefix(words, "-device tpm-crb,"), devices.child("tpm") ? 1u : 0u);
+      EXPECT_EQ(count_prefix(words, "-device ivshmem-plain,"), devices.child("shmem") ? 1u : 0u);
+      if (devices.child("shmem")) {
+        EXPECT_TRUE(has(script, std::string("size=") + devices.child("shmem").child_value("size") + "M,share=on"));
+      }
+      EXPECT_EQ(count_prefix(words, "-device virtio-balloon-pci"),
+                std::string(devices.child("memballoon").attribute("model").value()) == "virtio" ? 1u : 0u);
+      EXPECT_EQ(count_prefix(words, "-netdev "), devices.child("interface") ? 1u : 0u);
+
+      // Firmware, features, clock, power.
+      bool sb = false;
+      for (auto f : dom.child("os").child("firmware").children("feature")) {
+        if (std::string(f.attribute("name").value()) == "secure-boot") sb = std::string(f.attribute("enabled").value()) == "yes";
+      }
+      EXPECT_EQ(count_prefix(words, "-global driver=cfi.pflash01,property=secure,value=on"), sb ? 1u : 0u);
+      EXPECT_EQ(has(script, "hv-relaxed=on"), static_cast<bool>(dom.child("features").child("hyperv")));
+      bool topoext = false;
+      for (auto f : dom.child("cpu").children("feature")) {
+        if (std::string(f.attribute("name").value()) == "topoext") topoext = true;
+      }
+      EXPECT_EQ(has(script, ",topoext=on"), topoext);
+      EXPECT_EQ(count_prefix(words, std::string("-rtc base=") + dom.child("clock").attribute("offset").value()), 1u);
+      std::string s3 = dom.child("pm").child("suspend-to-mem").attribute("enabled").value();
+      EXPECT_EQ(count_prefix(words, std::string("-global ICH9-LPC.disable_s3=") + (s3 == "no" ? "1" : "0")), 1u);
+
+      EXPECT_EQ(bash_syntax_errors(script), "");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace vfioctl
