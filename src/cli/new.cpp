@@ -148,10 +148,12 @@ void print_plan_json(const GuestPlan& plan, const std::string& xml) {
 
 void define_domain(const std::string& uri, const std::string& xml, const std::string& name) {
 #ifdef VFIOCTL_HAVE_LIBVIRT
+  // libvirt prints every error itself by default; ours says it once, with context.
+  virSetErrorFunc(nullptr, [](void*, virErrorPtr) {});
   virConnectPtr conn = virConnectOpen(uri.c_str());
   if (!conn) {
     const virError* err = virGetLastError();
-    throw Error(ExitCode::refused, fmt::format("cannot connect to libvirt at {}: {}; is libvirtd running?", uri,
+    throw Error(ExitCode::refused, fmt::format("cannot connect to libvirt at {}: {} (is libvirtd running there, and the host reachable?)", uri,
                                                err && err->message ? err->message : "unknown error"));
   }
   virDomainPtr dom = virDomainDefineXML(conn, xml.c_str());

@@ -212,9 +212,16 @@ _e2e_hugepages() {
 _e2e_daemon() {  # NAME: start /usr/sbin/NAME -d unless it runs; record its PID
   local name=$1 pidfile=/run/$1.pid pid
   if pid=$(_e2e_running "$name" "$pidfile"); then return 0; fi
-  # Daemons must inherit neither the lock (fd 9) nor a caller's pipes.
-  LIBVIRT_LOG_OUTPUTS="3:file:$VFIOCTL_E2E_STATE/$name.log" \
-    "/usr/sbin/$name" -d </dev/null >>"$VFIOCTL_E2E_STATE/$name.log" 2>&1 9>&- ||
+  # Daemons must inherit no descriptor beyond 0-2: not our lock (fd 9), not
+  # a caller's lock (flock CMD passes its own), not a caller's pipes.
+  (
+    for fd in /proc/self/fd/*; do
+      fd=${fd##*/}
+      if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    LIBVIRT_LOG_OUTPUTS="3:file:$VFIOCTL_E2E_STATE/$name.log" \
+      exec "/usr/sbin/$name" -d </dev/null >>"$VFIOCTL_E2E_STATE/$name.log" 2>&1
+  ) ||
     { _e2e_say "error: /usr/sbin/$name -d failed (see $VFIOCTL_E2E_STATE/$name.log)"; return 1; }
   for _ in $(seq 100); do
     if pid=$(_e2e_running "$name" "$pidfile"); then
