@@ -128,7 +128,8 @@ void add_lint(CLI::App& app, GlobalOptions& g) {
     std::unique_ptr<Host> host;
     if (opts->host || g.root != "/") {
       Root root = open_root(g);
-      host = std::make_unique<Host>(read_host(root, HostPart::pci | HostPart::cpu | HostPart::memory));
+      host = std::make_unique<Host>(
+          read_host(root, HostPart::pci | HostPart::cpu | HostPart::memory | HostPart::kernel | HostPart::platform));
     }
 
     std::vector<lint::FileReport> reports;

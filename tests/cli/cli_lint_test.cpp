@@ -61,7 +61,7 @@ TEST(CliLint, WarningsOnlyExitZeroAndPrintLikeACompiler) {
   EXPECT_TRUE(has(r.out, loc + ":15: warning: vCPUs are pinned but the emulator is not"));
   EXPECT_TRUE(has(r.out, "\n    fix: replace it with <memballoon model='none'/>\n"));
   EXPECT_TRUE(has(r.out, "1 file checked: 3 warnings"));
-  EXPECT_TRUE(has(r.out, "Host rules (L101-L105) not run"));
+  EXPECT_TRUE(has(r.out, "Host rules (L101-L110) not run"));
   EXPECT_EQ(r.err, "");
 }
 

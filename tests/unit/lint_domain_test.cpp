@@ -130,5 +130,23 @@ TEST(LintDomain, HypervMakesItWindows) {
   EXPECT_FALSE(linux_guest.domain->windows);
 }
 
+TEST(LintDomain, QemuArgumentsByNamespaceNotPrefix) {
+  auto r = parse_domain(
+      "<domain xmlns:q='http://libvirt.org/schemas/domain/qemu/1.0' xmlns:other='urn:x'>\n"
+      "<q:commandline>\n<q:arg value='-cpu'/>\n<q:arg value='host'/>\n</q:commandline>\n"
+      "<other:commandline><other:arg value='-smp'/></other:commandline>\n"
+      "<qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'><qemu:arg value='-S'/>"
+      "</qemu:commandline>\n</domain>");
+  ASSERT_TRUE(r.domain) << r.error;
+  const Domain& d = *r.domain;
+  ASSERT_EQ(d.qemu_args.size(), 3u);
+  EXPECT_EQ(d.qemu_args[0].value, "-cpu");
+  EXPECT_EQ(d.line(d.qemu_args[0].node), 3);
+  EXPECT_EQ(d.qemu_args[1].value, "host");
+  EXPECT_EQ(d.qemu_args[2].value, "-S");
+  EXPECT_EQ(local_name(d.qemu_args[0].node), "arg");
+  EXPECT_EQ(namespace_of(d.root()), "");
+}
+
 }  // namespace
 }  // namespace vfioctl::lint

@@ -1,9 +1,12 @@
 // Every lint rule on small inline guests: one that trips it (and where), one
 // that does not. The base guests are clean; each test changes one part.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <sstream>
 
 #include "vfioctl/host/host.h"
@@ -128,6 +131,34 @@ const Host& z370() {
   return host;
 }
 
+const Host& fixture(const std::string& name) {
+  static std::map<std::string, std::unique_ptr<Host>> cache;
+  auto& h = cache[name];
+  if (!h) {
+    Root root(std::string(VFIOCTL_SOURCE_DIR) + "/tests/hosts/" + name);
+    h = std::make_unique<Host>(read_host(root));
+  }
+  return *h;
+}
+
+// A <cputune> pinning vCPUs 0.. to `cpus` in order, the emulator and the
+// iothread to `rest`.
+std::string pins(const std::vector<int>& cpus, const std::string& rest) {
+  std::string s = "<cputune>\n";
+  for (size_t i = 0; i < cpus.size(); ++i) s += fmt::format("<vcpupin vcpu='{}' cpuset='{}'/>\n", i, cpus[i]);
+  return s + "<emulatorpin cpuset='" + rest + "'/>\n<iothreadpin iothread='1' cpuset='" + rest + "'/>\n</cputune>";
+}
+
+const char* kQemuNs = "http://libvirt.org/schemas/domain/qemu/1.0";
+
+// <qemu:commandline> (prefix `prefix`) with these arguments, one <arg> each.
+std::string qemu_args(const std::vector<std::string>& args, const std::string& prefix = "qemu",
+                      const std::string& ns = kQemuNs) {
+  std::string s = "<" + prefix + ":commandline xmlns:" + prefix + "='" + ns + "'>\n";
+  for (const auto& a : args) s += "<" + prefix + ":arg value='" + a + "'/>\n";
+  return s + "</" + prefix + ":commandline>";
+}
+
 const Host& ryzen() {
   static const Host host = [] {
     Root root(std::string(VFIOCTL_SOURCE_DIR) + "/tests/hosts/amd-ryzen9-3900x");
@@ -151,8 +182,12 @@ TEST(LintRules, EveryRuleIsDocumented) {
 TEST(LintRules, BaseGuestsAreClean) {
   EXPECT_EQ(dump(lint(Guest().xml())), "");
   EXPECT_EQ(dump(lint(windows().xml())), "");
-  EXPECT_EQ(dump(lint(Guest().xml(), &z370())), "");
-  EXPECT_EQ(dump(lint(windows().xml(), &z370())), "");
+  // The z370 fixture reserves no hugepages: L110 says so, and nothing else.
+  LintOptions opt;
+  opt.disabled = {"L110"};
+  EXPECT_EQ(dump(lint_text("t.xml", Guest().xml(), &z370(), opt).findings), "");
+  EXPECT_EQ(dump(lint_text("t.xml", windows().xml(), &z370(), opt).findings), "");
+  EXPECT_EQ(only(lint(Guest().xml(), &z370()), "L110").size(), 1u);
 }
 
 TEST(LintRules, EveryRuleHasTextsAndUniqueIds) {
@@ -547,6 +582,118 @@ TEST(LintRules, L024SecureBootWithoutSmm) {
   expect_none(Guest(), "L024");
 }
 
+// L025
+TEST(LintRules, L025QemuCpuOverride) {
+  Guest g = windows();
+  g.extra = qemu_args({"-cpu", "host,hv_relaxed,+invtsc"});
+  expect_finding(g, "L025", "value='-cpu'");
+  auto f = only(lint(g.xml()), "L025")[0].finding;
+  EXPECT_EQ(f.severity, Severity::warn);
+  EXPECT_NE(f.fix.find("<feature policy='require' name='invtsc'/>"), std::string::npos) << f.fix;
+  // Any prefix bound to libvirt's QEMU namespace; another namespace is not it.
+  g.extra = qemu_args({"-cpu", "host"}, "q");
+  expect_finding(g, "L025", "value='-cpu'");
+  g.extra = qemu_args({"-cpu", "host"}, "qemu", "http://example.com/other");
+  expect_none(g, "L025");
+  // Contradictions are errors.
+  g = windows();
+  g.features = "<features><acpi/><apic/>\n<hyperv mode='custom'><relaxed state='on'/><vapic state='on'/>"
+               "<spinlocks state='on' retries='8191'/><vpindex state='on'/><synic state='on'/><stimer state='on'/>"
+               "<vendor_id state='on' value='vfioctlguest'/></hyperv>\n<kvm><hidden state='on'/></kvm>\n"
+               "<smm state='on'/></features>";
+  g.extra = qemu_args({"-cpu", "host,kvm=on"});
+  expect_finding(g, "L025", "value='-cpu'");
+  f = only(lint(g.xml()), "L025")[0].finding;
+  EXPECT_EQ(f.severity, Severity::fail);
+  EXPECT_NE(f.message.find("kvm=on shows KVM to the guest"), std::string::npos) << f.message;
+  g.extra = qemu_args({"-cpu", "host,hv_vendor_id=one,hv_vendor_id=two"});
+  f = only(lint(g.xml()), "L025")[0].finding;
+  EXPECT_EQ(f.severity, Severity::fail);
+  EXPECT_NE(f.message.find("QEMU takes the last, 'two'"), std::string::npos) << f.message;
+  g.extra = qemu_args({"-cpu", "Skylake-Client,kvm=off,hv_vendor_id=vfioctlguest"});
+  f = only(lint(g.xml()), "L025")[0].finding;
+  EXPECT_NE(f.message.find("CPU model 'Skylake-Client' differs from <cpu mode='host-passthrough'>"),
+            std::string::npos)
+      << f.message;
+  // Option and value in one argument: QEMU refuses it.
+  g.extra = qemu_args({"-cpu host,kvm=off"});
+  expect_finding(g, "L025", "value='-cpu host");
+  f = only(lint(g.xml()), "L025")[0].finding;
+  EXPECT_EQ(f.severity, Severity::fail);
+  EXPECT_NE(f.message.find("is one <qemu:arg>"), std::string::npos) << f.message;
+  // Agreeing with the XML: still replaced, so a warning.
+  g.extra = qemu_args({"-cpu", "host,kvm=off,hv_vendor_id=vfioctlguest"});
+  EXPECT_EQ(only(lint(g.xml()), "L025")[0].finding.severity, Severity::warn);
+  g.extra = qemu_args({"-smp", "4"});
+  expect_none(g, "L025");
+  expect_none(windows(), "L025");
+}
+
+// L026
+TEST(LintRules, L026TopoextOnIntel) {
+  Guest g;
+  g.hostdevs = "";  // not judged on passthrough
+  g.cpu = "<cpu mode='custom' match='exact'>\n<model fallback='forbid'>Skylake-Client</model>\n"
+          "<topology sockets='1' dies='1' cores='2' threads='2'/>\n<feature policy='require' name='topoext'/>\n</cpu>";
+  expect_finding(g, "L026", "name='topoext'");
+  g.cpu = "<cpu mode='custom' match='exact'>\n<model fallback='forbid'>EPYC-Rome</model>\n"
+          "<topology sockets='1' dies='1' cores='2' threads='2'/>\n<feature policy='require' name='topoext'/>\n</cpu>";
+  expect_none(g, "L026");
+  g.cpu = "<cpu mode='custom' match='exact'>\n<model>qemu64</model>\n<vendor>Intel</vendor>\n"
+          "<topology sockets='1' dies='1' cores='2' threads='2'/>\n<feature policy='force' name='topoext'/>\n</cpu>";
+  expect_finding(g, "L026", "name='topoext'");
+  // host-passthrough: judged only against a known host.
+  g = Guest();
+  g.cpu = "<cpu mode='host-passthrough' check='none'><topology sockets='1' dies='1' cores='2' threads='2'/>\n"
+          "<feature policy='require' name='topoext'/>\n</cpu>";
+  expect_none(g, "L026");
+  expect_finding(g, "L026", "name='topoext'", &z370());
+  EXPECT_NE(only(lint(g.xml(), &z370()), "L026")[0].finding.message.find("i5-9300H"), std::string::npos);
+  expect_none(g, "L026", &ryzen());
+  // Disabling it is fine anywhere.
+  g.cpu = "<cpu mode='host-passthrough' check='none'><topology sockets='1' dies='1' cores='2' threads='2'/>\n"
+          "<feature policy='disable' name='topoext'/>\n</cpu>";
+  expect_none(g, "L026", &z370());
+}
+
+// L027
+TEST(LintRules, L027RawVfioDevice) {
+  Guest g;
+  g.extra = qemu_args({"-device", "vfio-pci,host=0000:03:00.0,x-vga=on"});
+  expect_finding(g, "L027", "value='-device'");
+  auto f = only(lint(g.xml()), "L027")[0].finding;
+  EXPECT_EQ(f.severity, Severity::warn);
+  EXPECT_NE(f.fix.find("bus='0x03' slot='0x00' function='0x0'"), std::string::npos) << f.fix;
+  // The same device as a <hostdev>: assigned twice.
+  g.extra = qemu_args({"-device", "vfio-pci,host=01:00.0"});
+  f = only(lint(g.xml()), "L027")[0].finding;
+  EXPECT_EQ(f.severity, Severity::fail);
+  EXPECT_NE(f.message.find("is a <hostdev> too"), std::string::npos) << f.message;
+  g.extra = qemu_args({"-device", "driver=vfio-pci,sysfsdev=/sys/bus/pci/devices/0000:05:00.0"});
+  expect_finding(g, "L027", "value='-device'");
+  g.extra = qemu_args({"-device", "ich9-intel-hda,bus=pcie.0,addr=0x1b"});
+  expect_none(g, "L027");
+  expect_none(Guest(), "L027");
+}
+
+// L028
+TEST(LintRules, L028IothreadCount) {
+  Guest g;
+  g.iothreads = "<iothreads>1</iothreads>\n<iothreadids><iothread id='1'/><iothread id='2'/></iothreadids>";
+  expect_finding(g, "L028", "<iothreads>");
+  EXPECT_EQ(only(lint(g.xml()), "L028")[0].finding.fix, "set <iothreads>2</iothreads>");
+  g.iothreads = "<iothreads>3</iothreads>\n<iothreadids><iothread id='1'/></iothreadids>";
+  expect_finding(g, "L028", "<iothreads>");
+  auto f = only(lint(g.xml()), "L028")[0].finding;
+  EXPECT_NE(f.message.find("libvirt adds iothreads 2-3"), std::string::npos) << f.message;
+  EXPECT_TRUE(only(lint(g.xml()), "L005").empty());  // the references are L005's, and none is wrong
+  g.iothreads = "<iothreads>2</iothreads>\n<iothreadids><iothread id='1'/><iothread id='2'/></iothreadids>";
+  expect_none(g, "L028");
+  g.iothreads = "<iothreadids><iothread id='1'/><iothread id='2'/></iothreadids>";
+  expect_none(g, "L028");
+  expect_none(Guest(), "L028");
+}
+
 // L101
 TEST(LintRules, L101PinnedCpuMissing) {
   Guest g;
@@ -628,6 +775,101 @@ TEST(LintRules, L105HostdevMissing) {
   expect_finding(g, "L105", "<hostdev", &z370());
   expect_none(g, "L105");
   expect_none(Guest(), "L105", &z370());
+}
+
+// L106
+TEST(LintRules, L106SmtThreadsOnECores) {
+  const Host& hybrid = fixture("intel-hybrid-13700k");  // P 0-15 (adjacent pairs), E 16-23
+  Guest g;
+  g.cputune = pins({2, 3, 16, 17}, "0-1");
+  expect_finding(g, "L106", "vcpu='2'", &hybrid);
+  auto f = only(lint(g.xml(), &hybrid), "L106")[0].finding;
+  EXPECT_NE(f.message.find("vCPUs 2-3 on 16E,17E"), std::string::npos) << f.message;
+  EXPECT_TRUE(only(lint(g.xml(), &hybrid), "L102").empty());  // said once, by L106
+  g.cputune = pins({2, 3, 4, 5}, "0-1");
+  expect_none(g, "L106", &hybrid);
+  // threads='1' on E-cores is right.
+  g.cputune = pins({2, 3, 16, 17}, "0-1");
+  g.cpu = "<cpu mode='host-passthrough'><topology sockets='1' dies='1' cores='4' threads='1'/></cpu>";
+  expect_none(g, "L106", &hybrid);
+}
+
+// L107
+TEST(LintRules, L107SiblingsHiddenAsCores) {
+  Guest g;  // z370: siblings N/N+4; vCPUs 0,1 on 1,5 and 2,3 on 2,6
+  g.cpu = "<cpu mode='host-passthrough'><topology sockets='1' dies='1' cores='4' threads='1'/></cpu>";
+  expect_finding(g, "L107", "vcpu='0'", &z370());
+  auto f = only(lint(g.xml(), &z370()), "L107")[0].finding;
+  EXPECT_NE(f.message.find("2 pairs of vCPUs"), std::string::npos) << f.message;
+  EXPECT_NE(f.fix.find("cores='2' threads='2'"), std::string::npos) << f.fix;
+  // No topology at all means threads='1' too.
+  g.cpu = "<cpu mode='host-passthrough'/>";
+  expect_finding(g, "L107", "vcpu='0'", &z370());
+  // One vCPU per host core.
+  g.cpu = "<cpu mode='host-passthrough'><topology sockets='1' dies='1' cores='4' threads='1'/></cpu>";
+  g.cputune = pins({1, 2, 3, 0}, "4-7");
+  expect_none(g, "L107", &z370());
+  expect_none(Guest(), "L107", &z370());
+  expect_none(Guest(), "L107");
+}
+
+// L108
+TEST(LintRules, L108SpanOfL3AndNuma) {
+  const Host& tr = fixture("threadripper-3960x");  // 8 L3 domains of 3 cores, N/N+24
+  Guest g;
+  g.cputune = pins({6, 30, 9, 33}, "0,24");  // two cores of two L3 domains; one holds 6 CPUs
+  expect_finding(g, "L108", "vcpu='0'", &tr);
+  EXPECT_EQ(only(lint(g.xml(), &tr), "L108")[0].finding.severity, Severity::info);
+  g.cputune = pins({6, 30, 7, 31}, "0,24");
+  expect_none(g, "L108", &tr);
+  // Two sockets: both L3 and NUMA.
+  const Host& xeon = fixture("xeon-2socket");
+  g.cputune = pins({1, 33, 17, 49}, "0,32");
+  expect_finding(g, "L108", "vcpu='0'", &xeon, 2);
+  g.cputune = pins({1, 33, 2, 34}, "0,32");
+  expect_none(g, "L108", &xeon);
+}
+
+// L109
+TEST(LintRules, L109PinsOutsideIsolatedCpus) {
+  const Host& tr = fixture("threadripper-3960x");  // isolcpus=6-23,30-47
+  Guest g;
+  g.cputune = pins({6, 30, 1, 25}, "0,24");
+  expect_finding(g, "L109", "vcpu='2'", &tr);
+  auto f = only(lint(g.xml(), &tr), "L109")[0].finding;
+  EXPECT_NE(f.message.find("vCPUs 2-3 run on host CPUs 1,25"), std::string::npos) << f.message;
+  g.cputune = pins({6, 30, 7, 31}, "0,24");
+  expect_none(g, "L109", &tr);
+  // A host that isolates nothing: doctor's business.
+  expect_none(Guest(), "L109", &z370());
+}
+
+// L110
+TEST(LintRules, L110HugepagePoolShort) {
+  Guest g;  // the 3900X fixture has 6144 free 2 MiB pages (12 GiB)
+  expect_none(g, "L110", &ryzen());
+  g.memory = "<memory unit='GiB'>16</memory>";
+  expect_finding(g, "L110", "<memoryBacking>", &ryzen());
+  auto f = only(lint(g.xml(), &ryzen()), "L110")[0].finding;
+  EXPECT_NE(f.message.find("needs 8192 pages of 2 MiB (16 GiB); this host has 6144 free"), std::string::npos)
+      << f.message;
+  EXPECT_NE(f.fix.find("echo 8192 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"), std::string::npos)
+      << f.fix;
+  g.backing = "<memoryBacking><hugepages>\n<page size='1' unit='G'/>\n</hugepages></memoryBacking>";
+  expect_finding(g, "L110", "<page size='1'", &ryzen());
+  EXPECT_NE(only(lint(g.xml(), &ryzen()), "L110")[0].finding.fix.find("hugepagesz=1G hugepages=16"),
+            std::string::npos);
+  g.backing = "<memoryBacking><hugepages>\n<page size='16' unit='M'/>\n</hugepages></memoryBacking>";
+  expect_finding(g, "L110", "<page size='16'", &ryzen());
+  // Per NUMA node: 32 free 1 GiB pages on each node of the Xeon.
+  const Host& xeon = fixture("xeon-2socket");
+  g.memory = "<memory unit='GiB'>48</memory>";
+  g.backing = "<memoryBacking><hugepages>\n<page size='1' unit='G'/>\n</hugepages></memoryBacking>";
+  expect_none(g, "L110", &xeon);
+  g.extra = "<numatune><memory mode='strict' nodeset='1'/></numatune>";
+  expect_finding(g, "L110", "<page size='1'", &xeon);
+  EXPECT_NE(only(lint(g.xml(), &xeon), "L110")[0].finding.message.find("on NUMA node 1"), std::string::npos);
+  expect_none(Guest(), "L110");  // without a host: not judged
 }
 
 TEST(LintRules, DisableAndMinSeverity) {

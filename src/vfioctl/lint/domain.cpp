@@ -136,6 +136,23 @@ std::string format_kib(unsigned long long kib) {
   return fmt::format("{} KiB", kib);
 }
 
+std::string_view local_name(pugi::xml_node n) {
+  std::string_view name = n.name();
+  size_t colon = name.find(':');
+  return colon == std::string_view::npos ? name : name.substr(colon + 1);
+}
+
+std::string namespace_of(pugi::xml_node n) {
+  std::string_view name = n.name();
+  size_t colon = name.find(':');
+  if (colon == std::string_view::npos) return {};
+  std::string attr = "xmlns:" + std::string(name.substr(0, colon));
+  for (pugi::xml_node a = n; a && a.type() == pugi::node_element; a = a.parent()) {
+    if (pugi::xml_attribute x = a.attribute(attr.c_str())) return x.value();
+  }
+  return {};
+}
+
 std::string PciLocation::str() const { return fmt::format("{:04x}:{:02x}:{:02x}.{:x}", domain, bus, slot, function); }
 
 std::string PciLocation::short_str() const {
@@ -237,17 +254,25 @@ void Domain::collect() {
       windows_evidence = os;
     }
   }
+
+  for (pugi::xml_node cl : d.children()) {
+    if (local_name(cl) != "commandline" || namespace_of(cl) != kQemuNamespace) continue;
+    for (pugi::xml_node arg : cl.children()) {
+      if (arg.type() != pugi::node_element || local_name(arg) != "arg") continue;
+      qemu_args.push_back({arg.attribute("value").value(), arg});
+    }
+  }
 }
 
 ParseResult parse_domain(std::string text) {
   ParseResult r;
   std::unique_ptr<Domain> d(new Domain());
+  d->m_text = std::move(text);
+  const std::string& t = d->m_text;
   d->m_line_starts.push_back(0);
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\n') d->m_line_starts.push_back(i + 1);
-  }
+  for (size_t i = t.find('\n'); i != std::string::npos; i = t.find('\n', i + 1)) d->m_line_starts.push_back(i + 1);
   pugi::xml_parse_result pr =
-      d->m_doc.load_buffer(text.data(), text.size(), pugi::parse_default | pugi::parse_comments, pugi::encoding_utf8);
+      d->m_doc.load_buffer(t.data(), t.size(), pugi::parse_default | pugi::parse_comments, pugi::encoding_utf8);
   auto line_at = [&](ptrdiff_t off) {
     if (off < 0) return 0;
     auto it = std::upper_bound(d->m_line_starts.begin(), d->m_line_starts.end(), static_cast<size_t>(off));

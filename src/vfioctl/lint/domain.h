@@ -60,6 +60,13 @@ struct PciHostdev {
   pugi::xml_node node;                 // the <hostdev>
 };
 
+// One <qemu:arg value='...'/> of a <qemu:commandline> (namespace
+// http://libvirt.org/schemas/domain/qemu/1.0, whatever its prefix).
+struct QemuArg {
+  std::string value;
+  pugi::xml_node node;
+};
+
 struct HugepageSize {
   unsigned long long kib = 0;
   pugi::xml_node node;                 // <page>, or <hugepages> for the default
@@ -74,6 +81,8 @@ class Domain {
 
   // The whole document and its <domain> element.
   const pugi::xml_document& doc() const { return m_doc; }
+  // The text as parsed (positions of nodes refer to it).
+  const std::string& text() const { return m_text; }
   pugi::xml_node root() const { return m_root; }
 
   // 1-based line of an element; 0 for a null node.
@@ -107,12 +116,16 @@ class Domain {
   bool windows = false;
   pugi::xml_node windows_evidence;
 
+  // Extra QEMU arguments, in order, from every <qemu:commandline>.
+  std::vector<QemuArg> qemu_args;
+
   friend ParseResult parse_domain(std::string text);
 
  private:
   Domain() = default;
   void collect();
 
+  std::string m_text;
   pugi::xml_document m_doc;
   pugi::xml_node m_root;
   std::vector<size_t> m_line_starts;  // byte offset of each line's first byte
@@ -123,6 +136,15 @@ struct ParseResult {
   std::string error;               // what went wrong
   int line = 0;                    // where, when known
 };
+
+// The namespace URI of libvirt's QEMU command-line extension.
+inline constexpr const char* kQemuNamespace = "http://libvirt.org/schemas/domain/qemu/1.0";
+
+// The namespace URI an element's name prefix is bound to (xmlns:PREFIX on it
+// or an ancestor); empty when unprefixed or unbound.
+std::string namespace_of(pugi::xml_node n);
+// The element's name without its prefix.
+std::string_view local_name(pugi::xml_node n);
 
 // Parses a domain XML (comments kept). Fails on malformed XML and on a
 // document whose root is not <domain>.

@@ -140,6 +140,24 @@ const std::vector<Rule>& rules() {
        "Secure Boot firmware keeps its variables safe only behind System Management Mode; libvirt refuses a "
        "secure loader without <smm state='on'/>.",
        check_secure_boot},
+      {"L025", "qemu-cpu-override", "-cpu in <qemu:commandline>", Severity::warn, false,
+       "QEMU takes the last -cpu on its command line: one in <qemu:commandline> replaces the whole -cpu libvirt builds "
+       "from <cpu> and <features>, so the Hyper-V, KVM and CPU feature settings there do nothing.",
+       check_qemu_cpu},
+      {"L026", "topoext-on-intel", "topoext required on an Intel CPU", Severity::warn, false,
+       "topoext (topology extensions) exists only on AMD CPUs: on an Intel CPU QEMU leaves it out with a warning, and "
+       "libvirt refuses to start a guest whose CPU it checks against the host. Guides for AMD hosts carry it; copied "
+       "to an Intel host it does nothing or breaks the start.",
+       check_topoext_intel},
+      {"L027", "qemu-vfio-device", "PCI device passed by a raw QEMU argument", Severity::warn, false,
+       "A '-device vfio-pci' in <qemu:commandline> goes around libvirt: it does not detach the device from its host "
+       "driver or give it back, check its IOMMU group, or grant QEMU the device files (permissions, cgroup ACL, "
+       "AppArmor/SELinux labels), and lint cannot count it as passthrough.",
+       check_qemu_vfio_device},
+      {"L028", "iothreads-count-mismatch", "<iothreads> count differs from <iothreadids>", Severity::warn, false,
+       "libvirt starts max(<iothreads>, listed ids) iothreads: a lower count is ignored, a higher one adds iothreads "
+       "with ids of libvirt's choosing, so the count and the list say different things.",
+       check_iothread_count},
       {"L101", "pinned-cpu-missing", "Pinned host CPU that does not exist", Severity::fail, true,
        "A pin to a CPU the host lacks (or has offline) makes libvirt fail to start the guest.",
        check_host_cpus_exist},
@@ -159,6 +177,27 @@ const std::vector<Rule>& rules() {
        "libvirt cannot start a guest whose hostdev names a PCI address the host does not have; often an XML "
        "copied from another machine or left from an older card.",
        check_hostdev_exists},
+      {"L106", "smt-threads-on-e-cores", "Guest SMT threads on E-cores", Severity::warn, true,
+       "E-cores have no SMT: two vCPUs that the guest takes for the threads of one core run on two separate E-cores "
+       "(or a P-core and an E-core), so the guest's scheduler packs work onto what it thinks are siblings and leaves "
+       "real cores idle.",
+       check_ecore_threads},
+      {"L107", "smt-siblings-hidden", "Host SMT siblings presented as separate cores", Severity::warn, true,
+       "Two vCPUs on the SMT siblings of one host core share that core; with threads='1' the guest believes they are "
+       "separate cores and runs two busy threads on them at half speed while other cores idle.",
+       check_hidden_siblings},
+      {"L108", "pins-span-domains", "vCPUs over more L3 domains or NUMA nodes than needed", Severity::info, true,
+       "Threads that share data run fastest within one L3 cache and one NUMA node: spread over more than the vCPU "
+       "count needs, the guest pays cross-cache and cross-node latency for nothing.",
+       check_span},
+      {"L109", "vcpus-not-isolated", "vCPUs on host CPUs that are not isolated", Severity::info, true,
+       "The host isolates some CPUs (isolcpus, nohz_full) to keep its own work off the guest; vCPUs pinned elsewhere "
+       "share their CPUs with host tasks and timer ticks, while the isolated CPUs may sit idle.",
+       check_isolation},
+      {"L110", "hugepage-pool-short", "Fewer free hugepages than the guest needs", Severity::warn, true,
+       "libvirt backs the guest from the host's hugepage pool when it starts: with fewer free pages than the guest "
+       "needs, the start fails unless something reserves them first. A running guest's own pages count as used.",
+       check_hugepage_pool},
   };
   return table;
 }

@@ -2,6 +2,7 @@
 // texts), and small helpers the rule files share.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@ void check_partial_pinning(const Domain&, const Host*, Emitter&);    // L003
 void check_shared_host_cpu(const Domain&, const Host*, Emitter&);    // L004
 void check_iothread_refs(const Domain&, const Host*, Emitter&);      // L005
 void check_topology_count(const Domain&, const Host*, Emitter&);     // L006
+void check_iothread_count(const Domain&, const Host*, Emitter&);     // L028
 
 // devices.cpp: disks, controllers, balloon, host device layout, shared memory.
 void check_io_native_cache(const Domain&, const Host*, Emitter&);    // L007
@@ -38,6 +40,11 @@ void check_windows_hpet(const Domain&, const Host*, Emitter&);       // L016
 void check_vendor_id(const Domain&, const Host*, Emitter&);          // L017
 void check_spinlocks(const Domain&, const Host*, Emitter&);          // L018
 void check_secure_boot(const Domain&, const Host*, Emitter&);        // L024
+void check_topoext_intel(const Domain&, const Host*, Emitter&);      // L026 (uses host facts when given)
+
+// devices.cpp: raw QEMU arguments in <qemu:commandline>.
+void check_qemu_cpu(const Domain&, const Host*, Emitter&);           // L025
+void check_qemu_vfio_device(const Domain&, const Host*, Emitter&);   // L027
 
 // structure.cpp: elements libvirt ignores.
 void check_misplaced(const Domain&, const Host*, Emitter&);          // L019
@@ -50,7 +57,31 @@ void check_first_core(const Domain&, const Host*, Emitter&);         // L103
 void check_iommu_groups(const Domain&, const Host*, Emitter&);       // L104
 void check_hostdev_exists(const Domain&, const Host*, Emitter&);     // L105
 
+// host.cpp: where the vCPUs sit on the host.
+void check_ecore_threads(const Domain&, const Host*, Emitter&);      // L106
+void check_hidden_siblings(const Domain&, const Host*, Emitter&);    // L107
+void check_span(const Domain&, const Host*, Emitter&);               // L108
+void check_isolation(const Domain&, const Host*, Emitter&);          // L109
+
+// memory.cpp, against the host's pools.
+void check_hugepage_pool(const Domain&, const Host*, Emitter&);      // L110
+
 // Helpers.
+
+// The vCPUs of one guest core (`threads` consecutive vCPUs from a multiple of
+// `threads`), each pinned to exactly one host CPU.
+struct GuestCore {
+  std::vector<int> vcpus;
+  std::vector<int> cpus;  // host CPU of each vCPU, same order
+  pugi::xml_node first;   // the first vCPU's vcpupin
+};
+// Guest cores whose vCPUs are all pinned one to one; the others are left out.
+std::vector<GuestCore> guest_cores(const Domain& d, int threads);
+// Whether any of the core's host CPUs is an E-core.
+bool on_efficiency_core(const Host& host, const GuestCore& c);
+// <topology threads>: 1 without a topology or attribute; nullopt when unreadable.
+std::optional<int> declared_threads(const Domain& d);
+
 std::string cpus_text(const std::vector<int>& cpus);  // "0-3,8"
 std::vector<int> intersect(const std::vector<int>& a, const std::vector<int>& b);  // both sorted
 bool attr_is(pugi::xml_node n, const char* attr, std::string_view value);

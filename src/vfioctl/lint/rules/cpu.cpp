@@ -237,4 +237,40 @@ void check_topology_count(const Domain& d, const Host*, Emitter& out) {
   out.add(t, fmt::format("topology {} makes {} vCPUs, but <vcpu> is {}", join(shown, " "), product, *d.vcpus), fix);
 }
 
+// L028
+void check_iothread_count(const Domain& d, const Host*, Emitter& out) {
+  pugi::xml_node count_node = d.root().child("iothreads");
+  pugi::xml_node ids_node = d.root().child("iothreadids");
+  if (!count_node || !ids_node) return;
+  auto count = parse_number(count_node.text().get());
+  if (!count) return;
+  std::set<int> listed;
+  for (pugi::xml_node t : ids_node.children("iothread")) {
+    if (auto id = parse_number(t.attribute("id").value()); id && *id > 0 && *id < 100000) {
+      listed.insert(static_cast<int>(*id));
+    }
+  }
+  if (listed.empty() || *count == listed.size()) return;
+  std::vector<int> ids(listed.begin(), listed.end());
+  std::string lists = fmt::format("<iothreadids> lists {} (id{} {})", listed.size(), ids.size() == 1 ? "" : "s",
+                                  cpus_text(ids));
+  if (*count < listed.size()) {
+    out.add(count_node,
+            fmt::format("<iothreads>{}</iothreads>, but {}: libvirt ignores the count and starts {}", *count, lists,
+                        listed.size()),
+            fmt::format("set <iothreads>{}</iothreads>", listed.size()));
+    return;
+  }
+  std::vector<int> added;
+  for (int id : d.iothread_ids) {
+    if (!listed.count(id)) added.push_back(id);
+  }
+  bool one = added.size() == 1;
+  out.add(count_node,
+          fmt::format("<iothreads>{}</iothreads>, but {}: libvirt adds iothread{} {} that no <iothread> names", *count,
+                      lists, one ? "" : "s", cpus_text(added)),
+          fmt::format("list {} in <iothreadids> (<iothread id='{}'/>), or set <iothreads>{}</iothreads>",
+                      one ? "it" : "them", added.front(), listed.size()));
+}
+
 }  // namespace vfioctl::lint

@@ -1,9 +1,12 @@
 // Devices: disk I/O modes, queues, the balloon, how a passed device's
-// functions sit in the guest, suspend, Looking Glass shared memory.
+// functions sit in the guest, suspend, Looking Glass shared memory; and raw
+// QEMU arguments in <qemu:commandline> (a -cpu that replaces libvirt's, PCI
+// devices passed behind libvirt's back).
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "vfioctl/lint/rules/checks.h"
 #include "vfioctl/util/strings.h"
@@ -166,6 +169,278 @@ void check_looking_glass(const Domain& d, const Host*, Emitter& out) {
     } else if (*bytes < 32 * MiB) {
       out.add(size, fmt::format("Looking Glass shared memory of {} is too small: 1920x1080 needs 32 MiB", shown),
               "<size unit='M'>32</size> for 1920x1080, 64 for 2560x1440, 128 for 3840x2160");
+    }
+  }
+}
+
+
+// Raw QEMU arguments.
+
+namespace {
+
+struct QemuProp {
+  std::string name;
+  std::string value;  // "on" for a bare name or +name, "off" for -name
+  std::string raw;    // as written: "+topoext", "kvm=off"
+};
+
+// A QEMU option value: "host,kvm=off,+topoext": the first field (unless it is
+// a key=value) and the properties, in order. ",," is a literal comma.
+struct QemuOption {
+  std::string head;
+  std::vector<QemuProp> props;
+
+  // The last property named `name`, as QEMU applies them in order.
+  const QemuProp* find(std::string_view name) const {
+    for (auto it = props.rbegin(); it != props.rend(); ++it) {
+      if (it->name == name) return &*it;
+    }
+    return nullptr;
+  }
+  std::optional<std::string> last(std::string_view name) const {
+    const QemuProp* p = find(name);
+    return p ? std::optional<std::string>(p->value) : std::nullopt;
+  }
+};
+
+QemuOption parse_option(std::string_view text) {
+  std::vector<std::string> fields(1);
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != ',') {
+      fields.back() += text[i];
+    } else if (i + 1 < text.size() && text[i + 1] == ',') {
+      fields.back() += ',';
+      ++i;
+    } else {
+      fields.emplace_back();
+    }
+  }
+  QemuOption o;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    std::string f(trim(fields[i]));
+    size_t eq = f.find('=');
+    if (i == 0 && eq == std::string::npos) {
+      o.head = f;
+    } else if (f.empty()) {
+      continue;
+    } else if (eq != std::string::npos) {
+      o.props.push_back({f.substr(0, eq), f.substr(eq + 1), f});
+    } else if (f[0] == '+' || f[0] == '-') {
+      o.props.push_back({f.substr(1), f[0] == '+' ? "on" : "off", f});
+    } else {
+      o.props.push_back({f, "on", f});
+    }
+  }
+  return o;
+}
+
+std::optional<bool> qemu_bool(std::string_view v) {
+  std::string s = to_lower(v);
+  if (s == "on" || s == "yes" || s == "true" || s == "y") return true;
+  if (s == "off" || s == "no" || s == "false" || s == "n") return false;
+  return std::nullopt;
+}
+
+// One occurrence of `-NAME VALUE` among the QEMU arguments: either two
+// <qemu:arg> elements, or (wrongly) one holding both.
+struct OptionUse {
+  pugi::xml_node at;   // the <qemu:arg> naming the option
+  std::string value;
+  bool one_arg = false;  // "-cpu host,..." in a single <qemu:arg>
+};
+
+std::vector<OptionUse> option_uses(const Domain& d, std::string_view name) {
+  std::vector<OptionUse> out;
+  const auto& args = d.qemu_args;
+  std::string dash = "-" + std::string(name), ddash = "--" + std::string(name);
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string_view v = trim(args[i].value);
+    if (v == dash || v == ddash) {
+      if (i + 1 < args.size()) out.push_back({args[i].node, args[i + 1].value, false});
+      ++i;
+      continue;
+    }
+    for (const std::string& p : {dash, ddash}) {
+      if (v.size() > p.size() && starts_with(v, p) && (v[p.size()] == ' ' || v[p.size()] == '\t')) {
+        out.push_back({args[i].node, std::string(trim(v.substr(p.size()))), true});
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+std::string one_arg_note(const std::string& name, const OptionUse& u) {
+  return fmt::format("'-{} {}' is one <qemu:arg>: QEMU receives it as a single argument, an unknown option, and "
+                     "refuses to start (give '-{}' and its value as two <qemu:arg> elements)",
+                     name, u.value, name);
+}
+
+// What the XML says instead of a -cpu property, when there is a plain
+// equivalent; empty otherwise.
+std::string xml_for(const QemuProp& p) {
+  auto on = qemu_bool(p.value);
+  if (p.raw[0] == '+' || p.raw[0] == '-') {
+    return fmt::format("<feature policy='{}' name='{}'/>", p.raw[0] == '+' ? "require" : "disable", p.name);
+  }
+  if (p.name == "kvm") return on == false ? "<kvm><hidden state='on'/></kvm>" : "";
+  if (p.name == "hv_vendor_id") return fmt::format("<vendor_id state='on' value='{}'/>", p.value);
+  if (p.name == "hv_spinlocks") return "<spinlocks state='on' retries='8191'/>";
+  if (p.name == "hv_time") return on == false ? "" : "<timer name='hypervclock' present='yes'/>";
+  if (p.name == "host-cache-info") return on == true ? "<cache mode='passthrough'/>" : "";
+  if (p.name == "kvm-hint-dedicated") return on == true ? "<kvm><hint-dedicated state='on'/></kvm>" : "";
+  if (p.name == "migratable") return on == false ? "<cpu migratable='off'>" : "";
+  if (starts_with(p.name, "hv_") && on == true) return fmt::format("<{} state='on'/>", p.name.substr(3));
+  return {};
+}
+
+}  // namespace
+
+// L025
+void check_qemu_cpu(const Domain& d, const Host*, Emitter& out) {
+  pugi::xml_node cpu = d.root().child("cpu");
+  std::string mode = cpu.attribute("mode").value();
+  pugi::xml_node hidden = d.features.child("kvm").child("hidden");
+  pugi::xml_node vendor = d.hyperv.child("vendor_id");
+  for (const OptionUse& u : option_uses(d, "cpu")) {
+    QemuOption o = parse_option(u.value);
+    std::vector<std::string> conflicts;
+
+    if (auto kvm = o.last("kvm")) {
+      auto on = qemu_bool(*kvm);
+      if (on == true && feature_on(hidden)) {
+        conflicts.push_back(fmt::format("kvm={} shows KVM to the guest, while <kvm><hidden state='on'/> (line {}) hides it",
+                                        *kvm, d.line(hidden)));
+      } else if (on == false && attr_is(hidden, "state", "off")) {
+        conflicts.push_back(fmt::format("kvm={} hides KVM from the guest, while <kvm><hidden state='off'/> (line {}) "
+                                        "shows it",
+                                        *kvm, d.line(hidden)));
+      }
+    }
+
+    std::vector<std::string> vendors;
+    for (const auto& p : o.props) {
+      if (p.name == "hv_vendor_id") vendors.push_back(p.value);
+    }
+    if (!vendors.empty() && vendor && !attr_is(vendor, "state", "off")) {
+      std::string want = vendor.attribute("value").value();
+      if (vendors.back() != want) {
+        std::string given = vendors.size() > 1
+                                ? fmt::format("hv_vendor_id is given {} times ({}); QEMU takes the last, '{}',",
+                                              vendors.size(), join(vendors, ", "), vendors.back())
+                                : fmt::format("hv_vendor_id={}", vendors.back());
+        conflicts.push_back(fmt::format("{} differs from <vendor_id value='{}'> (line {})", given, want,
+                                        d.line(vendor)));
+      }
+    }
+
+    std::string want_model;
+    if (mode == "host-passthrough") want_model = "host";
+    else if (mode == "maximum") want_model = "max";
+    else if ((mode.empty() || mode == "custom") && cpu.child("model")) want_model = std::string(trim(cpu.child("model").text().get()));
+    if (!o.head.empty() && !want_model.empty() && o.head != want_model) {
+      conflicts.push_back(fmt::format("CPU model '{}' differs from <cpu {}> (line {})", o.head,
+                                      mode.empty() || mode == "custom" ? "<model>" + want_model + "</model>"
+                                                                       : "mode='" + mode + "'",
+                                      d.line(cpu)));
+    }
+
+    for (pugi::xml_node f : cpu.children("feature")) {
+      std::string name = f.attribute("name").value();
+      std::string policy = f.attribute("policy").value();
+      const QemuProp* given = o.find(name);
+      auto on = given ? qemu_bool(given->value) : std::nullopt;
+      if (!on) continue;
+      bool wants_on = policy == "require" || policy == "force";
+      bool wants_off = policy == "disable" || policy == "forbid";
+      if ((wants_on && !*on) || (wants_off && *on)) {
+        conflicts.push_back(fmt::format("{} turns {} {}, while <feature policy='{}' name='{}'/> (line {}) turns it {}",
+                                        given->raw, name, *on ? "on" : "off", policy, name, d.line(f),
+                                        *on ? "off" : "on"));
+      }
+    }
+
+    std::vector<std::string> moves;
+    for (const auto& p : o.props) {
+      std::string x = xml_for(p);
+      if (!x.empty() && std::find(moves.begin(), moves.end(), x) == moves.end()) moves.push_back(x);
+    }
+    if (moves.size() > 8) {
+      moves.resize(8);
+      moves.push_back("...");
+    }
+    std::string fix = "remove the -cpu arguments from <qemu:commandline> and say in <cpu> and <features> what they "
+                      "add" +
+                      (moves.empty() ? std::string() : " (" + join(moves, ", ") + ")");
+
+    std::string replaces = fmt::format("-cpu {} in <qemu:commandline> replaces the whole -cpu libvirt builds from "
+                                       "<cpu> and <features>",
+                                       o.head.empty() ? u.value : o.head + (o.props.empty() ? "" : ",..."));
+    std::vector<std::string> notes;
+    if (u.one_arg) notes.push_back(one_arg_note("cpu", u));
+    notes.insert(notes.end(), conflicts.begin(), conflicts.end());
+    if (notes.empty()) {
+      out.add(u.at, replaces + ": settings there (Hyper-V, KVM hiding, CPU features) do nothing", fix);
+    } else {
+      out.add(u.at, Severity::fail, replaces + ", and contradicts it: " + join(notes, "; "), fix,
+              "QEMU takes the last -cpu on its command line, so the guest gets what <qemu:commandline> says and the "
+              "XML says the opposite: whoever reads or edits the XML is misled, and an edit there does nothing.");
+    }
+  }
+}
+
+// L027
+void check_qemu_vfio_device(const Domain& d, const Host*, Emitter& out) {
+  for (const OptionUse& u : option_uses(d, "device")) {
+    QemuOption o = parse_option(u.value);
+    std::string driver = o.head.empty() ? o.last("driver").value_or("") : o.head;
+    if (driver != "vfio-pci") continue;
+    std::string host = o.last("host").value_or("");
+    if (host.empty()) {
+      std::string sysfs = o.last("sysfsdev").value_or("");
+      size_t slash = sysfs.find_last_of('/');
+      host = slash == std::string::npos ? sysfs : sysfs.substr(slash + 1);
+    }
+    // "0000:01:00.0" or "01:00.0".
+    std::optional<PciLocation> addr;
+    {
+      auto parts = split(host, ':');
+      if (parts.size() == 2 || parts.size() == 3) {
+        std::string_view dom = parts.size() == 3 ? parts[0] : "0";
+        std::string_view bus = parts[parts.size() - 2];
+        auto dev_fn = split(parts.back(), '.');
+        if (dev_fn.size() == 2) {
+          auto a = parse_hex(dom), b = parse_hex(bus), s = parse_hex(dev_fn[0]), f = parse_hex(dev_fn[1]);
+          if (a && b && s && f) {
+            addr = PciLocation{static_cast<unsigned>(*a), static_cast<unsigned>(*b), static_cast<unsigned>(*s),
+                               static_cast<unsigned>(*f)};
+          }
+        }
+      }
+    }
+    std::string what = host.empty() ? std::string("a PCI device") : "PCI device " + host;
+    std::string fix =
+        addr ? fmt::format("replace these arguments with <hostdev mode='subsystem' type='pci' managed='yes'><source>"
+                           "<address domain='0x{:04x}' bus='0x{:02x}' slot='0x{:02x}' function='0x{:x}'/></source>"
+                           "</hostdev> in <devices>",
+                           addr->domain, addr->bus, addr->slot, addr->function)
+             : std::string("replace these arguments with a <hostdev mode='subsystem' type='pci' managed='yes'> in "
+                           "<devices>");
+    std::vector<std::string> notes;
+    if (u.one_arg) notes.push_back(one_arg_note("device", u));
+    const PciHostdev* twice = nullptr;
+    for (const auto& h : d.pci_hostdevs) {
+      if (addr && h.host.str() == addr->str()) twice = &h;
+    }
+    if (twice) {
+      notes.push_back(fmt::format("the same device is a <hostdev> too (line {}): it cannot be assigned twice",
+                                  d.line(twice->node)));
+    }
+    std::string message = fmt::format("{} is passed with a raw '-device vfio-pci' in <qemu:commandline>", what);
+    if (notes.empty()) {
+      out.add(u.at, message, fix);
+    } else {
+      out.add(u.at, Severity::fail, message + ": " + join(notes, "; "), twice ? "remove these arguments" : fix, "");
     }
   }
 }

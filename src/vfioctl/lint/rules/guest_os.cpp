@@ -2,6 +2,7 @@
 // timers) and firmware (Secure Boot and SMM).
 #include <fmt/format.h>
 
+#include "vfioctl/host/host.h"
 #include "vfioctl/lint/rules/checks.h"
 #include "vfioctl/util/strings.h"
 
@@ -17,6 +18,20 @@ std::string windows_what(const Domain& d) {
 
 pugi::xml_node timer(const Domain& d, const char* name) {
   return d.root().child("clock").find_child_by_attribute("timer", "name", name);
+}
+
+// QEMU's Intel CPU models (libvirt's cpu_map), by the start of their names.
+bool intel_model(std::string_view model) {
+  static const char* const kPrefixes[] = {
+      "skylake",   "cascadelake", "cooperlake", "icelake",     "haswell",        "broadwell",
+      "ivybridge", "sandybridge", "westmere",   "nehalem",     "penryn",         "conroe",
+      "merom",     "core2duo",    "coreduo",    "n270",        "snowridge",      "denverton",
+      "sapphirerapids", "graniterapids", "sierraforest", "clearwaterforest"};
+  std::string m = to_lower(trim(model));
+  for (const char* p : kPrefixes) {
+    if (starts_with(m, p)) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -119,6 +134,30 @@ void check_spinlocks(const Domain& d, const Host*, Emitter& out) {
   auto retries = parse_number(text);
   if (retries && *retries >= 4095) return;
   out.add(s, fmt::format("Hyper-V spinlocks retries='{}' is below the minimum of 4095", text), "set retries='8191'");
+}
+
+// L026
+void check_topoext_intel(const Domain& d, const Host* host, Emitter& out) {
+  pugi::xml_node cpu = d.root().child("cpu");
+  pugi::xml_node f = cpu.find_child_by_attribute("feature", "name", "topoext");
+  std::string policy = f.attribute("policy").value();
+  if (!f || (policy != "require" && policy != "force")) return;
+  std::string mode = cpu.attribute("mode").value();
+  std::string model(trim(cpu.child("model").text().get()));
+  std::string vendor = to_lower(trim(cpu.child("vendor").text().get()));
+  std::string on;
+  if (vendor == "intel") {
+    on = "a CPU of <vendor>Intel</vendor>";
+  } else if ((mode.empty() || mode == "custom") && intel_model(model)) {
+    on = fmt::format("the Intel CPU model {}", model);
+  } else if (host && host->platform.vendor == CpuVendor::intel &&
+             (mode == "host-passthrough" || mode == "host-model" || mode == "maximum")) {
+    on = fmt::format("cpu mode='{}' on this host's Intel CPU{}", mode,
+                     host->platform.model_name ? " (" + *host->platform.model_name + ")" : "");
+  }
+  if (on.empty()) return;
+  out.add(f, fmt::format("feature topoext (policy='{}') on {}: topoext is an AMD feature", policy, on),
+          "remove <feature policy='" + policy + "' name='topoext'/> (it belongs to guests on AMD CPUs)");
 }
 
 // L024

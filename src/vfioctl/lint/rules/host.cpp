@@ -1,14 +1,20 @@
 // Rules judged against the host's facts (--host): CPUs that exist, SMT
-// siblings, the host's first core, IOMMU groups, device addresses.
+// siblings, the host's first core, IOMMU groups, device addresses; and where
+// the vCPUs sit: guest SMT threads on E-cores, host siblings hidden from the
+// guest, pins over more L3 domains or NUMA nodes than needed, pins outside
+// the host's isolated CPUs.
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
+#include <functional>
 #include <map>
 #include <set>
 
 #include "vfioctl/host/host.h"
 #include "vfioctl/lint/rules/checks.h"
 #include "vfioctl/plan/device_plan.h"
+#include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl::lint {
@@ -31,15 +37,6 @@ std::string cores_text(const Host& host, size_t limit) {
   for (size_t i = 0; i < cores.size() && i < limit; ++i) parts.push_back(cpus_text(cores[i]));
   if (cores.size() > limit) parts.push_back("...");
   return join(parts, " ");
-}
-
-// The single host CPU a vCPU is pinned to, if it is pinned to exactly one.
-std::map<int, const VcpuPin*> single_pins(const Domain& d) {
-  std::map<int, const VcpuPin*> out;
-  for (const auto& p : d.vcpupins) {
-    if (p.cpus.size() == 1) out.emplace(p.vcpu, &p);
-  }
-  return out;
 }
 
 const std::vector<int>* siblings_of(const Host& host, int cpu) {
@@ -81,49 +78,40 @@ void check_host_cpus_exist(const Domain& d, const Host* host, Emitter& out) {
 
 // L102
 void check_smt_siblings(const Domain& d, const Host* host, Emitter& out) {
-  pugi::xml_node topo = d.root().child("cpu").child("topology");
-  auto threads = parse_number(topo.attribute("threads").value());
-  if (!threads || *threads < 2 || !d.vcpus || host->cpu.cpus.empty()) return;
-  int t = static_cast<int>(*threads);
-  auto pins = single_pins(d);
+  auto threads = declared_threads(d);
+  if (!threads || *threads < 2 || host->cpu.cpus.empty()) return;
+  int t = *threads;
+  auto cores = guest_cores(d, t);
   std::vector<std::string> bad;
   pugi::xml_node first;
-  int cores = 0;
-  for (int base = 0; base + t <= *d.vcpus; base += t) {
-    ++cores;
-    std::vector<int> vcpus, cpus;
-    for (int v = base; v < base + t; ++v) {
-      auto it = pins.find(v);
-      if (it == pins.end()) break;
-      vcpus.push_back(v);
-      cpus.push_back(it->second->cpus.front());
-    }
-    if (static_cast<int>(cpus.size()) != t) continue;  // not pinned one to one: nothing to compare
-    const std::vector<int>* sib = siblings_of(*host, cpus.front());
+  for (const auto& c : cores) {
+    if (on_efficiency_core(*host, c)) continue;  // L106
+    const std::vector<int>* sib = siblings_of(*host, c.cpus.front());
     if (!sib) continue;
-    bool together = std::all_of(cpus.begin(), cpus.end(), [&](int c) {
-      return std::find(sib->begin(), sib->end(), c) != sib->end();
+    bool together = std::all_of(c.cpus.begin(), c.cpus.end(), [&](int cpu) {
+      return std::find(sib->begin(), sib->end(), cpu) != sib->end();
     });
     if (together) continue;
-    if (!first) first = pins[base]->node;
+    if (!first) first = c.first;
     std::vector<std::string> vs, cs;
-    for (int v : vcpus) vs.push_back(std::to_string(v));
-    for (int c : cpus) cs.push_back(std::to_string(c));
+    for (int v : c.vcpus) vs.push_back(std::to_string(v));
+    for (int cpu : c.cpus) cs.push_back(std::to_string(cpu));
     bad.push_back(fmt::format("vCPUs {} on {}", join(vs, ","), join(cs, ",")));
   }
-  if (bad.empty()) return;
+  if (bad.empty() || !d.vcpus) return;
   size_t n = bad.size();
   if (n > 3) {
     bad.resize(3);
     bad.push_back("...");
   }
+  int total = *d.vcpus / t;
   bool smt = std::any_of(host->cpu.cpus.begin(), host->cpu.cpus.end(), [](const Cpu& c) { return c.siblings.size() > 1; });
   std::string fix = smt ? fmt::format("pin the vCPUs of each guest core to the SMT siblings of one host core "
                                       "(this host's cores: {}), or declare threads='1'",
                                       cores_text(*host, 8))
                         : "this host has no SMT siblings: declare threads='1' and cores equal to the vCPU count";
   out.add(first,
-          fmt::format("{} of {} guest cores (threads='{}') run on host CPUs that are not SMT siblings: {}", n, cores, t,
+          fmt::format("{} of {} guest cores (threads='{}') run on host CPUs that are not SMT siblings: {}", n, total, t,
                       join(bad, "; ")),
           fix);
 }
@@ -214,6 +202,241 @@ void check_hostdev_exists(const Domain& d, const Host* host, Emitter& out) {
     out.add(h.node, fmt::format("host device {} does not exist on this host", h.host.short_str()),
             "correct the <source> address ('vfioctl list' shows this host's devices), or remove the hostdev");
   }
+}
+
+
+// Where the vCPUs sit.
+
+namespace {
+
+// The host CPUs of every valid vCPU pin, sorted.
+std::vector<int> pinned_cpus(const Domain& d) {
+  std::set<int> all;
+  for (const auto& p : d.vcpupins) {
+    if (d.vcpus && p.vcpu >= *d.vcpus) continue;
+    all.insert(p.cpus.begin(), p.cpus.end());
+  }
+  return {all.begin(), all.end()};
+}
+
+pugi::xml_node first_pin_on(const Domain& d, const std::vector<int>& cpus) {
+  for (const auto& p : d.vcpupins) {
+    if (!intersect(p.cpus, cpus).empty()) return p.node;
+  }
+  return d.cputune;
+}
+
+std::string list_of(const std::vector<std::string>& parts, size_t limit) {
+  std::vector<std::string> shown(parts.begin(), parts.begin() + static_cast<long>(std::min(limit, parts.size())));
+  if (parts.size() > limit) shown.push_back("...");
+  return join(shown, "; ");
+}
+
+// CPUs a kernel argument names: "isolcpus=domain,managed_irq,2-7" -> 2-7.
+std::vector<int> cmdline_cpus(const Kernel& k, const char* key) {
+  auto v = k.arg(key);
+  if (!v) return {};
+  std::vector<std::string> numeric;
+  for (auto part : split(*v, ',')) {
+    if (!part.empty() && std::isdigit(static_cast<unsigned char>(part[0]))) numeric.emplace_back(part);
+  }
+  return parse_cpulist(join(numeric, ",")).value_or(std::vector<int>{});
+}
+
+// How many of the largest groups it takes to hold `n` CPUs.
+size_t groups_needed(std::vector<size_t> sizes, size_t n) {
+  std::sort(sizes.rbegin(), sizes.rend());
+  size_t held = 0, k = 0;
+  while (k < sizes.size() && held < n) held += sizes[k++];
+  return std::max<size_t>(k, 1);
+}
+
+}  // namespace
+
+std::vector<GuestCore> guest_cores(const Domain& d, int threads) {
+  std::map<int, const VcpuPin*> single;
+  for (const auto& p : d.vcpupins) {
+    if (p.cpus.size() == 1) single.emplace(p.vcpu, &p);
+  }
+  std::vector<GuestCore> out;
+  if (!d.vcpus || threads < 1) return out;
+  for (int base = 0; base + threads <= *d.vcpus; base += threads) {
+    GuestCore c;
+    for (int v = base; v < base + threads; ++v) {
+      auto it = single.find(v);
+      if (it == single.end()) break;
+      c.vcpus.push_back(v);
+      c.cpus.push_back(it->second->cpus.front());
+      if (!c.first) c.first = it->second->node;
+    }
+    if (static_cast<int>(c.cpus.size()) == threads) out.push_back(std::move(c));
+  }
+  return out;
+}
+
+bool on_efficiency_core(const Host& host, const GuestCore& c) {
+  return std::any_of(c.cpus.begin(), c.cpus.end(), [&](int cpu) {
+    const Cpu* x = host.cpu.find(cpu);
+    return x && x->kind == CoreKind::efficiency;
+  });
+}
+
+std::optional<int> declared_threads(const Domain& d) {
+  pugi::xml_node topo = d.root().child("cpu").child("topology");
+  if (!topo) return 1;  // libvirt's default: one thread per core
+  std::string_view text = topo.attribute("threads").value();
+  if (text.empty()) return 1;
+  auto t = parse_number(text);
+  if (!t || *t == 0 || *t > 64) return std::nullopt;
+  return static_cast<int>(*t);
+}
+
+// L106
+void check_ecore_threads(const Domain& d, const Host* host, Emitter& out) {
+  auto threads = declared_threads(d);
+  if (!threads || *threads < 2 || !host->cpu.hybrid) return;
+  auto cores = guest_cores(d, *threads);
+  std::vector<std::string> bad;
+  pugi::xml_node at;
+  for (const auto& c : cores) {
+    if (!on_efficiency_core(*host, c)) continue;
+    if (!at) at = c.first;
+    std::vector<std::string> kinds;
+    for (int cpu : c.cpus) {
+      const Cpu* x = host->cpu.find(cpu);
+      kinds.push_back(std::to_string(cpu) + (x && x->kind == CoreKind::efficiency ? "E" : "P"));
+    }
+    bad.push_back(fmt::format("vCPUs {} on {}", cpus_text(c.vcpus), join(kinds, ",")));
+  }
+  if (bad.empty()) return;
+  std::vector<std::string> pcores;
+  for (const auto& core : host->cpu.cores()) {
+    const Cpu* x = host->cpu.find(core.front());
+    if (x && x->kind == CoreKind::performance && core.size() > 1) pcores.push_back(cpus_text(core));
+  }
+  std::string fix = fmt::format("pin each guest core's {} vCPUs to the SMT siblings of one P-core{}, leave the E-cores "
+                                "to the host (or its emulator and iothreads), or declare threads='1'",
+                                *threads, pcores.empty() ? "" : " (" + list_of(pcores, 8) + ")");
+  out.add(at,
+          fmt::format("{} of {} guest cores (threads='{}') run on E-cores, which have no SMT siblings: {}", bad.size(),
+                      cores.size(), *threads, list_of(bad, 3)),
+          fix);
+}
+
+// L107
+void check_hidden_siblings(const Domain& d, const Host* host, Emitter& out) {
+  auto threads = declared_threads(d);
+  if (!threads || *threads != 1 || !d.vcpus) return;
+  // vCPUs pinned alone to each host core (keyed by its first sibling).
+  std::map<int, std::map<int, int>> on_core;  // core -> host CPU -> vCPU
+  pugi::xml_node at;
+  for (const auto& c : guest_cores(d, 1)) {
+    const Cpu* x = host->cpu.find(c.cpus.front());
+    if (!x || x->siblings.size() < 2) continue;
+    on_core[x->siblings.front()].emplace(c.cpus.front(), c.vcpus.front());
+  }
+  std::vector<std::string> pairs;
+  bool consecutive = true;
+  int paired = 0;
+  for (const auto& [core, cpus] : on_core) {
+    if (cpus.size() < 2) continue;
+    std::vector<int> vcpus, hosts;
+    for (const auto& [cpu, vcpu] : cpus) {
+      hosts.push_back(cpu);
+      vcpus.push_back(vcpu);
+    }
+    std::sort(vcpus.begin(), vcpus.end());
+    if (vcpus.back() - vcpus.front() != static_cast<int>(vcpus.size()) - 1 || vcpus.front() % 2 != 0) {
+      consecutive = false;
+    }
+    paired += static_cast<int>(vcpus.size());
+    if (!at) at = first_pin_on(d, hosts);
+    pairs.push_back(fmt::format("vCPUs {} on {}", cpus_text(vcpus), cpus_text(hosts)));
+  }
+  if (pairs.empty()) return;
+  std::string fix =
+      consecutive && paired == *d.vcpus && *d.vcpus % 2 == 0
+          ? fmt::format("declare <topology sockets='1' dies='1' cores='{}' threads='2'/> (each pair is already two "
+                        "consecutive vCPUs)",
+                        *d.vcpus / 2)
+          : std::string("pin the two siblings of each host core to consecutive vCPUs (0,1 2,3 ...) and declare "
+                        "threads='2', or pin each vCPU to a host core of its own");
+  out.add(at,
+          fmt::format("{} on the SMT siblings of one host core{}, but the guest topology (threads='1') presents "
+                      "them as separate cores: {}",
+                      pairs.size() == 1 ? "two vCPUs run" : fmt::format("{} pairs of vCPUs run", pairs.size()),
+                      pairs.size() == 1 ? "" : " each", list_of(pairs, 3)),
+          fix);
+}
+
+// L108
+void check_span(const Domain& d, const Host* host, Emitter& out) {
+  std::vector<int> cpus = pinned_cpus(d);
+  if (cpus.empty()) return;
+  struct Kind {
+    const char* name;        // "L3 domain"
+    std::function<std::optional<int>(const Cpu&)> of;
+    std::map<int, size_t> sizes;  // group -> online CPUs
+  };
+  std::vector<Kind> kinds = {{"L3 domain", [](const Cpu& c) { return c.l3; }, {}},
+                             {"NUMA node", [](const Cpu& c) { return c.node; }, {}}};
+  for (const auto& l3 : host->cpu.l3) kinds[0].sizes[l3.index] = l3.cpus.size();
+  for (const auto& n : host->cpu.nodes) {
+    if (!n.cpus.empty()) kinds[1].sizes[n.id] = n.cpus.size();
+  }
+  for (auto& k : kinds) {
+    if (k.sizes.size() < 2) continue;
+    std::map<int, std::vector<int>> used;
+    for (int c : cpus) {
+      const Cpu* x = host->cpu.find(c);
+      if (!x) continue;
+      if (auto g = k.of(*x)) used[*g].push_back(c);
+    }
+    std::vector<size_t> sizes;
+    for (const auto& [g, n] : k.sizes) sizes.push_back(n);
+    size_t need = groups_needed(sizes, cpus.size());
+    if (used.size() <= need) continue;
+    std::vector<std::string> parts;
+    for (const auto& [g, in] : used) parts.push_back(fmt::format("{} {}: {}", k.name, g, cpus_text(in)));
+    out.add(first_pin_on(d, cpus),
+            fmt::format("the vCPUs' {} host CPUs span {} {}s, where {} would hold them ({})", cpus.size(),
+                        used.size(), k.name, need, list_of(parts, 4)),
+            fmt::format("pin the vCPUs to whole cores of as few {}s as hold them ('vfioctl topo' lists them)", k.name));
+  }
+}
+
+// L109
+void check_isolation(const Domain& d, const Host* host, Emitter& out) {
+  std::set<int> isolated(host->cpu.isolated.begin(), host->cpu.isolated.end());
+  isolated.insert(host->cpu.nohz_full.begin(), host->cpu.nohz_full.end());
+  for (const char* key : {"isolcpus", "nohz_full"}) {
+    for (int c : cmdline_cpus(host->kernel, key)) isolated.insert(c);
+  }
+  if (isolated.empty()) return;  // the host isolates nothing: doctor's H013 says so
+  std::vector<int> outside, vcpus;
+  for (const auto& p : d.vcpupins) {
+    if (d.vcpus && p.vcpu >= *d.vcpus) continue;
+    bool any = false;
+    for (int c : p.cpus) {
+      if (!isolated.count(c)) {
+        outside.push_back(c);
+        any = true;
+      }
+    }
+    if (any) vcpus.push_back(p.vcpu);
+  }
+  if (outside.empty()) return;
+  std::sort(outside.begin(), outside.end());
+  outside.erase(std::unique(outside.begin(), outside.end()), outside.end());
+  std::vector<int> iso(isolated.begin(), isolated.end());
+  std::sort(vcpus.begin(), vcpus.end());
+  vcpus.erase(std::unique(vcpus.begin(), vcpus.end()), vcpus.end());
+  out.add(first_pin_on(d, outside),
+          fmt::format("vCPU{} {} run{} on host CPU{} {}, which the host does not isolate (isolcpus/nohz_full: {})",
+                      vcpus.size() == 1 ? "" : "s", cpus_text(vcpus), vcpus.size() == 1 ? "s" : "",
+                      outside.size() == 1 ? "" : "s", cpus_text(outside), cpus_text(iso)),
+          fmt::format("pin the vCPUs to isolated CPUs ({}), or add their CPUs to isolcpus= and nohz_full=",
+                      cpus_text(iso)));
 }
 
 }  // namespace vfioctl::lint

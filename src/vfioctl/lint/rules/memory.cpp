@@ -2,8 +2,13 @@
 // multiples.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <map>
+#include <set>
+
 #include "vfioctl/host/host.h"
 #include "vfioctl/lint/rules/checks.h"
+#include "vfioctl/util/strings.h"
 
 namespace vfioctl::lint {
 
@@ -62,6 +67,119 @@ void check_page_multiple(const Domain& d, const Host* host, Emitter& out) {
     out.add(s.node,
             fmt::format("memory of {} KiB ({}) is not a multiple of the {}hugepage size, {}", *d.memory_kib,
                         format_kib(*d.memory_kib), implicit ? "default " : "", format_kib(s.kib)),
+            fix);
+  }
+}
+
+// L110
+void check_hugepage_pool(const Domain& d, const Host* host, Emitter& out) {
+  if (!d.hugepages || !d.memory_kib || host->memory.pools.empty()) return;
+  pugi::xml_node root = d.root();
+  // Guest NUMA cells and the host nodes <numatune> binds them to.
+  std::map<int, unsigned long long> cells;  // cell id -> KiB
+  for (pugi::xml_node c : root.child("cpu").child("numa").children("cell")) {
+    auto id = parse_number(c.attribute("id").value());
+    auto bytes = parse_scaled(c.attribute("memory").value(), c.attribute("unit").value(), 1024);
+    if (id && bytes) cells[static_cast<int>(*id)] = *bytes / 1024;
+  }
+  pugi::xml_node numatune = root.child("numatune");
+  std::vector<int> all_nodes = parse_cpuset(numatune.child("memory").attribute("nodeset").value()).value_or(std::vector<int>{});
+  std::map<int, std::vector<int>> cell_nodes;
+  for (pugi::xml_node m : numatune.children("memnode")) {
+    auto cell = parse_number(m.attribute("cellid").value());
+    auto nodes = parse_cpuset(m.attribute("nodeset").value());
+    if (cell && nodes) cell_nodes[static_cast<int>(*cell)] = *nodes;
+  }
+  auto nodes_of = [&](int cell) {
+    auto it = cell_nodes.find(cell);
+    return it != cell_nodes.end() ? it->second : all_nodes;
+  };
+
+  struct Need {
+    unsigned long long kib = 0;
+    pugi::xml_node at;
+  };
+  std::map<std::pair<unsigned long long, std::vector<int>>, Need> needs;  // (page size, host nodes) -> memory
+  auto need = [&](unsigned long long page, const std::vector<int>& nodes, unsigned long long kib, pugi::xml_node at) {
+    Need& n = needs[{page, nodes}];
+    n.kib += kib;
+    if (!n.at) n.at = at;
+  };
+  HugepageSize rest{default_page_kib(host), d.hugepages};
+  std::set<int> covered;
+  for (const auto& s : d.page_sizes) {
+    std::string_view nodeset = s.node.attribute("nodeset").value();
+    if (nodeset.empty()) {
+      rest = s;
+      continue;
+    }
+    for (int cell : parse_cpuset(nodeset).value_or(std::vector<int>{})) {
+      auto it = cells.find(cell);
+      if (it == cells.end() || !covered.insert(cell).second) continue;
+      need(s.kib, nodes_of(cell), it->second, s.node);
+    }
+  }
+  if (cells.empty()) {
+    need(rest.kib, all_nodes, *d.memory_kib, rest.node);
+  } else {
+    for (const auto& [cell, kib] : cells) {
+      if (!covered.count(cell)) need(rest.kib, nodes_of(cell), kib, rest.node);
+    }
+  }
+
+  auto sizes = host->memory.page_sizes();
+  std::vector<std::string> offered;
+  for (long long k : sizes) offered.push_back(format_kib(static_cast<unsigned long long>(k)));
+  for (const auto& [key, n] : needs) {
+    const auto& [page, nodes] = key;
+    unsigned long long pages = (n.kib + page - 1) / page;
+    std::string size = format_kib(page);
+    if (std::find(sizes.begin(), sizes.end(), static_cast<long long>(page)) == sizes.end()) {
+      out.add(n.at, fmt::format("the guest asks for {} pages, which this host does not offer", size),
+              fmt::format("use a page size the host has ({})", offered.empty() ? "none" : join(offered, ", ")));
+      continue;
+    }
+    // The pools that serve it: the nodes' own when the guest is bound to
+    // nodes and the host counts per node, else the system-wide one.
+    long long free = 0, total = 0;
+    bool known = true;
+    std::vector<const HugepagePool*> pools;
+    for (int node : nodes) pools.push_back(host->memory.pool(static_cast<long long>(page), node));
+    if (nodes.empty() || std::find(pools.begin(), pools.end(), nullptr) != pools.end()) {
+      pools = {host->memory.pool(static_cast<long long>(page))};
+    }
+    for (const HugepagePool* p : pools) {
+      if (!p || !p->free || !p->total) {
+        known = false;
+        break;
+      }
+      free += *p->free;
+      total += *p->total;
+    }
+    if (!known || static_cast<unsigned long long>(free) >= pages) continue;
+    bool per_node = pools.size() == nodes.size() && !nodes.empty() && pools.front()->node;
+    std::string where = per_node ? fmt::format(" on NUMA node{} {}", nodes.size() == 1 ? "" : "s", cpus_text(nodes)) : "";
+    long long want = total + static_cast<long long>(pages) - free;
+    std::string keep = page == default_page_kib(host)
+                           ? fmt::format(", vm.nr_hugepages={} in /etc/sysctl.d/ to keep it", want)
+                           : std::string();
+    std::string fix;
+    if (page >= 1024ULL * 1024) {
+      fix = fmt::format("reserve them at boot: hugepagesz={}G hugepages={} on the kernel command line (1 GiB pages are "
+                        "seldom found free after boot)",
+                        page / (1024ULL * 1024), want);
+    } else if (per_node && nodes.size() == 1) {
+      fix = fmt::format("raise the pool to {} pages: echo {} > /sys/devices/system/node/node{}/hugepages/hugepages-{}kB/"
+                        "nr_hugepages (or let a start hook reserve them)",
+                        want, want, nodes.front(), page);
+    } else {
+      fix = fmt::format("raise the pool to {} pages: echo {} > /sys/kernel/mm/hugepages/hugepages-{}kB/nr_hugepages{} "
+                        "(or let a start hook reserve them)",
+                        want, want, page, keep);
+    }
+    out.add(n.at,
+            fmt::format("the guest needs {} pages of {} ({}){}; this host has {} free (of {} reserved)", pages, size,
+                        format_kib(n.kib), where, free, total),
             fix);
   }
 }
