@@ -19,6 +19,10 @@ const std::vector<Command>& commands() {
       {"pin", "pin a plain-QEMU guest's vCPU, iothread and emulator threads", add_pin},
       {"lint", "find mistakes in libvirt domain XMLs, with the fix for each", add_lint},
       {"evdev", "keyboards and mice for evdev passthrough, with libvirt XML and QEMU arguments", add_evdev},
+      {"setup", "configure the boot for passthrough (IOMMU, vfio-pci, hugepages); diff first, undoable", add_setup},
+      {"undo", "restore the files a 'setup --apply' changed", nullptr},
+      {"bind", "move a device's IOMMU group to vfio-pci now", nullptr},
+      {"unbind", "give a device's IOMMU group back to its host drivers", nullptr},
       {"snapshot", "copy the host facts vfioctl reads into a directory or .tar.gz", add_snapshot},
   };
   return table;
@@ -80,7 +84,10 @@ int run(int argc, char** argv) {
   app.add_flag("-v,--verbose", g.verbose, "more detail (repeatable)");
   app.require_subcommand(0, 1);
   app.footer(usage_footer());
-  for (const auto& c : commands()) c.add(app, g);
+  for (const auto& c : commands()) {
+    if (c.add) c.add(app, g);  // null: registered by the entry before it
+  }
+  set_command_line(argc, argv);
 
   if (argc <= 1) {
     std::cout << app.help();

@@ -66,5 +66,9 @@ void add_lint(CLI::App& app, GlobalOptions& g);
 void add_pin(CLI::App& app, GlobalOptions& g);
 void add_evdev(CLI::App& app, GlobalOptions& g);
 void add_snapshot(CLI::App& app, GlobalOptions& g);
+// setup, undo, bind and unbind.
+void add_setup(CLI::App& app, GlobalOptions& g);
+// The command line as typed, for the setup journal.
+void set_command_line(int argc, char** argv);
 
 }  // namespace vfioctl::cli

@@ -39,58 +39,7 @@ std::string gpu_vendor_of(const PciDevice& d) {
 void plan_devices(const Host& host, const GuestSpec& spec, GuestPlan& plan) {
   std::set<PciAddress> taken;
   for (const auto& text : spec.passthrough) {
-    auto sel = parse_selector(text);
-    if (!sel) throw input_error(fmt::format("{}: passthrough '{}': {}", spec.passthrough_pos.str(), text, selector_help()));
-    std::vector<const PciDevice*> matched;
-    for (const auto& d : host.pci) {
-      if (selector_matches(*sel, d)) matched.push_back(&d);
-    }
-    if (matched.empty()) {
-      throw input_error(fmt::format("{}: passthrough '{}' matches no device on this host; 'vfioctl list' shows them",
-                                    spec.passthrough_pos.str(), text));
-    }
-    // A kind ("gpu", "net") must name one device. The host's boot GPU is
-    // passed only when it is the only one.
-    if (sel->kind == Selector::Kind::device_class && matched.size() > 1) {
-      std::vector<const PciDevice*> keep;
-      for (const PciDevice* d : matched) {
-        if (d->boot_vga != true) keep.push_back(d);
-      }
-      if (!keep.empty()) matched = keep;
-      if (matched.size() > 1) {
-        std::vector<std::string> names;
-        for (const PciDevice* d : matched) names.push_back(d->address.short_str() + " [" + d->id_pair() + "]");
-        throw input_error(fmt::format("{}: passthrough '{}' matches {} devices ({}); name one by address, e.g. \"{}\"",
-                                      spec.passthrough_pos.str(), text, matched.size(), join(names, ", "),
-                                      matched.front()->address.short_str()));
-      }
-    }
-    for (const PciDevice* d : matched) {
-      if (host.groups.empty()) {
-        throw input_error(fmt::format("{}: passthrough '{}': the IOMMU is off on this host, so no device can be passed "
-                                      "('vfioctl doctor' says how to turn it on)",
-                                      spec.passthrough_pos.str(), text));
-      }
-      const IommuGroup* g = d->iommu_group ? host.group(*d->iommu_group) : nullptr;
-      if (!g) {
-        throw input_error(fmt::format("{}: passthrough '{}': {} is in no IOMMU group", spec.passthrough_pos.str(), text,
-                                      d->address.short_str()));
-      }
-      auto others = group_companions(host, *g, d->address);
-      if (!others.empty()) {
-        std::vector<std::string> names;
-        for (const auto& o : others) {
-          const PciDevice* od = host.device(o);
-          names.push_back(o.short_str() + (od && od->driver ? " (" + *od->driver + ")" : ""));
-        }
-        throw input_error(fmt::format(
-            "{}: passthrough '{}': {} shares IOMMU group {} with {}; they would all have to leave the host. Pass a "
-            "device that has its group to itself ('vfioctl list' shows the verdicts)",
-            spec.passthrough_pos.str(), text, d->address.short_str(), g->id, join(names, ", ")));
-      }
-      // The whole group goes: every endpoint (the device's other functions).
-      for (const auto& e : assess_group(host, *g).endpoints) taken.insert(e);
-    }
+    for (const auto& a : take_devices(host, text, spec.passthrough_pos.str() + ": passthrough")) taken.insert(a);
   }
 
   // One guest slot (behind its own root port) per host slot; functions keep

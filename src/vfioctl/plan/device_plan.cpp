@@ -1,5 +1,13 @@
 #include "vfioctl/plan/device_plan.h"
 
+#include <fmt/format.h>
+
+#include <set>
+
+#include "vfioctl/host/selector.h"
+#include "vfioctl/util/error.h"
+#include "vfioctl/util/strings.h"
+
 namespace vfioctl {
 
 namespace {
@@ -75,6 +83,56 @@ std::map<std::string, std::vector<PciAddress>> shared_ids(const Host& host) {
   }
   std::erase_if(by_id, [](const auto& kv) { return kv.second.size() < 2; });
   return by_id;
+}
+
+std::vector<PciAddress> take_devices(const Host& host, const std::string& text, const std::string& where,
+                                     bool allow_shared) {
+  auto sel = parse_selector(text);
+  if (!sel) throw input_error(fmt::format("{} '{}': {}", where, text, selector_help()));
+  std::vector<const PciDevice*> matched;
+  for (const auto& d : host.pci) {
+    if (selector_matches(*sel, d)) matched.push_back(&d);
+  }
+  if (matched.empty()) {
+    throw input_error(fmt::format("{} '{}' matches no device on this host; 'vfioctl list' shows them", where, text));
+  }
+  if (sel->kind == Selector::Kind::device_class && matched.size() > 1) {
+    std::vector<const PciDevice*> keep;
+    for (const PciDevice* d : matched) {
+      if (d->boot_vga != true) keep.push_back(d);
+    }
+    if (!keep.empty()) matched = keep;
+    if (matched.size() > 1) {
+      std::vector<std::string> names;
+      for (const PciDevice* d : matched) names.push_back(d->address.short_str() + " [" + d->id_pair() + "]");
+      throw input_error(fmt::format("{} '{}' matches {} devices ({}); name one by address, e.g. \"{}\"", where, text,
+                                    matched.size(), join(names, ", "), matched.front()->address.short_str()));
+    }
+  }
+  std::set<PciAddress> taken;
+  for (const PciDevice* d : matched) {
+    if (host.groups.empty()) {
+      throw input_error(fmt::format("{} '{}': the IOMMU is off on this host, so no device can be passed "
+                                    "('vfioctl doctor' says how to turn it on)",
+                                    where, text));
+    }
+    const IommuGroup* g = d->iommu_group ? host.group(*d->iommu_group) : nullptr;
+    if (!g) throw input_error(fmt::format("{} '{}': {} is in no IOMMU group", where, text, d->address.short_str()));
+    auto others = group_companions(host, *g, d->address);
+    if (!others.empty() && !allow_shared) {
+      std::vector<std::string> names;
+      for (const auto& o : others) {
+        const PciDevice* od = host.device(o);
+        names.push_back(o.short_str() + (od && od->driver ? " (" + *od->driver + ")" : ""));
+      }
+      throw input_error(fmt::format(
+          "{} '{}': {} shares IOMMU group {} with {}; they would all have to leave the host. Pass a "
+          "device that has its group to itself ('vfioctl list' shows the verdicts)",
+          where, text, d->address.short_str(), g->id, join(names, ", ")));
+    }
+    for (const auto& e : assess_group(host, *g).endpoints) taken.insert(e);
+  }
+  return {taken.begin(), taken.end()};
 }
 
 }  // namespace vfioctl

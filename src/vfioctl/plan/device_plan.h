@@ -38,4 +38,14 @@ std::vector<PciAddress> group_companions(const Host& host, const IommuGroup& gro
 // a `vfio-pci.ids=` binding would claim every one of them.
 std::map<std::string, std::vector<PciAddress>> shared_ids(const Host& host);
 
+// What a passthrough selector takes from the host: the device(s) it names
+// and every endpoint of their IOMMU groups, sorted. A kind ("gpu") must name
+// one device (the boot GPU is left out when another matches). Throws an
+// input Error starting with `where` ("guest.toml:4: passthrough", "--device")
+// when the selector is malformed, matches nothing or several, the IOMMU is
+// off, or the group holds other devices (unless `allow_shared`: then those
+// are taken too).
+std::vector<PciAddress> take_devices(const Host& host, const std::string& text, const std::string& where,
+                                     bool allow_shared = false);
+
 }  // namespace vfioctl

@@ -1,0 +1,427 @@
+// vfioctl setup, undo, bind, unbind: configure the host for passthrough.
+// Every command that changes the host prints what it would do and does it
+// only with --apply; setup and undo go through the journal (setup/
+// transaction.h), bind and unbind record the drivers they replace.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <memory>
+
+#include "cli.h"
+#include "vfioctl/guest/spec.h"
+#include "vfioctl/host/host.h"
+#include "vfioctl/plan/memory_plan.h"
+#include "vfioctl/setup/bind.h"
+#include "vfioctl/setup/setup_plan.h"
+#include "vfioctl/setup/transaction.h"
+#include "vfioctl/util/diff.h"
+#include "vfioctl/util/error.h"
+#include "vfioctl/util/json_writer.h"
+#include "vfioctl/util/strings.h"
+
+namespace vfioctl::cli {
+
+namespace {
+
+using namespace vfioctl::setup;
+
+struct SetupOptions {
+  std::vector<std::string> devices;
+  std::string hugepages, hugepage_size, hugepages_for, isolate;
+  bool windows = false, apply = false, regenerate = false, unsafe = false, force = false;
+};
+
+std::optional<long long> size_option(const std::string& text, const char* option) {
+  if (text.empty()) return std::nullopt;
+  auto mib = parse_size_mib(text);
+  if (!mib || *mib <= 0) throw input_error(fmt::format("{} '{}': give a size like 16G or 8192M", option, text));
+  return mib;
+}
+
+// Regenerate commands: recorded instead of run when VFIOCTL_COMMAND_LOG is
+// set (the tests' fake), chrooted into --root otherwise.
+std::unique_ptr<CommandRunner> make_runner(const Root& root) {
+  if (const char* log = std::getenv("VFIOCTL_COMMAND_LOG"); log && *log) {
+    const char* fail = std::getenv("VFIOCTL_COMMAND_FAIL");
+    return recording_runner(log, fail ? fail : "");
+  }
+  return real_runner(root);
+}
+
+// Runs the commands in order; the first failure throws Error(refused) after
+// `on_failure` ran.
+void run_commands(CommandRunner& runner, const std::vector<setup::Command>& commands, const std::function<void()>& on_failure) {
+  for (const auto& c : commands) {
+    std::cerr << "vfioctl: running " << c.str() << "\n";
+    auto r = runner.run(c);
+    if (r.exit_code != 0) {
+      std::cerr << r.output;
+      on_failure();
+      throw Error(ExitCode::refused, fmt::format("'{}' failed (exit {}); the files were restored and the boot files "
+                                                 "regenerated from them; fix the cause and run setup again",
+                                                 c.str(), r.exit_code));
+    }
+  }
+}
+
+std::string command_line(int argc, char** argv) {
+  std::vector<std::string> words;
+  for (int i = 0; i < argc; ++i) words.push_back(shell_quote(argv[i]));
+  return join(words, " ");
+}
+
+std::string g_command_line;
+
+void print_diff(const std::vector<FileChange>& files, std::ostream& out) {
+  for (const auto& f : files) out << unified_diff(f.path, f.before, f.after);
+}
+
+void print_plan_json(const Plan& plan, const std::optional<JournalEntry>& entry, bool applied) {
+  JsonWriter w(std::cout);
+  w.begin_object();
+  w.field("applied", applied);
+  w.field("journal_id", entry ? std::optional<std::string>(entry->id) : std::nullopt);
+  w.field("kernel_args", plan.kernel_args);
+  w.key("files");
+  w.begin_array();
+  for (const auto* f : plan.changed()) {
+    w.begin_object();
+    w.field("path", f->path);
+    w.field("new", !f->before.has_value());
+    w.field("why", f->why);
+    w.field("diff", unified_diff(f->path, f->before, f->after));
+    w.end_object();
+  }
+  w.end_array();
+  w.key("commands");
+  w.begin_array();
+  for (const auto& c : plan.commands) {
+    w.begin_object();
+    w.field("argv", c.argv);
+    w.field("why", c.why);
+    w.end_object();
+  }
+  w.end_array();
+  w.field("warnings", plan.warnings);
+  w.field("notes", plan.notes);
+  w.end_object();
+  w.finish();
+}
+
+void run_setup(const SetupOptions& o, GlobalOptions& g) {
+  Root root = open_root(g);
+  Host host = read_host(root);
+  SetupRequest req;
+  req.devices = o.devices;
+  req.windows = o.windows;
+  req.unsafe = o.unsafe;
+  req.force = o.force;
+  if (!o.isolate.empty()) req.isolate = o.isolate;
+  req.hugepages_mib = size_option(o.hugepages, "--hugepages");
+  if (auto k = size_option(o.hugepage_size, "--hugepage-size")) req.hugepage_kib = *k * 1024;
+  if (!o.hugepages_for.empty()) {
+    if (req.hugepages_mib) throw input_error("--hugepages and --hugepages-for: give one of them");
+    GuestSpec spec = load_guest_spec(o.hugepages_for);
+    MemoryRequest mr;
+    mr.mib = spec.memory_mib;
+    mr.page_kib = spec.hugepage_kib;
+    mr.hugepages_off = spec.hugepages_off;
+    MemoryPlan mp = plan_memory(host.memory, host.platform, mr);
+    if (mp.page_kib == 0) {
+      throw input_error(fmt::format("--hugepages-for {}: the guest asks for no hugepages (hugepages = \"off\")",
+                                    o.hugepages_for));
+    }
+    req.hugepages_mib = mp.pages * mp.page_kib / 1024;
+    req.hugepage_kib = mp.page_kib;
+  }
+  if (o.regenerate && !o.apply) throw input_error("--regenerate runs after --apply; add --apply");
+
+  Plan plan = plan_setup(root, host, req);
+  auto changed = plan.changed();
+  if (!o.apply) {
+    if (g.json) {
+      print_plan_json(plan, std::nullopt, false);
+      return;
+    }
+    for (const auto& w : plan.warnings) std::cerr << "vfioctl: warning: " << w << "\n";
+    for (const auto& n : plan.notes) std::cerr << "vfioctl: note: " << n << "\n";
+    if (changed.empty()) {
+      std::cout << "Nothing to change: the host is configured as asked.\n";
+      return;
+    }
+    std::vector<FileChange> files;
+    for (const auto* f : changed) files.push_back(*f);
+    print_diff(files, std::cout);
+    if (!plan.commands.empty()) {
+      std::cout << "\nThen, to rebuild the boot files (with --apply --regenerate):\n";
+      for (const auto& c : plan.commands) std::cout << "  " << c.str() << "    # " << c.why << "\n";
+    }
+    std::cout << "\nDry run: nothing was written. Add --apply to write these files (undo with 'vfioctl undo').\n";
+    return;
+  }
+  if (root.is_live() && ::geteuid() != 0) {
+    throw Error(ExitCode::refused, "setup --apply changes files under /etc and /boot: run it as root (sudo)");
+  }
+  for (const auto& w : plan.warnings) std::cerr << "vfioctl: warning: " << w << "\n";
+  auto entry = apply(root, real_fs(), plan, g_command_line);
+  if (!entry) {
+    if (g.json) print_plan_json(plan, std::nullopt, false);
+    else std::cout << "Nothing to change: the host is configured as asked.\n";
+    return;
+  }
+  if (o.regenerate) {
+    auto runner = make_runner(root);
+    run_commands(*runner, plan.commands, [&]() {
+      undo(root, real_fs(), *entry, true);
+      for (const auto& c : plan.commands) runner->run(c);
+    });
+  }
+  if (g.json) {
+    print_plan_json(plan, entry, true);
+    return;
+  }
+  for (const auto* f : changed) std::cout << (f->before ? "changed " : "created ") << f->path << "\n";
+  std::cout << fmt::format("Journal entry {}: 'vfioctl undo {}' restores every file.\n", entry->id, entry->id);
+  if (!o.regenerate && !plan.commands.empty()) {
+    std::cout << "Now rebuild the boot files (or run again with --apply --regenerate):\n";
+    for (const auto& c : plan.commands) std::cout << "  " << c.str() << "\n";
+  }
+  if (!plan.commands.empty()) std::cout << "Reboot for the kernel arguments and the initramfs to take effect.\n";
+}
+
+struct UndoOptions {
+  std::string id;
+  bool list = false, apply = false, force = false, regenerate = false;
+};
+
+void run_undo(const UndoOptions& o, GlobalOptions& g) {
+  Root root = open_root(g);
+  Journal journal(root, real_fs());
+  std::vector<std::string> problems;
+  auto entries = journal.list(&problems);
+  for (const auto& p : problems) std::cerr << "vfioctl: warning: " << p << "\n";
+  if (o.list) {
+    if (g.json) {
+      JsonWriter w(std::cout);
+      w.begin_array();
+      for (const auto& e : entries) {
+        w.begin_object();
+        w.field("id", e.id);
+        w.field("created", e.created);
+        w.field("state", e.state);
+        w.field("command", e.command);
+        std::vector<std::string> paths;
+        for (const auto& f : e.files) paths.push_back(f.path);
+        w.field("files", paths);
+        w.end_object();
+      }
+      w.end_array();
+      w.finish();
+      return;
+    }
+    if (entries.empty()) {
+      std::cout << "No journal entries in " << journal.dir() << ": nothing to undo.\n";
+      return;
+    }
+    std::cout << fmt::format("{:<4} {:<21} {:<8} {}\n", "ID", "CREATED", "STATE", "FILES");
+    for (const auto& e : entries) {
+      std::vector<std::string> paths;
+      for (const auto& f : e.files) paths.push_back(f.path);
+      std::cout << fmt::format("{:<4} {:<21} {:<8} {}\n", e.id, e.created, e.state, join(paths, " "));
+    }
+    return;
+  }
+  JournalEntry entry;
+  if (!o.id.empty()) {
+    entry = journal.load(o.id);
+  } else {
+    const JournalEntry* last = nullptr;
+    for (const auto& e : entries) {
+      if (e.state == "applied") last = &e;
+    }
+    if (!last) throw input_error(fmt::format("nothing to undo: no applied entry in {}", journal.dir()));
+    entry = *last;
+  }
+  if (entry.state != "applied") throw input_error(fmt::format("journal entry {} is undone already", entry.id));
+  auto changes = undo_changes(root, entry);
+  if (!o.apply) {
+    std::cout << fmt::format("Undo of entry {} ({}, {}):\n", entry.id, entry.created, entry.command);
+    print_diff(changes, std::cout);
+    for (const auto& c : changes) {
+      if (c.why != "restore") std::cerr << "vfioctl: warning: " << c.path << " changed since vfioctl wrote it\n";
+    }
+    std::cout << "\nDry run: nothing was written. Add --apply to restore these files.\n";
+    return;
+  }
+  if (root.is_live() && ::geteuid() != 0) throw Error(ExitCode::refused, "undo --apply: run it as root (sudo)");
+  undo(root, real_fs(), entry, o.force);
+  std::cout << fmt::format("Restored {} file(s) of entry {}.\n", entry.files.size(), entry.id);
+  if (!entry.commands.empty()) {
+    if (o.regenerate) {
+      auto runner = make_runner(root);
+      run_commands(*runner, entry.commands, []() {});
+    } else {
+      std::cout << "Now rebuild the boot files (or run again with --regenerate):\n";
+      for (const auto& c : entry.commands) std::cout << "  " << c.str() << "\n";
+    }
+  }
+}
+
+// Fixture roots stand in for sysfs with plain files: each write is appended
+// to the file, so a test reads the sequence back.
+class FixtureAttributes : public FileSystem {
+ public:
+  void write(const std::string& path, const std::string& content, const FileMode& mode) override {
+    real_fs().write(path, content, mode);
+  }
+  void remove(const std::string& path) override { real_fs().remove(path); }
+  void write_attribute(const std::string& path, const std::string& value) override {
+    std::ofstream out(path, std::ios::app);
+    if (!out) throw Error(ExitCode::refused, path + ": cannot write");
+    out << value << (ends_with(value, "\n") ? "" : "\n");
+  }
+};
+
+struct BindOptions {
+  std::vector<std::string> devices;
+  bool apply = false, force = false;
+};
+
+void run_bind(const BindOptions& o, GlobalOptions& g, bool bind) {
+  Root root = open_root(g);
+  Host host = read_host(root);
+  BindPlan plan = bind ? plan_bind(root, host, o.devices, o.force) : plan_unbind(root, host, o.devices);
+  if (g.json) {
+    JsonWriter w(std::cout);
+    w.begin_object();
+    w.field("applied", o.apply && !plan.writes.empty());
+    std::vector<std::string> devs;
+    for (const auto& a : plan.devices) devs.push_back(a.str());
+    w.field("devices", devs);
+    w.key("drivers");
+    w.begin_object();
+    for (const auto& [a, d] : plan.drivers) w.field(a.str(), d);
+    w.end_object();
+    w.key("writes");
+    w.begin_array();
+    for (const auto& s : plan.writes) {
+      w.begin_object();
+      w.field("path", s.path);
+      w.field("value", s.value);
+      w.end_object();
+    }
+    w.end_array();
+    w.field("notes", plan.notes);
+    w.end_object();
+    w.finish();
+  }
+  for (const auto& n : plan.notes) std::cerr << "vfioctl: note: " << n << "\n";
+  if (plan.writes.empty()) {
+    if (!g.json) std::cout << "Nothing to do.\n";
+    return;
+  }
+  if (!o.apply) {
+    if (g.json) return;
+    if (bind && plan.load_vfio) std::cout << "modprobe vfio-pci\n";
+    for (const auto& s : plan.writes) {
+      std::string v = s.value == "\n" ? "" : s.value;
+      std::cout << fmt::format("echo '{}' > {}\n", v, s.path);
+    }
+    std::cout << "\nDry run: nothing was written. Add --apply to do it.\n";
+    return;
+  }
+  if (root.is_live() && ::geteuid() != 0) throw Error(ExitCode::refused, "bind/unbind --apply: run it as root (sudo)");
+  if (bind && plan.load_vfio && root.is_live()) {
+    auto r = run_process({"modprobe", "vfio-pci"});
+    if (r.exit_code != 0) {
+      throw Error(ExitCode::refused, "modprobe vfio-pci failed: " + std::string(trim(r.output)));
+    }
+  }
+  FixtureAttributes fixture;
+  apply_bind(root, root.is_live() ? real_fs() : static_cast<FileSystem&>(fixture), plan, bind);
+  if (!g.json) {
+    for (const auto& [a, d] : plan.drivers) {
+      if (bind) std::cout << fmt::format("{}: {} -> vfio-pci\n", a.short_str(), d.value_or("(none)"));
+      else std::cout << fmt::format("{}: vfio-pci -> {}\n", a.short_str(), d.value_or("(kernel's choice)"));
+    }
+  }
+}
+
+}  // namespace
+
+void set_command_line(int argc, char** argv) { g_command_line = command_line(argc, argv); }
+
+void add_setup(CLI::App& app, GlobalOptions& g) {
+  auto o = std::make_shared<SetupOptions>();
+  CLI::App* cmd = app.add_subcommand("setup", "configure the boot for passthrough: IOMMU, vfio-pci, hugepages (diff first)");
+  cmd->description(
+      "Plan the host changes passthrough needs and print them as a unified diff plus the commands that\n"
+      "rebuild the boot files. Nothing is written without --apply. It knows GRUB (/etc/default/grub) and\n"
+      "systemd-boot/kernel-install (loader entries, /etc/kernel/cmdline), initramfs-tools, mkinitcpio and\n"
+      "dracut, and writes: IOMMU kernel arguments, vfio-pci ids (or per-address driver_override when the\n"
+      "host keeps a device with the same id), softdeps so vfio-pci loads before the GPU/audio/USB drivers,\n"
+      "the vfio modules in the initramfs, static hugepages and CPU isolation when asked.\n"
+      "Edits are managed blocks (idempotent), written atomically and journaled: 'vfioctl undo' restores\n"
+      "every file byte for byte. A failed write restores what was written and exits 3.");
+  cmd->add_option("--device", o->devices, "device for guests (01:00.0, 10de:1b81, gpu, ...); its whole IOMMU group is taken")
+      ->type_name("SEL");
+  cmd->add_option("--hugepages", o->hugepages, "reserve this much memory as static hugepages at boot (16G)")
+      ->type_name("SIZE");
+  cmd->add_option("--hugepage-size", o->hugepage_size, "page size for --hugepages: 2M or 1G (default: 1G when the CPU has it and the size is whole GiB)")
+      ->type_name("SIZE");
+  cmd->add_option("--hugepages-for", o->hugepages_for, "reserve exactly what this guest spec's memory plan needs")
+      ->type_name("SPEC.toml");
+  cmd->add_option("--isolate", o->isolate, "keep the kernel off these CPUs (isolcpus, nohz_full, rcu_nocbs)")
+      ->type_name("CPUS");
+  cmd->add_flag("--windows", o->windows, "kvm ignore_msrs=1 (Windows guests trip on unknown MSRs)");
+  cmd->add_flag("--apply", o->apply, "write the files (journaled; 'vfioctl undo' takes them back)");
+  cmd->add_flag("--regenerate", o->regenerate, "with --apply: run the commands that rebuild grub.cfg and the initramfs");
+  cmd->add_flag("--unsafe", o->unsafe, "allow insecure options: ACS override for a shared group, unsafe interrupts");
+  cmd->add_flag("--force", o->force, "take a device the running host needs (the root disk's controller, the only NIC)");
+  cmd->footer(
+      "\nExamples:\n  vfioctl setup --device 01:00.0                 # dry run: the diff\n"
+      "  sudo vfioctl setup --device gpu --hugepages 16G --apply --regenerate\n"
+      "  sudo vfioctl undo --apply --regenerate           # back to before\n"
+      "  vfioctl --root /mnt/sysroot setup --device 10de:1b81 --json\n"
+      "Exit codes: 0 done (or dry run), 2 bad request, 3 refused or a write failed (nothing changed).");
+  cmd->callback([o, &g]() { run_setup(*o, g); });
+
+  auto u = std::make_shared<UndoOptions>();
+  CLI::App* undo_cmd = app.add_subcommand("undo", "restore the files a 'setup --apply' changed, byte for byte");
+  undo_cmd->description(
+      "Show (dry run) or restore (--apply) the files of a journal entry: the last applied one, or ID.\n"
+      "A file edited since vfioctl wrote it is not overwritten without --force.");
+  undo_cmd->add_option("id", u->id, "journal entry (default: the last applied)");
+  undo_cmd->add_flag("--list", u->list, "list the journal entries");
+  undo_cmd->add_flag("--apply", u->apply, "restore the files");
+  undo_cmd->add_flag("--force", u->force, "restore files changed since vfioctl wrote them");
+  undo_cmd->add_flag("--regenerate", u->regenerate, "with --apply: rebuild grub.cfg and the initramfs afterwards");
+  undo_cmd->footer("\nExamples:\n  vfioctl undo --list\n  sudo vfioctl undo --apply --regenerate\n  vfioctl undo 3");
+  undo_cmd->callback([u, &g]() {
+    if (u->regenerate && !u->apply) throw input_error("--regenerate runs after --apply; add --apply");
+    run_undo(*u, g);
+  });
+
+  for (bool bind : {true, false}) {
+    auto b = std::make_shared<BindOptions>();
+    CLI::App* c = app.add_subcommand(bind ? "bind" : "unbind",
+                                     bind ? "move a device's IOMMU group to vfio-pci now (no reboot)"
+                                          : "give a device's IOMMU group back to its host drivers");
+    c->description(bind ? "Moves every endpoint of the device's IOMMU group to vfio-pci through sysfs\n"
+                          "(driver_override, unbind, drivers_probe), recording the drivers it replaces.\n"
+                          "Refuses (exit 3) the root disk's controller, the boot GPU driving the console and\n"
+                          "the only network interface, unless --force. Dry run without --apply."
+                        : "Clears driver_override, unbinds from vfio-pci and binds each endpoint back to the\n"
+                          "driver 'vfioctl bind' recorded (or lets the kernel choose). Dry run without --apply.");
+    c->add_option("device", b->devices, "01:00.0, 10de:1b81, gpu, ...")->required();
+    c->add_flag("--apply", b->apply, "do it");
+    if (bind) c->add_flag("--force", b->force, "take a device the running host needs");
+    c->callback([b, &g, bind]() { run_bind(*b, g, bind); });
+  }
+}
+
+}  // namespace vfioctl::cli

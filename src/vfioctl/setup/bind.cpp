@@ -1,0 +1,167 @@
+#include "vfioctl/setup/bind.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "vfioctl/host/selector.h"
+#include "vfioctl/plan/device_plan.h"
+#include "vfioctl/setup/transaction.h"
+#include "vfioctl/util/error.h"
+#include "vfioctl/util/strings.h"
+
+namespace vfioctl::setup {
+
+namespace {
+
+constexpr const char* kState = "/var/lib/vfioctl/bound.json";
+
+std::string dev_path(const PciAddress& a, const char* attr) {
+  return fmt::format("/sys/bus/pci/devices/{}/{}", a.str(), attr);
+}
+
+// Whether the kernel shows a framebuffer console (efifb, simpledrm, a DRM
+// driver's fbdev): /proc/fb lists one per line.
+bool framebuffer_active(const Root& root) {
+  auto fb = root.read("/proc/fb");
+  return fb && !trim(*fb).empty();
+}
+
+void check_needed(const Root& root, const Host& host, const PciDevice& d, bool force) {
+  if (force) return;
+  const auto& a = d.address;
+  if (host.system.root_devices.count(a)) {
+    throw Error(ExitCode::refused,
+                fmt::format("{} holds the root filesystem ({}): taking it from its driver would take / away from the "
+                            "running system. Refusing; --force overrides",
+                            a.short_str(), host.system.root_source.value_or("?")));
+  }
+  if (d.boot_vga == true && d.driver && (framebuffer_active(root) || d.is_gpu())) {
+    throw Error(ExitCode::refused,
+                fmt::format("{} is the boot GPU and drives the console ({}): unbinding it blanks the screen and can "
+                            "hang the host. Refusing; stop the display manager first and pass --force",
+                            a.short_str(), *d.driver));
+  }
+  std::vector<const NetInterface*> wired;
+  for (const auto& n : host.system.net) {
+    if (n.pci) wired.push_back(&n);
+  }
+  for (const auto* n : wired) {
+    if (n->pci != a) continue;
+    if (wired.size() == 1 || n->default_route) {
+      throw Error(ExitCode::refused,
+                  fmt::format("{} is the network interface {}{}: the host would lose its network (and this session, "
+                              "if remote). Refusing; --force overrides",
+                              a.short_str(), n->name, wired.size() == 1 ? ", the only one" : " with the default route"));
+    }
+  }
+}
+
+std::vector<PciAddress> select(const Root& root, const Host& host, const std::vector<std::string>& selectors,
+                               bool force, bool whole_group) {
+  if (selectors.empty()) throw input_error("give the device: an address (01:00.0), ids (10de:1b81) or a kind (gpu)");
+  std::set<PciAddress> out;
+  for (const auto& text : selectors) {
+    auto sel = parse_selector(text);
+    if (!sel) throw input_error(fmt::format("'{}': {}", text, selector_help()));
+    std::vector<const PciDevice*> matched;
+    for (const auto& d : host.pci) {
+      if (selector_matches(*sel, d)) matched.push_back(&d);
+    }
+    if (matched.empty()) {
+      throw input_error(fmt::format("'{}' matches no device on this host; 'vfioctl list' shows them", text));
+    }
+    // The host's needs first: a refusal says more than an IOMMU error.
+    for (const auto* d : matched) check_needed(root, host, *d, force);
+    if (!whole_group) {
+      for (const auto* d : matched) out.insert(d->address);
+      continue;
+    }
+    for (const auto& a : take_devices(host, text, "device", false)) {
+      if (const PciDevice* d = host.device(a)) check_needed(root, host, *d, force);
+      out.insert(a);
+    }
+  }
+  return {out.begin(), out.end()};
+}
+
+}  // namespace
+
+std::map<PciAddress, std::optional<std::string>> bound_state(const Root& root) {
+  std::map<PciAddress, std::optional<std::string>> out;
+  auto text = root.read(kState);
+  if (!text) return out;
+  try {
+    auto j = nlohmann::json::parse(*text);
+    for (const auto& [k, v] : j.at("devices").items()) {
+      auto a = PciAddress::parse(k);
+      if (!a) continue;
+      out[*a] = v.is_null() ? std::nullopt : std::optional<std::string>(v.get<std::string>());
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ExitCode::refused, fmt::format("{}: unreadable ({}); move it away to start afresh", kState, e.what()));
+  }
+  return out;
+}
+
+BindPlan plan_bind(const Root& root, const Host& host, const std::vector<std::string>& selectors, bool force) {
+  BindPlan p;
+  p.devices = select(root, host, selectors, force, true);
+  p.load_vfio = !root.exists("/sys/bus/pci/drivers/vfio-pci");
+  for (const auto& a : p.devices) {
+    const PciDevice* d = host.device(a);
+    std::optional<std::string> drv = d ? d->driver : std::nullopt;
+    if (drv == "vfio-pci") {
+      p.notes.push_back(a.short_str() + " is on vfio-pci already");
+      continue;
+    }
+    p.drivers[a] = drv;
+    p.writes.push_back({dev_path(a, "driver_override"), "vfio-pci"});
+    if (drv) p.writes.push_back({dev_path(a, "driver/unbind"), a.str()});
+    p.writes.push_back({"/sys/bus/pci/drivers_probe", a.str()});
+  }
+  return p;
+}
+
+BindPlan plan_unbind(const Root& root, const Host& host, const std::vector<std::string>& selectors) {
+  BindPlan p;
+  // Unbinding gives devices back to the host: nothing to refuse.
+  p.devices = select(root, host, selectors, true, true);
+  auto state = bound_state(root);
+  for (const auto& a : p.devices) {
+    const PciDevice* d = host.device(a);
+    if (!d || d->driver != "vfio-pci") {
+      p.notes.push_back(a.short_str() + " is not on vfio-pci");
+      continue;
+    }
+    auto it = state.find(a);
+    std::optional<std::string> orig = it != state.end() ? it->second : std::nullopt;
+    p.drivers[a] = orig;
+    p.writes.push_back({dev_path(a, "driver_override"), "\n"});
+    p.writes.push_back({dev_path(a, "driver/unbind"), a.str()});
+    if (orig) p.writes.push_back({fmt::format("/sys/bus/pci/drivers/{}/bind", *orig), a.str()});
+    else p.writes.push_back({"/sys/bus/pci/drivers_probe", a.str()});
+    if (it == state.end()) {
+      p.notes.push_back(a.short_str() + ": no driver recorded by 'vfioctl bind'; the kernel picks one (drivers_probe)");
+    }
+  }
+  return p;
+}
+
+void apply_bind(const Root& root, FileSystem& fs, const BindPlan& plan, bool bind) {
+  // Record first: a crash after the writes still leaves what to restore.
+  auto state = bound_state(root);
+  for (const auto& [a, drv] : plan.drivers) {
+    if (bind) state.emplace(a, drv);
+    else state.erase(a);
+  }
+  nlohmann::json j;
+  j["version"] = 1;
+  j["devices"] = nlohmann::json::object();
+  for (const auto& [a, drv] : state) j["devices"][a.str()] = drv ? nlohmann::json(*drv) : nlohmann::json();
+  if (!plan.drivers.empty()) fs.write(real_path(root, kState), j.dump(2) + "\n", FileMode{0644, 0, 0});
+  for (const auto& w : plan.writes) fs.write_attribute(real_path(root, w.path), w.value);
+}
+
+}  // namespace vfioctl::setup

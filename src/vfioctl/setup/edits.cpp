@@ -1,0 +1,231 @@
+#include "vfioctl/setup/edits.h"
+
+#include <algorithm>
+
+#include "vfioctl/util/strings.h"
+
+namespace vfioctl::setup {
+
+namespace {
+
+constexpr std::string_view kBegin = "# BEGIN vfioctl";
+constexpr std::string_view kEnd = "# END vfioctl";
+
+std::vector<std::string> lines_keep(const std::string& text) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) {
+      out.push_back(text.substr(pos));
+      break;
+    }
+    out.push_back(text.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  return out;
+}
+
+std::string join_lines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) {
+    out += l;
+    out += '\n';
+  }
+  return out;
+}
+
+// [begin, end] line indexes of the managed block, or nullopt.
+std::optional<std::pair<size_t, size_t>> find_block(const std::vector<std::string>& lines) {
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (!starts_with(lines[i], kBegin)) continue;
+    for (size_t j = i + 1; j < lines.size(); ++j) {
+      if (starts_with(lines[j], kEnd)) return std::make_pair(i, j);
+    }
+  }
+  return std::nullopt;
+}
+
+std::string key_norm(std::string_view k) {
+  std::string s(k);
+  std::replace(s.begin(), s.end(), '-', '_');
+  return s;
+}
+
+std::string unquote(std::string_view v) {
+  v = trim(v);
+  if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front()) {
+    v = v.substr(1, v.size() - 2);
+  }
+  return std::string(v);
+}
+
+// Words of a cmdline as written (quotes kept).
+std::vector<std::string> cmdline_words(std::string_view s) {
+  std::vector<std::string> out;
+  std::string cur;
+  bool quoted = false;
+  for (char c : s) {
+    if (c == '"') quoted = !quoted;
+    if (!quoted && (c == ' ' || c == '\t' || c == '\n')) {
+      if (!cur.empty()) out.push_back(std::move(cur));
+      cur.clear();
+      continue;
+    }
+    cur += c;
+  }
+  if (!cur.empty()) out.push_back(std::move(cur));
+  return out;
+}
+
+std::string word_key(const std::string& w) {
+  size_t eq = w.find('=');
+  return key_norm(eq == std::string::npos ? w : w.substr(0, eq));
+}
+
+}  // namespace
+
+std::string arg_str(const KernelArg& a) { return a.value ? a.key + "=" + *a.value : a.key; }
+
+std::string set_managed_block(const std::string& text, const std::string& title, const std::string& body) {
+  auto lines = lines_keep(text);
+  std::vector<std::string> block;
+  if (!body.empty()) {
+    block.push_back(std::string(kBegin) + ": " + title);
+    for (const auto& l : lines_keep(body)) block.push_back(l);
+    block.push_back(std::string(kEnd));
+  }
+  if (auto b = find_block(lines)) {
+    lines.erase(lines.begin() + static_cast<long>(b->first), lines.begin() + static_cast<long>(b->second) + 1);
+    lines.insert(lines.begin() + static_cast<long>(b->first), block.begin(), block.end());
+  } else {
+    lines.insert(lines.end(), block.begin(), block.end());
+  }
+  return join_lines(lines);
+}
+
+std::string without_managed_block(const std::string& text) {
+  auto lines = lines_keep(text);
+  if (auto b = find_block(lines)) {
+    lines.erase(lines.begin() + static_cast<long>(b->first), lines.begin() + static_cast<long>(b->second) + 1);
+    return join_lines(lines);
+  }
+  return text;
+}
+
+std::optional<std::string> shell_value(const std::string& text, std::string_view name, int* line) {
+  std::optional<std::string> value;
+  int n = 0;
+  std::string prefix = std::string(name) + "=";
+  for (auto l : split(text, '\n')) {
+    ++n;
+    std::string_view t = trim(l);
+    if (starts_with(t, "export ")) t = trim(t.substr(7));
+    if (!starts_with(t, prefix)) continue;
+    value = unquote(t.substr(prefix.size()));
+    if (line) *line = n;
+  }
+  return value;
+}
+
+std::string edit_cmdline(std::string_view cmdline, const std::vector<KernelArg>& want) {
+  auto words = cmdline_words(cmdline);
+  for (const auto& a : want) {
+    std::string k = key_norm(a.key);
+    bool done = false;
+    std::vector<std::string> out;
+    for (auto& w : words) {
+      if (word_key(w) != k) {
+        out.push_back(std::move(w));
+        continue;
+      }
+      if (!done) out.push_back(arg_str(a));
+      done = true;
+    }
+    if (!done) out.push_back(arg_str(a));
+    words = std::move(out);
+  }
+  return join(words, " ");
+}
+
+std::vector<KernelArg> missing_args(std::string_view cmdline, const std::vector<KernelArg>& want) {
+  auto have = parse_cmdline(std::string(cmdline));
+  std::vector<KernelArg> out;
+  for (const auto& a : want) {
+    // The kernel takes the last occurrence.
+    std::optional<std::optional<std::string>> last;
+    for (const auto& h : have) {
+      if (key_norm(h.key) == key_norm(a.key)) last = h.value;
+    }
+    if (!last || *last != a.value) out.push_back(a);
+  }
+  return out;
+}
+
+std::optional<std::vector<std::string>> array_words(const std::string& text, std::string_view name) {
+  std::optional<std::vector<std::string>> out;
+  std::string prefix = std::string(name) + "=(";
+  for (auto l : split(text, '\n')) {
+    std::string_view t = trim(l);
+    if (!starts_with(t, prefix)) continue;
+    size_t close = t.find(')');
+    std::string_view inner = t.substr(prefix.size(), close == std::string_view::npos ? std::string_view::npos
+                                                                                       : close - prefix.size());
+    std::vector<std::string> words;
+    for (auto w : split_ws(inner)) words.push_back(unquote(w));
+    out = std::move(words);
+  }
+  return out;
+}
+
+std::string prepend_to_array(const std::string& text, std::string_view name, const std::vector<std::string>& front) {
+  auto lines = lines_keep(text);
+  std::string prefix = std::string(name) + "=(";
+  std::optional<size_t> at;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::string_view t = trim(lines[i]);
+    if (starts_with(t, prefix) && t.find(')') != std::string_view::npos) at = i;
+  }
+  auto build = [&](const std::vector<std::string>& rest) {
+    std::vector<std::string> words = front;
+    for (const auto& w : rest) {
+      if (std::find(front.begin(), front.end(), w) == front.end()) words.push_back(w);
+    }
+    return std::string(name) + "=(" + join(words, " ") + ")";
+  };
+  if (!at) {
+    lines.push_back(build({}));
+    return join_lines(lines);
+  }
+  std::string_view t = trim(lines[*at]);
+  size_t close = t.find(')');
+  std::string tail(t.substr(close + 1));  // a trailing comment stays
+  std::vector<std::string> rest;
+  for (auto w : split_ws(t.substr(prefix.size(), close - prefix.size()))) rest.push_back(unquote(w));
+  std::string replaced = build(rest) + tail;
+  if (replaced == std::string(t)) return text;
+  lines[*at] = replaced;
+  return join_lines(lines);
+}
+
+std::string edit_entry_options(const std::string& entry, const std::vector<KernelArg>& want) {
+  auto lines = lines_keep(entry);
+  bool found = false;
+  for (auto& l : lines) {
+    std::string_view t = trim(l);
+    if (!starts_with(t, "options") || (t.size() > 7 && t[7] != ' ' && t[7] != '\t')) continue;
+    std::string_view value = trim(t.substr(7));
+    std::string edited = edit_cmdline(value, want);
+    if (edited != value) l = "options " + edited;
+    found = true;
+  }
+  if (!found) {
+    std::vector<std::string> words;
+    for (const auto& a : want) words.push_back(arg_str(a));
+    lines.push_back("options " + join(words, " "));
+  }
+  std::string out = join_lines(lines);
+  return out == entry + (entry.empty() || entry.back() == '\n' ? "" : "\n") ? entry : out;
+}
+
+}  // namespace vfioctl::setup

@@ -1,0 +1,63 @@
+// The setup planner: from host facts, the host's current configuration
+// files and a request, the file edits and commands that prepare the host
+// for passthrough. Pure apart from reading files through Root; nothing is
+// written here (Transaction does that).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vfioctl/host/host.h"
+#include "vfioctl/host/root.h"
+#include "vfioctl/setup/change.h"
+
+namespace vfioctl::setup {
+
+struct SetupRequest {
+  std::vector<std::string> devices;    // selectors (--device); whole groups are taken
+  std::optional<long long> hugepages_mib;  // static pool to reserve at boot
+  std::optional<long long> hugepage_kib;   // its page size; nullopt: 1 GiB when possible
+  std::optional<std::string> isolate;  // cpulist for isolcpus/nohz_full/rcu_nocbs
+  bool windows = false;                // kvm ignore_msrs
+  bool unsafe = false;                 // allow ACS override / unsafe interrupts
+  bool force = false;                  // pass a device the host needs (root disk, only NIC)
+};
+
+// Where the kernel command line lives and how the boot files are rebuilt.
+struct BootLayout {
+  enum class Kind { grub, systemd_boot } kind = Kind::grub;
+  std::string grub_file;                 // /etc/default/grub
+  std::string grub_var;                  // GRUB_CMDLINE_LINUX_DEFAULT or GRUB_CMDLINE_LINUX
+  std::vector<std::string> entries;      // loader entries edited directly (systemd-boot, BLS)
+  bool kernel_cmdline = false;           // /etc/kernel/cmdline present
+  std::vector<Command> regenerate;
+  std::string describe;                  // "GRUB (update-grub)"
+};
+
+struct InitramfsLayout {
+  enum class Kind { initramfs_tools, mkinitcpio, dracut, none } kind = Kind::none;
+  std::vector<Command> regenerate;
+  std::string describe;
+};
+
+// Reads which bootloader and initramfs system the root uses. Throws
+// Error(refused) naming what it looked for when it recognises none.
+BootLayout detect_boot(const Root& root);
+InitramfsLayout detect_initramfs(const Root& root, const Host& host);
+
+// The whole plan. Throws Error(bad_input) for a bad request (unknown or
+// ambiguous device, shared IOMMU group without --unsafe, isolating every
+// CPU, ...), Error(refused) for a host it cannot configure safely (the root
+// disk's controller, an unrecognised bootloader).
+Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req);
+
+// The vfio modules this kernel has, in load order (vfio_virqfd only before
+// Linux 6.2, where it merged into vfio).
+std::vector<std::string> vfio_modules(const Host& host);
+
+// The host drivers that would claim these devices before vfio-pci: their
+// current drivers and the usual ones for their kind, '_' names, sorted.
+std::vector<std::string> competing_drivers(const Host& host, const std::vector<PciAddress>& devices);
+
+}  // namespace vfioctl::setup

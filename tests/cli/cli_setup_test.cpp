@@ -1,0 +1,308 @@
+// vfioctl setup / undo on scratch roots: a host fixture (tests/hosts) with a
+// distribution's real default configuration laid over it
+// (tests/setup/distros, sources in its README). For each case: the dry run
+// writes nothing; --apply writes exactly the golden files and records the
+// golden regenerate commands; a second --apply changes nothing; undo
+// restores the tree byte for byte; and a write made to fail at each file
+// (the file or its directory made immutable) exits 3 with the tree as it was.
+// VFIOCTL_UPDATE_GOLDEN=1 rewrites tests/setup/golden/ from the output.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+
+#include "run.h"
+
+namespace vfioctl::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kSource = VFIOCTL_SOURCE_DIR;
+
+struct Case {
+  const char* name;    // golden directory
+  const char* host;    // tests/hosts/NAME
+  const char* distro;  // tests/setup/distros/NAME
+  std::vector<std::string> args;
+};
+
+const std::vector<Case>& cases() {
+  static const std::vector<Case> c = {
+      {"debian-12_z370", "intel-desktop-z370", "debian-12", {"--device", "01:00.0", "--windows", "--hugepages", "8G"}},
+      {"ubuntu-24.04_identical-gpus", "two-identical-gpus", "ubuntu-24.04", {"--device", "24:00.0"}},
+      {"arch-grub_3900x", "amd-ryzen9-3900x", "arch-grub", {"--device", "0b:00.0", "--isolate", "6-11,18-23"}},
+      {"arch-systemd-boot_5800h", "amd-laptop-5800h", "arch-systemd-boot",
+       {"--device", "gpu", "--hugepages", "8G", "--hugepage-size", "2M"}},
+      {"fedora-41_13700k", "intel-hybrid-13700k", "fedora-41", {"--device", "01:00.0", "--hugepages", "16G"}},
+  };
+  return c;
+}
+
+// Regular files (content) and links (target) under a tree, except the
+// journal, which keeps the history on purpose.
+std::map<std::string, std::string> tree(const fs::path& root) {
+  std::map<std::string, std::string> out;
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+    std::string rel = fs::relative(it->path(), root).string();
+    if (rel.rfind("var/lib/vfioctl", 0) == 0 || rel == "var" || rel == "var/lib") continue;
+    if (it->is_symlink()) out[rel] = "-> " + fs::read_symlink(it->path()).string();
+    else if (it->is_regular_file()) out[rel] = slurp(it->path());
+    else if (it->is_directory()) out[rel + "/"] = "";
+  }
+  return out;
+}
+
+// The paths whose content differs between two trees, one per line.
+std::string differences(const std::map<std::string, std::string>& a, const std::map<std::string, std::string>& b) {
+  std::string out;
+  for (const auto& [path, content] : a) {
+    auto it = b.find(path);
+    if (it == b.end()) out += "only before: " + path + "\n";
+    else if (it->second != content) out += "changed: " + path + "\n";
+  }
+  for (const auto& [path, content] : b) {
+    if (!a.count(path)) out += "only after: " + path + "\n";
+  }
+  return out;
+}
+
+class Scratch {
+ public:
+  explicit Scratch(const Case& c) {
+    m_dir = fs::temp_directory_path() / ("vfioctl-setup-" + std::string(c.name) + "-" + std::to_string(::getpid()));
+    fs::remove_all(m_dir);
+    fs::create_directories(m_dir);
+    auto opts = fs::copy_options::recursive | fs::copy_options::copy_symlinks | fs::copy_options::overwrite_existing;
+    fs::copy(kSource / "tests/hosts" / c.host, m_dir, opts);
+    fs::copy(kSource / "tests/setup/distros" / c.distro, m_dir, opts);
+    m_log = m_dir.string() + ".commands";
+    fs::remove(m_log);
+  }
+  ~Scratch() {
+    std::system(("chattr -R -i " + m_dir.string() + " 2>/dev/null").c_str());
+    fs::remove_all(m_dir);
+    fs::remove(m_log);
+  }
+  const fs::path& dir() const { return m_dir; }
+  const std::string& log() const { return m_log; }
+  Result run(std::vector<std::string> args) const {
+    args.insert(args.begin(), {"--root", m_dir.string()});
+    ::setenv("VFIOCTL_COMMAND_LOG", m_log.c_str(), 1);
+    Result r = vfioctl(args);
+    ::unsetenv("VFIOCTL_COMMAND_LOG");
+    return r;
+  }
+
+ private:
+  fs::path m_dir;
+  std::string m_log;
+};
+
+std::vector<std::string> with(std::vector<std::string> a, std::initializer_list<std::string> more) {
+  a.insert(a.begin(), "setup");
+  a.insert(a.end(), more);
+  return a;
+}
+
+bool update_golden() {
+  const char* v = std::getenv("VFIOCTL_UPDATE_GOLDEN");
+  return v && *v && std::string(v) != "0";
+}
+
+class SetupGolden : public ::testing::TestWithParam<Case> {};
+
+TEST_P(SetupGolden, ApplyIsGoldenIdempotentAndUndoRestoresTheTree) {
+  const Case& c = GetParam();
+  Scratch s(c);
+  auto before = tree(s.dir());
+
+  Result dry = s.run(with(c.args, {}));
+  ASSERT_EQ(dry.rc, 0) << dry.err;
+  EXPECT_NE(dry.out.find("Dry run: nothing was written"), std::string::npos) << dry.out;
+  EXPECT_EQ(differences(before, tree(s.dir())), "") << "the dry run wrote something";
+
+  Result applied = s.run(with(c.args, {"--apply", "--regenerate"}));
+  ASSERT_EQ(applied.rc, 0) << applied.err;
+  auto after = tree(s.dir());
+
+  // The changed files and the commands, against the golden copies.
+  fs::path golden = kSource / "tests/setup/golden" / c.name;
+  std::map<std::string, std::string> changed;
+  for (const auto& [path, content] : after) {
+    auto it = before.find(path);
+    if (it == before.end() || it->second != content) {
+      if (path.back() != '/') changed[path] = content;
+    }
+  }
+  for (const auto& [path, content] : before) EXPECT_TRUE(after.count(path)) << path << " was removed";
+  std::string commands = slurp(s.log());
+  if (update_golden()) {
+    fs::remove_all(golden);
+    for (const auto& [path, content] : changed) {
+      fs::create_directories((golden / "files" / path).parent_path());
+      std::ofstream(golden / "files" / path, std::ios::binary) << content;
+    }
+    std::ofstream(golden / "commands.txt", std::ios::binary) << commands;
+    std::string args;
+    for (const auto& a : c.args) args += a + "\n";
+    std::ofstream(golden / "args.txt", std::ios::binary) << args;
+  }
+  std::map<std::string, std::string> want;
+  for (auto it = fs::recursive_directory_iterator(golden / "files"); it != fs::recursive_directory_iterator(); ++it) {
+    if (it->is_regular_file()) want[fs::relative(it->path(), golden / "files").string()] = slurp(it->path());
+  }
+  EXPECT_EQ(changed, want) << "files written differ from " << golden << " (VFIOCTL_UPDATE_GOLDEN=1 rewrites it)";
+  EXPECT_EQ(commands, slurp(golden / "commands.txt"));
+
+  // Again: nothing to change, nothing written, no command run.
+  Result again = s.run(with(c.args, {"--apply", "--regenerate"}));
+  ASSERT_EQ(again.rc, 0) << again.err;
+  EXPECT_NE(again.out.find("Nothing to change"), std::string::npos) << again.out;
+  EXPECT_EQ(differences(after, tree(s.dir())), "");
+  EXPECT_EQ(slurp(s.log()), commands);
+
+  // The dry-run undo shows the way back and writes nothing.
+  Result undo_dry = s.run({"undo"});
+  ASSERT_EQ(undo_dry.rc, 0) << undo_dry.err;
+  EXPECT_EQ(differences(after, tree(s.dir())), "");
+
+  Result undone = s.run({"undo", "--apply", "--regenerate"});
+  ASSERT_EQ(undone.rc, 0) << undone.err;
+  EXPECT_EQ(differences(before, tree(s.dir())), "") << "undo left the tree different";
+  EXPECT_EQ(slurp(s.log()), commands + commands) << "undo runs the same regenerate commands";
+
+  Result list = s.run({"--json", "undo", "--list"});
+  ASSERT_EQ(list.rc, 0) << list.err;
+  auto j = list.json();
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["state"], "undone");
+
+  Result nothing = s.run({"undo", "--apply"});
+  EXPECT_EQ(nothing.rc, 2) << "nothing left to undo";
+}
+
+// A write that fails at file k (k = every file the plan writes, and the
+// journal before them): exit 3, and the tree is exactly as before.
+TEST_P(SetupGolden, AFailedWriteAnywhereLeavesTheTreeAsItWas) {
+  const Case& c = GetParam();
+  std::vector<std::string> targets;
+  {
+    Scratch probe(c);
+    auto a = with(c.args, {});
+    a.insert(a.begin(), "--json");
+    Result planned = probe.run(a);
+    ASSERT_EQ(planned.rc, 0) << planned.err;
+    auto j = planned.json();
+    for (const auto& f : j["files"]) targets.push_back(f["path"]);
+  }
+  ASSERT_FALSE(targets.empty());
+  targets.insert(targets.begin(), "/var/lib/vfioctl/journal");
+  for (const auto& target : targets) {
+    SCOPED_TRACE(target);
+    Scratch s(c);
+    auto before = tree(s.dir());
+    // The file itself when it exists, else its nearest existing directory.
+    fs::path p = s.dir() / target.substr(1);
+    if (target == "/var/lib/vfioctl/journal") {
+      fs::create_directories(s.dir() / "var/lib");
+      before = tree(s.dir());
+      p = s.dir() / "var/lib";
+    }
+    while (!fs::exists(p)) p = p.parent_path();
+    ASSERT_EQ(std::system(("chattr +i " + quote(p.string())).c_str()), 0)
+        << "chattr +i needs an ext2/3/4 temporary directory and root";
+    Result r = s.run(with(c.args, {"--apply"}));
+    std::system(("chattr -i " + quote(p.string())).c_str());
+    EXPECT_EQ(r.rc, 3) << r.out << r.err;
+    EXPECT_NE(r.err.find("nothing changed"), std::string::npos) << r.err;
+    EXPECT_EQ(differences(before, tree(s.dir())), "");
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Distros, SetupGolden, ::testing::ValuesIn(cases()),
+                         [](const ::testing::TestParamInfo<Case>& p) {
+                           std::string n = p.param.name;
+                           for (auto& ch : n) {
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           }
+                           return n;
+                         });
+
+Case debian() { return cases()[0]; }
+
+TEST(Setup, RegenerateFailureRestoresTheFiles) {
+  Scratch s(debian());
+  auto before = tree(s.dir());
+  ::setenv("VFIOCTL_COMMAND_FAIL", "update-initramfs", 1);
+  Result r = s.run(with(debian().args, {"--apply", "--regenerate"}));
+  ::unsetenv("VFIOCTL_COMMAND_FAIL");
+  EXPECT_EQ(r.rc, 3);
+  EXPECT_NE(r.err.find("'update-initramfs -u -k all' failed"), std::string::npos) << r.err;
+  EXPECT_EQ(differences(before, tree(s.dir())), "");
+}
+
+TEST(Setup, UndoRefusesAFileEditedSinceAndForceRestoresIt) {
+  Scratch s(debian());
+  auto before = tree(s.dir());
+  ASSERT_EQ(s.run(with(debian().args, {"--apply"})).rc, 0);
+  std::ofstream(s.dir() / "etc/default/grub", std::ios::app) << "GRUB_TIMEOUT=3\n";
+  Result r = s.run({"undo", "--apply"});
+  EXPECT_EQ(r.rc, 3);
+  EXPECT_NE(r.err.find("/etc/default/grub changed since entry 1"), std::string::npos) << r.err;
+  Result forced = s.run({"undo", "--apply", "--force"});
+  EXPECT_EQ(forced.rc, 0) << forced.err;
+  EXPECT_EQ(differences(before, tree(s.dir())), "");
+}
+
+TEST(Setup, BadRequestsExit2AndWriteNothing) {
+  Scratch s(debian());
+  auto before = tree(s.dir());
+  struct Bad {
+    std::vector<std::string> args;
+    const char* says;
+  };
+  for (const auto& b : std::vector<Bad>{
+           {{"setup"}, "nothing to set up"},
+           {{"setup", "--device", "99:00.0", "--apply"}, "matches no device"},
+           {{"setup", "--device", "00:1f.3", "--apply"}, "shares IOMMU group 10"},
+           {{"setup", "--isolate", "0-3", "--apply"}, "includes CPU 0"},
+           {{"setup", "--isolate", "2-40", "--apply"}, "does not exist"},
+           {{"setup", "--hugepages", "1500M", "--hugepage-size", "1G", "--apply"}, "not a whole number of 1G pages"},
+           {{"setup", "--hugepages", "9000G", "--apply"}, "the most it can reserve"},
+           {{"setup", "--device", "01:00.0", "--regenerate"}, "add --apply"},
+           {{"undo", "7"}, "no journal entry '7'"},
+       }) {
+    Result r = s.run(b.args);
+    EXPECT_EQ(r.rc, 2) << b.args[1] << " " << b.args.back() << ": " << r.err;
+    EXPECT_NE(r.err.find(b.says), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(differences(before, tree(s.dir())), "");
+}
+
+TEST(Setup, RefusesAnUnknownBootloader) {
+  Scratch bare(debian());
+  fs::remove(bare.dir() / "etc/default/grub");
+  Result none = bare.run({"setup", "--device", "01:00.0"});
+  EXPECT_EQ(none.rc, 3);
+  EXPECT_NE(none.err.find("no bootloader configuration recognised"), std::string::npos) << none.err;
+}
+
+TEST(Setup, RefusesTheLiveRootDisk) {
+  // On this machine 00:02.0 is the virtio disk holding /.
+  Result r = vfioctl({"setup", "--device", "00:02.0"});
+  EXPECT_EQ(r.rc, 3) << r.err;
+  EXPECT_NE(r.err.find("00:02.0 holds the root filesystem"), std::string::npos) << r.err;
+}
+
+TEST(Setup, LiveHostSaysWhatIsMissing) {
+  // This machine boots its kernel directly (no GRUB, no loader entries):
+  // said plainly, exit 3.
+  Result r = vfioctl({"setup", "--hugepages", "2G", "--hugepage-size", "2M"});
+  EXPECT_EQ(r.rc, 3) << r.err;
+  EXPECT_NE(r.err.find("no bootloader configuration recognised"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace vfioctl::test
