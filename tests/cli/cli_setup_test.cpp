@@ -306,3 +306,98 @@ TEST(Setup, LiveHostSaysWhatIsMissing) {
 
 }  // namespace
 }  // namespace vfioctl::test
+
+namespace vfioctl::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A copy of a host fixture whose sysfs files record what is written to them.
+struct SysfsCopy {
+  explicit SysfsCopy(const std::string& host) {
+    dir = fs::temp_directory_path() / ("vfioctl-bind-" + host + "-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::copy(fs::path(VFIOCTL_SOURCE_DIR) / "tests/hosts" / host, dir,
+             fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  }
+  ~SysfsCopy() { fs::remove_all(dir); }
+  std::string read(const std::string& path) const {
+    auto p = dir / path.substr(1);
+    return fs::exists(p) ? slurp(p) : "<absent>";
+  }
+  Result run(std::vector<std::string> args) const {
+    args.insert(args.begin(), {"--root", dir.string()});
+    return vfioctl(args);
+  }
+  fs::path dir;
+};
+
+TEST(Bind, RefusesTheLiveRootDisk) {
+  // On this machine 00:02.0 is the virtio disk holding /.
+  for (bool apply : {false, true}) {
+    std::vector<std::string> args = {"bind", "00:02.0"};
+    if (apply) args.push_back("--apply");
+    Result r = vfioctl(args);
+    EXPECT_EQ(r.rc, 3) << r.err;
+    EXPECT_NE(r.err.find("00:02.0 holds the root filesystem"), std::string::npos) << r.err;
+  }
+}
+
+TEST(Bind, MovesTheWholeGroupAndRecordsTheDrivers) {
+  SysfsCopy h("amd-ryzen9-3900x");
+  const std::string gpu = "/sys/bus/pci/devices/0000:0b:00.0/driver_override";
+  Result dry = h.run({"bind", "0b:00.0"});
+  ASSERT_EQ(dry.rc, 0) << dry.err;
+  EXPECT_NE(dry.out.find("echo 'vfio-pci' > " + gpu), std::string::npos) << dry.out;
+  EXPECT_EQ(h.read(gpu), "<absent>") << "a dry run writes nothing";
+
+  Result r = h.run({"--json", "bind", "0b:00.0", "--apply"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto j = r.json();
+  EXPECT_EQ(j["devices"], nlohmann::json({"0000:0b:00.0", "0000:0b:00.1"}));
+  EXPECT_EQ(h.read(gpu), "vfio-pci\n");
+  EXPECT_EQ(h.read("/sys/bus/pci/devices/0000:0b:00.1/driver_override"), "vfio-pci\n");
+  EXPECT_EQ(h.read("/sys/bus/pci/drivers/nouveau/unbind"), "0000:0b:00.0\n");
+  EXPECT_EQ(h.read("/sys/bus/pci/drivers/snd_hda_intel/unbind"), "0000:0b:00.1\n");
+  EXPECT_EQ(h.read("/sys/bus/pci/drivers_probe"), "0000:0b:00.0\n0000:0b:00.1\n");
+  auto state = nlohmann::json::parse(h.read("/var/lib/vfioctl/bound.json"));
+  EXPECT_EQ(state["devices"]["0000:0b:00.0"], "nouveau");
+  EXPECT_EQ(state["devices"]["0000:0b:00.1"], "snd_hda_intel");
+}
+
+TEST(Bind, RefusesTheBootGpuAndTheOnlyNetworkUnlessForced) {
+  SysfsCopy h("amd-ryzen9-3900x");
+  Result r = h.run({"bind", "0c:00.0", "--apply"});
+  EXPECT_EQ(r.rc, 3) << r.err;
+  EXPECT_NE(r.err.find("is the boot GPU"), std::string::npos) << r.err;
+  EXPECT_EQ(h.read("/sys/bus/pci/devices/0000:0c:00.0/driver_override"), "<absent>");
+  Result forced = h.run({"bind", "0c:00.0", "--force"});
+  EXPECT_EQ(forced.rc, 0) << forced.err;
+}
+
+TEST(Bind, UnbindReturnsToTheRecordedDriver) {
+  SysfsCopy h("two-identical-gpus");
+  fs::create_directories(h.dir / "var/lib/vfioctl");
+  std::ofstream(h.dir / "var/lib/vfioctl/bound.json")
+      << R"({"version": 1, "devices": {"0000:24:00.0": "nouveau", "0000:24:00.1": null}})";
+  Result r = h.run({"unbind", "24:00.0", "--apply"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(h.read("/sys/bus/pci/devices/0000:24:00.0/driver_override"), "\n");
+  EXPECT_EQ(h.read("/sys/bus/pci/drivers/vfio-pci/unbind"), "0000:24:00.0\n0000:24:00.1\n");
+  EXPECT_EQ(h.read("/sys/bus/pci/drivers/nouveau/bind"), "0000:24:00.0\n");
+  EXPECT_EQ(h.read("/sys/bus/pci/drivers_probe"), "0000:24:00.1\n") << "no recorded driver: the kernel chooses";
+  auto state = nlohmann::json::parse(h.read("/var/lib/vfioctl/bound.json"));
+  EXPECT_TRUE(state["devices"].empty());
+}
+
+TEST(Bind, BadSelectorsExit2) {
+  SysfsCopy h("amd-ryzen9-3900x");
+  EXPECT_EQ(h.run({"bind", "zz:00.0"}).rc, 2);
+  EXPECT_EQ(h.run({"bind", "99:00.0"}).rc, 2);
+  Result shared = h.run({"bind", "00:14.0"});
+  EXPECT_EQ(shared.rc, 2) << shared.err;
+  EXPECT_NE(shared.err.find("shares IOMMU group 15 with 00:14.3"), std::string::npos) << shared.err;
+}
+
+}  // namespace
+}  // namespace vfioctl::test

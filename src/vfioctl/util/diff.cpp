@@ -61,12 +61,13 @@ std::vector<Edit> edits(const std::vector<Line>& a, const std::vector<Line>& b) 
     if (i < n && j < m && same(a[pre + i], b[pre + j])) {
       out.push_back({Op::keep, pre + i, pre + j});
       ++i, ++j;
-    } else if (j < m && (i == n || len[i][j + 1] >= len[i + 1][j])) {
-      out.push_back({Op::add, pre + i, pre + j});
-      ++j;
-    } else {
+    } else if (i < n && (j == m || len[i + 1][j] >= len[i][j + 1])) {
+      // Deletions before additions, as diff -u prints them.
       out.push_back({Op::del, pre + i, pre + j});
       ++i;
+    } else {
+      out.push_back({Op::add, pre + i, pre + j});
+      ++j;
     }
   }
   for (size_t k = 0; k < suf; ++k) out.push_back({Op::keep, a.size() - suf + k, b.size() - suf + k});

@@ -1,0 +1,233 @@
+// The setup layer below the command line: text edits (idempotent on real
+// default files), unified diffs, and the transaction's rollback with a
+// write failing at every position, the journal's own writes included.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "vfioctl/setup/edits.h"
+#include "vfioctl/setup/transaction.h"
+#include "vfioctl/util/diff.h"
+#include "vfioctl/util/error.h"
+
+namespace vfioctl::setup {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(ManagedBlock, AppendsReplacesAndRemoves) {
+  std::string text = "A=1\n";
+  std::string one = set_managed_block(text, "t", "B=2");
+  EXPECT_EQ(one, "A=1\n# BEGIN vfioctl: t\nB=2\n# END vfioctl\n");
+  EXPECT_EQ(set_managed_block(one, "t", "B=2"), one) << "idempotent";
+  EXPECT_EQ(set_managed_block(one, "t", "B=3"), "A=1\n# BEGIN vfioctl: t\nB=3\n# END vfioctl\n");
+  EXPECT_EQ(set_managed_block(one, "t", ""), text);
+  EXPECT_EQ(without_managed_block(one), text);
+  // A file without a final newline gets one before the block.
+  EXPECT_EQ(set_managed_block("A=1", "t", "B"), "A=1\n# BEGIN vfioctl: t\nB\n# END vfioctl\n");
+}
+
+TEST(ShellValue, LastUncommentedAssignmentWins) {
+  int line = 0;
+  std::string t = "#X=\"no\"\nX=\"quiet splash\"\nexport X='b'\n";
+  EXPECT_EQ(shell_value(t, "X", &line), "b");
+  EXPECT_EQ(line, 3);
+  EXPECT_EQ(shell_value(t, "Y"), std::nullopt);
+}
+
+TEST(Cmdline, ReplacesInPlaceAppendsTheRest) {
+  std::vector<KernelArg> want = {{"iommu", "pt"}, {"vfio_pci.ids", "10de:1b81"}, {"quiet", std::nullopt}};
+  EXPECT_EQ(edit_cmdline("root=/dev/sda1 iommu=soft ro", want), "root=/dev/sda1 iommu=pt ro vfio_pci.ids=10de:1b81 quiet");
+  // '-' and '_' are the same in module parameters; duplicates after the first go.
+  EXPECT_EQ(edit_cmdline("vfio-pci.ids=1 x vfio_pci.ids=2", want), "vfio_pci.ids=10de:1b81 x iommu=pt quiet");
+  std::string once = edit_cmdline("ro", want);
+  EXPECT_EQ(edit_cmdline(once, want), once);
+  // Quoted values stay one word.
+  EXPECT_EQ(edit_cmdline("a=\"b c\" ro", {{"d", "1"}}), "a=\"b c\" ro d=1");
+}
+
+TEST(Cmdline, MissingArgsComparesTheLastOccurrence) {
+  std::vector<KernelArg> want = {{"intel_iommu", "on"}, {"iommu", "pt"}};
+  auto m = missing_args("intel_iommu=on iommu=pt iommu=soft", want);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(arg_str(m[0]), "iommu=pt");
+  EXPECT_TRUE(missing_args("quiet intel_iommu=on iommu=pt", want).empty());
+}
+
+TEST(BashArray, PrependsOnceKeepingTheRestAndComments) {
+  std::string conf = "# MODULES=(x)\nMODULES=(amdgpu) # gpu\nHOOKS=(base modconf)\n";
+  std::vector<std::string> v = {"vfio", "vfio_pci"};
+  std::string out = prepend_to_array(conf, "MODULES", v);
+  EXPECT_EQ(out, "# MODULES=(x)\nMODULES=(vfio vfio_pci amdgpu) # gpu\nHOOKS=(base modconf)\n");
+  EXPECT_EQ(prepend_to_array(out, "MODULES", v), out);
+  EXPECT_EQ(array_words(out, "HOOKS"), (std::vector<std::string>{"base", "modconf"}));
+  EXPECT_EQ(prepend_to_array("A=1\n", "FILES", {"/x"}), "A=1\nFILES=(/x)\n");
+}
+
+TEST(LoaderEntry, EditsTheOptionsLine) {
+  std::string e = "title Arch\nlinux /vmlinuz-linux\noptions root=UUID=1 rw\n";
+  std::string out = edit_entry_options(e, {{"iommu", "pt"}});
+  EXPECT_EQ(out, "title Arch\nlinux /vmlinuz-linux\noptions root=UUID=1 rw iommu=pt\n");
+  EXPECT_EQ(edit_entry_options(out, {{"iommu", "pt"}}), out);
+  EXPECT_EQ(edit_entry_options("title X\nlinux /v", {{"iommu", "pt"}}), "title X\nlinux /v\noptions iommu=pt\n");
+}
+
+TEST(UnifiedDiff, HunksLikeDiffU) {
+  EXPECT_EQ(unified_diff("/f", std::string("a\n"), std::string("a\n")), "");
+  EXPECT_EQ(unified_diff("/f", std::nullopt, std::string("x\ny\n")), "--- /dev/null\n+++ b/f\n@@ -0,0 +1,2 @@\n+x\n+y\n");
+  std::string before, after;
+  for (int i = 1; i <= 20; ++i) {
+    before += std::to_string(i) + "\n";
+    after += (i == 10 ? std::string("ten") : std::to_string(i)) + "\n";
+  }
+  EXPECT_EQ(unified_diff("/f", before, after),
+            "--- a/f\n+++ b/f\n@@ -7,7 +7,7 @@\n 7\n 8\n 9\n-10\n+ten\n 11\n 12\n 13\n");
+  EXPECT_EQ(unified_diff("/f", std::string("a"), std::string("a\n")),
+            "--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n\\ No newline at end of file\n+a\n");
+}
+
+// Fails the Nth write or removal (0-based), counting from construction.
+class FaultFs : public FileSystem {
+ public:
+  explicit FaultFs(int fail_at) : m_fail_at(fail_at) {}
+  void write(const std::string& path, const std::string& content, const FileMode& mode) override {
+    step(path);
+    real_fs().write(path, content, mode);
+  }
+  void remove(const std::string& path) override {
+    step(path);
+    real_fs().remove(path);
+  }
+  void write_attribute(const std::string& path, const std::string& value) override {
+    step(path);
+    real_fs().write_attribute(path, value);
+  }
+  int count() const { return m_count; }
+
+ private:
+  void step(const std::string& path) {
+    if (m_count++ == m_fail_at) throw Error(ExitCode::refused, path + ": injected failure");
+  }
+  int m_fail_at;
+  int m_count = 0;
+};
+
+std::map<std::string, std::string> files_under(const fs::path& root) {
+  std::map<std::string, std::string> out;
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+    std::string rel = fs::relative(it->path(), root).string();
+    if (rel.rfind("var", 0) == 0) continue;
+    out[rel] = it->is_regular_file() ? read_file(it->path().string()).value_or("?") : "<dir>";
+  }
+  return out;
+}
+
+class TransactionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    m_dir = fs::temp_directory_path() / ("vfioctl-tx-" + std::to_string(::getpid()));
+    fs::remove_all(m_dir);
+    fs::create_directories(m_dir / "etc/default");
+    std::ofstream(m_dir / "etc/default/grub") << "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n";
+    std::ofstream(m_dir / "etc/fstab") << "# fstab\n";
+    fs::permissions(m_dir / "etc/fstab", fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+  }
+  void TearDown() override { fs::remove_all(m_dir); }
+
+  Plan plan() const {
+    Plan p;
+    auto add = [&](const std::string& path, std::optional<std::string> after) {
+      FileChange c;
+      c.path = path;
+      c.before = read_file((m_dir / path.substr(1)).string());
+      c.after = std::move(after);
+      p.files.push_back(std::move(c));
+    };
+    add("/etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet iommu=pt\"\n");
+    add("/etc/modprobe.d/vfioctl.conf", "options vfio-pci ids=10de:1b81\n");
+    add("/etc/fstab", "# fstab\nhugetlbfs /dev/hugepages1G hugetlbfs pagesize=1G 0 0\n");
+    p.commands.push_back({{"update-grub"}, "regenerate"});
+    return p;
+  }
+
+  fs::path m_dir;
+};
+
+TEST_F(TransactionTest, ApplyThenUndoIsByteExactAndKeepsModes) {
+  Root root(m_dir);
+  auto before = files_under(m_dir);
+  auto entry = apply(root, real_fs(), plan(), "test");
+  ASSERT_TRUE(entry);
+  EXPECT_EQ(entry->id, "1");
+  EXPECT_EQ(read_file((m_dir / "etc/modprobe.d/vfioctl.conf").string()), "options vfio-pci ids=10de:1b81\n");
+  EXPECT_EQ(fs::status(m_dir / "etc/fstab").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+  Journal j(root, real_fs());
+  auto loaded = j.load("1");
+  EXPECT_EQ(loaded.files.size(), 3u);
+  EXPECT_EQ(loaded.commands.at(0).argv, std::vector<std::string>{"update-grub"});
+  undo(root, real_fs(), loaded, false);
+  EXPECT_EQ(files_under(m_dir), before);
+  EXPECT_EQ(j.load("1").state, "undone");
+  EXPECT_EQ(j.next_id(), "2");
+}
+
+TEST_F(TransactionTest, AFailureAtEveryWriteOfApplyLeavesTheTreeAsItWas) {
+  auto before = files_under(m_dir);
+  int writes;
+  {
+    Root root(m_dir);
+    FaultFs counter(-1);
+    ASSERT_TRUE(apply(root, counter, plan(), "count"));
+    writes = counter.count();
+  }
+  // Journal: 2 before-copies + 3 after-copies + entry.json; then 3 files.
+  EXPECT_EQ(writes, 9);
+  for (int n = 0; n < writes; ++n) {
+    SCOPED_TRACE("write " + std::to_string(n));
+    TearDown();
+    SetUp();
+    Root root(m_dir);
+    FaultFs fault(n);
+    try {
+      apply(root, fault, plan(), "fault");
+      ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::refused);
+      EXPECT_NE(std::string(e.what()).find("nothing changed"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(files_under(m_dir), before);
+    EXPECT_TRUE(Journal(root, real_fs()).list().empty()) << "the journal keeps no entry of a rolled-back apply";
+  }
+}
+
+TEST_F(TransactionTest, AFailureAtEveryWriteOfUndoLeavesTheAppliedState) {
+  for (int n = 0; n < 4; ++n) {  // 3 files + entry.json
+    SCOPED_TRACE("write " + std::to_string(n));
+    TearDown();
+    SetUp();
+    Root root(m_dir);
+    ASSERT_TRUE(apply(root, real_fs(), plan(), "t"));
+    auto applied = files_under(m_dir);
+    Journal j(root, real_fs());
+    auto entry = j.load("1");
+    FaultFs fault(n);
+    EXPECT_THROW(undo(root, fault, entry, false), Error);
+    EXPECT_EQ(files_under(m_dir), applied);
+    EXPECT_EQ(j.load("1").state, "applied");
+  }
+}
+
+TEST_F(TransactionTest, RefusesWhenAFileChangedSinceItWasPlanned) {
+  Root root(m_dir);
+  Plan p = plan();
+  std::ofstream(m_dir / "etc/fstab", std::ios::app) << "edited\n";
+  auto now = files_under(m_dir);
+  EXPECT_THROW(apply(root, real_fs(), p, "t"), Error);
+  EXPECT_EQ(files_under(m_dir), now);
+}
+
+}  // namespace
+}  // namespace vfioctl::setup
