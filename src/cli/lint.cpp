@@ -1,7 +1,9 @@
 // vfioctl lint: the mistakes in existing libvirt domain XMLs, with the fix
 // for each; with --host, also judged against this host's CPUs and devices.
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -15,6 +17,7 @@
 #include "vfioctl/host/host.h"
 #include "vfioctl/lint/lint.h"
 #include "vfioctl/lint/report.h"
+#include "vfioctl/util/atomic_file.h"
 #include "vfioctl/util/error.h"
 #include "vfioctl/util/strings.h"
 
@@ -28,6 +31,8 @@ struct LintCliOptions {
   std::vector<std::string> disable;
   std::string min_severity = "info";
   std::string format = "text";
+  bool fix = false;
+  std::string output;  // -o: where --fix writes (one input file)
 };
 
 // The file's text, or the reason it cannot be read.
@@ -92,6 +97,56 @@ Severity parse_min_severity(const std::string& s) {
   return Severity::info;
 }
 
+// The mode and owner a written file gets: its own when it exists, else the
+// input's, else the default for this user.
+FileMode mode_for(const std::string& path, const std::string& input) {
+  if (auto m = file_mode(path)) return *m;
+  if (input != "-") {
+    if (auto m = file_mode(input)) return *m;
+  }
+  return FileMode{0644, ::getuid(), ::getgid()};
+}
+
+// "fixed 4 findings (L007, L009, L015, L016)": each rule once, in order.
+std::string fixed_text(const std::vector<std::string>& ids) {
+  std::vector<std::string> rules;
+  for (const auto& id : ids) {
+    if (std::find(rules.begin(), rules.end(), id) == rules.end()) rules.push_back(id);
+  }
+  return fmt::format("fixed {} finding{} ({})", ids.size(), ids.size() == 1 ? "" : "s", join(rules, ", "));
+}
+
+// --fix on one file: fixes, writes (in place with FILE.bak, or to `output`),
+// and returns the report of the result. `said` gets what was done.
+lint::FileReport fix_file(const std::string& path, std::string text, const std::string& output, const Host* host,
+                          const lint::LintOptions& lo, std::string& said) {
+  std::string name = path == "-" ? "<stdin>" : path;
+  std::string dest = output.empty() ? path : output;
+  lint::FixResult fr = lint::fix_text(output.empty() ? name : output, text, host, lo);
+  if (!fr.report.ok) {
+    fr.report.file = name;
+    return fr.report;  // nothing is written
+  }
+  fr.report.fixed = fr.fixed;
+  said = name + ": " + (fr.changed() ? fixed_text(fr.fixed) : std::string("nothing to fix"));
+  if (!output.empty()) {
+    // The result goes to OUT even when nothing changed; an OUT that already
+    // holds it is left alone.
+    if (vfioctl::read_file(output) != fr.text) real_fs().write(output, fr.text, mode_for(output, path));
+    said += ", written to " + output;
+  } else if (fr.changed()) {
+    // A link stays a link: its target is rewritten.
+    std::error_code ec;
+    std::string target = std::filesystem::is_symlink(path, ec) ? std::filesystem::canonical(path, ec).string() : path;
+    if (ec) throw Error(ExitCode::refused, fmt::format("{}: cannot resolve the link: {}", path, ec.message()));
+    FileMode mode = mode_for(target, path);
+    real_fs().write(path + ".bak", text, mode);
+    real_fs().write(target, fr.text, mode);
+    said += fmt::format(" (the original is {}.bak)", path);
+  }
+  return fr.report;
+}
+
 }  // namespace
 
 void add_lint(CLI::App& app, GlobalOptions& g) {
@@ -104,7 +159,10 @@ void add_lint(CLI::App& app, GlobalOptions& g) {
       "split GPU functions, Secure Boot without SMM, and more. Each finding names FILE:LINE, a rule id\n"
       "(L001...; docs/rules.md), why it matters and the fix. With --host (or --root DIR) it also judges the\n"
       "guest against this host: CPUs that exist, SMT siblings, CPU 0's core, IOMMU groups, device addresses.\n"
-      "Exit status 1 when an error is found, 2 when a file cannot be read or parsed (the others are still checked).");
+      "With --fix it writes the fixes of the findings marked fixable (the file rewritten in place with the\n"
+      "original kept as FILE.bak, or written to -o OUT) and reports what is left.\n"
+      "Exit status 1 when an error is found, 2 when a file cannot be read or parsed (the others are still checked),\n"
+      "3 when a fixed file cannot be written.");
   cmd->add_option("files", opts->files, "domain XML files ('-' reads standard input)")->required()->type_name("FILE.xml");
   cmd->add_flag("--host", opts->host, "also judge against this host's facts (implied by --root DIR)");
   cmd->add_option("--disable", opts->disable, "skip a rule (repeatable, or comma-separated): L002")
@@ -114,16 +172,29 @@ void add_lint(CLI::App& app, GlobalOptions& g) {
       ->check(CLI::IsMember({"info", "warning", "error"}));
   cmd->add_option("--format", opts->format, "output: text (like a compiler), json, sarif (SARIF 2.1.0)")
       ->check(CLI::IsMember({"text", "json", "sarif"}));
+  cmd->add_flag("--fix", opts->fix,
+                "fix what can be fixed mechanically, in place (keeping FILE.bak) or into -o OUT, then lint the result");
+  cmd->add_option("-o,--output", opts->output, "with --fix and one input file: write the fixed XML here")
+      ->type_name("OUT");
   cmd->footer(
       "\nExamples:\n  vfioctl lint /etc/libvirt/qemu/win11.xml\n  vfioctl lint --host win11.xml\n"
       "  vfioctl --root myhost/ lint win11.xml --format sarif > lint.sarif\n"
-      "  vfioctl lint --disable L015,L016 --min-severity warning *.xml");
+      "  vfioctl lint --disable L015,L016 --min-severity warning *.xml\n"
+      "  vfioctl lint --fix -o win11-fixed.xml win11.xml");
   cmd->callback([opts, &g]() {
     lint::LintOptions lo;
     lo.disabled = parse_disabled(opts->disable);
     lo.min_severity = parse_min_severity(opts->min_severity);
     std::string format = opts->format;
     if (g.json && format == "text") format = "json";
+    if (!opts->output.empty() && !opts->fix) throw input_error("lint: -o goes with --fix");
+    if (!opts->output.empty() && opts->files.size() != 1) {
+      throw input_error(fmt::format("lint: -o takes one input file, not {}", opts->files.size()));
+    }
+    if (opts->fix && opts->output.empty() &&
+        std::find(opts->files.begin(), opts->files.end(), "-") != opts->files.end()) {
+      throw input_error("lint: --fix cannot rewrite standard input in place; give -o OUT");
+    }
 
     std::unique_ptr<Host> host;
     if (opts->host || g.root != "/") {
@@ -133,12 +204,30 @@ void add_lint(CLI::App& app, GlobalOptions& g) {
     }
 
     std::vector<lint::FileReport> reports;
+    std::vector<std::string> fixes;  // what --fix did, a line per file
+    bool write_failed = false;
     for (const auto& path : opts->files) {
       std::string text, reason;
       std::string name = path == "-" ? "<stdin>" : path;
-      if (!read_file(path, text, reason)) reports.push_back(lint::unreadable(name, reason));
-      else reports.push_back(lint::lint_text(name, std::move(text), host.get(), lo));
+      if (!read_file(path, text, reason)) {
+        reports.push_back(lint::unreadable(name, reason));
+      } else if (!opts->fix) {
+        reports.push_back(lint::lint_text(name, std::move(text), host.get(), lo));
+      } else {
+        std::string said;
+        try {
+          reports.push_back(fix_file(path, std::move(text), opts->output, host.get(), lo, said));
+          if (!said.empty()) fixes.push_back(said);
+        } catch (const Error& e) {
+          std::cerr << "vfioctl: error: " << e.what() << "\n";
+          write_failed = true;
+        }
+      }
     }
+    // What was fixed, before the findings left: on stdout beside text, on
+    // stderr when stdout carries a document.
+    std::ostream& said_to = format == "text" ? std::cout : std::cerr;
+    for (const auto& line : fixes) said_to << line << "\n";
 
     bool unreadable = false, errors = false;
     for (const auto& r : reports) {
@@ -157,7 +246,8 @@ void add_lint(CLI::App& app, GlobalOptions& g) {
     else lint::write_text(std::cout, reports, ctx);
     if (host && g.verbose) print_notes(host->notes);
 
-    if (unreadable) g.exit_code = static_cast<int>(ExitCode::bad_input);
+    if (write_failed) g.exit_code = static_cast<int>(ExitCode::refused);
+    else if (unreadable) g.exit_code = static_cast<int>(ExitCode::bad_input);
     else if (errors) g.exit_code = static_cast<int>(ExitCode::findings);
   });
 }

@@ -2,8 +2,12 @@
 // --min-severity, --host and --root, and the three formats.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
+#include <regex>
+#include <set>
 
 #include "run.h"
 
@@ -51,6 +55,40 @@ const char* kTopologyError =
 
 const char* kClean = "<domain type='kvm'>\n  <vcpu>2</vcpu>\n</domain>\n";
 
+std::vector<std::string> realdata_files() {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(std::string(VFIOCTL_SOURCE_DIR) + "/tests/lint/realdata")) {
+    if (e.path().extension() == ".xml") out.push_back(e.path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// virt-xml-validate's complaints about a file, without file names and lines;
+// empty when it validates.
+std::multiset<std::string> schema_errors(const std::string& path) {
+  Result v = shell("virt-xml-validate " + quote(path) + " domain");
+  std::multiset<std::string> out;
+  if (v.rc == 0) return out;
+  std::istringstream lines(v.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.find("fails to validate") != std::string::npos) continue;
+    size_t at = line.find("Relax-NG validity error");
+    out.insert(at == std::string::npos ? line : line.substr(at));
+  }
+  if (out.empty()) out.insert(v.out);
+  return out;
+}
+
+std::vector<std::string> comments_of(const std::string& text) {
+  std::vector<std::string> out;
+  for (size_t at = text.find("<!--"); at != std::string::npos; at = text.find("<!--", at + 4)) {
+    out.push_back(text.substr(at, text.find("-->", at) + 3 - at));
+  }
+  return out;
+}
+
 TEST(CliLint, WarningsOnlyExitZeroAndPrintLikeACompiler) {
   Result r = vfioctl({"lint", realdata(kJoeP)});
   EXPECT_EQ(r.rc, 0) << r.err;
@@ -59,8 +97,8 @@ TEST(CliLint, WarningsOnlyExitZeroAndPrintLikeACompiler) {
                              "[L009]\n    why: "))
       << r.out;
   EXPECT_TRUE(has(r.out, loc + ":15: warning: vCPUs are pinned but the emulator is not"));
-  EXPECT_TRUE(has(r.out, "\n    fix: replace it with <memballoon model='none'/>\n"));
-  EXPECT_TRUE(has(r.out, "1 file checked: 3 warnings"));
+  EXPECT_TRUE(has(r.out, "\n    fix: replace it with <memballoon model='none'/> (fixable with --fix)\n"));
+  EXPECT_TRUE(has(r.out, "1 file checked: 3 warnings; 1 fixable with --fix"));
   EXPECT_TRUE(has(r.out, "Host rules (L101-L110) not run"));
   EXPECT_EQ(r.err, "");
 }
@@ -148,11 +186,15 @@ TEST(CliLint, JsonFormat) {
     EXPECT_EQ(r.rc, 1);
     json doc = r.json();
     ASSERT_EQ(doc["files"].size(), 2u);
+    EXPECT_TRUE(doc["files"][0]["fixed"].is_null());
     EXPECT_EQ(doc["summary"]["error"], 1);
     EXPECT_EQ(doc["summary"]["warning"], 5);
     bool found = false;
     for (const auto& f : doc["findings"]) {
-      for (const char* k : {"id", "severity", "file", "line", "message", "why", "fix"}) EXPECT_TRUE(f.contains(k)) << k;
+      for (const char* k : {"id", "severity", "file", "line", "message", "why", "fix", "fixable"}) {
+        EXPECT_TRUE(f.contains(k)) << k;
+      }
+      EXPECT_EQ(f["fixable"], f["id"] == "L014" || f["id"] == "L015") << f["id"];
       if (f["id"] == "L010") {
         found = true;
         EXPECT_EQ(f["line"], 9);
@@ -186,6 +228,121 @@ TEST(CliLint, StandardInput) {
   int status = std::system(cmd.c_str());
   EXPECT_EQ(WEXITSTATUS(status), 1);
   EXPECT_TRUE(has(slurp(s.path("out")), "<stdin>:3: error:"));
+}
+
+// --fix -o on every real file: the result passes libvirt's schema (or fails
+// exactly as the original does, for syntax newer than the schema here), has
+// none of the fixed findings left, keeps every comment, and a second --fix
+// changes nothing.
+TEST(CliLintFix, EveryRealFileFixesCleanly) {
+  Scratch s;
+  int fixed_files = 0;
+  for (const auto& name : realdata_files()) {
+    SCOPED_TRACE(name);
+    std::string out = s.path(name), again = s.path("again-" + name);
+    Result r = vfioctl({"lint", "--fix", "-o", out, realdata(name)});
+    ASSERT_NE(r.rc, 2) << r.err;
+    ASSERT_TRUE(fs::exists(out));
+    std::smatch m;
+    std::string first_line = r.out.substr(0, r.out.find('\n'));
+    ASSERT_TRUE(std::regex_match(first_line, m, std::regex(".*: (fixed [0-9]+ findings? \\((.*)\\)|nothing to fix), "
+                                                            "written to .*")))
+        << first_line;
+    std::set<std::string> fixed_ids;
+    std::string ids = m[2];
+    for (size_t at = 0; at < ids.size(); at += 6) fixed_ids.insert(ids.substr(at, 4));
+    if (!fixed_ids.empty()) ++fixed_files;
+
+    EXPECT_EQ(schema_errors(out), schema_errors(realdata(name)));
+    Result relint = vfioctl({"lint", "--format", "json", out});
+    for (const auto& f : relint.json()["findings"]) {
+      EXPECT_FALSE(fixed_ids.count(f["id"])) << f["id"] << ": " << f["message"];
+      EXPECT_FALSE(f["fixable"].get<bool>()) << f["id"] << ": " << f["message"];
+    }
+    std::string original = slurp(realdata(name)), result = slurp(out);
+    for (const auto& c : comments_of(original)) EXPECT_TRUE(has(result, c)) << c;
+    Result second = vfioctl({"lint", "--fix", "-o", again, out});
+    EXPECT_TRUE(has(second.out, out + ": nothing to fix")) << second.out;
+    EXPECT_EQ(slurp(again), result);
+  }
+  EXPECT_EQ(fixed_files, 7);
+}
+
+TEST(CliLintFix, InPlaceKeepsTheOriginalAsBak) {
+  Scratch s;
+  std::string original = slurp(realdata(kJoeP));
+  std::string file = s.file("win10.xml", original);
+  ASSERT_EQ(::chmod(file.c_str(), 0600), 0);
+  Result r = vfioctl({"lint", "--fix", file});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(has(r.out, file + ": fixed 1 finding (L009) (the original is " + file + ".bak)\n")) << r.out;
+  EXPECT_FALSE(has(r.out, "[L009]"));
+  EXPECT_TRUE(has(r.out, "1 file checked: 2 warnings\n")) << r.out;
+  EXPECT_EQ(slurp(file + ".bak"), original);
+  std::string fixed = slurp(file);
+  EXPECT_TRUE(has(fixed, "    <memballoon model='none'/>\n  </devices>"));
+  struct stat st {};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  // Nothing left to fix: neither the file nor the backup is written again.
+  ino_t inode = st.st_ino;
+  Result again = vfioctl({"lint", "--fix", file});
+  EXPECT_TRUE(has(again.out, file + ": nothing to fix\n")) << again.out;
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_ino, inode);
+  EXPECT_EQ(slurp(file), fixed);
+  EXPECT_EQ(slurp(file + ".bak"), original);
+  // No temporary files left beside it.
+  int entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(s.path(""))) ++entries;
+  EXPECT_EQ(entries, 2);
+}
+
+TEST(CliLintFix, RespectsDisableAndSaysWhatItDidInJson) {
+  Scratch s;
+  std::string out = s.path("out.xml");
+  Result r = vfioctl({"lint", "--fix", "--disable", "L009", "-o", out, realdata(kJoeP)});
+  EXPECT_TRUE(has(r.out, ": nothing to fix, written to " + out)) << r.out;
+  EXPECT_EQ(slurp(out), slurp(realdata(kJoeP)));
+  Result j = vfioctl({"lint", "--fix", "--format", "json", "-o", s.path("j.xml"), realdata(kStewi)});
+  json doc = j.json();
+  EXPECT_EQ(doc["files"][0]["file"], s.path("j.xml"));
+  EXPECT_EQ(doc["files"][0]["fixed"], json::array({"L014", "L015"}));
+  EXPECT_TRUE(has(j.err, ": fixed 2 findings (L014, L015), written to ")) << j.err;
+}
+
+TEST(CliLintFix, BadInputWritesNothingAndExitsTwo) {
+  Scratch s;
+  std::string bad = s.file("bad.xml", "<domain>\n  <vcpu>4</vcpu>\n  <cputune>\n</domain>\n");
+  Result r = vfioctl({"lint", "--fix", bad});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(has(r.err, bad + ":4: not well-formed XML")) << r.err;
+  EXPECT_FALSE(fs::exists(bad + ".bak"));
+  EXPECT_EQ(slurp(bad), "<domain>\n  <vcpu>4</vcpu>\n  <cputune>\n</domain>\n");
+  Result o = vfioctl({"lint", "--fix", "-o", s.path("out.xml"), bad});
+  EXPECT_EQ(o.rc, 2);
+  EXPECT_FALSE(fs::exists(s.path("out.xml")));
+  Result missing = vfioctl({"lint", "--fix", "-o", s.path("out.xml"), s.path("missing.xml")});
+  EXPECT_EQ(missing.rc, 2);
+  EXPECT_FALSE(fs::exists(s.path("out.xml")));
+  std::string net = s.file("net.xml", "<network><name>default</name></network>\n");
+  EXPECT_EQ(vfioctl({"lint", "--fix", net}).rc, 2);
+  EXPECT_FALSE(fs::exists(net + ".bak"));
+}
+
+TEST(CliLintFix, UsageErrors) {
+  Scratch s;
+  std::string a = s.file("a.xml", kClean), b = s.file("b.xml", kClean);
+  Result no_fix = vfioctl({"lint", "-o", s.path("out.xml"), a});
+  EXPECT_EQ(no_fix.rc, 2);
+  EXPECT_TRUE(has(no_fix.err, "-o goes with --fix")) << no_fix.err;
+  Result two = vfioctl({"lint", "--fix", "-o", s.path("out.xml"), a, b});
+  EXPECT_EQ(two.rc, 2);
+  EXPECT_TRUE(has(two.err, "-o takes one input file, not 2")) << two.err;
+  EXPECT_FALSE(fs::exists(s.path("out.xml")));
+  Result stdin_in_place = vfioctl({"lint", "--fix", "-"});
+  EXPECT_EQ(stdin_in_place.rc, 2);
+  EXPECT_TRUE(has(stdin_in_place.err, "give -o OUT")) << stdin_in_place.err;
 }
 
 TEST(CliLint, UsageErrors) {

@@ -33,17 +33,6 @@ fs::path golden_path(const fs::path& spec, const std::string& host_name) {
   return fs::path(VFIOCTL_SOURCE_DIR) / "tests/golden" / spec.stem() / (host_name + ".xml");
 }
 
-// Runs a command line; returns its exit status and output.
-Result shell(const std::string& cmd) {
-  std::string out = (fs::temp_directory_path() / ("vfioctl-sh-" + std::to_string(::getpid()))).string();
-  int status = std::system((cmd + " >" + quote(out) + " 2>&1").c_str());
-  Result r;
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(out);
-  fs::remove(out);
-  return r;
-}
-
 // Set VFIOCTL_UPDATE_GOLDEN=1 to rewrite the files after an intended change
 // (then review the diff).
 TEST(CliNewGolden, EveryExampleOnEveryGoldenHostMatches) {

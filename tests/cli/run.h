@@ -57,6 +57,18 @@ inline Result vfioctl(const std::vector<std::string>& args) {
   return r;
 }
 
+// Runs a shell command line; returns its exit status and its output (both
+// streams).
+inline Result shell(const std::string& cmd) {
+  auto out = std::filesystem::temp_directory_path() / ("vfioctl-sh-" + std::to_string(::getpid()));
+  int status = std::system((cmd + " >" + quote(out.string()) + " 2>&1").c_str());
+  Result r;
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp(out);
+  std::filesystem::remove(out);
+  return r;
+}
+
 inline std::string host(const std::string& name) {
   return std::string(VFIOCTL_SOURCE_DIR) + "/tests/hosts/" + name;
 }

@@ -1,6 +1,7 @@
 // lint/domain: parsing with positions, libvirt's cpusets, sizes and numbers,
 // and the facts collected for the rules.
 #include "vfioctl/lint/domain.h"
+#include "vfioctl/lint/edit.h"
 
 #include <gtest/gtest.h>
 
@@ -146,6 +147,137 @@ TEST(LintDomain, QemuArgumentsByNamespaceNotPrefix) {
   EXPECT_EQ(d.qemu_args[2].value, "-S");
   EXPECT_EQ(local_name(d.qemu_args[0].node), "arg");
   EXPECT_EQ(namespace_of(d.root()), "");
+}
+
+// Editing: byte ranges of the original text; everything else stays.
+std::string edited(const Domain& d, const std::vector<std::optional<TextEdit>>& edits) {
+  std::vector<TextEdit> all;
+  for (const auto& e : edits) {
+    EXPECT_TRUE(e);
+    if (e) all.push_back(*e);
+  }
+  return apply_edits(d.text(), all);
+}
+
+const char* kIndented =
+    "<!-- kept -->\n"
+    "<domain type=\"kvm\">\n"
+    "    <name>t</name>\n"
+    "    <features>\n"
+    "        <acpi/>\n"
+    "        <hyperv mode='custom'><relaxed state=\"on\" /></hyperv>\n"
+    "    </features>\n"
+    "    <clock offset='utc'/>\n"
+    "    <devices>\n"
+    "        <!-- a <disk> in a comment -->\n"
+    "        <disk type='file'><![CDATA[<not a tag>]]><target dev='vda'/></disk>\n"
+    "        <memballoon model='virtio'/> <!-- same line -->\n"
+    "    </devices>\n"
+    "</domain>\n";
+
+TEST(LintEdit, AttributesInPlaceWithTheirQuotes) {
+  auto r = parse_domain(kIndented);
+  ASSERT_TRUE(r.domain) << r.error;
+  const Domain& d = *r.domain;
+  const XmlEditor& ed = d.editor();
+  pugi::xml_node relaxed = d.features.child("hyperv").child("relaxed");
+  pugi::xml_node clock = d.root().child("clock");
+  std::string out = edited(d, {ed.set_attr(relaxed, "state", "o\"n"), ed.set_attr(clock, "offset", "local'time"),
+                               ed.set_attr(d.root(), "id", "a&b<")});
+  EXPECT_NE(out.find("<relaxed state=\"o&quot;n\" />"), std::string::npos) << out;
+  EXPECT_NE(out.find("<clock offset='local&apos;time'/>"), std::string::npos) << out;
+  EXPECT_NE(out.find("<domain type=\"kvm\" id=\"a&amp;b&lt;\">"), std::string::npos) << out;
+  out = edited(d, {ed.remove_attr(clock, "offset")});
+  EXPECT_NE(out.find("    <clock/>\n"), std::string::npos) << out;
+  EXPECT_FALSE(ed.remove_attr(clock, "absent"));
+}
+
+TEST(LintEdit, ExtentSkipsCommentsAndCdata) {
+  auto r = parse_domain(kIndented);
+  ASSERT_TRUE(r.domain);
+  const Domain& d = *r.domain;
+  pugi::xml_node devices = d.root().child("devices");
+  auto x = d.editor().extent(devices);
+  ASSERT_TRUE(x);
+  EXPECT_EQ(d.text().substr(x->lt, 9), "<devices>");
+  EXPECT_EQ(d.text().substr(x->close, 10), "</devices>");
+  EXPECT_EQ(x->end, x->close + 10);
+  auto disk = d.editor().extent(devices.child("disk"));
+  ASSERT_TRUE(disk);
+  EXPECT_EQ(d.text().substr(disk->close, 7), "</disk>");
+}
+
+TEST(LintEdit, RemoveTakesTheLineWhenAlone) {
+  auto r = parse_domain(kIndented);
+  ASSERT_TRUE(r.domain);
+  const Domain& d = *r.domain;
+  std::string out = edited(d, {d.editor().remove(d.root().child("clock"))});
+  EXPECT_EQ(out.find("clock"), std::string::npos);
+  EXPECT_NE(out.find("    </features>\n    <devices>\n"), std::string::npos) << out;
+  // A comment on the same line stays.
+  out = edited(d, {d.editor().remove(d.root().child("devices").child("memballoon"))});
+  EXPECT_NE(out.find("\n         <!-- same line -->\n"), std::string::npos) << out;
+}
+
+TEST(LintEdit, NewChildrenTakeTheirSiblingsIndentation) {
+  auto r = parse_domain(kIndented);
+  ASSERT_TRUE(r.domain);
+  const Domain& d = *r.domain;
+  const XmlEditor& ed = d.editor();
+  NewElement smm{"smm", {{"state", "on"}}, {}, {}};
+  std::string out = edited(d, {ed.append(d.features, smm)});
+  EXPECT_NE(out.find("</hyperv>\n        <smm state=\"on\"/>\n    </features>"), std::string::npos) << out;
+  // Into a parent written on one line: inline.
+  out = edited(d, {ed.append(d.features.child("hyperv"), NewElement{"vapic", {{"state", "on"}}, {}, {}})});
+  EXPECT_NE(out.find("<relaxed state=\"on\" /><vapic state=\"on\"/></hyperv>"), std::string::npos) << out;
+  // Into an empty element on its own line: it opens, at the next level.
+  NewElement timer{"timer", {{"name", "hpet"}, {"present", "no"}}, {}, {}};
+  out = edited(d, {ed.append(d.root().child("clock"), timer)});
+  EXPECT_NE(out.find("    <clock offset='utc'>\n        <timer name=\"hpet\" present=\"no\"/>\n    </clock>\n"),
+            std::string::npos)
+      << out;
+  // After the elements libvirt puts first; with children, indented a level deeper.
+  NewElement cpu{"cpu", {{"mode", "host-passthrough"}}, {NewElement{"topology", {{"cores", "2"}}, {}, {}}}, {}};
+  out = edited(d, {ed.insert(d.root(), cpu, {"name", "features"})});
+  EXPECT_NE(out.find("    </features>\n    <cpu mode=\"host-passthrough\">\n        <topology cores=\"2\"/>\n"
+                     "    </cpu>\n    <clock"),
+            std::string::npos)
+      << out;
+}
+
+TEST(LintEdit, TextOnlyWhereThereIsNothingElse) {
+  auto r = parse_domain("<domain>\n  <memory unit='GiB'>8</memory>\n  <vcpu><!-- n -->4</vcpu>\n  <iothreads/>\n</domain>");
+  ASSERT_TRUE(r.domain);
+  const Domain& d = *r.domain;
+  const XmlEditor& ed = d.editor();
+  EXPECT_EQ(edited(d, {ed.set_text(d.memory_node, "16")}),
+            "<domain>\n  <memory unit='GiB'>16</memory>\n  <vcpu><!-- n -->4</vcpu>\n  <iothreads/>\n</domain>");
+  EXPECT_FALSE(ed.set_text(d.vcpu_node, "2"));  // the comment would go
+  EXPECT_NE(edited(d, {ed.set_text(d.root().child("iothreads"), "2")}).find("<iothreads>2</iothreads>"),
+            std::string::npos);
+}
+
+TEST(LintEdit, MoveReindents) {
+  auto r = parse_domain(
+      "<domain>\n  <features>\n    <acpi/>\n  </features>\n  <kvm>\n    <hidden state='on'/>\n  </kvm>\n</domain>\n");
+  ASSERT_TRUE(r.domain);
+  const Domain& d = *r.domain;
+  auto moved = d.editor().move(d.root().child("kvm"), d.features);
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(apply_edits(d.text(), *moved),
+            "<domain>\n  <features>\n    <acpi/>\n    <kvm>\n      <hidden state='on'/>\n    </kvm>\n  </features>\n"
+            "</domain>\n");
+}
+
+TEST(LintEdit, CollisionsAndOrder) {
+  TextEdit ins5{5, 5, "a"}, ins5b{5, 5, "b"}, rep5_8{5, 8, "x"}, rep2_6{2, 6, "y"}, rep8_9{8, 9, "z"};
+  EXPECT_TRUE(collide(ins5, ins5b));
+  EXPECT_FALSE(collide(ins5, rep5_8));  // at its edge
+  EXPECT_TRUE(collide(ins5, rep2_6));  // inside
+  EXPECT_FALSE(collide(TextEdit{2, 2, "c"}, rep2_6));
+  EXPECT_TRUE(collide(rep2_6, rep5_8));
+  EXPECT_FALSE(collide(rep5_8, rep8_9));
+  EXPECT_EQ(apply_edits("0123456789", {rep5_8, ins5, rep8_9}), "01234axz9");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "vfioctl/lint/edit.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl::lint {
@@ -161,6 +162,13 @@ std::string PciLocation::short_str() const {
 
 std::string PciLocation::slot_str() const {
   return domain ? fmt::format("{:04x}:{:02x}:{:02x}", domain, bus, slot) : fmt::format("{:02x}:{:02x}", bus, slot);
+}
+
+Domain::~Domain() = default;
+
+const XmlEditor& Domain::editor() const {
+  if (!m_editor) m_editor = std::make_unique<XmlEditor>(*this);
+  return *m_editor;
 }
 
 int Domain::line(pugi::xml_node n) const {

@@ -73,16 +73,20 @@ struct HugepageSize {
 };
 
 struct ParseResult;
+class XmlEditor;
 
 class Domain {
  public:
   Domain(const Domain&) = delete;
   Domain& operator=(const Domain&) = delete;
+  ~Domain();
 
   // The whole document and its <domain> element.
   const pugi::xml_document& doc() const { return m_doc; }
   // The text as parsed (positions of nodes refer to it).
   const std::string& text() const { return m_text; }
+  // Edits of that text, for --fix (made on first use).
+  const XmlEditor& editor() const;
   pugi::xml_node root() const { return m_root; }
 
   // 1-based line of an element; 0 for a null node.
@@ -129,6 +133,7 @@ class Domain {
   pugi::xml_document m_doc;
   pugi::xml_node m_root;
   std::vector<size_t> m_line_starts;  // byte offset of each line's first byte
+  mutable std::unique_ptr<XmlEditor> m_editor;
 };
 
 struct ParseResult {

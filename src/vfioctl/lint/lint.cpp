@@ -62,4 +62,37 @@ FileReport lint_text(const std::string& file, std::string text, const Host* host
   return r;
 }
 
+FixResult fix_text(const std::string& file, std::string text, const Host* host, const LintOptions& opt) {
+  constexpr int kPasses = 8;
+  FixResult out;
+  out.report = lint_text(file, text, host, opt);
+  for (int pass = 0; pass < kPasses && out.report.ok; ++pass) {
+    // Moves first (they decide where other fixes land), then by line.
+    std::vector<const LintFinding*> todo;
+    for (const auto& f : out.report.findings) {
+      if (f.fixable()) todo.push_back(&f);
+    }
+    std::stable_partition(todo.begin(), todo.end(), [](const LintFinding* f) { return f->finding.id == "L019"; });
+    std::vector<TextEdit> accepted;
+    std::vector<std::string> ids;
+    for (const LintFinding* f : todo) {
+      bool clear = std::none_of(f->edits.begin(), f->edits.end(), [&](const TextEdit& e) {
+        return std::any_of(accepted.begin(), accepted.end(), [&](const TextEdit& a) { return collide(a, e); });
+      });
+      if (!clear) continue;  // the next pass, after this one's edits
+      accepted.insert(accepted.end(), f->edits.begin(), f->edits.end());
+      ids.push_back(f->finding.id);
+    }
+    if (ids.empty()) break;
+    std::string next = apply_edits(text, accepted);
+    FileReport again = lint_text(file, next, host, opt);
+    if (!again.ok || next == text) break;  // a fix that breaks the file is not made
+    text = std::move(next);
+    out.report = std::move(again);
+    out.fixed.insert(out.fixed.end(), ids.begin(), ids.end());
+  }
+  out.text = std::move(text);
+  return out;
+}
+
 }  // namespace vfioctl::lint

@@ -30,7 +30,7 @@ const char* color_of(Severity s) {
 }
 
 struct Counts {
-  int files = 0, unreadable = 0, error = 0, warning = 0, info = 0;
+  int files = 0, unreadable = 0, error = 0, warning = 0, info = 0, fixable = 0;
 };
 
 Counts count(const std::vector<FileReport>& files) {
@@ -39,6 +39,7 @@ Counts count(const std::vector<FileReport>& files) {
     ++c.files;
     if (!f.ok) ++c.unreadable;
     for (const auto& x : f.findings) {
+      if (x.fixable()) ++c.fixable;
       switch (x.finding.severity) {
         case Severity::fail: ++c.error; break;
         case Severity::warn: ++c.warning; break;
@@ -86,7 +87,7 @@ void write_text(std::ostream& out, const std::vector<FileReport>& files, const R
           << paint(ctx.color, color_of(fd.severity), std::string(lint_severity_name(fd.severity)) + ":") << " "
           << fd.message << " [" << fd.id << "]\n";
       out << "    " << paint(ctx.color, "2", "why: " + fd.why) << "\n";
-      if (!fd.fix.empty()) out << "    fix: " << fd.fix << "\n";
+      if (!fd.fix.empty()) out << "    fix: " << fd.fix << (x.fixable() ? " (fixable with --fix)" : "") << "\n";
     }
   }
   Counts c = count(files);
@@ -97,6 +98,7 @@ void write_text(std::ostream& out, const std::vector<FileReport>& files, const R
   std::string summary = fmt::format("{} checked: {}", plural(c.files, "file", "files"),
                                     parts.empty() ? std::string("no problems found") : join(parts, ", "));
   if (c.unreadable) summary += fmt::format(" ({} could not be read)", c.unreadable);
+  if (c.fixable) summary += fmt::format("; {} fixable with --fix", c.fixable);
   out << paint(ctx.color, "1", summary) << "\n";
   if (!ctx.host_rules) {
     out << "Host rules (" << host_rule_ids() << ") not run: add --host to judge against this host (or --root DIR).\n";
@@ -121,6 +123,14 @@ void write_json(std::ostream& out, const std::vector<FileReport>& files, const R
       else w.field("line", nullptr);
     }
     w.field("findings", static_cast<int>(f.findings.size()));
+    w.key("fixed");
+    if (f.fixed) {
+      w.begin_array();
+      for (const auto& id : *f.fixed) w.value(id);
+      w.end_array();
+    } else {
+      w.value(nullptr);
+    }
     w.end_object();
   }
   w.end_array();
@@ -139,6 +149,7 @@ void write_json(std::ostream& out, const std::vector<FileReport>& files, const R
       w.field("why", x.finding.why);
       if (x.finding.fix.empty()) w.field("fix", nullptr);
       else w.field("fix", x.finding.fix);
+      w.field("fixable", x.fixable());
       w.end_object();
     }
   }
@@ -272,6 +283,7 @@ void write_sarif(std::ostream& out, const std::vector<FileReport>& files, const 
       w.begin_object();
       w.field("why", x.finding.why);
       w.field("fix", x.finding.fix);
+      w.field("fixable", x.fixable());
       w.end_object();
       w.end_object();
     }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "vfioctl/lint/domain.h"
+#include "vfioctl/lint/edit.h"
 #include "vfioctl/plan/finding.h"
 
 namespace vfioctl {
@@ -21,6 +22,9 @@ struct LintFinding {
   Finding finding;   // id, title, severity, message, why, fix; where = "FILE:LINE"
   std::string file;  // as given
   int line = 0;      // 1-based; 0 when unknown
+  std::vector<TextEdit> edits;  // what --fix changes; empty when it cannot fix this one
+
+  bool fixable() const { return !edits.empty(); }
 };
 
 struct Rule;
@@ -36,6 +40,10 @@ class Emitter {
   void add(pugi::xml_node at, std::string message, std::string fix);
   // The same with its own severity and, when not empty, its own why.
   void add(pugi::xml_node at, Severity severity, std::string message, std::string fix, std::string why = {});
+  // A finding --fix can fix with these edits (none: it cannot, here).
+  void add(pugi::xml_node at, std::string message, std::string fix, const EditSet& edits);
+  // Gives the finding added last the edits that fix it.
+  void with_edits(const EditSet& edits);
 
  private:
   const Rule& m_rule;
@@ -55,7 +63,11 @@ struct Rule {
   bool needs_host;         // judged against host facts (--host)
   std::string_view why;    // why it matters, one or two sentences
   CheckFn check;
+  bool fixable;            // --fix fixes its findings (those that carry edits)
 };
+
+inline constexpr bool kFixable = true;
+inline constexpr bool kNoFix = false;
 
 // Every rule, ordered by id.
 const std::vector<Rule>& rules();

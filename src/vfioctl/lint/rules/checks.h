@@ -82,6 +82,13 @@ bool on_efficiency_core(const Host& host, const GuestCore& c);
 // <topology threads>: 1 without a topology or attribute; nullopt when unreadable.
 std::optional<int> declared_threads(const Domain& d);
 
+// The children of <domain> that libvirt writes before `name` (for fixes that
+// add a top-level element where libvirt would put it).
+std::vector<std::string_view> domain_children_before(std::string_view name);
+// Edits that switch on a <features> child (<smm state='on'/>): in place,
+// appended to <features>, or with a new <features>.
+void feature_on_edits(const Domain& d, const char* name, EditSet& edits);
+
 std::string cpus_text(const std::vector<int>& cpus);  // "0-3,8"
 std::vector<int> intersect(const std::vector<int>& a, const std::vector<int>& b);  // both sorted
 bool attr_is(pugi::xml_node n, const char* attr, std::string_view value);

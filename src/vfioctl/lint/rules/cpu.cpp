@@ -56,16 +56,22 @@ std::string free_cpus_hint(const Host* host, const std::vector<int>& vcpu_cpus) 
 void check_vcpupin_range(const Domain& d, const Host*, Emitter& out) {
   std::map<int, const VcpuPin*> seen;
   for (const auto& p : d.vcpupins) {
+    EditSet drop;
+    drop.add(d.editor().remove(p.node));
     if (d.vcpus && p.vcpu >= *d.vcpus) {
-      out.add(p.node, fmt::format("vcpupin for vCPU {}, but the guest has {} vCPU{} (0-{})", p.vcpu, *d.vcpus,
-                                  *d.vcpus == 1 ? "" : "s", *d.vcpus - 1),
-              fmt::format("remove this vcpupin, or raise <vcpu> to {}", p.vcpu + 1));
+      out.add(p.node,
+              fmt::format("vcpupin for vCPU {}, but the guest has {} vCPU{} (0-{})", p.vcpu, *d.vcpus,
+                          *d.vcpus == 1 ? "" : "s", *d.vcpus - 1),
+              fmt::format("remove this vcpupin, or raise <vcpu> to {}", p.vcpu + 1), drop);
       continue;
     }
     auto [it, fresh] = seen.emplace(p.vcpu, &p);
     if (!fresh) {
+      // Only a copy of the first is dropped: which of two different pins was
+      // meant is the user's call.
+      if (p.cpus.empty() || p.cpus != it->second->cpus) drop.fail();
       out.add(p.node, fmt::format("vCPU {} is pinned twice (first at line {})", p.vcpu, d.line(it->second->node)),
-              "keep one vcpupin per vCPU");
+              "keep one vcpupin per vCPU", drop);
     }
   }
 }
@@ -254,23 +260,33 @@ void check_iothread_count(const Domain& d, const Host*, Emitter& out) {
   std::vector<int> ids(listed.begin(), listed.end());
   std::string lists = fmt::format("<iothreadids> lists {} (id{} {})", listed.size(), ids.size() == 1 ? "" : "s",
                                   cpus_text(ids));
+  EditSet edits;
   if (*count < listed.size()) {
+    // What libvirt does anyway, written down.
+    edits.add(d.editor().set_text(count_node, std::to_string(listed.size())));
     out.add(count_node,
             fmt::format("<iothreads>{}</iothreads>, but {}: libvirt ignores the count and starts {}", *count, lists,
                         listed.size()),
-            fmt::format("set <iothreads>{}</iothreads>", listed.size()));
+            fmt::format("set <iothreads>{}</iothreads>", listed.size()), edits);
     return;
   }
   std::vector<int> added;
+  std::vector<NewElement> listed_too;
   for (int id : d.iothread_ids) {
-    if (!listed.count(id)) added.push_back(id);
+    if (listed.count(id)) continue;
+    added.push_back(id);
+    listed_too.push_back(NewElement{"iothread", {{"id", std::to_string(id)}}, {}, {}});
   }
+  if (added.empty()) return;
+  // The iothreads libvirt adds, listed: nothing changes for the guest.
+  edits.add(d.editor().append(ids_node, listed_too));
   bool one = added.size() == 1;
   out.add(count_node,
           fmt::format("<iothreads>{}</iothreads>, but {}: libvirt adds iothread{} {} that no <iothread> names", *count,
                       lists, one ? "" : "s", cpus_text(added)),
           fmt::format("list {} in <iothreadids> (<iothread id='{}'/>), or set <iothreads>{}</iothreads>",
-                      one ? "it" : "them", added.front(), listed.size()));
+                      one ? "it" : "them", added.front(), listed.size()),
+          edits);
 }
 
 }  // namespace vfioctl::lint

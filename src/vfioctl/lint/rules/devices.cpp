@@ -30,8 +30,10 @@ void check_io_native_cache(const Domain& d, const Host*, Emitter& out) {
     std::string cache = drv.attribute("cache").value();
     if (cache == "none" || cache == "directsync") continue;
     std::string what = cache.empty() ? "no cache mode (QEMU's default, writeback)" : "cache='" + cache + "'";
+    EditSet edits;
+    edits.add(d.editor().set_attr(drv, "cache", "none"));
     out.add(drv, fmt::format("{}: io='native' with {}", disk_name(disk), what),
-            "add cache='none' to this <driver>, or use io='threads'");
+            "add cache='none' to this <driver>, or use io='threads'", edits);
   }
 }
 
@@ -51,8 +53,10 @@ void check_queues(const Domain& d, const Host*, Emitter& out) {
     pugi::xml_node drv = dev.child("driver");
     auto queues = parse_number(drv.attribute("queues").value());
     if (!queues || static_cast<long>(*queues) <= *d.vcpus) continue;
+    EditSet edits;
+    edits.add(d.editor().set_attr(drv, "queues", std::to_string(*d.vcpus)));
     out.add(drv, fmt::format("{} has {} queues for {} vCPUs", what, *queues, *d.vcpus),
-            fmt::format("set queues='{}' (one per vCPU at most)", *d.vcpus));
+            fmt::format("set queues='{}' (one per vCPU at most)", *d.vcpus), edits);
   }
 }
 
@@ -61,15 +65,21 @@ void check_balloon(const Domain& d, const Host*, Emitter& out) {
   if (d.pci_hostdevs.empty()) return;
   pugi::xml_node devices = d.root().child("devices");
   pugi::xml_node balloon = devices.child("memballoon");
+  NewElement none{"memballoon", {{"model", "none"}}, {}, {}};
+  EditSet edits;
   if (!balloon) {
+    edits.add(d.editor().append(devices, none));
     out.add(devices, "no <memballoon>: libvirt adds a virtio balloon, useless with passed-through PCI devices",
-            "add <memballoon model='none'/> to <devices>");
+            "add <memballoon model='none'/> to <devices>", edits);
     return;
   }
   std::string model = balloon.attribute("model").value();
   if (model == "none") return;
+  // Its address and stats go with it; a comment inside is kept by not fixing.
+  if (balloon.find_node([](pugi::xml_node n) { return n.type() == pugi::node_comment; })) edits.fail();
+  else edits.add(d.editor().replace(balloon, none));
   out.add(balloon, fmt::format("memballoon model='{}' in a guest with passed-through PCI devices", model),
-          "replace it with <memballoon model='none'/>");
+          "replace it with <memballoon model='none'/>", edits);
 }
 
 // L021
@@ -142,9 +152,11 @@ void check_suspend(const Domain& d, const Host*, Emitter& out) {
   for (const char* name : {"suspend-to-mem", "suspend-to-disk"}) {
     pugi::xml_node n = pm.child(name);
     if (!attr_is(n, "enabled", "yes")) continue;
+    EditSet edits;
+    edits.add(d.editor().set_attr(n, "enabled", "no"));
     out.add(n, fmt::format("{} (S{}) is enabled in a guest with passed-through PCI devices", name,
                            std::string_view(name) == "suspend-to-mem" ? 3 : 4),
-            fmt::format("set <{} enabled='no'/>", name));
+            fmt::format("set <{} enabled='no'/>", name), edits);
   }
 }
 
@@ -160,15 +172,22 @@ void check_looking_glass(const Domain& d, const Host*, Emitter& out) {
     if (!bytes) continue;
     std::string shown = *bytes % MiB == 0 ? fmt::format("{} MiB", *bytes / MiB) : fmt::format("{} bytes", *bytes);
     unsigned long long pow2 = 32 * MiB;
-    while (pow2 < *bytes) pow2 *= 2;
+    while (pow2 < *bytes && pow2 < (1ULL << 62)) pow2 *= 2;
+    auto resize = [&](unsigned long long to) {
+      EditSet edits;
+      edits.add(d.editor().set_text(size, std::to_string(to / MiB)));
+      edits.add(d.editor().set_attr(size, "unit", "M"));
+      return edits;
+    };
     if (*bytes & (*bytes - 1)) {
       out.add(size, Severity::fail,
               fmt::format("Looking Glass shared memory of {} is not a power of two", shown),
               fmt::format("<size unit='M'>{}</size>", pow2 / MiB),
               "libvirt refuses a shared memory size that is not a power of two.");
+      out.with_edits(resize(pow2));
     } else if (*bytes < 32 * MiB) {
       out.add(size, fmt::format("Looking Glass shared memory of {} is too small: 1920x1080 needs 32 MiB", shown),
-              "<size unit='M'>32</size> for 1920x1080, 64 for 2560x1440, 128 for 3840x2160");
+              "<size unit='M'>32</size> for 1920x1080, 64 for 2560x1440, 128 for 3840x2160", resize(32 * MiB));
     }
   }
 }

@@ -41,46 +41,84 @@ void check_cpu_mode(const Domain& d, const Host*, Emitter& out) {
   if (d.pci_hostdevs.empty()) return;
   pugi::xml_node cpu = d.root().child("cpu");
   std::string fix = "use <cpu mode='host-passthrough' check='none' migratable='off'> (keep its <topology>)";
+  const XmlEditor& ed = d.editor();
+  EditSet edits;
   if (!cpu) {
-    out.add(d.vcpu_node, "no <cpu>: a guest with passed-through PCI devices gets QEMU's default CPU model", fix);
+    edits.add(ed.insert(d.root(), NewElement{"cpu", {{"mode", "host-passthrough"}, {"check", "none"}}, {}, {}},
+                        domain_children_before("cpu")));
+    out.add(d.vcpu_node, "no <cpu>: a guest with passed-through PCI devices gets QEMU's default CPU model", fix,
+            edits);
     return;
   }
   std::string mode = cpu.attribute("mode").value();
   if (mode == "host-passthrough" || mode == "maximum") return;
+  // The model, its vendor and how it must match go; topology, cache and
+  // features stay.
+  edits.add(ed.set_attr(cpu, "mode", "host-passthrough"));
+  if (cpu.attribute("match")) edits.add(ed.remove_attr(cpu, "match"));
+  for (const char* gone : {"model", "vendor"}) {
+    for (pugi::xml_node n : cpu.children(gone)) edits.add(ed.remove(n));
+  }
   out.add(cpu,
           fmt::format("cpu mode='{}'{} in a guest with passed-through PCI devices", mode.empty() ? "custom" : mode,
                       mode.empty() ? " (the default)" : ""),
-          fix);
+          fix, edits);
 }
 
 // L014
 void check_windows_hyperv(const Domain& d, const Host*, Emitter& out) {
   if (!d.windows) return;
+  const XmlEditor& ed = d.editor();
+  EditSet edits;
+  auto enlightenment = [](const char* name) {
+    NewElement e{name, {{"state", "on"}}, {}, {}};
+    if (std::string_view(name) == "spinlocks") e.attrs.emplace_back("retries", "8191");
+    return e;
+  };
+  const char* const kSet[] = {"relaxed", "vapic", "spinlocks", "vpindex", "synic", "stimer"};
+  pugi::xml_node hv_clock = timer(d, "hypervclock");
+  auto clock_edits = [&] {
+    pugi::xml_node clock = d.root().child("clock");
+    NewElement t{"timer", {{"name", "hypervclock"}, {"present", "yes"}}, {}, {}};
+    if (hv_clock) edits.add(ed.set_attr(hv_clock, "present", "yes"));
+    else if (clock) edits.add(ed.append(clock, t));
+    else edits.add(ed.insert(d.root(), NewElement{"clock", {}, {t}, {}}, domain_children_before("clock")));
+  };
   if (!d.hyperv) {
+    NewElement hv{"hyperv", {{"mode", "custom"}}, {}, {}};
+    for (const char* name : kSet) hv.children.push_back(enlightenment(name));
+    if (d.features) edits.add(ed.append(d.features, hv));
+    else edits.add(ed.insert(d.root(), NewElement{"features", {}, {hv}, {}}, domain_children_before("features")));
+    if (!hv_clock || attr_is(hv_clock, "present", "no")) clock_edits();
     out.add(d.features ? d.features : d.root(),
             fmt::format("{} without Hyper-V enlightenments (no <hyperv> in <features>)", windows_what(d)),
             "add <hyperv mode='custom'> to <features> with relaxed, vapic, spinlocks (retries='8191'), vpindex, "
-            "synic and stimer on, and <timer name='hypervclock' present='yes'/> to <clock>");
+            "synic and stimer on, and <timer name='hypervclock' present='yes'/> to <clock>",
+            edits);
     return;
   }
   if (attr_is(d.hyperv, "mode", "passthrough")) return;
   std::vector<std::string> missing, fixes;
-  for (const char* name : {"relaxed", "vapic", "spinlocks", "vpindex", "synic", "stimer"}) {
+  std::vector<NewElement> added;
+  for (const char* name : kSet) {
     pugi::xml_node n = d.hyperv.child(name);
     if (n && attr_is(n, "state", "on")) continue;
     missing.push_back(name);
     fixes.push_back(std::string_view(name) == "spinlocks" ? "<spinlocks state='on' retries='8191'/>"
                                                           : fmt::format("<{} state='on'/>", name));
+    if (!n) added.push_back(enlightenment(name));
+    else edits.add(ed.set_attr(n, "state", "on"));
   }
-  pugi::xml_node clock = timer(d, "hypervclock");
-  bool no_clock = !clock || attr_is(clock, "present", "no");
+  if (!added.empty()) edits.add(ed.append(d.hyperv, added));
+  bool no_clock = !hv_clock || attr_is(hv_clock, "present", "no");
+  if (no_clock) clock_edits();
   if (missing.empty() && !no_clock) return;
   std::vector<std::string> what = missing;
   if (no_clock) what.push_back("the hypervclock timer");
   std::string fix;
   if (!fixes.empty()) fix = "add " + join(fixes, " ") + " to <hyperv>";
   if (no_clock) fix += std::string(fix.empty() ? "add" : ", and") + " <timer name='hypervclock' present='yes'/> to <clock>";
-  out.add(d.hyperv, fmt::format("{} without Hyper-V {}", windows_what(d), join(what, ", ")), fix);
+  out.add(d.hyperv, fmt::format("{} without Hyper-V {}", windows_what(d), join(what, ", ")), fix, edits);
 }
 
 // L015
@@ -89,11 +127,19 @@ void check_windows_clock(const Domain& d, const Host*, Emitter& out) {
   pugi::xml_node clock = d.root().child("clock");
   std::string offset = clock.attribute("offset").value();
   std::string fix = "set <clock offset='localtime'> (or make Windows keep UTC: RealTimeIsUniversal=1 in its registry)";
+  if (!offset.empty() && offset != "utc") return;
+  EditSet edits;
+  if (clock) {
+    edits.add(d.editor().set_attr(clock, "offset", "localtime"));
+  } else {
+    edits.add(d.editor().insert(d.root(), NewElement{"clock", {{"offset", "localtime"}}, {}, {}},
+                                domain_children_before("clock")));
+  }
   if (offset == "utc") {
-    out.add(clock, fmt::format("{} with clock offset='utc'", windows_what(d)), fix);
-  } else if (offset.empty()) {
+    out.add(clock, fmt::format("{} with clock offset='utc'", windows_what(d)), fix, edits);
+  } else {
     out.add(clock ? clock : d.root(), fmt::format("{} without a clock offset: libvirt's default is UTC", windows_what(d)),
-            fix);
+            fix, edits);
   }
 }
 
@@ -103,12 +149,19 @@ void check_windows_hpet(const Domain& d, const Host*, Emitter& out) {
   pugi::xml_node hpet = timer(d, "hpet");
   if (hpet && attr_is(hpet, "present", "no")) return;
   std::string fix = "add <timer name='hpet' present='no'/> to <clock> (with <timer name='hypervclock' present='yes'/>)";
+  const XmlEditor& ed = d.editor();
+  EditSet edits;
   if (hpet) {
-    out.add(hpet, fmt::format("{} with the HPET timer present", windows_what(d)), fix);
+    edits.add(ed.set_attr(hpet, "present", "no"));
+    out.add(hpet, fmt::format("{} with the HPET timer present", windows_what(d)), fix, edits);
   } else {
     pugi::xml_node clock = d.root().child("clock");
+    NewElement t{"timer", {{"name", "hpet"}, {"present", "no"}}, {}, {}};
+    if (clock) edits.add(ed.append(clock, t));
+    else edits.add(ed.insert(d.root(), NewElement{"clock", {}, {t}, {}}, domain_children_before("clock")));
     out.add(clock ? clock : d.root(),
-            fmt::format("{} without <timer name='hpet' present='no'/>: QEMU gives it an HPET", windows_what(d)), fix);
+            fmt::format("{} without <timer name='hpet' present='no'/>: QEMU gives it an HPET", windows_what(d)), fix,
+            edits);
   }
 }
 
@@ -118,8 +171,12 @@ void check_vendor_id(const Domain& d, const Host*, Emitter& out) {
   if (!v || attr_is(v, "state", "off")) return;
   std::string value = v.attribute("value").value();
   if (value.size() <= 12) return;
+  size_t cut = 12;
+  while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
+  EditSet edits;
+  edits.add(d.editor().set_attr(v, "value", value.substr(0, cut)));
   out.add(v, fmt::format("Hyper-V vendor_id '{}' is {} characters long; at most 12 are allowed", value, value.size()),
-          fmt::format("use at most 12 characters, e.g. value='{}'", value.substr(0, 12)));
+          fmt::format("use at most 12 characters, e.g. value='{}'", value.substr(0, cut)), edits);
 }
 
 // L018
@@ -127,13 +184,16 @@ void check_spinlocks(const Domain& d, const Host*, Emitter& out) {
   pugi::xml_node s = d.hyperv.child("spinlocks");
   if (!s || !attr_is(s, "state", "on")) return;
   std::string text = s.attribute("retries").value();
+  EditSet edits;
+  edits.add(d.editor().set_attr(s, "retries", "8191"));
   if (text.empty()) {
-    out.add(s, "Hyper-V spinlocks are on without a retries count", "add retries='8191'");
+    out.add(s, "Hyper-V spinlocks are on without a retries count", "add retries='8191'", edits);
     return;
   }
   auto retries = parse_number(text);
   if (retries && *retries >= 4095) return;
-  out.add(s, fmt::format("Hyper-V spinlocks retries='{}' is below the minimum of 4095", text), "set retries='8191'");
+  out.add(s, fmt::format("Hyper-V spinlocks retries='{}' is below the minimum of 4095", text), "set retries='8191'",
+          edits);
 }
 
 // L026
@@ -170,19 +230,22 @@ void check_secure_boot(const Domain& d, const Host*, Emitter& out) {
   pugi::xml_node smm = d.features.child("smm");
   bool smm_on = feature_on(smm);
   std::string smm_fix = smm ? "set <smm state='on'/> in <features>" : "add <smm state='on'/> to <features>";
+  EditSet smm_edits;
+  if (!smm_on) feature_on_edits(d, "smm", smm_edits);
   if (loader_secure && !smm_on) {
     out.add(loader, fmt::format("Secure Boot loader (secure='yes') with {}", smm ? "smm off" : "no <smm> feature"),
-            smm_fix);
+            smm_fix, smm_edits);
     return;
   }
   if (fw_wants && !smm_on) {
     if (smm) {
-      out.add(smm, "Secure Boot firmware (secure-boot enabled) with smm off", smm_fix);
+      out.add(smm, "Secure Boot firmware (secure-boot enabled) with smm off", smm_fix, smm_edits);
     } else {
       out.add(fw_secure, Severity::warn,
               "Secure Boot firmware (secure-boot enabled) without <smm state='on'/>: only a libvirt that turns SMM "
               "on by itself accepts it",
               smm_fix, "");
+      out.with_edits(smm_edits);
     }
     return;
   }
@@ -195,6 +258,13 @@ void check_secure_boot(const Domain& d, const Host*, Emitter& out) {
             std::string("add secure='yes' to <loader>") + (smm_on ? "" : " and <smm state='on'/> to <features>"),
             "Without secure='yes' libvirt does not put the firmware's flash behind SMM, so the guest's operating "
             "system can rewrite the Secure Boot variables and Secure Boot protects nothing.");
+    // secure='yes' needs SMM, which needs a q35 machine.
+    EditSet edits = smm_edits;
+    if (std::string_view(os.child("type").attribute("machine").value()).find("q35") == std::string_view::npos) {
+      edits.fail();
+    }
+    edits.add(d.editor().set_attr(loader, "secure", "yes"));
+    out.with_edits(edits);
   }
 }
 

@@ -25,6 +25,33 @@ unsigned long long default_page_kib(const Host* host) {
   return kDefaultPageKib;
 }
 
+// <memory> (and <currentMemory>) rounded up to whole pages, in KiB. Not
+// with guest NUMA cells: their sizes make up the memory, and which cell
+// grows is the user's call.
+EditSet round_up_edits(const Domain& d, unsigned long long page_kib, unsigned long long up) {
+  EditSet edits;
+  if (d.root().child("cpu").child("numa")) {
+    edits.fail();
+    return edits;
+  }
+  const XmlEditor& ed = d.editor();
+  auto set_kib = [&](pugi::xml_node n, unsigned long long kib) {
+    edits.add(ed.set_text(n, std::to_string(kib)));
+    if (n.attribute("unit")) edits.add(ed.set_attr(n, "unit", "KiB"));
+  };
+  set_kib(d.memory_node, up);
+  pugi::xml_node current = d.root().child("currentMemory");
+  if (current) {
+    auto bytes = parse_scaled(current.text().get(), current.attribute("unit").value(), 1024);
+    if (!bytes) {
+      edits.fail();
+    } else if (*bytes / 1024 % page_kib != 0 || *bytes % 1024 != 0) {
+      set_kib(current, std::min(up, (*bytes / 1024 + page_kib - 1) / page_kib * page_kib));
+    }
+  }
+  return edits;
+}
+
 }  // namespace
 
 // L010
@@ -67,7 +94,7 @@ void check_page_multiple(const Domain& d, const Host* host, Emitter& out) {
     out.add(s.node,
             fmt::format("memory of {} KiB ({}) is not a multiple of the {}hugepage size, {}", *d.memory_kib,
                         format_kib(*d.memory_kib), implicit ? "default " : "", format_kib(s.kib)),
-            fix);
+            fix, round_up_edits(d, s.kib, up));
   }
 }
 

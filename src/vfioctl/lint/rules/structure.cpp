@@ -2,6 +2,7 @@
 // second copies of elements it reads once.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -65,18 +66,42 @@ const std::vector<Placement>& placements() {
 
 bool foreign(pugi::xml_node n) { return std::string_view(n.name()).find(':') != std::string_view::npos; }
 
-void walk_misplaced(pugi::xml_node parent, Emitter& out) {
+// Where libvirt reads an element whose home is `parent`; null when absent.
+pugi::xml_node home(const Domain& d, std::string_view parent) {
+  if (parent == "hyperv" || parent == "kvm") return d.features.child(std::string(parent).c_str());
+  if (parent == "features") return d.features;
+  return d.root().child(std::string(parent).c_str());
+}
+
+// The element `home` already holds in n's place: same name and, for the
+// elements that come several times, the same vCPU, iothread or name.
+bool has_copy(pugi::xml_node target, pugi::xml_node n) {
+  std::string_view name = n.name();
+  const char* key = name == "vcpupin"                      ? "vcpu"
+                    : name == "iothreadpin"                ? "iothread"
+                    : name == "timer" || name == "shmem"   ? "name"
+                                                           : nullptr;
+  if (key) return !target.find_child_by_attribute(n.name(), key, n.attribute(key).value()).empty();
+  return !target.child(n.name()).empty();
+}
+
+void walk_misplaced(const Domain& d, pugi::xml_node parent, Emitter& out) {
   for (pugi::xml_node n : parent.children()) {
     if (n.type() != pugi::node_element || foreign(n)) continue;
     std::string_view name = n.name();
     if (name == "metadata") continue;  // free-form
     for (const auto& p : placements()) {
       if (name != p.element || std::string_view(parent.name()) == p.parent) continue;
+      EditSet edits;
+      pugi::xml_node target = home(d, p.parent);
+      // A <hostdev> is moved by hand: which guest it belongs to is the user's call.
+      if (!target || has_copy(target, n) || name == "hostdev") edits.fail();
+      else edits.add(d.editor().move(n, target));
       out.add(n, fmt::format("<{}> inside <{}> is ignored: libvirt reads it only in {}", name, parent.name(), p.path),
-              fmt::format("move it into {}", p.path));
+              fmt::format("move it into {}", p.path), edits);
       break;
     }
-    walk_misplaced(n, out);
+    walk_misplaced(d, n, out);
   }
 }
 
@@ -123,7 +148,30 @@ void duplicates_in(pugi::xml_node parent, const Singletons& s, Emitter& out, con
 }  // namespace
 
 // L019
-void check_misplaced(const Domain& d, const Host*, Emitter& out) { walk_misplaced(d.root(), out); }
+void check_misplaced(const Domain& d, const Host*, Emitter& out) { walk_misplaced(d, d.root(), out); }
+
+std::vector<std::string_view> domain_children_before(std::string_view name) {
+  static const std::vector<std::string_view> order = {
+      "name",      "uuid",        "genid",   "title",      "description", "metadata",   "maxMemory",
+      "memory",    "currentMemory", "blkiotune", "memtune", "memoryBacking", "vcpu",      "vcpus",
+      "iothreads", "iothreadids", "cputune", "numatune",   "resource",    "sysinfo",    "bootloader",
+      "bootloader_args", "os",    "idmap",   "features",   "cpu",         "clock",      "on_poweroff",
+      "on_reboot", "on_crash",    "on_lockfailure", "pm",  "perf",        "devices"};
+  auto it = std::find(order.begin(), order.end(), name);
+  return {order.begin(), it};
+}
+
+void feature_on_edits(const Domain& d, const char* name, EditSet& edits) {
+  const XmlEditor& ed = d.editor();
+  if (pugi::xml_node f = d.features.child(name)) {
+    edits.add(ed.set_attr(f, "state", "on"));
+  } else if (d.features) {
+    edits.add(ed.append(d.features, NewElement{name, {{"state", "on"}}, {}, {}}));
+  } else {
+    edits.add(ed.insert(d.root(), NewElement{"features", {}, {NewElement{name, {{"state", "on"}}, {}, {}}}, {}},
+                        domain_children_before("features")));
+  }
+}
 
 // L020
 void check_duplicates(const Domain& d, const Host*, Emitter& out) {
