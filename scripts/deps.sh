@@ -4,8 +4,10 @@ set -eu
 
 VFIOCTL_BUILD_PACKAGES="g++ cmake pkg-config libcli11-dev libpugixml-dev libtomlplusplus-dev
   nlohmann-json3-dev libfmt-dev libpci-dev pci.ids libvirt-dev tar gzip"
-# Tests also need the topology oracle, lspci, GoogleTest and the benchmark library.
-VFIOCTL_TEST_PACKAGES="libgtest-dev libgmock-dev googletest libbenchmark-dev hwloc pciutils"
+# Tests also need the topology oracle, lspci, GoogleTest, the benchmark library
+# and clang with libFuzzer's runtime (the lint fuzzer, tests/fuzz/).
+VFIOCTL_TEST_PACKAGES="libgtest-dev libgmock-dev googletest libbenchmark-dev hwloc pciutils clang
+  libclang-rt-14-dev"
 # End-to-end tests (tests/e2e/env.sh) define and start real TCG guests under libvirtd.
 VFIOCTL_E2E_PACKAGES="qemu-system-x86 libvirt-daemon-system libvirt-clients busybox-static
   libxml2-utils"

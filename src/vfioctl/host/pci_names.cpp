@@ -17,8 +17,9 @@ namespace {
 void quiet(char*, ...) {}
 
 // libpci calls this only for failures it cannot continue from; it must not
-// return.
-[[noreturn]] void fatal(char* fmt, ...) {
+// return. (The GNU attribute, not [[noreturn]]: clang counts it as part of
+// the function's type, as libpci's declaration of the callback does.)
+__attribute__((noreturn)) void fatal(char* fmt, ...) {
   std::fprintf(stderr, "vfioctl: error: libpci: ");
   va_list args;
   va_start(args, fmt);
