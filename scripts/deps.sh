@@ -8,6 +8,8 @@ VFIOCTL_BUILD_PACKAGES="g++ cmake pkg-config libcli11-dev libpugixml-dev libtoml
 # and clang with libFuzzer's runtime (the lint fuzzer, tests/fuzz/).
 VFIOCTL_TEST_PACKAGES="libgtest-dev libgmock-dev googletest libbenchmark-dev hwloc pciutils clang
   libclang-rt-14-dev"
+# bench/lint-run compares lint with xmllint and virt-xml-validate.
+VFIOCTL_BENCH_PACKAGES="libxml2-utils libvirt-clients"
 # End-to-end tests (tests/e2e/env.sh) define and start real TCG guests under libvirtd.
 VFIOCTL_E2E_PACKAGES="qemu-system-x86 libvirt-daemon-system libvirt-clients busybox-static
   libxml2-utils"
@@ -16,6 +18,7 @@ install_deps() {
   local want="$VFIOCTL_BUILD_PACKAGES"
   if [ "${1:-build}" != build ]; then want="$want $VFIOCTL_TEST_PACKAGES"; fi
   if [ "${1:-build}" = test ]; then want="$want $VFIOCTL_E2E_PACKAGES"; fi
+  if [ "${1:-build}" = bench ]; then want="$want $VFIOCTL_BENCH_PACKAGES"; fi
   if [ "${1:-build}" = e2e ]; then want="$VFIOCTL_E2E_PACKAGES"; fi
   local missing=""
   for p in $want; do
