@@ -6,7 +6,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <set>
 
 #include "run.h"
@@ -243,19 +242,22 @@ TEST(CliLintFix, EveryRealFileFixesCleanly) {
     Result r = vfioctl({"lint", "--fix", "-o", out, realdata(name)});
     ASSERT_NE(r.rc, 2) << r.err;
     ASSERT_TRUE(fs::exists(out));
-    std::smatch m;
+    // "FILE: fixed N findings (L009, L014), written to OUT" or "FILE: nothing to fix, written to OUT".
     std::string first_line = r.out.substr(0, r.out.find('\n'));
-    ASSERT_TRUE(std::regex_match(first_line, m, std::regex(".*: (fixed [0-9]+ findings? \\((.*)\\)|nothing to fix), "
-                                                            "written to .*")))
-        << first_line;
+    ASSERT_TRUE(has(first_line, ", written to " + out)) << first_line;
     std::set<std::string> fixed_ids;
-    std::string ids = m[2];
-    for (size_t at = 0; at < ids.size(); at += 6) fixed_ids.insert(ids.substr(at, 4));
+    if (!has(first_line, ": nothing to fix")) {
+      size_t open = first_line.find(" findings ("), close = first_line.find(')');
+      if (open == std::string::npos) open = first_line.find(" finding (");
+      ASSERT_TRUE(open != std::string::npos && close != std::string::npos) << first_line;
+      std::string ids = first_line.substr(first_line.find('(', open) + 1, close - first_line.find('(', open) - 1);
+      for (size_t at = 0; at < ids.size(); at += 6) fixed_ids.insert(ids.substr(at, 4));
+    }
     if (!fixed_ids.empty()) ++fixed_files;
 
     EXPECT_EQ(schema_errors(out), schema_errors(realdata(name)));
-    Result relint = vfioctl({"lint", "--format", "json", out});
-    for (const auto& f : relint.json()["findings"]) {
+    json relint = vfioctl({"lint", "--format", "json", out}).json();
+    for (const auto& f : relint["findings"]) {
       EXPECT_FALSE(fixed_ids.count(f["id"])) << f["id"] << ": " << f["message"];
       EXPECT_FALSE(f["fixable"].get<bool>()) << f["id"] << ": " << f["message"];
     }

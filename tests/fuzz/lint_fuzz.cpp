@@ -6,28 +6,16 @@
 // fixing the result again is stable.
 #include <cstdint>
 #include <cstdlib>
-#include <memory>
 #include <sstream>
 #include <string>
 
-#include "vfioctl/host/host.h"
-#include "vfioctl/host/root.h"
+#include "../unit/fixture_hosts.h"
 #include "vfioctl/lint/lint.h"
 #include "vfioctl/lint/report.h"
 
 namespace {
 
 using namespace vfioctl;
-
-const Host& fixture(const char* name) {
-  static std::map<std::string, std::unique_ptr<Host>> hosts;
-  auto& h = hosts[name];
-  if (!h) {
-    Root root(std::string(VFIOCTL_SOURCE_DIR) + "/tests/hosts/" + name);
-    h = std::make_unique<Host>(read_host(root));
-  }
-  return *h;
-}
 
 void check(bool ok) {
   if (!ok) std::abort();
@@ -48,7 +36,7 @@ void check_report(const lint::FileReport& r, const std::string& text) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > 256 * 1024) return 0;
   std::string text(reinterpret_cast<const char*>(data), size);
-  const Host* hosts[] = {nullptr, &fixture("intel-hybrid-13700k"), &fixture("threadripper-3960x")};
+  const Host* hosts[] = {nullptr, &test::fixture_host("intel-hybrid-13700k"), &test::fixture_host("threadripper-3960x")};
   std::vector<lint::FileReport> reports;
   for (const Host* host : hosts) {
     reports.push_back(lint::lint_text("fuzz.xml", text, host, {}));

@@ -8,8 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "vfioctl/host/host.h"
-#include "vfioctl/host/root.h"
+#include "fixture_hosts.h"
 #include "vfioctl/lint/lint.h"
 
 namespace vfioctl::lint {
@@ -26,15 +25,7 @@ std::string slurp(const fs::path& p) {
   return ss.str();
 }
 
-const Host& fixture_host(const std::string& name) {
-  static std::map<std::string, std::unique_ptr<Host>> cache;
-  auto& h = cache[name];
-  if (!h) {
-    Root root(kSource / "tests/hosts" / name);
-    h = std::make_unique<Host>(read_host(root));
-  }
-  return *h;
-}
+using test::fixture_host;
 
 // "L021@176" per finding, in report order.
 std::vector<std::string> ids_and_lines(const std::string& file, const Host* host) {

@@ -5,13 +5,10 @@
 
 #include <algorithm>
 #include <fstream>
-#include <map>
-#include <memory>
 #include <set>
 #include <sstream>
 
-#include "vfioctl/host/host.h"
-#include "vfioctl/host/root.h"
+#include "fixture_hosts.h"
 #include "vfioctl/lint/lint.h"
 
 namespace vfioctl::lint {
@@ -80,6 +77,19 @@ Guest windows() {
   return g;
 }
 
+// A Windows guest whose Hyper-V set has this vendor_id and spinlocks element.
+Guest windows_with(const std::string& vendor_id, const std::string& spinlocks) {
+  Guest g = windows();
+  g.features =
+      "<features><hyperv mode='custom'>\n<relaxed state='on'/><vapic state='on'/>\n" + spinlocks +
+      "\n<vpindex state='on'/><synic state='on'/><stimer state='on'/>\n" + vendor_id +
+      "\n</hyperv><smm state='on'/></features>";
+  return g;
+}
+
+const char* kSpinlocks = "<spinlocks state='on' retries='8191'/>";
+const char* kLongVendorId = "<vendor_id state='on' value='thirteenchars'/>";
+
 std::vector<LintFinding> lint(const std::string& xml, const Host* host = nullptr) {
   FileReport r = lint_text("t.xml", xml, host, {});
   EXPECT_TRUE(r.ok) << r.error << " at line " << r.error_line << "\n" << xml;
@@ -124,23 +134,10 @@ void expect_none(const Guest& g, const std::string& id, const Host* host = nullp
   EXPECT_TRUE(only(all, id).empty()) << dump(all);
 }
 
-const Host& z370() {
-  static const Host host = [] {
-    Root root(std::string(VFIOCTL_SOURCE_DIR) + "/tests/hosts/intel-desktop-z370");
-    return read_host(root);
-  }();
-  return host;
-}
+using test::fixture_host;
 
-const Host& fixture(const std::string& name) {
-  static std::map<std::string, std::unique_ptr<Host>> cache;
-  auto& h = cache[name];
-  if (!h) {
-    Root root(std::string(VFIOCTL_SOURCE_DIR) + "/tests/hosts/" + name);
-    h = std::make_unique<Host>(read_host(root));
-  }
-  return *h;
-}
+const Host& z370() { return fixture_host("intel-desktop-z370"); }
+const Host& ryzen() { return fixture_host("amd-ryzen9-3900x"); }
 
 // A <cputune> pinning vCPUs 0.. to `cpus` in order, the emulator and the
 // iothread to `rest`.
@@ -158,14 +155,6 @@ std::string qemu_args(const std::vector<std::string>& args, const std::string& p
   std::string s = "<" + prefix + ":commandline xmlns:" + prefix + "='" + ns + "'>\n";
   for (const auto& a : args) s += "<" + prefix + ":arg value='" + a + "'/>\n";
   return s + "</" + prefix + ":commandline>";
-}
-
-const Host& ryzen() {
-  static const Host host = [] {
-    Root root(std::string(VFIOCTL_SOURCE_DIR) + "/tests/hosts/amd-ryzen9-3900x");
-    return read_host(root);
-  }();
-  return host;
 }
 
 // docs/rules.md has a section per rule, headed "### ID TITLE".
@@ -428,28 +417,14 @@ TEST(LintRules, L016WindowsHpet) {
 
 // L017
 TEST(LintRules, L017VendorIdLength) {
-  Guest g = windows();
-  g.features =
-      "<features><hyperv mode='custom'>\n<relaxed state='on'/><vapic state='on'/>"
-      "<spinlocks state='on' retries='8191'/><vpindex state='on'/><synic state='on'/><stimer state='on'/>\n"
-      "<vendor_id state='on' value='thirteenchars'/>\n</hyperv><smm state='on'/></features>";
-  expect_finding(g, "L017", "vendor_id");
+  expect_finding(windows_with(kLongVendorId, kSpinlocks), "L017", "vendor_id");
   expect_none(windows(), "L017");  // "vfioctlguest": 12
 }
 
 // L018
 TEST(LintRules, L018SpinlockRetries) {
-  Guest g = windows();
-  g.features =
-      "<features><hyperv mode='custom'>\n<relaxed state='on'/><vapic state='on'/>\n"
-      "<spinlocks state='on' retries='4094'/>\n<vpindex state='on'/><synic state='on'/><stimer state='on'/>"
-      "</hyperv><smm state='on'/></features>";
-  expect_finding(g, "L018", "<spinlocks");
-  g.features =
-      "<features><hyperv mode='custom'>\n<relaxed state='on'/><vapic state='on'/>\n"
-      "<spinlocks state='on'/>\n<vpindex state='on'/><synic state='on'/><stimer state='on'/>"
-      "</hyperv><smm state='on'/></features>";
-  expect_finding(g, "L018", "<spinlocks");
+  expect_finding(windows_with("", "<spinlocks state='on' retries='4094'/>"), "L018", "<spinlocks");
+  expect_finding(windows_with("", "<spinlocks state='on'/>"), "L018", "<spinlocks");
   expect_none(windows(), "L018");
 }
 
@@ -780,7 +755,7 @@ TEST(LintRules, L105HostdevMissing) {
 
 // L106
 TEST(LintRules, L106SmtThreadsOnECores) {
-  const Host& hybrid = fixture("intel-hybrid-13700k");  // P 0-15 (adjacent pairs), E 16-23
+  const Host& hybrid = fixture_host("intel-hybrid-13700k");  // P 0-15 (adjacent pairs), E 16-23
   Guest g;
   g.cputune = pins({2, 3, 16, 17}, "0-1");
   expect_finding(g, "L106", "vcpu='2'", &hybrid);
@@ -816,7 +791,7 @@ TEST(LintRules, L107SiblingsHiddenAsCores) {
 
 // L108
 TEST(LintRules, L108SpanOfL3AndNuma) {
-  const Host& tr = fixture("threadripper-3960x");  // 8 L3 domains of 3 cores, N/N+24
+  const Host& tr = fixture_host("threadripper-3960x");  // 8 L3 domains of 3 cores, N/N+24
   Guest g;
   g.cputune = pins({6, 30, 9, 33}, "0,24");  // two cores of two L3 domains; one holds 6 CPUs
   expect_finding(g, "L108", "vcpu='0'", &tr);
@@ -824,7 +799,7 @@ TEST(LintRules, L108SpanOfL3AndNuma) {
   g.cputune = pins({6, 30, 7, 31}, "0,24");
   expect_none(g, "L108", &tr);
   // Two sockets: both L3 and NUMA.
-  const Host& xeon = fixture("xeon-2socket");
+  const Host& xeon = fixture_host("xeon-2socket");
   g.cputune = pins({1, 33, 17, 49}, "0,32");
   expect_finding(g, "L108", "vcpu='0'", &xeon, 2);
   g.cputune = pins({1, 33, 2, 34}, "0,32");
@@ -833,7 +808,7 @@ TEST(LintRules, L108SpanOfL3AndNuma) {
 
 // L109
 TEST(LintRules, L109PinsOutsideIsolatedCpus) {
-  const Host& tr = fixture("threadripper-3960x");  // isolcpus=6-23,30-47
+  const Host& tr = fixture_host("threadripper-3960x");  // isolcpus=6-23,30-47
   Guest g;
   g.cputune = pins({6, 30, 1, 25}, "0,24");
   expect_finding(g, "L109", "vcpu='2'", &tr);
@@ -863,7 +838,7 @@ TEST(LintRules, L110HugepagePoolShort) {
   g.backing = "<memoryBacking><hugepages>\n<page size='16' unit='M'/>\n</hugepages></memoryBacking>";
   expect_finding(g, "L110", "<page size='16'", &ryzen());
   // Per NUMA node: 32 free 1 GiB pages on each node of the Xeon.
-  const Host& xeon = fixture("xeon-2socket");
+  const Host& xeon = fixture_host("xeon-2socket");
   g.memory = "<memory unit='GiB'>48</memory>";
   g.backing = "<memoryBacking><hugepages>\n<page size='1' unit='G'/>\n</hugepages></memoryBacking>";
   expect_none(g, "L110", &xeon);
@@ -1035,21 +1010,12 @@ TEST(LintFix, L016NoHpet) {
 }
 
 TEST(LintFix, L017VendorIdCut) {
-  Guest g = windows();
-  g.features =
-      "<features><hyperv mode='custom'>\n<relaxed state='on'/><vapic state='on'/>"
-      "<spinlocks state='on' retries='8191'/><vpindex state='on'/><synic state='on'/><stimer state='on'/>\n"
-      "<vendor_id state='on' value='thirteenchars'/>\n</hyperv><smm state='on'/></features>";
-  expect_fixed(g, "L017", {{"value='thirteenchars'", "value='thirteenchar'"}});
+  expect_fixed(windows_with(kLongVendorId, kSpinlocks), "L017", {{"value='thirteenchars'", "value='thirteenchar'"}});
 }
 
 TEST(LintFix, L018Retries) {
-  Guest g = windows();
-  g.features =
-      "<features><hyperv mode='custom'>\n<relaxed state='on'/><vapic state='on'/>\n"
-      "<spinlocks state='on'/>\n<vpindex state='on'/><synic state='on'/><stimer state='on'/>"
-      "</hyperv><smm state='on'/></features>";
-  expect_fixed(g, "L018", {{"<spinlocks state='on'/>", "<spinlocks state='on' retries='8191'/>"}});
+  expect_fixed(windows_with("", "<spinlocks state='on'/>"), "L018",
+               {{"<spinlocks state='on'/>", "<spinlocks state='on' retries='8191'/>"}});
 }
 
 TEST(LintFix, L019MovesWhereLibvirtReads) {
