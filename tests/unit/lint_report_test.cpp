@@ -75,10 +75,12 @@ TEST(LintReport, Json) {
   EXPECT_EQ(doc["files"][2]["line"], 3);
   ASSERT_EQ(doc["findings"].size(), 2u);
   for (const auto& f : doc["findings"]) {
-    for (const char* k : {"id", "title", "severity", "file", "line", "message", "why", "fix"}) {
+    for (const char* k : {"id", "title", "severity", "file", "line", "message", "why", "fix", "fixable"}) {
       EXPECT_TRUE(f.contains(k)) << k;
     }
+    EXPECT_TRUE(f["fixable"].is_boolean());
   }
+  for (const auto& f : doc["files"]) EXPECT_TRUE(f["fixed"].is_null());  // not a --fix run
   EXPECT_EQ(doc["findings"][0]["id"], "L002");
   EXPECT_EQ(doc["findings"][0]["severity"], "warning");
   EXPECT_EQ(doc["findings"][0]["line"], 8);
@@ -128,6 +130,7 @@ TEST(LintReport, SarifCarriesEveryRequiredField) {
     std::string level = res["level"];
     EXPECT_TRUE(level == "error" || level == "warning" || level == "note");
     EXPECT_FALSE(res["message"]["text"].get<std::string>().empty());
+    EXPECT_TRUE(res["properties"]["fixable"].is_boolean());
     const json& loc = res["locations"][0]["physicalLocation"];
     EXPECT_EQ(loc["artifactLocation"]["uri"], "dir/win%2010.xml");
     EXPECT_GE(loc["region"]["startLine"].get<int>(), 1);
