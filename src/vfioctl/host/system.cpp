@@ -42,14 +42,6 @@ const char* const kOvmf[] = {
     "/usr/share/qemu/ovmf-x86_64-code.bin",    // openSUSE
 };
 
-std::string unquote(std::string_view v) {
-  v = trim(v);
-  if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front()) {
-    v = v.substr(1, v.size() - 2);
-  }
-  return std::string(v);
-}
-
 void read_packages(const Root& root, System& s) {
   auto text = root.read("/var/lib/dpkg/status");
   if (!text) return;

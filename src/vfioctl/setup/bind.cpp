@@ -7,6 +7,7 @@
 
 #include "vfioctl/host/selector.h"
 #include "vfioctl/plan/device_plan.h"
+#include "vfioctl/setup/setup_plan.h"
 #include "vfioctl/setup/transaction.h"
 #include "vfioctl/util/error.h"
 #include "vfioctl/util/strings.h"
@@ -21,65 +22,33 @@ std::string dev_path(const PciAddress& a, const char* attr) {
   return fmt::format("/sys/bus/pci/devices/{}/{}", a.str(), attr);
 }
 
-// Whether the kernel shows a framebuffer console (efifb, simpledrm, a DRM
-// driver's fbdev): /proc/fb lists one per line.
-bool framebuffer_active(const Root& root) {
-  auto fb = root.read("/proc/fb");
-  return fb && !trim(*fb).empty();
-}
-
-void check_needed(const Root& root, const Host& host, const PciDevice& d, bool force) {
+void check_needed(const Host& host, const PciDevice& d, bool force) {
   if (force) return;
-  const auto& a = d.address;
-  if (host.system.root_devices.count(a)) {
-    throw Error(ExitCode::refused,
-                fmt::format("{} holds the root filesystem ({}): taking it from its driver would take / away from the "
-                            "running system. Refusing; --force overrides",
-                            a.short_str(), host.system.root_source.value_or("?")));
-  }
-  if (d.boot_vga == true && d.driver && (framebuffer_active(root) || d.is_gpu())) {
+  if (auto why = host_needs(host, d.address, true)) throw Error(ExitCode::refused, *why + ". Refusing; --force overrides");
+  // Only VGA devices have boot_vga: the boot GPU, bound to a driver, drives
+  // the console.
+  if (d.boot_vga == true && d.driver) {
     throw Error(ExitCode::refused,
                 fmt::format("{} is the boot GPU and drives the console ({}): unbinding it blanks the screen and can "
                             "hang the host. Refusing; stop the display manager first and pass --force",
-                            a.short_str(), *d.driver));
-  }
-  std::vector<const NetInterface*> wired;
-  for (const auto& n : host.system.net) {
-    if (n.pci) wired.push_back(&n);
-  }
-  for (const auto* n : wired) {
-    if (n->pci != a) continue;
-    if (wired.size() == 1 || n->default_route) {
-      throw Error(ExitCode::refused,
-                  fmt::format("{} is the network interface {}{}: the host would lose its network (and this session, "
-                              "if remote). Refusing; --force overrides",
-                              a.short_str(), n->name, wired.size() == 1 ? ", the only one" : " with the default route"));
-    }
+                            d.address.short_str(), *d.driver));
   }
 }
 
-std::vector<PciAddress> select(const Root& root, const Host& host, const std::vector<std::string>& selectors,
-                               bool force, bool whole_group) {
+// The endpoints of the selected devices' IOMMU groups; with `force` false,
+// refuses any the host needs.
+std::vector<PciAddress> select(const Host& host, const std::vector<std::string>& selectors, bool force) {
   if (selectors.empty()) throw input_error("give the device: an address (01:00.0), ids (10de:1b81) or a kind (gpu)");
   std::set<PciAddress> out;
   for (const auto& text : selectors) {
-    auto sel = parse_selector(text);
-    if (!sel) throw input_error(fmt::format("'{}': {}", text, selector_help()));
-    std::vector<const PciDevice*> matched;
-    for (const auto& d : host.pci) {
-      if (selector_matches(*sel, d)) matched.push_back(&d);
-    }
-    if (matched.empty()) {
-      throw input_error(fmt::format("'{}' matches no device on this host; 'vfioctl list' shows them", text));
-    }
     // The host's needs first: a refusal says more than an IOMMU error.
-    for (const auto* d : matched) check_needed(root, host, *d, force);
-    if (!whole_group) {
-      for (const auto* d : matched) out.insert(d->address);
-      continue;
+    if (auto sel = parse_selector(text)) {
+      for (const auto& d : host.pci) {
+        if (selector_matches(*sel, d)) check_needed(host, d, force);
+      }
     }
     for (const auto& a : take_devices(host, text, "device", false)) {
-      if (const PciDevice* d = host.device(a)) check_needed(root, host, *d, force);
+      if (const PciDevice* d = host.device(a)) check_needed(host, *d, force);
       out.insert(a);
     }
   }
@@ -107,7 +76,7 @@ std::map<PciAddress, std::optional<std::string>> bound_state(const Root& root) {
 
 BindPlan plan_bind(const Root& root, const Host& host, const std::vector<std::string>& selectors, bool force) {
   BindPlan p;
-  p.devices = select(root, host, selectors, force, true);
+  p.devices = select(host, selectors, force);
   p.load_vfio = !root.exists("/sys/bus/pci/drivers/vfio-pci");
   for (const auto& a : p.devices) {
     const PciDevice* d = host.device(a);
@@ -127,7 +96,7 @@ BindPlan plan_bind(const Root& root, const Host& host, const std::vector<std::st
 BindPlan plan_unbind(const Root& root, const Host& host, const std::vector<std::string>& selectors) {
   BindPlan p;
   // Unbinding gives devices back to the host: nothing to refuse.
-  p.devices = select(root, host, selectors, true, true);
+  p.devices = select(host, selectors, true);
   auto state = bound_state(root);
   for (const auto& a : p.devices) {
     const PciDevice* d = host.device(a);

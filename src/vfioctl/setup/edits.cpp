@@ -46,20 +46,6 @@ std::optional<std::pair<size_t, size_t>> find_block(const std::vector<std::strin
   return std::nullopt;
 }
 
-std::string key_norm(std::string_view k) {
-  std::string s(k);
-  std::replace(s.begin(), s.end(), '-', '_');
-  return s;
-}
-
-std::string unquote(std::string_view v) {
-  v = trim(v);
-  if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front()) {
-    v = v.substr(1, v.size() - 2);
-  }
-  return std::string(v);
-}
-
 // Words of a cmdline as written (quotes kept).
 std::vector<std::string> cmdline_words(std::string_view s) {
   std::vector<std::string> out;
@@ -80,7 +66,7 @@ std::vector<std::string> cmdline_words(std::string_view s) {
 
 std::string word_key(const std::string& w) {
   size_t eq = w.find('=');
-  return key_norm(eq == std::string::npos ? w : w.substr(0, eq));
+  return module_name(eq == std::string::npos ? w : w.substr(0, eq));
 }
 
 }  // namespace
@@ -131,7 +117,7 @@ std::optional<std::string> shell_value(const std::string& text, std::string_view
 std::string edit_cmdline(std::string_view cmdline, const std::vector<KernelArg>& want) {
   auto words = cmdline_words(cmdline);
   for (const auto& a : want) {
-    std::string k = key_norm(a.key);
+    std::string k = module_name(a.key);
     bool done = false;
     std::vector<std::string> out;
     for (auto& w : words) {
@@ -155,7 +141,7 @@ std::vector<KernelArg> missing_args(std::string_view cmdline, const std::vector<
     // The kernel takes the last occurrence.
     std::optional<std::optional<std::string>> last;
     for (const auto& h : have) {
-      if (key_norm(h.key) == key_norm(a.key)) last = h.value;
+      if (module_name(h.key) == module_name(a.key)) last = h.value;
     }
     if (!last || *last != a.value) out.push_back(a);
   }

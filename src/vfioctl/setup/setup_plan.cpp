@@ -79,31 +79,12 @@ struct Devices {
   std::vector<PciAddress> taken;
   std::vector<std::string> ids;          // vendor:device, in address order, unique
   std::vector<PciAddress> override_for;  // driver_override instead of ids
+  bool split_groups = false;             // --unsafe took a group holding other devices
 };
 
-// Devices the host cannot boot without: the root disk's controller and the
-// only network interface.
 void check_host_needs(const Host& host, const PciAddress& a, bool force) {
   if (force) return;
-  if (host.system.root_devices.count(a)) {
-    throw Error(ExitCode::refused,
-                fmt::format("{} holds the root filesystem ({}): with it on vfio-pci at boot the host cannot mount / "
-                            "and does not start. Refusing; pass a different device, or --force if / is elsewhere "
-                            "by the next boot",
-                            a.short_str(), host.system.root_source.value_or("?")));
-  }
-  std::vector<const NetInterface*> nets;
-  for (const auto& n : host.system.net) {
-    if (n.pci) nets.push_back(&n);
-  }
-  for (const auto* n : nets) {
-    if (n->pci == a && nets.size() == 1) {
-      throw Error(ExitCode::refused,
-                  fmt::format("{} is the host's only network interface ({}): the host would boot without a network. "
-                              "Refusing; --force overrides",
-                              a.short_str(), n->name));
-    }
-  }
+  if (auto why = host_needs(host, a, false)) throw Error(ExitCode::refused, *why + ". Refusing; --force overrides");
 }
 
 Devices resolve_devices(const Host& host, const SetupRequest& req, Plan& plan) {
@@ -124,6 +105,7 @@ Devices resolve_devices(const Host& host, const SetupRequest& req, Plan& plan) {
       if (!dev || !dev->iommu_group) continue;
       const IommuGroup* g = host.group(*dev->iommu_group);
       if (g && !group_companions(host, *g, a).empty()) {
+        d.split_groups = true;
         plan.warnings.push_back(fmt::format(
             "--unsafe: IOMMU group {} holds several devices; all of them go to vfio-pci ({}). Splitting the group "
             "needs pcie_acs_override, which only kernels with the ACS override patch read, and it removes the "
@@ -185,15 +167,7 @@ std::vector<KernelArg> kernel_args(const Host& host, const SetupRequest& req, co
     args.push_back({"iommu", "pt"});
   }
   if (!dev.ids.empty()) args.push_back({"vfio-pci.ids", join(dev.ids, ",")});
-  if (req.unsafe && !dev.taken.empty()) {
-    bool split_needed = false;
-    for (const auto& a : dev.taken) {
-      const PciDevice* d = host.device(a);
-      const IommuGroup* g = d && d->iommu_group ? host.group(*d->iommu_group) : nullptr;
-      if (g && !group_companions(host, *g, a).empty()) split_needed = true;
-    }
-    if (split_needed) args.push_back({"pcie_acs_override", "downstream,multifunction"});
-  }
+  if (dev.split_groups) args.push_back({"pcie_acs_override", "downstream,multifunction"});
   if (req.hugepages_mib) {
     long long mib = *req.hugepages_mib;
     long long page = req.hugepage_kib.value_or(host.platform.has_flag("pdpe1gb") && mib % 1024 == 0 ? 1048576 : 2048);
@@ -432,6 +406,26 @@ std::vector<const FileChange*> Plan::changed() const {
   return out;
 }
 
+std::optional<std::string> host_needs(const Host& host, const PciAddress& a, bool running) {
+  if (host.system.root_devices.count(a)) {
+    return fmt::format("{} holds the root filesystem ({}): without it the host loses / now, and with it on vfio-pci "
+                       "at boot the host does not start",
+                       a.short_str(), host.system.root_source.value_or("?"));
+  }
+  std::vector<const NetInterface*> wired;
+  for (const auto& n : host.system.net) {
+    if (n.pci) wired.push_back(&n);
+  }
+  for (const auto* n : wired) {
+    if (n->pci != a) continue;
+    if (wired.size() == 1 || (running && n->default_route)) {
+      return fmt::format("{} is the network interface {}{}: the host would lose its network (and a remote session)",
+                         a.short_str(), n->name, wired.size() == 1 ? ", the only one" : " with the default route");
+    }
+  }
+  return std::nullopt;
+}
+
 BootLayout detect_boot(const Root& root) {
   BootLayout b;
   auto entries = loader_entries(root);
@@ -478,8 +472,7 @@ BootLayout detect_boot(const Root& root) {
               "command line lives; 'vfioctl setup --json' lists the arguments to add by hand");
 }
 
-InitramfsLayout detect_initramfs(const Root& root, const Host& host) {
-  (void)host;
+InitramfsLayout detect_initramfs(const Root& root) {
   InitramfsLayout l;
   if (root.exists("/etc/initramfs-tools") || has_tool(root, "update-initramfs")) {
     l.kind = InitramfsLayout::Kind::initramfs_tools;
@@ -564,7 +557,7 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
   }
   if (!dev.taken.empty()) {
     bool builtin = host.kernel.builtin.count("vfio_pci") > 0;
-    InitramfsLayout ir = detect_initramfs(root, host);
+    InitramfsLayout ir = detect_initramfs(root);
     if (ir.kind == InitramfsLayout::Kind::none && !builtin) {
       throw Error(ExitCode::refused,
                   "no initramfs system recognised (looked for /etc/initramfs-tools, /etc/mkinitcpio.conf, "
@@ -574,8 +567,6 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
     }
     if (ir.kind != InitramfsLayout::Kind::none) plan.notes.push_back("initramfs: " + ir.describe);
     plan_initramfs(root, host, ir, dev, plan, modprobe_changed);
-  } else if (modprobe_changed) {
-    // kvm options are read when kvm loads, from the root file system too.
   }
   if (!fstab_body.empty()) {
     auto before = root.read("/etc/fstab");

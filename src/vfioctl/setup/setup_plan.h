@@ -44,7 +44,13 @@ struct InitramfsLayout {
 // Reads which bootloader and initramfs system the root uses. Throws
 // Error(refused) naming what it looked for when it recognises none.
 BootLayout detect_boot(const Root& root);
-InitramfsLayout detect_initramfs(const Root& root, const Host& host);
+InitramfsLayout detect_initramfs(const Root& root);
+
+// Why the host cannot give up device `a`, or nullopt: it holds the root
+// file system, or it is the host's only PCI network interface (`running`:
+// also the interface with the default route, whose loss cuts a remote
+// session now). setup and bind refuse such a device unless forced.
+std::optional<std::string> host_needs(const Host& host, const PciAddress& a, bool running);
 
 // The whole plan. Throws Error(bad_input) for a bad request (unknown or
 // ambiguous device, shared IOMMU group without --unsafe, isolating every

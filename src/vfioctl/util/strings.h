@@ -26,6 +26,10 @@ std::optional<long long> parse_int(std::string_view s);
 // Parses "0x10de" or "10de" as hexadecimal (whole string after trimming).
 std::optional<unsigned long> parse_hex(std::string_view s);
 
+// Trimmed, without one pair of matching surrounding quotes (" or '), as
+// shell-style config files write values: "\"quiet splash\"" -> "quiet splash".
+std::string unquote(std::string_view s);
+
 // Lower-case ASCII copy.
 std::string to_lower(std::string_view s);
 
