@@ -28,6 +28,9 @@ struct Case {
   std::vector<std::string> args;
 };
 
+// Test names and failure messages show the case's name, not its bytes.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 const std::vector<Case>& cases() {
   static const std::vector<Case> c = {
       {"debian-12_z370", "intel-desktop-z370", "debian-12", {"--device", "01:00.0", "--windows", "--hugepages", "8G"}},
