@@ -290,6 +290,8 @@ TEST(Setup, RefusesAnUnknownBootloader) {
   Result none = bare.run({"setup", "--device", "01:00.0"});
   EXPECT_EQ(none.rc, 3);
   EXPECT_NE(none.err.find("no bootloader configuration recognised"), std::string::npos) << none.err;
+  EXPECT_NE(none.err.find("by hand: intel_iommu=on iommu=pt vfio-pci.ids=10de:1d01,10de:0fb8"), std::string::npos)
+      << none.err;
 }
 
 TEST(Setup, RefusesTheLiveRootDisk) {

@@ -469,7 +469,7 @@ BootLayout detect_boot(const Root& root) {
               "no bootloader configuration recognised: looked for /etc/default/grub with /boot/grub*/grub.cfg (GRUB), "
               "loader entries in /boot/loader/entries, /efi/loader/entries or /boot/efi/loader/entries "
               "(systemd-boot) and /etc/kernel/cmdline (kernel-install). vfioctl does not guess where the kernel "
-              "command line lives; 'vfioctl setup --json' lists the arguments to add by hand");
+              "command line lives");
 }
 
 InitramfsLayout detect_initramfs(const Root& root) {
@@ -536,7 +536,14 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
   auto args = kernel_args(host, req, dev, plan, &fstab_body);
   for (const auto& a : args) plan.kernel_args.push_back(arg_str(a));
 
-  BootLayout boot = detect_boot(root);
+  BootLayout boot;
+  try {
+    boot = detect_boot(root);
+  } catch (const Error& e) {
+    if (plan.kernel_args.empty()) throw;
+    throw Error(e.code(), std::string(e.what()) + "; add these kernel arguments to your boot entry by hand: " +
+                              join(plan.kernel_args, " "));
+  }
   plan.notes.push_back("bootloader: " + boot.describe);
   plan_boot(root, boot, args, plan);
 
