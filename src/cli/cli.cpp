@@ -23,6 +23,7 @@ const std::vector<Command>& commands() {
       {"undo", "restore the files a 'setup --apply' changed", nullptr},
       {"bind", "move a device's IOMMU group to vfio-pci now", nullptr},
       {"unbind", "give a device's IOMMU group back to its host drivers", nullptr},
+      {"hook", "the libvirt hook: tune the host while a guest runs, give it all back after", add_hook},
       {"snapshot", "copy the host facts vfioctl reads into a directory or .tar.gz", add_snapshot},
   };
   return table;

@@ -70,5 +70,8 @@ void add_snapshot(CLI::App& app, GlobalOptions& g);
 void add_setup(CLI::App& app, GlobalOptions& g);
 // The command line as typed, for the setup journal.
 void set_command_line(int argc, char** argv);
+const std::string& typed_command_line();
+// hook install, uninstall, run, status, recover.
+void add_hook(CLI::App& app, GlobalOptions& g);
 
 }  // namespace vfioctl::cli

@@ -354,6 +354,7 @@ void run_bind(const BindOptions& o, GlobalOptions& g, bool bind) {
 }  // namespace
 
 void set_command_line(int argc, char** argv) { g_command_line = command_line(argc, argv); }
+const std::string& typed_command_line() { return g_command_line; }
 
 void add_setup(CLI::App& app, GlobalOptions& g) {
   auto o = std::make_shared<SetupOptions>();

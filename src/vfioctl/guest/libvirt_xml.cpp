@@ -6,7 +6,9 @@
 #include <pugixml.hpp>
 #include <sstream>
 
+#include "vfioctl/runtime/domain_tune.h"
 #include "vfioctl/util/cpulist.h"
+#include "vfioctl/util/strings.h"
 
 namespace vfioctl {
 
@@ -142,11 +144,29 @@ void disks(xml_node devices, const GuestPlan& plan, bool& scsi, int& boot_order)
 
 }  // namespace
 
+std::vector<std::string> tune_actions(const GuestPlan& plan) {
+  std::vector<std::string> r;
+  if (plan.spec.tune_actions) {
+    for (const auto& a : *plan.spec.tune_actions)
+      if (a != "hugepages" || plan.memory.page_kib) r.push_back(a);
+    return r;
+  }
+  if (plan.memory.page_kib) r.push_back("hugepages");
+  for (const char* a : {"isolate", "governor", "irq"}) r.push_back(a);
+  return r;
+}
+
 std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt) {
   pugi::xml_document doc;
   xml_node domain = attr(child(doc, "domain"), "type", opt.virt_type);
   text_child(domain, "name", plan.name);
   text_child(domain, "title", fmt::format("{} guest written by vfioctl", preset_name(plan.spec.preset)));
+  // The libvirt hook (vfioctl hook) acts only on guests that carry this.
+  if (auto actions = tune_actions(plan); !actions.empty()) {
+    xml_node t = child(child(domain, "metadata"), "vfioctl:tune");
+    attr(t, "xmlns:vfioctl", runtime::kTuneNamespace);
+    attr(t, "actions", join(actions, " "));
+  }
 
   attr(text_child(domain, "memory", std::to_string(plan.memory.kib)), "unit", "KiB");
   attr(text_child(domain, "currentMemory", std::to_string(plan.memory.kib)), "unit", "KiB");

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "vfioctl/guest/guest_plan.h"
 
@@ -22,5 +23,10 @@ struct XmlOptions {
 };
 
 std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt = {});
+
+// The actions of the <vfioctl:tune> element for the libvirt hook: the spec's
+// [tune] actions, or all of them; "hugepages" only when the memory is on
+// hugepages. Empty: no element.
+std::vector<std::string> tune_actions(const GuestPlan& plan);
 
 }  // namespace vfioctl

@@ -207,11 +207,13 @@ const std::vector<std::string> kGrabToggles = {"ctrl-ctrl",   "alt-alt",    "shi
 const std::vector<std::string> kTopKeys = {"preset", "os",          "name",     "memory",      "hugepages",
                                            "cpus",   "cores",       "threads",  "passthrough", "romfile",
                                            "secure_boot", "tpm"};
-const std::vector<std::string> kTopTables = {"disk", "network", "input", "looking_glass"};
+const std::vector<std::string> kTopTables = {"disk", "network", "input", "looking_glass", "tune"};
 const std::vector<std::string> kDiskKeys = {"source", "bus", "size", "format", "kind"};
 const std::vector<std::string> kNetworkKeys = {"mode", "bridge", "network", "mac"};
 const std::vector<std::string> kInputKeys = {"evdev", "grab_toggle"};
 const std::vector<std::string> kLookingGlassKeys = {"resolution"};
+const std::vector<std::string> kTuneKeys = {"actions"};
+const std::vector<std::string> kTuneActions = {"hugepages", "isolate", "governor", "irq"};
 
 constexpr long long kMinMemoryMib = 256;
 constexpr long long kMaxCores = 1024;
@@ -259,6 +261,7 @@ class SpecParser {
     parse_network(root, spec);
     parse_input(root, spec);
     parse_looking_glass(root, spec);
+    parse_tune(root, spec);
     return spec;
   }
 
@@ -309,7 +312,8 @@ class SpecParser {
         fail_at(e.line, fmt::format("unknown table {}{}{} (tables: [[disk]], [network], [input], [looking_glass])",
                                     open, e.key, close));
       }
-      std::string near = nearest(e.key, all);
+      // A plain value is a misspelt key, not a table.
+      std::string near = nearest(e.key, kTopKeys);
       if (!near.empty()) fail_at(e.line, fmt::format("unknown key '{}'; did you mean '{}'?", e.key, near));
       fail_at(e.line, fmt::format("unknown key '{}' (keys: {}; tables: [[disk]], [network], [input], "
                                   "[looking_glass])",
@@ -801,6 +805,34 @@ class SpecParser {
     lg.width = static_cast<int>(*w);
     lg.height = static_cast<int>(*h);
     spec.looking_glass = lg;
+  }
+
+  // [tune] actions = ["hugepages", "isolate", "governor", "irq"]: what the
+  // libvirt hook does while the guest runs (docs/hook.md).
+  void parse_tune(const toml::table& root, GuestSpec& spec) const {
+    const auto* n = root.get("tune");
+    if (!n) return;
+    const auto& t = *table_of(*n, "tune", "actions = [\"hugepages\", \"isolate\"]");
+    check_keys(t, kTuneKeys, "[tune]");
+    spec.tune_pos = pos(*n);
+    const auto* a = t.get("actions");
+    if (!a) fail(*n, "[tune] needs actions, like actions = [\"hugepages\", \"isolate\", \"governor\", \"irq\"] (or [] for none)");
+    const auto* arr = a->as_array();
+    if (!arr) fail(*a, fmt::format("tune.actions must be an array of {}, not {}", join(kTuneActions, ", "), kind_name(*a)));
+    std::vector<std::string> actions;
+    for (const auto& e : *arr) {
+      const auto* s = e.as_string();
+      if (!s) fail(e, fmt::format("tune.actions entries must be strings ({}), not {}", join(kTuneActions, ", "), kind_name(e)));
+      if (std::find(kTuneActions.begin(), kTuneActions.end(), s->get()) == kTuneActions.end()) {
+        std::string near = nearest(s->get(), kTuneActions);
+        fail(e, fmt::format("tune.actions '{}' is not one of {}{}", s->get(), join(kTuneActions, ", "),
+                            near.empty() ? "" : "; did you mean '" + near + "'?"));
+      }
+      if (std::find(actions.begin(), actions.end(), s->get()) != actions.end())
+        fail(e, fmt::format("tune.actions lists '{}' twice", s->get()));
+      actions.push_back(s->get());
+    }
+    spec.tune_actions = actions;
   }
 };
 

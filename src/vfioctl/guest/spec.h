@@ -87,6 +87,11 @@ struct GuestSpec {
 
   bool secure_boot = false;    // default: on for win11
   bool tpm = false;            // default: on for win11
+
+  // [tune] actions: what the libvirt hook does while the guest runs. Not
+  // given: every action (hugepages only when the memory is on hugepages).
+  std::optional<std::vector<std::string>> tune_actions;
+  SpecPos tune_pos;
 };
 
 // Parses and validates a spec. Throws Error(bad_input) with "FILE:LINE: what

@@ -79,6 +79,10 @@ class JsonWriter {
     value(v);
   }
 
+  // A value that is already JSON text (a recorded state file), written as
+  // given; the caller vouches that it is valid JSON.
+  void raw(std::string_view json_text) { scalar(json_text); }
+
   // Ends the document with a newline and flushes it.
   void finish();
   void flush();

@@ -1,0 +1,142 @@
+#include "vfioctl/runtime/domain_tune.h"
+
+#include <fmt/format.h>
+#include <pugixml.hpp>
+
+#include <algorithm>
+#include <set>
+
+#include "vfioctl/util/cpulist.h"
+#include "vfioctl/util/error.h"
+#include "vfioctl/util/strings.h"
+
+namespace vfioctl::runtime {
+
+bool DomainTune::wants(const std::string& action) const {
+  return std::find(actions.begin(), actions.end(), action) != actions.end();
+}
+
+std::optional<std::vector<int>> parse_libvirt_cpuset(const std::string& text) {
+  std::set<int> in, out;
+  for (const auto& raw : split(text, ',')) {
+    std::string part(trim(raw));
+    if (part.empty()) return std::nullopt;
+    bool exclude = part[0] == '^';
+    auto cpus = parse_cpulist(exclude ? part.substr(1) : part);
+    if (!cpus || cpus->empty()) return std::nullopt;
+    (exclude ? out : in).insert(cpus->begin(), cpus->end());
+  }
+  std::vector<int> r;
+  for (int c : in)
+    if (!out.count(c)) r.push_back(c);
+  return r;
+}
+
+namespace {
+
+long long to_kib(long long value, std::string unit) {
+  std::transform(unit.begin(), unit.end(), unit.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (unit.empty() || unit == "k" || unit == "kib") return value;
+  if (unit == "b" || unit == "bytes") return value / 1024;
+  if (unit == "kb") return value * 1000 / 1024;
+  if (unit == "m" || unit == "mib") return value * 1024;
+  if (unit == "mb") return value * 1000 * 1000 / 1024;
+  if (unit == "g" || unit == "gib") return value * 1024 * 1024;
+  if (unit == "gb") return value * 1000 * 1000 * 1000 / 1024;
+  if (unit == "t" || unit == "tib") return value * 1024LL * 1024 * 1024;
+  return -1;
+}
+
+// The element's local name and whether its namespace is ours: the prefix is
+// the author's choice, so the xmlns declaration in scope decides.
+bool is_tune_element(const pugi::xml_node& n) {
+  std::string name = n.name();
+  std::string prefix, local = name;
+  if (auto colon = name.find(':'); colon != std::string::npos) {
+    prefix = name.substr(0, colon);
+    local = name.substr(colon + 1);
+  }
+  if (local != "tune") return false;
+  std::string attr = prefix.empty() ? "xmlns" : "xmlns:" + prefix;
+  for (pugi::xml_node p = n; p; p = p.parent())
+    if (auto a = p.attribute(attr.c_str())) return std::string(a.value()) == kTuneNamespace;
+  return false;
+}
+
+}  // namespace
+
+DomainTune parse_domain_tune(const std::string& xml) {
+  pugi::xml_document doc;
+  auto ok = doc.load_buffer(xml.data(), xml.size());
+  if (!ok) throw input_error(fmt::format("domain XML on stdin: {} at byte {}", ok.description(), ok.offset));
+  auto dom = doc.child("domain");
+  if (!dom) throw input_error("domain XML on stdin: no <domain> element (libvirt passes the domain XML to qemu hooks)");
+  DomainTune t;
+  t.name = trim(dom.child_value("name"));
+  t.uuid = trim(dom.child_value("uuid"));
+  std::string who = t.name.empty() ? "domain" : "domain '" + t.name + "'";
+
+  for (auto m : dom.child("metadata").children()) {
+    if (!is_tune_element(m)) continue;
+    t.opted_in = true;
+    std::set<std::string> asked;
+    for (const auto& a : split_ws(m.attribute("actions").value())) {
+      std::string w(a);
+      if (std::find(tune_actions().begin(), tune_actions().end(), w) == tune_actions().end())
+        throw input_error(fmt::format("{}: <vfioctl:tune actions> has '{}', which is not one of {}", who, w,
+                                      join(tune_actions(), ", ")));
+      asked.insert(w);
+    }
+    for (const auto& a : tune_actions())
+      if (asked.count(a)) t.actions.push_back(a);
+  }
+
+  auto mem = dom.child("memory");
+  if (mem) {
+    long long v = 0;
+    try {
+      v = std::stoll(std::string(trim(mem.child_value())));
+    } catch (...) {
+      throw input_error(fmt::format("{}: <memory> '{}' is not a number", who, mem.child_value()));
+    }
+    t.memory_kib = to_kib(v, mem.attribute("unit").value());
+    if (t.memory_kib < 0) throw input_error(fmt::format("{}: <memory unit='{}'> is not a unit libvirt knows", who, mem.attribute("unit").value()));
+  }
+
+  if (auto hp = dom.child("memoryBacking").child("hugepages")) {
+    t.hugepage_kib = 0;
+    // A <page> without nodeset is the size for the whole guest; with one,
+    // the first page element still gives the size vfioctl reserves.
+    for (auto page : hp.children("page")) {
+      long long size = page.attribute("size").as_llong(0);
+      long long kib = to_kib(size, page.attribute("unit").value());
+      if (kib <= 0) throw input_error(fmt::format("{}: <hugepages><page size='{}' unit='{}'> is not a page size", who, page.attribute("size").value(), page.attribute("unit").value()));
+      t.hugepage_kib = kib;
+      if (!page.attribute("nodeset")) break;
+    }
+  }
+
+  if (auto nm = dom.child("numatune").child("memory")) {
+    auto nodes = parse_libvirt_cpuset(nm.attribute("nodeset").value());
+    if (nodes && nodes->size() == 1) t.node = nodes->front();
+  }
+
+  std::set<int> cpus;
+  for (auto pin : dom.child("cputune").children("vcpupin")) {
+    std::string set = pin.attribute("cpuset").value();
+    auto c = parse_libvirt_cpuset(set);
+    if (!c) throw input_error(fmt::format("{}: <vcpupin vcpu='{}' cpuset='{}'> is not a CPU list", who, pin.attribute("vcpu").value(), set));
+    cpus.insert(c->begin(), c->end());
+  }
+  if (cpus.empty()) {
+    if (auto set = dom.child("vcpu").attribute("cpuset")) {
+      auto c = parse_libvirt_cpuset(set.value());
+      if (!c) throw input_error(fmt::format("{}: <vcpu cpuset='{}'> is not a CPU list", who, set.value()));
+      cpus.insert(c->begin(), c->end());
+    }
+  }
+  t.vcpu_cpus.assign(cpus.begin(), cpus.end());
+  return t;
+}
+
+}  // namespace vfioctl::runtime

@@ -1,0 +1,42 @@
+// What the libvirt hook needs from a domain XML (as libvirt passes it on
+// stdin): the opt-in <vfioctl:tune> element in <metadata> and the guest's
+// demands on the host (hugepages, the CPUs its vCPUs are pinned to).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vfioctl::runtime {
+
+// The namespace of the opt-in element. `vfioctl new` writes
+//   <metadata><vfioctl:tune xmlns:vfioctl="urn:vfioctl:tune:1" actions="hugepages isolate governor irq"/></metadata>
+inline constexpr const char* kTuneNamespace = "urn:vfioctl:tune:1";
+
+// The actions a domain can ask for, in the order the hook performs them.
+inline const std::vector<std::string>& tune_actions() {
+  static const std::vector<std::string> all = {"hugepages", "isolate", "governor", "irq"};
+  return all;
+}
+
+struct DomainTune {
+  std::string name;
+  std::string uuid;
+  bool opted_in = false;              // the element is there
+  std::vector<std::string> actions;   // in tune_actions() order, no duplicates
+  long long memory_kib = 0;           // <memory>
+  std::optional<long long> hugepage_kib;  // page size when backed by hugepages (0 = the host default)
+  std::optional<int> node;            // the one NUMA node <numatune> binds memory to, if one
+  std::vector<int> vcpu_cpus;         // union of <vcpupin cpuset>, else <vcpu cpuset>
+  bool wants(const std::string& action) const;
+};
+
+// Parses the domain XML. Throws Error(bad_input) naming the domain (when
+// known) and the element for XML that is not a domain, a <vfioctl:tune>
+// with an unknown action, or a cpuset that is not a CPU list.
+DomainTune parse_domain_tune(const std::string& xml);
+
+// libvirt's cpuset syntax: "0-3,^2,8" (exclusions after '^').
+std::optional<std::vector<int>> parse_libvirt_cpuset(const std::string& text);
+
+}  // namespace vfioctl::runtime
