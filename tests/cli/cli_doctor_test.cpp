@@ -47,7 +47,7 @@ TEST(CliDoctor, JsonHasEveryCheckWithItsResult) {
   EXPECT_EQ(r.rc, 1);
   auto doc = r.json();
   for (int i = 1; i <= 20; ++i) {
-    char id[8];
+    char id[16];
     std::snprintf(id, sizeof id, "H%03d", i);
     const json* c = check(doc, id);
     ASSERT_NE(c, nullptr) << id;
