@@ -29,3 +29,10 @@ vfioctl_e2e_test(qemu_pin_test)
 target_link_libraries(qemu_pin_test PRIVATE nlohmann_json::nlohmann_json)
 target_compile_definitions(qemu_pin_test PRIVATE VFIOCTL_BIN="$<TARGET_FILE:vfioctl>")
 add_dependencies(qemu_pin_test vfioctl)
+
+# `vfioctl hook` under the real libvirtd: installs the hook, restarts libvirtd,
+# starts generated guests with a short hugepage pool; `hook recover` after a kill.
+vfioctl_e2e_test(libvirt_hook_test)
+target_link_libraries(libvirt_hook_test PRIVATE nlohmann_json::nlohmann_json)
+target_compile_definitions(libvirt_hook_test PRIVATE VFIOCTL_BIN="$<TARGET_FILE:vfioctl>")
+add_dependencies(libvirt_hook_test vfioctl)

@@ -8,6 +8,9 @@
 #                             daemons `up` started, undo its hugepage reservation
 #                             and its hugetlbfs mount
 #   tests/e2e/env.sh status   what is up; exit 0 when ready for guests
+#   tests/e2e/env.sh restart-libvirtd
+#                             restart the libvirtd `up` started (it looks for
+#                             hooks only when it starts)
 #
 # Sourced (`. tests/e2e/env.sh`), it defines `vfioctl_e2e up|down|status`; after
 # `up` the VFIOCTL_E2E_* variables below are set in the calling shell.
@@ -283,6 +286,18 @@ _e2e_stop() {  # NAME: end the daemon `up` started, by its recorded PID
   rm -f "$rec"
 }
 
+_e2e_restart_libvirtd() {
+  local pid
+  pid=$(_e2e_running libvirtd /run/libvirtd.pid) || { _e2e_say "error: libvirtd is not running (env.sh up first)"; return 1; }
+  if [ "$(cat "$VFIOCTL_E2E_STATE/libvirtd.pid" 2>/dev/null)" != "$pid" ]; then
+    _e2e_missing "libvirtd (pid $pid) was not started by env.sh: restart it yourself"
+    return
+  fi
+  _e2e_stop libvirtd
+  _e2e_daemon libvirtd || return
+  _e2e_wait_libvirtd
+}
+
 _e2e_down() {
   local s="$VFIOCTL_E2E_STATE" d pid
   if _e2e_running libvirtd /run/libvirtd.pid >/dev/null; then
@@ -342,14 +357,14 @@ _e2e_status() {
 vfioctl_e2e() {
   local cmd=${1:-}
   case "$cmd" in
-    up | down)
+    up | down | restart-libvirtd)
       if [ "$(id -u)" != 0 ]; then
         _e2e_missing "must run as root (installs packages, mounts hugetlbfs, starts libvirtd)"
         return
       fi
       mkdir -p "$VFIOCTL_E2E_STATE" || return 1
       local rc=0
-      ( flock 9 && "_e2e_$cmd" ) 9>"$VFIOCTL_E2E_STATE/lock" || rc=$?
+      ( flock 9 && "_e2e_${cmd//-/_}" ) 9>"$VFIOCTL_E2E_STATE/lock" || rc=$?
       if [ "$cmd" = up ] && [ "$rc" = 0 ]; then
         set -a
         . "$VFIOCTL_E2E_STATE/env"
@@ -359,7 +374,7 @@ vfioctl_e2e() {
       ;;
     status) _e2e_status ;;
     *)
-      echo "usage: env.sh up|down|status" >&2
+      echo "usage: env.sh up|down|status|restart-libvirtd" >&2
       return 2
       ;;
   esac
