@@ -21,6 +21,9 @@
 #include "vfioctl/util/strings.h"
 
 #ifdef VFIOCTL_HAVE_LIBVIRT
+#include <dlfcn.h>
+
+#include <type_traits>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #endif
@@ -146,25 +149,64 @@ void print_plan_json(const GuestPlan& plan, const std::string& xml) {
   w.finish();
 }
 
+// libvirt's client library is loaded when --define needs it, not at start:
+// it pulls in some sixty shared libraries (TLS, Kerberos, SASL, GLib), which
+// would cost every vfioctl command tens of milliseconds, the libvirt hook
+// included.
+struct LibvirtApi {
+#ifdef VFIOCTL_HAVE_LIBVIRT
+  decltype(&::virSetErrorFunc) set_error_func = nullptr;
+  decltype(&::virConnectOpen) connect_open = nullptr;
+  decltype(&::virGetLastError) last_error = nullptr;
+  decltype(&::virDomainDefineXML) define_xml = nullptr;
+  decltype(&::virDomainFree) domain_free = nullptr;
+  decltype(&::virConnectClose) connect_close = nullptr;
+#endif
+};
+
+#ifdef VFIOCTL_HAVE_LIBVIRT
+LibvirtApi load_libvirt(const std::string& uri, const std::string& name) {
+  void* lib = ::dlopen("libvirt.so.0", RTLD_NOW | RTLD_LOCAL);
+  if (!lib)
+    throw Error(ExitCode::refused, fmt::format("--define needs libvirt's client library (libvirt.so.0: {}); install libvirt0 "
+                                               "(Debian, Ubuntu) or libvirt-libs (Fedora), or write the XML with -o and run "
+                                               "'virsh -c {} define FILE' for {}",
+                                               ::dlerror(), uri, name));
+  LibvirtApi api;
+  auto sym = [&](auto& fn, const char* symbol) {
+    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(lib, symbol));
+    if (!fn) throw Error(ExitCode::refused, fmt::format("libvirt.so.0 has no {}: the library is too old or broken", symbol));
+  };
+  sym(api.set_error_func, "virSetErrorFunc");
+  sym(api.connect_open, "virConnectOpen");
+  sym(api.last_error, "virGetLastError");
+  sym(api.define_xml, "virDomainDefineXML");
+  sym(api.domain_free, "virDomainFree");
+  sym(api.connect_close, "virConnectClose");
+  return api;
+}
+#endif
+
 void define_domain(const std::string& uri, const std::string& xml, const std::string& name) {
 #ifdef VFIOCTL_HAVE_LIBVIRT
+  LibvirtApi lv = load_libvirt(uri, name);
   // libvirt prints every error itself by default; ours says it once, with context.
-  virSetErrorFunc(nullptr, [](void*, virErrorPtr) {});
-  virConnectPtr conn = virConnectOpen(uri.c_str());
+  lv.set_error_func(nullptr, [](void*, virErrorPtr) {});
+  virConnectPtr conn = lv.connect_open(uri.c_str());
   if (!conn) {
-    const virError* err = virGetLastError();
+    const virError* err = lv.last_error();
     throw Error(ExitCode::refused, fmt::format("cannot connect to libvirt at {}: {} (is libvirtd running there, and the host reachable?)", uri,
                                                err && err->message ? err->message : "unknown error"));
   }
-  virDomainPtr dom = virDomainDefineXML(conn, xml.c_str());
+  virDomainPtr dom = lv.define_xml(conn, xml.c_str());
   if (!dom) {
-    const virError* err = virGetLastError();
+    const virError* err = lv.last_error();
     std::string msg = err && err->message ? err->message : "unknown error";
-    virConnectClose(conn);
+    lv.connect_close(conn);
     throw Error(ExitCode::refused, fmt::format("libvirt refused the domain {}: {}", name, msg));
   }
-  virDomainFree(dom);
-  virConnectClose(conn);
+  lv.domain_free(dom);
+  lv.connect_close(conn);
 #else
   (void)xml;
   throw Error(ExitCode::refused, fmt::format("--define: this vfioctl was built without libvirt; write the XML "

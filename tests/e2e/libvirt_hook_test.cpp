@@ -80,6 +80,9 @@ class Hook : public ::testing::Test {
     env_ = new Env(up());
     if (!env_->error.empty() || !env_->skipped.empty()) return;
     journal_before_ = new std::set<std::string>(journal_ids());
+    // Directories the install creates go again at the end.
+    for (const char* d : {"/var/lib/vfioctl/journal", "/var/lib/vfioctl", "/etc/libvirt/hooks/qemu.d", "/etc/libvirt/hooks"})
+      if (!fs::exists(d)) created_dirs_.push_back(d);
     Result r = vfioctl("hook install --apply --binary " + quote(VFIOCTL_BIN));
     if (r.rc != 0) {
       env_->error = "hook install --apply failed:\n" + r.out;
@@ -98,6 +101,8 @@ class Hook : public ::testing::Test {
       // The journal entries the install and uninstall made are this test's.
       for (const auto& id : journal_ids())
         if (!journal_before_->count(id)) fs::remove_all(kJournal / id);
+      std::error_code ec;
+      for (const auto& d : created_dirs_) fs::remove(d, ec);  // only when empty
       sh(quote(env_script()) + " restart-libvirtd");
     }
     delete journal_before_;
@@ -170,6 +175,7 @@ class Hook : public ::testing::Test {
 
   static Env* env_;
   static std::set<std::string>* journal_before_;
+  static inline std::vector<std::string> created_dirs_;
   fs::path dir_;
   std::vector<std::string> names_;
   long pool_before_ = 0;
