@@ -6,12 +6,12 @@ VFIOCTL_BUILD_PACKAGES="g++ cmake pkg-config libcli11-dev libpugixml-dev libtoml
   nlohmann-json3-dev libfmt-dev libpci-dev pci.ids libvirt-dev tar gzip"
 # Tests also need the topology oracle, lspci, GoogleTest, the benchmark library
 # and clang with libFuzzer's runtime (the lint fuzzer, tests/fuzz/).
-VFIOCTL_TEST_PACKAGES="libgtest-dev libgmock-dev googletest libbenchmark-dev hwloc pciutils clang
+VFIOCTL_TEST_PACKAGES="libgtest-dev libgmock-dev googletest libbenchmark-dev hwloc pciutils clang qemu-utils
   libclang-rt-14-dev"
 # bench/lint-run compares lint with xmllint and virt-xml-validate.
 VFIOCTL_BENCH_PACKAGES="libxml2-utils libvirt-clients"
 # End-to-end tests (tests/e2e/env.sh) define and start real TCG guests under libvirtd.
-VFIOCTL_E2E_PACKAGES="qemu-system-x86 libvirt-daemon-system libvirt-clients busybox-static
+VFIOCTL_E2E_PACKAGES="qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients busybox-static
   libxml2-utils"
 
 install_deps() {

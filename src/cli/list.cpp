@@ -1,13 +1,16 @@
 // vfioctl list: IOMMU groups with a verdict each, and the devices in them.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
+#include <optional>
 #include <set>
 
 #include "cli.h"
 #include "vfioctl/host/host.h"
 #include "vfioctl/host/json.h"
 #include "vfioctl/host/selector.h"
+#include "vfioctl/host/usb.h"
 #include "vfioctl/plan/device_plan.h"
 #include "vfioctl/util/error.h"
 #include "vfioctl/util/strings.h"
@@ -75,8 +78,53 @@ std::string verdict_text(const Host& host, const GroupAssessment& a, const Style
          join(std::vector<std::string>(slots.begin(), slots.end()), ", ");
 }
 
-void write_list_json(JsonWriter& w, const Host& host, const std::vector<Selector>& sels) {
+bool wants_usb(const std::vector<std::string>& selectors) {
+  return std::find(selectors.begin(), selectors.end(), "usb") != selectors.end();
+}
+
+// USB devices for [[usb]] in a guest spec: what `list usb` adds below the
+// USB controllers.
+void print_usb(const std::vector<UsbDevice>& devices, const Style& st) {
+  std::cout << "\n" << st.bold("USB devices") << " (for [[usb]] id = \"VENDOR:PRODUCT\" in a guest spec)\n";
+  if (devices.empty()) {
+    std::cout << "  none: /sys/bus/usb/devices lists no device (no USB controller, or none the kernel drives)\n";
+    return;
+  }
+  std::cout << fmt::format("  {:<10} {:<10} {:<8} {:<9} {}\n", "PORT", "ID", "BUS/DEV", "SPEED", "NAME");
+  for (const auto& d : devices) {
+    std::string name = join(std::vector<std::string>{d.manufacturer.value_or(""), d.name.value_or("")}, " ");
+    if (trim(name).empty()) name = "(no name)";
+    if (d.hub) name += " [hub]";
+    if (d.controller) name += "  on " + d.controller->short_str();
+    std::string busdev = d.busnum && d.devnum ? fmt::format("{:03}/{:03}", *d.busnum, *d.devnum) : "?";
+    std::string speed = d.speed ? *d.speed + "M" : "?";
+    std::cout << fmt::format("  {:<10} {:<10} {:<8} {:<9} {}\n", d.port, d.id(), busdev, speed, trim(name));
+  }
+}
+
+void write_usb_json(JsonWriter& w, const std::vector<UsbDevice>& devices) {
+  w.key("usb_devices");
+  w.begin_array();
+  for (const auto& d : devices) {
+    w.begin_object();
+    w.field("port", d.port);
+    w.field("id", d.id());
+    w.field("bus", d.busnum);
+    w.field("device", d.devnum);
+    w.field("manufacturer", d.manufacturer);
+    w.field("name", d.name);
+    w.field("speed_mbps", d.speed);
+    w.field("hub", d.hub);
+    w.field("controller", d.controller ? std::optional<std::string>(d.controller->str()) : std::nullopt);
+    w.end_object();
+  }
+  w.end_array();
+}
+
+void write_list_json(JsonWriter& w, const Host& host, const std::vector<Selector>& sels,
+                     const std::optional<std::vector<UsbDevice>>& usb) {
   w.begin_object();
+  if (usb) write_usb_json(w, *usb);
   w.field("iommu_enabled", !host.groups.empty());
   w.key("groups");
   w.begin_array();
@@ -201,7 +249,8 @@ void add_list(CLI::App& app, GlobalOptions& g) {
       "Each group gets a verdict: ready (every endpoint on vfio-pci), passable (one device's functions\n"
       "plus bridges), shared (names the other devices that would have to go too), none (bridges only).");
   cmd->add_option("selector", opts->selectors,
-                  "only groups holding a matching device: 01:00.0, 0000:01:00.0, 01:00, 10de:1b81, gpu, audio, usb, nvme, sata, net");
+                  "only groups holding a matching device: 01:00.0, 0000:01:00.0, 01:00, 10de:1b81, gpu, audio, usb, nvme, sata, "
+                  "net; usb also lists the USB devices (ids for [[usb]] in a guest spec)");
   cmd->footer("\nExamples:\n  vfioctl list\n  vfioctl list gpu\n  vfioctl list 10de:1b81 --json\n  vfioctl --root tests/hosts/amd-ryzen9-3900x list");
   cmd->callback([opts, &g]() {
     auto sels = parse_selectors(opts->selectors);
@@ -209,12 +258,15 @@ void add_list(CLI::App& app, GlobalOptions& g) {
     Host host = read_host(root, HostPart::pci);
     // The CPU vendor decides what to tell a user whose IOMMU is off.
     if (host.groups.empty()) host.platform = read_platform(root, host.notes);
+    std::optional<std::vector<UsbDevice>> usb;
+    if (wants_usb(opts->selectors)) usb = read_usb_devices(root, host.notes);
     if (g.json) {
       JsonWriter w(std::cout);
-      write_list_json(w, host, sels);
+      write_list_json(w, host, sels, usb);
       return;
     }
     print_text(host, sels, make_style(g));
+    if (usb) print_usb(*usb, make_style(g));
     if (g.verbose) print_notes(host.notes);
   });
 }

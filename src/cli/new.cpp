@@ -2,11 +2,14 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
+#include <sstream>
 
 #include "cli.h"
 #include "vfioctl/guest/guest_plan.h"
@@ -15,7 +18,9 @@
 #include "vfioctl/guest/spec.h"
 #include "vfioctl/host/host.h"
 #include "vfioctl/host/input.h"
+#include "vfioctl/host/guest_env.h"
 #include "vfioctl/util/json_writer.h"
+#include "vfioctl/util/process.h"
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/error.h"
 #include "vfioctl/util/strings.h"
@@ -43,6 +48,7 @@ struct NewOptions {
   bool define = false;
   std::string connect = "qemu:///system";
   std::string virt_type = "kvm";
+  std::string installed;  // --installed DOMAIN.xml or a domain name
   // Test-only: boot a kernel directly and log the serial console to a file.
   std::string test_kernel, test_initrd, test_cmdline, test_serial_log;
 };
@@ -143,6 +149,50 @@ void print_plan_json(const GuestPlan& plan, const std::string& xml) {
     w.end_object();
   }
   w.end_array();
+  w.key("disks");
+  w.begin_array();
+  for (const auto& d : plan.disks) {
+    static const char* const kRoles[] = {"disk", "media", "installer", "drivers"};
+    w.begin_object();
+    w.field("source", d.source);
+    w.field("role", kRoles[static_cast<int>(d.role)]);
+    w.field("bus", (d.cdrom && plan.legacy) ? "ide" : disk_bus_name(d.bus));
+    w.field("format", d.format);
+    w.field("cache", d.cdrom ? std::optional<std::string>() : std::optional<std::string>(d.io.cache));
+    w.field("io", d.cdrom ? std::optional<std::string>() : std::optional<std::string>(d.io.io));
+    w.field("boot", d.boot > 0 ? std::optional<int>(d.boot) : std::nullopt);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("images");
+  w.begin_array();
+  for (const auto& i : plan.images) {
+    w.begin_object();
+    w.field("path", i.path);
+    w.field("format", i.format);
+    w.field("size_mib", i.size_mib);
+    w.field("command", i.argv());
+    w.end_object();
+  }
+  w.end_array();
+  w.key("usb");
+  w.begin_array();
+  for (const auto& u : plan.usb) {
+    w.begin_object();
+    w.field("id", u.host.id());
+    w.field("port", u.host.port);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("network");
+  w.begin_object();
+  static const char* const kModes[] = {"nat", "bridge", "macvtap", "sriov", "none"};
+  w.field("mode", kModes[static_cast<int>(plan.net.mode)]);
+  w.field("source", plan.net.mode == NetworkSpec::Mode::none ? std::optional<std::string>() : plan.net.source);
+  w.field("vf", plan.net.vf ? std::optional<std::string>(plan.net.vf->str()) : std::nullopt);
+  w.end_object();
+  w.field("audio", audio_backend_name(plan.audio));
+  w.field("next_steps", plan.next_steps);
   w.field("warnings", plan.warnings);
   w.field("xml", xml);
   w.end_object();
@@ -161,6 +211,8 @@ struct LibvirtApi {
   decltype(&::virDomainDefineXML) define_xml = nullptr;
   decltype(&::virDomainFree) domain_free = nullptr;
   decltype(&::virConnectClose) connect_close = nullptr;
+  decltype(&::virDomainLookupByName) lookup_by_name = nullptr;
+  decltype(&::virDomainGetXMLDesc) get_xml_desc = nullptr;
 #endif
 };
 
@@ -183,6 +235,8 @@ LibvirtApi load_libvirt(const std::string& uri, const std::string& name) {
   sym(api.define_xml, "virDomainDefineXML");
   sym(api.domain_free, "virDomainFree");
   sym(api.connect_close, "virConnectClose");
+  sym(api.lookup_by_name, "virDomainLookupByName");
+  sym(api.get_xml_desc, "virDomainGetXMLDesc");
   return api;
 }
 #endif
@@ -215,6 +269,119 @@ void define_domain(const std::string& uri, const std::string& xml, const std::st
 #endif
 }
 
+#ifdef VFIOCTL_HAVE_LIBVIRT
+// The persistent definition of a domain, or an Error naming what failed.
+std::string fetch_domain(const std::string& uri, const std::string& name) {
+  LibvirtApi lv = load_libvirt(uri, name);
+  lv.set_error_func(nullptr, [](void*, virErrorPtr) {});
+  virConnectPtr conn = lv.connect_open(uri.c_str());
+  if (!conn) {
+    const virError* err = lv.last_error();
+    throw Error(ExitCode::refused, fmt::format("cannot connect to libvirt at {}: {}", uri,
+                                               err && err->message ? err->message : "unknown error"));
+  }
+  virDomainPtr dom = lv.lookup_by_name(conn, name.c_str());
+  if (!dom) {
+    lv.connect_close(conn);
+    throw input_error(fmt::format("--installed {}: no such file, and no domain of that name at {}", name, uri));
+  }
+  char* xml = lv.get_xml_desc(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+  lv.domain_free(dom);
+  lv.connect_close(conn);
+  if (!xml) throw Error(ExitCode::refused, fmt::format("libvirt gave no definition of {}", name));
+  std::string out(xml);
+  free(xml);  // NOLINT: libvirt allocates with malloc
+  return out;
+}
+#endif
+
+// --installed: drop the CD-ROMs of a written XML (in place, or to -o) or of
+// a defined domain (redefined).
+void run_installed(const NewOptions& o) {
+  std::error_code ec;
+  bool file = fs::is_regular_file(o.installed, ec);
+  std::string xml;
+  if (file) {
+    std::ifstream in(o.installed, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    xml = text.str();
+  } else {
+#ifdef VFIOCTL_HAVE_LIBVIRT
+    xml = fetch_domain(o.connect, o.installed);
+#else
+    throw input_error(fmt::format("--installed {}: no such file", o.installed));
+#endif
+  }
+  std::vector<std::string> removed;
+  std::string out;
+  try {
+    out = remove_install_media(xml, removed);
+  } catch (const Error& e) {
+    throw input_error(fmt::format("--installed {}: {}", o.installed, e.what()));
+  }
+  if (removed.empty()) {
+    std::cerr << fmt::format("{} has no CD-ROM: nothing to remove.\n", o.installed);
+    return;
+  }
+  if (file) {
+    std::string target = o.output.empty() ? o.installed : o.output;
+    write_atomically(target, out, o.output.empty() || o.force);
+    std::cerr << fmt::format("Removed {} CD-ROM(s) ({}); wrote {}.\n", removed.size(), join(removed, ", "), target);
+    return;
+  }
+  define_domain(o.connect, out, o.installed);
+  std::cerr << fmt::format("Removed {} CD-ROM(s) ({}) from {} at {}.\n", removed.size(), join(removed, ", "),
+                           o.installed, o.connect);
+}
+
+// Creates the plan's images with qemu-img: only on the live host, never
+// over a file that appeared since the plan.
+void create_images(const GuestPlan& plan, const Root& root) {
+  for (const auto& img : plan.images) {
+    if (!root.is_live()) {
+      std::cerr << fmt::format("vfioctl: note: not creating {} (--root is not this host): {}\n", img.path,
+                               join(img.argv(), " "));
+      continue;
+    }
+    std::error_code ec;
+    if (fs::exists(img.path, ec))
+      throw Error(ExitCode::refused, fmt::format("{} appeared while planning; not creating it over", img.path));
+    if (!program_exists("qemu-img"))
+      throw Error(ExitCode::refused, fmt::format("qemu-img is missing; it creates {} (Debian: apt-get install "
+                                                 "qemu-utils)",
+                                                 img.path));
+    ProcessResult r = run_process(img.argv());
+    if (r.exit_code != 0)
+      throw Error(ExitCode::refused, fmt::format("{} failed: {}", join(img.argv(), " "), trim(r.output)));
+    std::cerr << fmt::format("Created {} ({}, {} MiB).\n", img.path, img.format, img.size_mib);
+  }
+}
+
+// What to do next and what the host must allow, on stderr.
+void print_summary(const GuestPlan& plan, bool writes) {
+  if (!writes && !plan.images.empty()) {
+    for (const auto& img : plan.images)
+      std::cerr << fmt::format("vfioctl: note: {} will be created when the guest is written (-o, --define): {}\n",
+                               img.path, join(img.argv(), " "));
+  }
+  if (!plan.next_steps.empty()) {
+    std::cerr << "Next:\n";
+    for (const auto& s : plan.next_steps) std::cerr << "  - " << s << "\n";
+  }
+  if (!plan.permissions.empty()) {
+    std::cerr << "The host must allow (check with 'vfioctl doctor --guest FILE.xml'):\n";
+    for (const auto& p : plan.permissions) std::cerr << fmt::format("  - {} {}: {}\n", p.what, p.path, p.fix);
+  }
+}
+
+std::optional<int> invoking_uid() {
+  if (const char* s = std::getenv("SUDO_UID"); s && *s) {
+    if (auto v = parse_int(s)) return static_cast<int>(*v);
+  }
+  return static_cast<int>(::getuid());
+}
+
 }  // namespace
 
 void add_new(CLI::App& app, GlobalOptions& g) {
@@ -226,7 +393,11 @@ void add_new(CLI::App& app, GlobalOptions& g) {
       "iothread on host CPUs, hugepages sized exactly, whole IOMMU groups passed with a GPU's functions on\n"
       "one guest slot, and the preset's defaults (Hyper-V enlightenments, clocks, virtio-scsi, ...).\n"
       "Requests the host cannot meet are errors naming the spec line (exit 2); nothing is written.");
-  cmd->add_option("spec", o->spec, "the guest spec (TOML); examples/ has one per preset")->required();
+  cmd->add_option("spec", o->spec, "the guest spec (TOML); examples/ has one per preset");
+  cmd->add_option("--installed", o->installed,
+                  "the OS is installed: remove the CD-ROMs from this domain XML (in place, or to -o) or from the "
+                  "domain of this name at --connect")
+      ->type_name("DOMAIN");
   cmd->add_option("-o,--output", o->output, "write the XML to FILE (default: standard output)");
   cmd->add_option("--qemu-script", o->qemu_script,
                   "also write a bash script that starts the guest with plain QEMU and pins it ('vfioctl pin')")
@@ -250,12 +421,19 @@ void add_new(CLI::App& app, GlobalOptions& g) {
       "  vfioctl new my.toml --define --connect qemu+ssh://server/system\n"
       "  vfioctl --root tests/hosts/amd-ryzen9-3900x new examples/windows-gaming.toml");
   cmd->callback([o, &g]() {
+    if (!o->installed.empty()) {
+      if (!o->spec.empty()) throw input_error("--installed takes a domain, not a spec; leave out " + o->spec);
+      run_installed(*o);
+      return;
+    }
+    if (o->spec.empty()) throw input_error("new: give a spec (SPEC.toml), or --installed DOMAIN");
     GuestSpec spec = load_guest_spec(o->spec);
     Root root = open_root(g);
     Host host = read_host(root);
     Notes input_notes;
     auto inputs = read_input_devices(root, input_notes);
-    GuestPlan plan = plan_guest(host, spec, inputs);
+    GuestEnv env = read_guest_env(root, env_request(spec, invoking_uid()), input_notes);
+    GuestPlan plan = plan_guest(host, spec, inputs, env);
     XmlOptions xo;
     xo.virt_type = o->virt_type;
     xo.kernel = o->test_kernel;
@@ -286,6 +464,12 @@ void add_new(CLI::App& app, GlobalOptions& g) {
       throw input_error(fmt::format("{} exists; choose another --qemu-script, or add --force to replace it",
                                     o->qemu_script));
     }
+    if (!o->output.empty() && !o->force && fs::exists(o->output, exists_ec)) {
+      throw input_error(fmt::format("{} exists; choose another -o, or add --force to replace it", o->output));
+    }
+    bool writes = !o->output.empty() || !o->qemu_script.empty() || o->define;
+    if (writes) create_images(plan, root);
+    if (!g.json) print_summary(plan, writes);
     if (!o->output.empty()) {
       write_atomically(o->output, xml, o->force);
       std::cerr << fmt::format("Wrote {} ({}).\n", o->output, plan.name);

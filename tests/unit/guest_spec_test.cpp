@@ -93,35 +93,37 @@ TEST(GuestSpecExamples, WindowsGaming) {
   EXPECT_EQ(s.passthrough, std::vector<std::string>{"gpu"});
   EXPECT_EQ(s.passthrough_pos.line, 9);
   EXPECT_FALSE(s.romfile);
-  ASSERT_EQ(s.disks.size(), 3u);
+  ASSERT_EQ(s.disks.size(), 1u);
   EXPECT_EQ(s.disks[0].source, "/dev/disk/by-id/nvme-Samsung_SSD_980_PRO_1TB_S5GXNX0T000000X");
   EXPECT_EQ(s.disks[0].bus, DiskBus::virtio_scsi);
   EXPECT_EQ(s.disks[0].format, "raw");
   EXPECT_FALSE(s.disks[0].size_mib);
   EXPECT_FALSE(s.disks[0].cdrom);
   EXPECT_EQ(s.disks[0].pos.line, 12);
-  EXPECT_EQ(s.disks[1].source, "/var/lib/libvirt/images/Win11_23H2_English_x64.iso");
-  EXPECT_EQ(s.disks[1].bus, DiskBus::sata);
-  EXPECT_EQ(s.disks[1].format, "raw");
-  EXPECT_TRUE(s.disks[1].cdrom);
-  EXPECT_EQ(s.disks[1].pos.line, 16);
-  EXPECT_EQ(s.disks[2].source, "/var/lib/libvirt/images/virtio-win.iso");
-  EXPECT_EQ(s.disks[2].bus, DiskBus::sata);
-  EXPECT_TRUE(s.disks[2].cdrom);
-  EXPECT_EQ(s.disks[2].pos.line, 20);
+  ASSERT_TRUE(s.install);
+  EXPECT_EQ(s.install->iso, "/var/lib/libvirt/images/Win11_23H2_English_x64.iso");
+  EXPECT_EQ(s.install->iso_pos.line, 18);
+  EXPECT_EQ(s.install->drivers, InstallSpec::Drivers::automatic);
+  EXPECT_EQ(s.install->drivers_pos.line, 19);
+  EXPECT_EQ(s.audio.backend, AudioBackend::pipewire);
+  EXPECT_EQ(s.audio.pos.line, 33);
+  EXPECT_TRUE(s.smbios.from_host);
+  EXPECT_FALSE(s.smbios.keep_serials);
+  EXPECT_TRUE(s.usb.empty());
+  EXPECT_FALSE(s.nested);
   EXPECT_EQ(s.network.mode, NetworkSpec::Mode::nat);
   EXPECT_EQ(s.network.network, "default");
   EXPECT_EQ(s.network.bridge, "");
   EXPECT_FALSE(s.network.mac);
-  EXPECT_EQ(s.network.pos.line, 24);
+  EXPECT_EQ(s.network.pos.line, 21);
   EXPECT_EQ(s.input.evdev, "auto");
   EXPECT_TRUE(s.input.devices.empty());
   EXPECT_EQ(s.input.grab_toggle, "ctrl-ctrl");
-  EXPECT_EQ(s.input.pos.line, 27);
+  EXPECT_EQ(s.input.pos.line, 24);
   ASSERT_TRUE(s.looking_glass);
   EXPECT_EQ(s.looking_glass->width, 2560);
   EXPECT_EQ(s.looking_glass->height, 1440);
-  EXPECT_EQ(s.looking_glass->pos.line, 31);
+  EXPECT_EQ(s.looking_glass->pos.line, 28);
   EXPECT_TRUE(s.secure_boot);
   EXPECT_TRUE(s.tpm);
 }
@@ -429,7 +431,7 @@ TEST(GuestSpecErrors, TheBriefsExamples) {
        "win11.toml:3: unknown key 'memroy'; did you mean 'memory'?"},
       {"typo in a preset", "preset = \"windows-gamer\"\nmemory = \"16G\"\n",
        "win11.toml:1: preset 'windows-gamer' is not one of windows-gaming, windows-workstation, linux-desktop, "
-       "linux-server; did you mean 'windows-gaming'?"},
+       "linux-server, legacy-windows; did you mean 'windows-gaming'?"},
   });
 }
 
@@ -451,7 +453,8 @@ TEST(GuestSpecErrors, UnknownKeysAndTables) {
   expect_errors({
       {"far from every key", "memory = \"4G\"\ncolour = \"red\"\n",
        "win11.toml:2: unknown key 'colour' (keys: preset, os, name, memory, hugepages, cpus, cores, threads, "
-       "passthrough, romfile, secure_boot, tpm; tables: [[disk]], [network], [input], [looking_glass])"},
+       "passthrough, romfile, secure_boot, tpm, nested; tables: [[disk]], [network], [input], [looking_glass], "
+       "[install], [[usb]], [audio], [smbios], [tune])"},
       {"near a key", "memory = \"4G\"\ncpu = \"4c8t\"\n", "win11.toml:2: unknown key 'cpu'; did you mean 'cpus'?"},
       {"beginning of a key", "memory = \"4G\"\nthre = 2\n", "win11.toml:2: unknown key 'thre'; did you mean 'threads'?"},
       {"nearest that is near enough", "memory = \"4G\"\ncor = 2\n",
@@ -459,17 +462,19 @@ TEST(GuestSpecErrors, UnknownKeysAndTables) {
       {"case", "Memory = \"4G\"\n", "win11.toml:1: unknown key 'Memory'; did you mean 'memory'?"},
       {"first in file order", "zzz = 1\nmemory = \"4G\"\naaa = 2\n",
        "win11.toml:1: unknown key 'zzz' (keys: preset, os, name, memory, hugepages, cpus, cores, threads, "
-       "passthrough, romfile, secure_boot, tpm; tables: [[disk]], [network], [input], [looking_glass])"},
+       "passthrough, romfile, secure_boot, tpm, nested; tables: [[disk]], [network], [input], [looking_glass], "
+       "[install], [[usb]], [audio], [smbios], [tune])"},
       {"table typo", "memory = \"4G\"\n\n[netwrok]\nmode = \"nat\"\n",
        "win11.toml:3: unknown table [netwrok]; did you mean [network]?"},
       {"array of tables typo", "memory = \"4G\"\n[[disks]]\nsource = \"/dev/sda\"\n",
        "win11.toml:2: unknown table [[disks]]; did you mean [[disk]]?"},
-      {"unknown table", "memory = \"4G\"\n[usb]\n",
-       "win11.toml:2: unknown table [usb] (tables: [[disk]], [network], [input], [looking_glass])"},
+      {"unknown table", "memory = \"4G\"\n[sound]\n",
+       "win11.toml:2: unknown table [sound] (tables: [[disk]], [network], [input], [looking_glass], [install], "
+       "[[usb]], [audio], [smbios], [tune])"},
       {"key in network", "memory = \"4G\"\n[network]\nmoed = \"nat\"\n",
        "win11.toml:3: unknown key 'moed' in [network]; did you mean 'mode'?"},
       {"key far from network's", "memory = \"4G\"\n[network]\nvlan = 4\n",
-       "win11.toml:3: unknown key 'vlan' in [network] (keys: mode, bridge, network, mac)"},
+       "win11.toml:3: unknown key 'vlan' in [network] (keys: mode, bridge, network, mac, dev, pf)"},
       {"key in disk", "memory = \"4G\"\n[[disk]]\nsource = \"/dev/sda\"\nformt = \"raw\"\n",
        "win11.toml:4: unknown key 'formt' in [[disk]]; did you mean 'format'?"},
       {"key in input", "memory = \"4G\"\n[input]\ngrab-toggle = \"alt-alt\"\n",
@@ -477,7 +482,7 @@ TEST(GuestSpecErrors, UnknownKeysAndTables) {
       {"key in looking_glass", "memory = \"4G\"\n[looking_glass]\nresoltion = \"1920x1080\"\n",
        "win11.toml:3: unknown key 'resoltion' in [looking_glass]; did you mean 'resolution'?"},
       {"sub-table", "memory = \"4G\"\n[network.extra]\n",
-       "win11.toml:2: unknown key 'extra' in [network] (keys: mode, bridge, network, mac)"},
+       "win11.toml:2: unknown key 'extra' in [network] (keys: mode, bridge, network, mac, dev, pf)"},
   });
 }
 
@@ -485,7 +490,7 @@ TEST(GuestSpecErrors, PresetAndOs) {
   expect_errors({
       {"preset far off", "preset = \"gaming\"\nmemory = \"4G\"\n",
        "win11.toml:1: preset 'gaming' is not one of windows-gaming, windows-workstation, linux-desktop, "
-       "linux-server"},
+       "linux-server, legacy-windows"},
       {"preset type", "preset = 1\nmemory = \"4G\"\n",
        "win11.toml:1: preset must be a string like \"windows-gaming\", not an integer"},
       {"os not windows", "preset = \"windows-gaming\"\nos = \"wim11\"\nmemory = \"4G\"\n",
@@ -679,7 +684,7 @@ TEST(GuestSpecErrors, Disks) {
 TEST(GuestSpecErrors, Network) {
   expect_errors({
       {"mode", "memory = \"4G\"\n[network]\nmode = \"brige\"\n",
-       "win11.toml:3: network.mode 'brige' is not one of nat, bridge, none; did you mean 'bridge'?"},
+       "win11.toml:3: network.mode 'brige' is not one of nat, bridge, macvtap, sriov, none; did you mean 'bridge'?"},
       {"not a table", "memory = \"4G\"\nnetwork = \"nat\"\n",
        "win11.toml:2: network must be a table, not a string: write [network] with mode = \"nat\""},
       {"bridge mode without bridge", "memory = \"4G\"\n[network]\nmode = \"bridge\"\n",
@@ -713,6 +718,71 @@ TEST(GuestSpecErrors, Network) {
       {"mac without network", "memory = \"4G\"\n[network]\nmode = \"none\"\nmac = \"52:54:00:12:34:56\"\n",
        "win11.toml:4: network.mac needs a network, but mode is \"none\""},
   });
+}
+
+TEST(GuestSpecErrors, InstallUsbAudioSmbiosNested) {
+  expect_errors({
+      {"install without iso", "memory = \"4G\"\n[install]\ndrivers = \"auto\"\n",
+       "win11.toml:2: [install] needs iso, the installer image: iso = \"/srv/iso/Win11_24H2_English_x64.iso\""},
+      {"install iso relative", "memory = \"4G\"\n[install]\niso = \"win.iso\"\n",
+       "win11.toml:3: install.iso 'win.iso' must be an absolute path, like \"/srv/iso/Win11_24H2_English_x64.iso\""},
+      {"install drivers word", "memory = \"4G\"\n[install]\niso = \"/a.iso\"\ndrivers = \"atuo\"\n",
+       "win11.toml:4: install.drivers 'atuo' is not \"auto\", \"none\" or an absolute path to the virtio-win ISO; "
+       "did you mean 'auto'?"},
+      {"install iso also a disk", "memory = \"4G\"\n[[disk]]\nsource = \"/a.iso\"\nkind = \"cdrom\"\n[install]\niso = \"/a.iso\"\n",
+       "win11.toml:5: [install] names /a.iso, which the [[disk]] on line 2 uses too"},
+      {"usb single table", "memory = \"4G\"\n[usb]\nid = \"046d:c52b\"\n",
+       "win11.toml:2: usb must be an array of tables: write [[usb]] with id = \"046d:c52b\" (one [[usb]] per device)"},
+      {"usb without id", "memory = \"4G\"\n[[usb]]\nport = \"1-4\"\n",
+       "win11.toml:2: [[usb]] has no id; add id = \"vendor:product\" as 'vfioctl list usb' shows it"},
+      {"usb id malformed", "memory = \"4G\"\n[[usb]]\nid = \"046d-c52b\"\n",
+       "win11.toml:3: usb.id '046d-c52b' is not vendor:product in hex, like \"046d:c52b\" ('vfioctl list usb')"},
+      {"usb port malformed", "memory = \"4G\"\n[[usb]]\nid = \"046d:c52b\"\nport = \"usb1\"\n",
+       "win11.toml:4: usb.port 'usb1' is not a USB port path like \"1-4\" or \"3-1.2\" (the PORT column of 'vfioctl "
+       "list usb')"},
+      {"usb twice", "memory = \"4G\"\n[[usb]]\nid = \"046d:c52b\"\n[[usb]]\nid = \"046D:C52B\"\n",
+       "win11.toml:5: [[usb]] 046d:c52b is listed twice (also line 3); two devices with one id need port = ... each"},
+      {"audio backend unknown", "memory = \"4G\"\n[audio]\nbackend = \"alsa\"\n",
+       "win11.toml:3: audio.backend 'alsa' is not one of pipewire, pulseaudio, scream, none"},
+      {"audio backend typo", "memory = \"4G\"\n[audio]\nbackend = \"pipwire\"\n",
+       "win11.toml:3: audio.backend 'pipwire' is not one of pipewire, pulseaudio, scream, none; did you mean "
+       "'pipewire'?"},
+      {"audio without backend", "memory = \"4G\"\n[audio]\n",
+       "win11.toml:2: [audio] needs backend: \"pipewire\", \"pulseaudio\", \"scream\" or \"none\""},
+      {"smbios keep_serials alone", "memory = \"4G\"\n[smbios]\nkeep_serials = true\n",
+       "win11.toml:3: smbios.keep_serials is about the host's serial numbers; it needs from_host = true"},
+      {"nested quoted", "memory = \"4G\"\nnested = \"yes\"\n",
+       "win11.toml:2: nested must be true or false without quotes: write nested = true"},
+      {"macvtap without dev", "memory = \"4G\"\n[network]\nmode = \"macvtap\"\n",
+       "win11.toml:3: network mode \"macvtap\" needs the host's wired interface: add dev = \"enp5s0\""},
+      {"sriov without pf", "memory = \"4G\"\n[network]\nmode = \"sriov\"\n",
+       "win11.toml:3: network mode \"sriov\" needs the physical function's interface: add pf = \"enp5s0f0\""},
+      {"dev with bridge", "memory = \"4G\"\n[network]\nbridge = \"br0\"\ndev = \"enp5s0\"\n",
+       "win11.toml:4: network.dev is the host interface for mode \"macvtap\", but mode is \"bridge\""},
+      {"legacy win11", "preset = \"legacy-windows\"\nos = \"win11\"\nmemory = \"4G\"\n",
+       "win11.toml:2: os 'win11' needs UEFI, Secure Boot and a TPM, which preset 'legacy-windows' (SeaBIOS) does "
+       "not have; use preset = \"windows-gaming\" or \"windows-workstation\""},
+      {"legacy secure boot", "preset = \"legacy-windows\"\nmemory = \"4G\"\nsecure_boot = true\n",
+       "win11.toml:3: secure_boot needs UEFI; preset 'legacy-windows' boots with SeaBIOS (a BIOS)"},
+  });
+}
+
+TEST(GuestSpecDayOne, DefaultsAndInference) {
+  GuestSpec s = parse_guest_spec("preset = \"legacy-windows\"\nmemory = \"4G\"\n[network]\ndev = \"enp5s0\"\n"
+                                 "[[usb]]\nid = \"046D:C52B\"\nport = \"3-1.2\"\n[install]\niso = \"/i.iso\"\n"
+                                 "drivers = \"none\"\n",
+                                 "t.toml");
+  EXPECT_EQ(s.os, "win7");
+  EXPECT_FALSE(s.secure_boot);
+  EXPECT_EQ(s.network.mode, NetworkSpec::Mode::macvtap);
+  EXPECT_EQ(s.network.dev, "enp5s0");
+  EXPECT_EQ(s.network.source_pos.line, 4);
+  ASSERT_EQ(s.usb.size(), 1u);
+  EXPECT_EQ(s.usb[0].id(), "046d:c52b");
+  EXPECT_EQ(s.usb[0].port, std::optional<std::string>("3-1.2"));
+  ASSERT_TRUE(s.install);
+  EXPECT_EQ(s.install->drivers, InstallSpec::Drivers::none);
+  EXPECT_EQ(s.audio.backend, AudioBackend::none);
 }
 
 TEST(GuestSpecErrors, Input) {

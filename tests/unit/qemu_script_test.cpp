@@ -30,7 +30,8 @@ namespace fs = std::filesystem;
 const std::string kSource = VFIOCTL_SOURCE_DIR;
 const std::vector<std::string> kGoldenHosts = {"amd-laptop-5800h", "intel-desktop-z370", "intel-hybrid-13700k",
                                                "two-identical-gpus"};
-const std::vector<std::string> kExamples = {"linux-desktop", "linux-server", "windows-gaming", "windows-workstation"};
+const std::vector<std::string> kExamples = {"linux-desktop",  "linux-server",   "windows-gaming",
+                                            "windows-workstation", "legacy-windows", "linux-nested"};
 
 GuestPlan plan_on(const std::string& host_name, const GuestSpec& spec) {
   Root root(kSource + "/tests/hosts/" + host_name);
@@ -149,14 +150,16 @@ TEST(QemuScript, WindowsGamingOnTheLaptop) {
   EXPECT_TRUE(has_line(s, "  -chardev socket,id=chrtpm,path=/run/vfioctl/qemu/win11-gaming/swtpm.sock"));
   EXPECT_TRUE(has_line(s, "  -tpmdev emulator,id=tpm0,chardev=chrtpm"));
   EXPECT_TRUE(has_line(s, "  -device tpm-crb,tpmdev=tpm0"));
-  // Install media first, then the NVMe drive on virtio-scsi with the iothread.
+  // The NVMe drive on virtio-scsi with the iothread boots first, then the installer
+  // (the plan has no host facts here, so no virtio-win ISO was found).
   EXPECT_TRUE(has_line(s, "  -device virtio-scsi-pci,id=scsi0,iothread=iothread1,num_queues=12"));
-  EXPECT_TRUE(has_line(s, "  -device ide-cd,bus=ide.0,drive=drive-sata0-0,id=sata0-0,bootindex=1"));
-  EXPECT_TRUE(has_line(s, "  -device ide-cd,bus=ide.1,drive=drive-sata0-1,id=sata0-1,bootindex=2"));
+  EXPECT_TRUE(has_line(s, "  -device ide-cd,bus=ide.0,drive=drive-sata0-0,id=sata0-0,bootindex=2"));
+  EXPECT_TRUE(has_line(s, "  -drive file=/var/lib/libvirt/images/Win11_23H2_English_x64.iso,if=none,format=raw,"
+                          "id=drive-sata0-0,media=cdrom,readonly=on"));
   EXPECT_TRUE(has_line(s, "  -drive file=/dev/disk/by-id/nvme-Samsung_SSD_980_PRO_1TB_S5GXNX0T000000X,if=none,"
                           "format=raw,id=drive-scsi0-0-0-0,cache=none,aio=native,discard=unmap"));
   EXPECT_TRUE(has_line(s, "  -device scsi-hd,bus=scsi0.0,channel=0,scsi-id=0,lun=0,drive=drive-scsi0-0-0-0,"
-                          "id=scsi0-0-0-0,bootindex=3"));
+                          "id=scsi0-0-0-0,bootindex=1"));
   // Looking Glass at 2560x1440: 64 MiB.
   EXPECT_TRUE(has_line(s, "  -object memory-backend-file,id=looking-glass,mem-path=/dev/shm/looking-glass,size=64M,"
                           "share=on"));
@@ -165,7 +168,9 @@ TEST(QemuScript, WindowsGamingOnTheLaptop) {
   EXPECT_TRUE(has_line(s, "  -daemonize"));
   EXPECT_TRUE(has_line(s, "  -pidfile /run/vfioctl/qemu/win11-gaming/qemu.pid"));
   EXPECT_TRUE(has_line(s, "  -display none"));
-  EXPECT_TRUE(has_line(s, "\"$qemu\" \"${args[@]}\""));
+  EXPECT_TRUE(has_line(s, "\"$qemu\" \"${args[@]}\" \"${drop[@]}\""));
+  // Sound to user 1000's PulseAudio socket (the spec's pipewire).
+  EXPECT_TRUE(has_line(s, "  -audiodev pa,id=snd0,server=unix:/run/user/1000/pulse/native"));
   EXPECT_TRUE(has_line(s, "if ! \"$vfioctl\" pin --qmp /run/vfioctl/qemu/win11-gaming/qmp.sock --vcpus "
                           "2,3,4,5,6,7,8,9,10,11,12,13 --emulator 14-15 --iothread 14-15 --resume; then"));
   EXPECT_TRUE(has_line(s, "vfioctl=vfioctl"));
@@ -272,7 +277,7 @@ TEST(QemuScript, SerialOnTheTerminalKeepsQemuInTheForeground) {
   std::string s = qemu_script(plan, opt);
   EXPECT_TRUE(has_line(s, "  -serial mon:stdio"));
   EXPECT_FALSE(has(s, "-daemonize"));
-  EXPECT_TRUE(has_line(s, "exec \"$qemu\" \"${args[@]}\""));
+  EXPECT_TRUE(has_line(s, "exec \"$qemu\" \"${args[@]}\" \"${drop[@]}\""));
   EXPECT_TRUE(has_line(s, "    kill $$"));
   EXPECT_EQ(bash_syntax_errors(s), "");
 }
@@ -374,6 +379,7 @@ TEST(QemuScript, RendersTheSamePlanAsTheLibvirtXml) {
       std::vector<std::string> want_vfio;
       int n = 0;
       for (auto hd : devices.children("hostdev")) {
+        if (std::string(hd.attribute("type").value()) != "pci") continue;
         pugi::xml_node ga = hd.child("address");
         std::string v = "-device vfio-pci,host=" + hex_addr(hd.child("source").child("address")) + ",id=hostdev" +
                         std::to_string(n++) + ",bus=rp" +
@@ -400,10 +406,17 @@ TEST(QemuScript, RendersTheSamePlanAsTheLibvirtXml) {
       }
       EXPECT_EQ(count_prefix(words, "-object input-linux,"), inputs);
       EXPECT_EQ(count_prefix(words, "-device tpm-crb,"), devices.child("tpm") ? 1u : 0u);
-      EXPECT_EQ(count_prefix(words, "-device ivshmem-plain,"), devices.child("shmem") ? 1u : 0u);
-      if (devices.child("shmem")) {
-        EXPECT_TRUE(has(script, std::string("size=") + devices.child("shmem").child_value("size") + "M,share=on"));
+      size_t shmems = 0;
+      for (auto sh : devices.children("shmem")) {
+        ++shmems;
+        EXPECT_TRUE(has(script, std::string("size=") + sh.child_value("size") + "M,share=on"));
       }
+      EXPECT_EQ(count_prefix(words, "-device ivshmem-plain,"), shmems);
+      size_t usb = 0;
+      for (auto hd : devices.children("hostdev")) usb += std::string(hd.attribute("type").value()) == "usb";
+      EXPECT_EQ(count_prefix(words, "-device usb-host,"), usb);
+      EXPECT_EQ(count_prefix(words, "-audiodev "), devices.child("audio") ? 1u : 0u);
+      EXPECT_EQ(count_prefix(words, "-uuid " + std::string(dom.child_value("uuid"))), 1u);
       EXPECT_EQ(count_prefix(words, "-device virtio-balloon-pci"),
                 std::string(devices.child("memballoon").attribute("model").value()) == "virtio" ? 1u : 0u);
       EXPECT_EQ(count_prefix(words, "-netdev "), devices.child("interface") ? 1u : 0u);
@@ -422,7 +435,16 @@ TEST(QemuScript, RendersTheSamePlanAsTheLibvirtXml) {
       EXPECT_EQ(has(script, ",topoext=on"), topoext);
       EXPECT_EQ(count_prefix(words, std::string("-rtc base=") + dom.child("clock").attribute("offset").value()), 1u);
       std::string s3 = dom.child("pm").child("suspend-to-mem").attribute("enabled").value();
-      EXPECT_EQ(count_prefix(words, std::string("-global ICH9-LPC.disable_s3=") + (s3 == "no" ? "1" : "0")), 1u);
+      // q35's power management sits in ICH9-LPC, i440fx's in PIIX4_PM.
+      std::string pm = std::string(dom.child("os").child("type").attribute("machine").value()) == "pc" ? "PIIX4_PM"
+                                                                                                       : "ICH9-LPC";
+      EXPECT_EQ(count_prefix(words, "-global " + pm + ".disable_s3=" + (s3 == "no" ? "1" : "0")), 1u);
+      for (auto f : dom.child("cpu").children("feature")) {
+        std::string name = f.attribute("name").value();
+        if (name == "vmx" || name == "svm") {
+          EXPECT_TRUE(has(script, "," + name + "=on"));
+        }
+      }
 
       EXPECT_EQ(bash_syntax_errors(script), "");
     }

@@ -98,16 +98,37 @@ std::string guest_name(const GuestPlan& plan) {
     case Preset::windows_workstation: purpose = "work"; break;
     case Preset::linux_desktop: purpose = "desktop"; break;
     case Preset::linux_server: purpose = "server"; break;
+    case Preset::legacy_windows: purpose = "legacy"; break;
   }
   std::string vendor = plan.gpu_vendor.empty() ? "nogpu" : plan.gpu_vendor;
   std::string os = plan.spec.os.empty() ? (plan.windows ? "win11" : "linux") : plan.spec.os;
-  return fmt::format("{}_{}_{}_x64_q35_uefi_{}c{}t", purpose, vendor, os, plan.cpu.cores, plan.cpu.vcpu_count());
+  return fmt::format("{}_{}_{}_x64_{}_{}c{}t", purpose, vendor, os, plan.legacy ? "i440fx_bios" : "q35_uefi",
+                     plan.cpu.cores, plan.cpu.vcpu_count());
 }
 
-GuestPlan plan_guest(const Host& host, const GuestSpec& spec, const std::vector<InputDevice>& inputs) {
+EnvRequest env_request(const GuestSpec& spec, std::optional<int> user_uid) {
+  EnvRequest req;
+  for (const auto& d : spec.disks) req.files.push_back(d.source);
+  if (spec.install) {
+    req.files.push_back(spec.install->iso);
+    if (spec.install->drivers == InstallSpec::Drivers::path) req.files.push_back(spec.install->drivers_path);
+    req.virtio_win = spec.install->drivers == InstallSpec::Drivers::automatic && preset_is_windows(spec.preset);
+  }
+  if (spec.romfile) req.files.push_back(*spec.romfile);
+  req.usb = !spec.usb.empty();
+  req.dmi = spec.smbios.from_host;
+  req.user_uid = user_uid;
+  if (user_uid && (spec.audio.backend == AudioBackend::pipewire || spec.audio.backend == AudioBackend::pulseaudio))
+    req.files.push_back(pulse_socket(*user_uid));
+  return req;
+}
+
+GuestPlan plan_guest(const Host& host, const GuestSpec& spec, const std::vector<InputDevice>& inputs,
+                     const GuestEnv& env) {
   GuestPlan plan;
   plan.spec = spec;
   plan.windows = preset_is_windows(spec.preset);
+  plan.legacy = spec.preset == Preset::legacy_windows;
   plan.vendor = host.platform.vendor;
   plan_devices(host, spec, plan);
 
@@ -150,6 +171,7 @@ GuestPlan plan_guest(const Host& host, const GuestSpec& spec, const std::vector<
   if (spec.looking_glass) plan.looking_glass_mib = looking_glass_mib(spec.looking_glass->width, spec.looking_glass->height);
 
   plan.name = spec.name ? *spec.name : guest_name(plan);
+  plan_day_one(host, env, plan);
   for (const auto& w : plan.cpu.warnings) plan.warnings.push_back(w);
   for (const auto& w : plan.memory.warnings) plan.warnings.push_back(w);
   return plan;

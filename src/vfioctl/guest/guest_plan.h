@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "vfioctl/guest/spec.h"
+#include "vfioctl/host/guest_env.h"
 #include "vfioctl/host/host.h"
 #include "vfioctl/host/input.h"
 #include "vfioctl/plan/cpu_plan.h"
@@ -24,6 +25,58 @@ struct PassedFunction {
   std::optional<std::string> romfile;
 };
 
+// What a disk is for: the guest's own disk, install media from [[disk]]
+// kind = "cdrom", the OS installer or the driver ISO from [install].
+enum class DiskRole { disk, media, installer, drivers };
+
+// Cache and I/O mode for a disk's backing store (docs/spec.md, "Disk I/O").
+struct DiskIo {
+  const char* cache;   // "none"
+  const char* io;      // "native" or "threads"
+};
+enum class Backing { block_device, raw_file, qcow2_preallocated, qcow2 };
+DiskIo disk_io(Backing b);
+
+struct PlannedDisk {
+  std::string source;
+  DiskRole role = DiskRole::disk;
+  DiskBus bus = DiskBus::virtio_scsi;
+  std::string format = "raw";
+  bool block = false;        // a block device (/dev/...)
+  bool cdrom = false;
+  DiskIo io{"none", "native"};
+  bool discard = true;       // discard='unmap'
+  int boot = 0;              // boot order; 0: not a boot device
+};
+
+// An image `vfioctl new` creates with qemu-img when it writes the guest.
+struct ImageToCreate {
+  std::string path;
+  std::string format;        // raw or qcow2
+  long long size_mib = 0;
+  std::vector<std::string> argv() const;  // the qemu-img command line
+};
+
+struct PlannedUsb {
+  UsbSpec spec;
+  UsbDevice host;
+  bool by_port = false;      // two devices share the id: pick this one by bus and port
+};
+
+struct PlannedNet {
+  NetworkSpec::Mode mode = NetworkSpec::Mode::nat;
+  std::string source;              // network name, bridge, macvtap dev or PF interface
+  std::optional<PciAddress> vf;    // sriov: the VF given to the guest
+};
+
+// Something the host must allow for the guest to start and work, shown at
+// the end of `vfioctl new` and checked by `vfioctl doctor --guest`.
+struct Permission {
+  std::string what;    // "evdev keyboard"
+  std::string path;    // "/dev/input/by-id/usb-...-event-kbd"
+  std::string fix;     // the change that allows it
+};
+
 struct GuestPlan {
   GuestSpec spec;
   std::string name;
@@ -36,12 +89,45 @@ struct GuestPlan {
   long long looking_glass_mib = 0;      // 0: none
   std::string gpu_vendor;               // "nvidia", "amd", "intel", or "" without a GPU
   bool windows = false;
+  bool legacy = false;                  // i440fx + SeaBIOS (preset legacy-windows)
   std::vector<std::string> warnings;
+
+  // Day one: install media, images, USB, network, sound, display, SMBIOS.
+  std::vector<PlannedDisk> disks;       // in device order
+  std::vector<ImageToCreate> images;    // created when the guest is written or defined
+  std::vector<PlannedUsb> usb;
+  PlannedNet net;
+  AudioBackend audio = AudioBackend::none;
+  std::string audio_socket;             // pulseaudio/pipewire: the user's socket
+  long long scream_mib = 0;             // scream: the IVSHMEM size
+  bool spice_input = false;             // Looking Glass: SPICE carries its keyboard and mouse
+  std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> sysinfo;  // section -> entries
+  std::string uuid;                     // stable, from the name (or the host's with keep_serials)
+  std::vector<std::string> next_steps;  // what to do in the installer, in order
+  std::vector<Permission> permissions;
 };
+
+// What plan_guest needs read from the host for this spec.
+EnvRequest env_request(const GuestSpec& spec, std::optional<int> user_uid);
 
 // Throws Error(bad_input) naming the spec's file:line when the host cannot
 // meet the request (devices in shared groups, too many CPUs, too much memory).
-GuestPlan plan_guest(const Host& host, const GuestSpec& spec, const std::vector<InputDevice>& inputs);
+// `env` holds the files, USB devices, interfaces and DMI strings the spec
+// names; without it (env.known false) none of those is checked.
+GuestPlan plan_guest(const Host& host, const GuestSpec& spec, const std::vector<InputDevice>& inputs,
+                     const GuestEnv& env = {});
+
+// The day-one part of the plan (day_one.cpp): disks and images, USB,
+// network, sound, display, SMBIOS, next steps and permissions.
+void plan_day_one(const Host& host, const GuestEnv& env, GuestPlan& plan);
+
+// A stable UUID for a name (the same name gives the same UUID).
+std::string name_uuid(const std::string& name);
+
+// Removes the CD-ROMs from a domain XML and renumbers the boot order
+// (`vfioctl new --installed`). `removed` gets their sources. Throws
+// Error(bad_input) when the text is not a domain.
+std::string remove_install_media(const std::string& xml, std::vector<std::string>& removed);
 
 // purpose_vendor_os_arch_chipset_firmware_topology, e.g.
 // "game_nvidia_win11_x64_q35_uefi_6c12t".

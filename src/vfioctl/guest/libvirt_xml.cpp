@@ -62,8 +62,8 @@ void features(xml_node domain, const GuestPlan& plan, const XmlOptions& opt) {
     for (const char* name : {"frequencies", "reenlightenment", "tlbflush", "ipi"}) state(hv, name, "state", "on");
   }
   state(f, "vmport", "state", "off");
-  state(f, "smm", "state", "on");
-  if (kvm) state(f, "ioapic", "driver", "kvm");
+  if (!plan.legacy) state(f, "smm", "state", "on");
+  if (kvm && !plan.legacy) state(f, "ioapic", "driver", "kvm");
 }
 
 void cpu(xml_node domain, const GuestPlan& plan, const XmlOptions& opt) {
@@ -86,6 +86,10 @@ void cpu(xml_node domain, const GuestPlan& plan, const XmlOptions& opt) {
   if (opt.virt_type == "kvm") {
     state(c, "cache", "mode", "passthrough");
     if (plan.vendor == CpuVendor::amd) attr(state(c, "feature", "policy", "require"), "name", "topoext");
+    if (plan.spec.nested) {
+      // host-passthrough hides vmx/svm unless asked: the guest's own hypervisor needs it.
+      attr(state(c, "feature", "policy", "require"), "name", plan.vendor == CpuVendor::amd ? "svm" : "vmx");
+    }
   }
 }
 
@@ -97,36 +101,33 @@ void clock(xml_node domain, const GuestPlan& plan, const XmlOptions& opt) {
   if (plan.windows && opt.virt_type == "kvm") attr(state(c, "timer", "name", "hypervclock"), "present", "yes");
 }
 
-void disks(xml_node devices, const GuestPlan& plan, bool& scsi, int& boot_order) {
-  int sd = 0, vd = 0;
-  // Install media boot first, then the first disk.
-  std::vector<const DiskSpec*> order;
-  for (const auto& d : plan.spec.disks) if (d.cdrom) order.push_back(&d);
-  for (const auto& d : plan.spec.disks) if (!d.cdrom) order.push_back(&d);
-  bool disk_booted = false;
-  for (const DiskSpec* d : order) {
-    bool block = d->source.rfind("/dev/", 0) == 0;
+void disks(xml_node devices, const GuestPlan& plan, bool& scsi) {
+  int sd = 0, vd = 0, hd = 0;
+  for (const PlannedDisk& d : plan.disks) {
     xml_node disk = child(devices, "disk");
-    attr(disk, "type", block ? "block" : "file");
-    attr(disk, "device", d->cdrom ? "cdrom" : "disk");
-    std::string format = d->format.empty() ? "raw" : d->format;
+    attr(disk, "type", d.block ? "block" : "file");
+    attr(disk, "device", d.cdrom ? "cdrom" : "disk");
     xml_node drv = state(disk, "driver", "name", "qemu");
-    attr(drv, "type", format);
-    if (!d->cdrom) {
-      attr(drv, "cache", "none");
-      attr(drv, "io", "native");
-      attr(drv, "discard", "unmap");
-      if (d->bus == DiskBus::virtio_blk) {
+    attr(drv, "type", d.format);
+    if (!d.cdrom) {
+      attr(drv, "cache", d.io.cache);
+      attr(drv, "io", d.io.io);
+      if (d.discard) attr(drv, "discard", "unmap");
+      if (d.bus == DiskBus::virtio_blk) {
         attr(drv, "iothread", "1");
         attr(drv, "queues", std::to_string(std::min(plan.cpu.vcpu_count(), 16)));
       }
     }
-    state(disk, "source", block ? "dev" : "file", d->source.c_str());
+    state(disk, "source", d.block ? "dev" : "file", d.source.c_str());
     xml_node target = child(disk, "target");
-    if (d->cdrom || d->bus == DiskBus::sata) {
+    if (d.cdrom && plan.legacy) {
+      // i440fx: the built-in IDE controller (no AHCI without a driver in old Windows).
+      attr(target, "dev", target_name("hd", hd++));
+      attr(target, "bus", "ide");
+    } else if (d.cdrom || d.bus == DiskBus::sata) {
       attr(target, "dev", target_name("sd", sd++));
       attr(target, "bus", "sata");
-    } else if (d->bus == DiskBus::virtio_blk) {
+    } else if (d.bus == DiskBus::virtio_blk) {
       attr(target, "dev", target_name("vd", vd++));
       attr(target, "bus", "virtio");
     } else {
@@ -134,11 +135,113 @@ void disks(xml_node devices, const GuestPlan& plan, bool& scsi, int& boot_order)
       attr(target, "bus", "scsi");
       scsi = true;
     }
-    if (d->cdrom) child(disk, "readonly");
-    if (d->cdrom || !disk_booted) {
-      state(disk, "boot", "order", std::to_string(boot_order++).c_str());
-      if (!d->cdrom) disk_booted = true;
+    if (d.cdrom) child(disk, "readonly");
+    if (d.boot > 0) state(disk, "boot", "order", std::to_string(d.boot).c_str());
+  }
+}
+
+void pci_address(xml_node parent, const PciAddress& a, bool typed) {
+  xml_node src = child(parent, "address");
+  if (typed) attr(src, "type", "pci");
+  attr(src, "domain", hex(a.domain, 4));
+  attr(src, "bus", hex(a.bus, 2));
+  attr(src, "slot", hex(a.device, 2));
+  attr(src, "function", hex(a.function, 1));
+}
+
+void network(xml_node devices, const GuestPlan& plan, const XmlOptions& opt) {
+  const auto& net = plan.spec.network;
+  const PlannedNet& pn = plan.net;
+  xml_node iface;
+  switch (pn.mode) {
+    case NetworkSpec::Mode::none: return;
+    case NetworkSpec::Mode::nat:
+      iface = state(devices, "interface", "type", "network");
+      if (net.mac) state(iface, "mac", "address", net.mac->c_str());
+      state(iface, "source", "network", pn.source.c_str());
+      break;
+    case NetworkSpec::Mode::bridge:
+      iface = state(devices, "interface", "type", "bridge");
+      if (net.mac) state(iface, "mac", "address", net.mac->c_str());
+      state(iface, "source", "bridge", pn.source.c_str());
+      break;
+    case NetworkSpec::Mode::macvtap:
+      iface = state(devices, "interface", "type", "direct");
+      if (net.mac) state(iface, "mac", "address", net.mac->c_str());
+      attr(state(iface, "source", "dev", pn.source.c_str()), "mode", "bridge");
+      break;
+    case NetworkSpec::Mode::sriov:
+      // The VF itself: the guest runs its own VF driver, no virtio.
+      iface = state(devices, "interface", "type", "hostdev");
+      attr(iface, "managed", "yes");
+      if (net.mac) state(iface, "mac", "address", net.mac->c_str());
+      if (pn.vf) pci_address(child(iface, "source"), *pn.vf, true);
+      return;
+  }
+  state(iface, "model", "type", "virtio");
+  if (opt.virt_type == "kvm") {
+    xml_node drv = state(iface, "driver", "name", "vhost");
+    attr(drv, "queues", std::to_string(std::min(plan.cpu.vcpu_count(), 16)));
+  }
+}
+
+void audio(xml_node devices, const GuestPlan& plan) {
+  switch (plan.audio) {
+    case AudioBackend::none: return;
+    case AudioBackend::scream: {
+      xml_node sh = state(devices, "shmem", "name", "scream-ivshmem");
+      state(sh, "model", "type", "ivshmem-plain");
+      attr(text_child(sh, "size", std::to_string(plan.scream_mib)), "unit", "M");
+      return;
     }
+    case AudioBackend::pipewire:
+    case AudioBackend::pulseaudio: {
+      // PipeWire serves the PulseAudio protocol (pipewire-pulse); libvirt
+      // 9.0 and QEMU 7.2 have no native PipeWire backend.
+      xml_node snd = state(devices, "sound", "model", "ich9");
+      state(snd, "audio", "id", "1");
+      xml_node a = state(devices, "audio", "id", "1");
+      attr(a, "type", "pulseaudio");
+      attr(a, "serverName", plan.audio_socket);
+      return;
+    }
+  }
+}
+
+void display(xml_node devices, const GuestPlan& plan) {
+  if (plan.looking_glass_mib > 0) {
+    xml_node sh = state(devices, "shmem", "name", "looking-glass");
+    state(sh, "model", "type", "ivshmem-plain");
+    attr(text_child(sh, "size", std::to_string(plan.looking_glass_mib)), "unit", "M");
+  }
+  bool gpu = std::any_of(plan.passed.begin(), plan.passed.end(), [](const PassedFunction& f) { return f.gpu; });
+  if (gpu) {
+    if (plan.spice_input) {
+      // Looking Glass's client sends keyboard and mouse through SPICE; no
+      // picture goes that way (video stays none).
+      xml_node g = state(devices, "graphics", "type", "spice");
+      attr(g, "autoport", "yes");
+      state(g, "listen", "type", "none");
+      attr(state(devices, "input", "type", "mouse"), "bus", "virtio");
+      attr(state(devices, "input", "type", "keyboard"), "bus", "virtio");
+      xml_node ch = state(devices, "channel", "type", "spicevmc");
+      attr(state(ch, "target", "type", "virtio"), "name", "com.redhat.spice.0");
+    }
+    state(child(devices, "video"), "model", "type", "none");
+  } else if (plan.spec.preset != Preset::linux_server) {
+    attr(state(devices, "graphics", "type", "spice"), "autoport", "yes");
+    xml_node model = state(child(devices, "video"), "model", "type", plan.legacy ? "vga" : "virtio");
+    attr(model, "heads", "1");
+    attr(model, "primary", "yes");
+  }
+}
+
+void sysinfo(xml_node domain, const GuestPlan& plan) {
+  if (plan.sysinfo.empty()) return;
+  xml_node si = state(domain, "sysinfo", "type", "smbios");
+  for (const auto& [section, entries] : plan.sysinfo) {
+    xml_node sec = child(si, section.c_str());
+    for (const auto& [name, value] : entries) attr(text_child(sec, "entry", value), "name", name);
   }
 }
 
@@ -160,6 +263,7 @@ std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt) {
   pugi::xml_document doc;
   xml_node domain = attr(child(doc, "domain"), "type", opt.virt_type);
   text_child(domain, "name", plan.name);
+  if (!plan.uuid.empty()) text_child(domain, "uuid", plan.uuid);
   text_child(domain, "title", fmt::format("{} guest written by vfioctl", preset_name(plan.spec.preset)));
   // The libvirt hook (vfioctl hook) acts only on guests that carry this.
   if (auto actions = tune_actions(plan); !actions.empty()) {
@@ -200,21 +304,24 @@ std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt) {
 
   xml_node os = child(domain, "os");
   bool direct = !opt.kernel.empty();
-  if (!direct) attr(os, "firmware", "efi");
+  bool uefi = !direct && !plan.legacy;
+  if (uefi) attr(os, "firmware", "efi");
   xml_node type = text_child(os, "type", "hvm");
   attr(type, "arch", "x86_64");
-  attr(type, "machine", "q35");
-  if (!direct) {
+  attr(type, "machine", plan.legacy ? "pc" : "q35");
+  if (direct) {
+    text_child(os, "kernel", opt.kernel);
+    if (!opt.initrd.empty()) text_child(os, "initrd", opt.initrd);
+    if (!opt.cmdline.empty()) text_child(os, "cmdline", opt.cmdline);
+  } else if (uefi) {
     xml_node fw = child(os, "firmware");
     bool sb = plan.spec.secure_boot;
     attr(state(fw, "feature", "enabled", sb ? "yes" : "no"), "name", "secure-boot");
     if (sb) attr(state(fw, "feature", "enabled", "yes"), "name", "enrolled-keys");
-  } else {
-    text_child(os, "kernel", opt.kernel);
-    if (!opt.initrd.empty()) text_child(os, "initrd", opt.initrd);
-    if (!opt.cmdline.empty()) text_child(os, "cmdline", opt.cmdline);
   }
+  if (!plan.sysinfo.empty()) state(os, "smbios", "mode", "sysinfo");
 
+  sysinfo(domain, plan);
   features(domain, plan, opt);
   cpu(domain, plan, opt);
   clock(domain, plan, opt);
@@ -229,8 +336,7 @@ std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt) {
   xml_node devices = child(domain, "devices");
   text_child(devices, "emulator", opt.emulator);
   bool scsi = false;
-  int boot_order = 1;
-  disks(devices, plan, scsi, boot_order);
+  disks(devices, plan, scsi);
   if (scsi) {
     xml_node ctl = state(devices, "controller", "type", "scsi");
     attr(ctl, "index", "0");
@@ -240,44 +346,51 @@ std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt) {
     attr(drv, "iothread", "1");
   }
   {
+    // Windows 7 and older have no xHCI driver: QEMU's UHCI serves them.
     xml_node usb = state(devices, "controller", "type", "usb");
     attr(usb, "index", "0");
-    attr(usb, "model", "qemu-xhci");
+    attr(usb, "model", plan.legacy ? "piix3-uhci" : "qemu-xhci");
   }
   // One pcie-root-port per passed host slot: libvirt numbers them 1..N.
-  for (int i = 1; i <= plan.root_ports; ++i) {
-    xml_node rp = state(devices, "controller", "type", "pci");
-    attr(rp, "index", std::to_string(i));
-    attr(rp, "model", "pcie-root-port");
-  }
-  const auto& net = plan.spec.network;
-  if (net.mode != NetworkSpec::Mode::none) {
-    bool bridge = net.mode == NetworkSpec::Mode::bridge;
-    xml_node iface = state(devices, "interface", "type", bridge ? "bridge" : "network");
-    if (net.mac) state(iface, "mac", "address", net.mac->c_str());
-    state(iface, "source", bridge ? "bridge" : "network", bridge ? net.bridge.c_str() : net.network.c_str());
-    state(iface, "model", "type", "virtio");
-    if (opt.virt_type == "kvm") {
-      xml_node drv = state(iface, "driver", "name", "vhost");
-      attr(drv, "queues", std::to_string(std::min(plan.cpu.vcpu_count(), 16)));
+  // i440fx has no PCIe: devices sit on its PCI bus instead.
+  if (!plan.legacy) {
+    for (int i = 1; i <= plan.root_ports; ++i) {
+      xml_node rp = state(devices, "controller", "type", "pci");
+      attr(rp, "index", std::to_string(i));
+      attr(rp, "model", "pcie-root-port");
     }
   }
+  network(devices, plan, opt);
   for (const auto& f : plan.passed) {
     xml_node hd = state(devices, "hostdev", "mode", "subsystem");
     attr(hd, "type", "pci");
     attr(hd, "managed", "yes");
-    xml_node src = child(child(hd, "source"), "address");
-    attr(src, "domain", hex(f.host.domain, 4));
-    attr(src, "bus", hex(f.host.bus, 2));
-    attr(src, "slot", hex(f.host.device, 2));
-    attr(src, "function", hex(f.host.function, 1));
+    pci_address(child(hd, "source"), f.host, false);
     if (f.romfile) state(hd, "rom", "file", f.romfile->c_str());
     xml_node ga = state(hd, "address", "type", "pci");
     attr(ga, "domain", "0x0000");
-    attr(ga, "bus", hex(static_cast<unsigned>(f.guest_bus), 2));
-    attr(ga, "slot", "0x00");
+    if (plan.legacy) {
+      // Slots 0x10 and up on bus 0, one per host slot, functions kept together.
+      attr(ga, "bus", "0x00");
+      attr(ga, "slot", hex(static_cast<unsigned>(0x10 + f.guest_bus - 1), 2));
+    } else {
+      attr(ga, "bus", hex(static_cast<unsigned>(f.guest_bus), 2));
+      attr(ga, "slot", "0x00");
+    }
     attr(ga, "function", hex(static_cast<unsigned>(f.guest_function), 1));
     if (f.multifunction) attr(ga, "multifunction", "on");
+  }
+  for (const auto& u : plan.usb) {
+    xml_node hd = state(devices, "hostdev", "mode", "subsystem");
+    attr(hd, "type", "usb");
+    attr(hd, "managed", "yes");
+    xml_node src = child(hd, "source");
+    state(src, "vendor", "id", hex(u.host.vendor, 4).c_str());
+    state(src, "product", "id", hex(u.host.product, 4).c_str());
+    if (u.by_port && u.host.busnum && u.host.devnum) {
+      xml_node a = state(src, "address", "bus", std::to_string(*u.host.busnum).c_str());
+      attr(a, "device", std::to_string(*u.host.devnum));
+    }
   }
   if (!plan.evdev.empty()) {
     pugi::xml_document frag;
@@ -291,23 +404,12 @@ std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt) {
     attr(state(ch, "target", "type", "virtio"), "name", "org.qemu.guest_agent.0");
   }
   if (plan.spec.tpm) {
-    xml_node tpm = state(devices, "tpm", "model", "tpm-crb");
+    // tpm-crb is a q35 (ACPI) device; i440fx guests get the older TIS interface.
+    xml_node tpm = state(devices, "tpm", "model", plan.legacy ? "tpm-tis" : "tpm-crb");
     attr(state(tpm, "backend", "type", "emulator"), "version", "2.0");
   }
-  if (plan.looking_glass_mib > 0) {
-    xml_node sh = state(devices, "shmem", "name", "looking-glass");
-    state(sh, "model", "type", "ivshmem-plain");
-    attr(text_child(sh, "size", std::to_string(plan.looking_glass_mib)), "unit", "M");
-  }
-  bool gpu = std::any_of(plan.passed.begin(), plan.passed.end(), [](const PassedFunction& f) { return f.gpu; });
-  if (gpu) {
-    state(child(devices, "video"), "model", "type", "none");
-  } else if (plan.spec.preset != Preset::linux_server) {
-    attr(state(devices, "graphics", "type", "spice"), "autoport", "yes");
-    xml_node model = state(child(devices, "video"), "model", "type", "virtio");
-    attr(model, "heads", "1");
-    attr(model, "primary", "yes");
-  }
+  audio(devices, plan);
+  display(devices, plan);
   if (opt.serial_log.empty()) {
     state(devices, "serial", "type", "pty");
     state(devices, "console", "type", "pty");

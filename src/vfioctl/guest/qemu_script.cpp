@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <string_view>
 #include <vector>
 
@@ -56,6 +57,7 @@ class Args {
     return m_blocks.back();
   }
   const std::vector<ArgBlock>& blocks() const { return m_blocks; }
+  ArgBlock& blocks_back() { return m_blocks.back(); }
 
  private:
   std::vector<ArgBlock> m_blocks;
@@ -79,6 +81,7 @@ std::string cpu_value(const GuestPlan& plan, const QemuOptions& opt) {
   if (opt.virt_type != "kvm") return opt.tcg_cpu_model;
   std::string v = "host,migratable=off,host-cache-info=on,l3-cache=off";
   if (plan.vendor == CpuVendor::amd) v += ",topoext=on";
+  if (plan.spec.nested) v += plan.vendor == CpuVendor::amd ? ",svm=on" : ",vmx=on";
   if (plan.windows) {
     v += ",hv-relaxed=on,hv-vapic=on,hv-spinlocks=0x1fff,hv-vpindex=on,hv-runtime=on,hv-synic=on,hv-stimer=on,"
          "hv-stimer-direct=on,hv-reset=on,hv-vendor-id=vfioctlguest,hv-frequencies=on,hv-reenlightenment=on,"
@@ -89,30 +92,30 @@ std::string cpu_value(const GuestPlan& plan, const QemuOptions& opt) {
 
 void disks(Args& args, const GuestPlan& plan) {
   int queues = std::min(plan.cpu.vcpu_count(), 16);
-  std::vector<const DiskSpec*> order;  // install media boot first, then the first disk (as in the XML)
-  for (const auto& d : plan.spec.disks) if (d.cdrom) order.push_back(&d);
-  for (const auto& d : plan.spec.disks) if (!d.cdrom) order.push_back(&d);
-  if (order.empty()) return;
-  bool scsi = std::any_of(order.begin(), order.end(), [](const DiskSpec* d) {
-    return !d->cdrom && d->bus != DiskBus::sata && d->bus != DiskBus::virtio_blk;
+  if (plan.disks.empty()) return;
+  bool scsi = std::any_of(plan.disks.begin(), plan.disks.end(), [](const PlannedDisk& d) {
+    return !d.cdrom && d.bus == DiskBus::virtio_scsi;
   });
-  ArgBlock& b = args.block({"Disks: install media first in the boot order, then the first disk; disks with cache=none,",
-                            "aio=native, discard=unmap; virtio-scsi and virtio-blk on iothread1"});
+  ArgBlock& b = args.block({"Disks: the first disk boots first, then the installer; cache and I/O mode per backing",
+                            "store (docs/spec.md, \"Disk I/O\"); virtio-scsi and virtio-blk on iothread1"});
   if (scsi) {
     add(b, {"-device", fmt::format("virtio-scsi-pci,id=scsi0,iothread=iothread1,num_queues={}", queues)});
   }
-  int sata = 0, lun = 0, vd = 0, boot = 1;
-  bool disk_booted = false;
-  for (const DiskSpec* d : order) {
-    std::string format = d->format.empty() ? "raw" : d->format;
-    std::string drive = fmt::format("file={},if=none,format={}", qesc(d->source), format);
+  int sata = 0, ide = 0, lun = 0, vd = 0;
+  for (const PlannedDisk& d : plan.disks) {
+    std::string drive = fmt::format("file={},if=none,format={}", qesc(d.source), d.format);
     std::string id;
     std::string device;
-    if (d->cdrom || d->bus == DiskBus::sata) {
+    if (d.cdrom && plan.legacy) {
+      // i440fx: PIIX IDE, two buses of two units.
+      id = fmt::format("ide0-{}", ide);
+      device = fmt::format("ide-cd,bus=ide.{},unit={},drive=drive-{},id={}", ide / 2, ide % 2, id, id);
+      ++ide;
+    } else if (d.cdrom || d.bus == DiskBus::sata) {
       id = fmt::format("sata0-{}", sata);
-      device = fmt::format("{},bus=ide.{},drive=drive-{},id={}", d->cdrom ? "ide-cd" : "ide-hd", sata, id, id);
+      device = fmt::format("{},bus=ide.{},drive=drive-{},id={}", d.cdrom ? "ide-cd" : "ide-hd", sata, id, id);
       ++sata;
-    } else if (d->bus == DiskBus::virtio_blk) {
+    } else if (d.bus == DiskBus::virtio_blk) {
       id = fmt::format("virtio-disk{}", vd++);
       device = fmt::format("virtio-blk-pci,drive=drive-{},id={},iothread=iothread1,num-queues={}", id, id, queues);
     } else {
@@ -121,24 +124,55 @@ void disks(Args& args, const GuestPlan& plan) {
       ++lun;
     }
     drive += ",id=drive-" + id;
-    if (d->cdrom) {
+    if (d.cdrom) {
       drive += ",media=cdrom,readonly=on";
     } else {
-      drive += ",cache=none,aio=native,discard=unmap";
+      drive += fmt::format(",cache={},aio={}", d.io.cache, d.io.io);
+      if (d.discard) drive += ",discard=unmap";
     }
-    if (d->cdrom || !disk_booted) {
-      device += fmt::format(",bootindex={}", boot++);
-      if (!d->cdrom) disk_booted = true;
-    }
+    if (d.boot > 0) device += fmt::format(",bootindex={}", d.boot);
     add(b, {"-drive", drive});
     add(b, {"-device", device});
   }
+}
+
+// The guest's MAC: the spec's, or one made from the name (52:54:00 is
+// QEMU's prefix) so that a macvtap device can be created with it.
+std::string script_mac(const GuestPlan& plan) {
+  if (plan.spec.network.mac) return *plan.spec.network.mac;
+  unsigned h = 2166136261u;
+  for (unsigned char c : plan.name) h = (h ^ c) * 16777619u;
+  return fmt::format("52:54:00:{:02x}:{:02x}:{:02x}", (h >> 16) & 0xff, (h >> 8) & 0xff, h & 0xff);
+}
+
+// The macvtap interface the script makes: at most 15 characters.
+std::string macvtap_name(const GuestPlan& plan) {
+  unsigned h = 2166136261u;
+  for (unsigned char c : plan.name) h = (h ^ c) * 16777619u;
+  return fmt::format("vfmt{:08x}", h);
 }
 
 void network(Args& args, const GuestPlan& plan, const QemuOptions& opt) {
   const auto& net = plan.spec.network;
   if (net.mode == NetworkSpec::Mode::none) return;
   std::string dev = "virtio-net-pci,netdev=hostnet0,id=net0";
+  if (net.mode == NetworkSpec::Mode::sriov) {
+    ArgBlock& b = args.block({fmt::format("Network: virtual function {} of {} (SR-IOV), the guest's own NIC",
+                                          plan.net.vf ? plan.net.vf->short_str() : "?", net.pf)});
+    std::string v = fmt::format("vfio-pci,host={},id=net0", plan.net.vf ? plan.net.vf->str() : "");
+    add(b, {"-device", v});
+    return;
+  }
+  if (net.mode == NetworkSpec::Mode::macvtap) {
+    // The macvtap device made above carries this MAC: the guest's must match.
+    ArgBlock& b = args.block({fmt::format("Network: virtio-net on a macvtap over {} (made above, on descriptor 3)",
+                                          net.dev)});
+    std::string netdev = "tap,id=hostnet0,fd=3";
+    if (opt.virt_type == "kvm") netdev += ",vhost=on";
+    add(b, {"-netdev", netdev});
+    add(b, {"-device", dev + ",mac=" + script_mac(plan)});
+    return;
+  }
   if (net.mac) dev += ",mac=" + *net.mac;
   if (net.mode == NetworkSpec::Mode::bridge) {
     std::string netdev = fmt::format("tap,id=hostnet0,br={},helper=/usr/lib/qemu/qemu-bridge-helper", qesc(net.bridge));
@@ -226,13 +260,44 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
     add(b, {"-pidfile", p.pidfile});
   }
   {
-    ArgBlock& b = args.block({"Machine: q35, SMM on, no VMware port, no HPET; S3/S4 off with a passed device"});
-    std::string machine = fmt::format("q35,accel={},smm=on,vmport=off,hpet=off", kvm ? "kvm" : "tcg");
-    if (kvm) machine += ",kernel-irqchip=on";
-    add(b, {"-machine", machine});
     bool passed = !plan.passed.empty();
-    add(b, {"-global", fmt::format("ICH9-LPC.disable_s3={}", passed ? 1 : 0)});
-    add(b, {"-global", fmt::format("ICH9-LPC.disable_s4={}", passed ? 1 : 0)});
+    if (plan.legacy) {
+      ArgBlock& b = args.block({"Machine: i440fx with SeaBIOS (a guest that predates UEFI), no VMware port, no HPET;",
+                                "S3/S4 off with a passed device"});
+      add(b, {"-machine", fmt::format("pc,accel={},vmport=off,hpet=off", kvm ? "kvm" : "tcg")});
+      add(b, {"-global", fmt::format("PIIX4_PM.disable_s3={}", passed ? 1 : 0)});
+      add(b, {"-global", fmt::format("PIIX4_PM.disable_s4={}", passed ? 1 : 0)});
+    } else {
+      ArgBlock& b = args.block({"Machine: q35, SMM on, no VMware port, no HPET; S3/S4 off with a passed device"});
+      std::string machine = fmt::format("q35,accel={},smm=on,vmport=off,hpet=off", kvm ? "kvm" : "tcg");
+      if (kvm) machine += ",kernel-irqchip=on";
+      add(b, {"-machine", machine});
+      add(b, {"-global", fmt::format("ICH9-LPC.disable_s3={}", passed ? 1 : 0)});
+      add(b, {"-global", fmt::format("ICH9-LPC.disable_s4={}", passed ? 1 : 0)});
+    }
+    if (!plan.uuid.empty()) add(args.blocks_back(), {"-uuid", plan.uuid});
+    if (!plan.sysinfo.empty()) {
+      ArgBlock& smb = args.block({"SMBIOS: the host's BIOS, system, board and chassis strings (serials masked unless asked)"});
+      static const std::map<std::string, std::pair<int, std::map<std::string, std::string>>> kTypes = {
+          {"bios", {0, {{"vendor", "vendor"}, {"version", "version"}, {"date", "date"}}}},
+          {"system", {1, {{"manufacturer", "manufacturer"}, {"product", "product"}, {"version", "version"},
+                          {"serial", "serial"}, {"sku", "sku"}, {"family", "family"}}}},
+          {"baseBoard", {2, {{"manufacturer", "manufacturer"}, {"product", "product"}, {"version", "version"},
+                             {"serial", "serial"}, {"asset", "asset"}}}},
+          {"chassis", {3, {{"manufacturer", "manufacturer"}, {"version", "version"}, {"serial", "serial"},
+                           {"asset", "asset"}}}},
+      };
+      for (const auto& [section, entries] : plan.sysinfo) {
+        auto t = kTypes.find(section);
+        if (t == kTypes.end()) continue;
+        std::string v = fmt::format("type={}", t->second.first);
+        for (const auto& [name, value] : entries) {
+          auto key = t->second.second.find(name);
+          if (key != t->second.second.end()) v += fmt::format(",{}={}", key->second, qesc(value));
+        }
+        add(smb, {"-smbios", v});
+      }
+    }
   }
   {
     std::vector<std::string> comment;
@@ -287,6 +352,8 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
     add(b, {"-kernel", opt.kernel});
     if (!opt.initrd.empty()) add(b, {"-initrd", opt.initrd});
     if (!opt.cmdline.empty()) add(b, {"-append", opt.cmdline});
+  } else if (plan.legacy) {
+    // QEMU's own SeaBIOS: no firmware files to name.
   } else {
     ArgBlock& b = args.block({sb ? "Firmware: OVMF with Secure Boot (Microsoft keys enrolled; needs SMM), read-only, and this"
                                  : "Firmware: OVMF (UEFI, no Secure Boot), read-only, and this",
@@ -301,10 +368,20 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
   }
   disks(args, plan);
   {
-    ArgBlock& b = args.block({"USB 3 controller"});
-    add(b, {"-device", "qemu-xhci,id=usb"});
+    ArgBlock& b = args.block({plan.legacy ? "USB controller: UHCI (Windows 7 and older have no xHCI driver)"
+                                          : "USB 3 controller"});
+    add(b, {"-device", plan.legacy ? "piix3-usb-uhci,id=usb" : "qemu-xhci,id=usb"});
+    for (const auto& u : plan.usb) {
+      // By port when two devices share the id: the port path stays when it is plugged in again.
+      std::string v = u.by_port && u.host.busnum
+                          ? fmt::format("usb-host,bus=usb.0,hostbus={},hostport={}", *u.host.busnum,
+                                        u.host.port.substr(u.host.port.find('-') + 1))
+                          : fmt::format("usb-host,bus=usb.0,vendorid=0x{:04x},productid=0x{:04x}", u.host.vendor,
+                                        u.host.product);
+      add(b, {"-device", v});
+    }
   }
-  if (plan.root_ports > 0) {
+  if (plan.root_ports > 0 && !plan.legacy) {
     ArgBlock& b = args.block({"PCIe root ports, one per passed host slot (rp1, rp2, ... like libvirt's indexes)"});
     for (int i = 1; i <= plan.root_ports; ++i) {
       add(b, {"-device", fmt::format("pcie-root-port,id=rp{},chassis={},bus=pcie.0", i, i)});
@@ -315,8 +392,10 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
     ArgBlock& b = args.block({"Passed host functions (vfio-pci): a device's functions share one guest slot"});
     int n = 0;
     for (const auto& f : plan.passed) {
-      std::string v = fmt::format("vfio-pci,host={},id=hostdev{},bus=rp{},addr=00.{}", f.host.str(), n++, f.guest_bus,
-                                  f.guest_function);
+      std::string v = plan.legacy ? fmt::format("vfio-pci,host={},id=hostdev{},bus=pci.0,addr={:02x}.{}", f.host.str(),
+                                                n++, 0x10 + f.guest_bus - 1, f.guest_function)
+                                  : fmt::format("vfio-pci,host={},id=hostdev{},bus=rp{},addr=00.{}", f.host.str(), n++,
+                                                f.guest_bus, f.guest_function);
       if (f.multifunction) v += ",multifunction=on";
       if (f.romfile) v += ",romfile=" + qesc(*f.romfile);
       add(b, {"-device", v});
@@ -340,6 +419,18 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
     add(b, {"-tpmdev", "emulator,id=tpm0,chardev=chrtpm"});
     add(b, {"-device", "tpm-crb,tpmdev=tpm0"});
   }
+  if (plan.audio == AudioBackend::pulseaudio || plan.audio == AudioBackend::pipewire) {
+    ArgBlock& b = args.block({"Sound: Intel HDA to the user's PulseAudio socket (PipeWire serves it through pipewire-pulse)"});
+    add(b, {"-audiodev", fmt::format("pa,id=snd0,server=unix:{}", qesc(plan.audio_socket))});
+    add(b, {"-device", "ich9-intel-hda,id=sound0"});
+    add(b, {"-device", "hda-micro,audiodev=snd0"});
+  } else if (plan.audio == AudioBackend::scream) {
+    ArgBlock& b = args.block({fmt::format("Sound: {} MiB of shared memory for the Scream receiver (/dev/shm/scream-ivshmem)",
+                                          plan.scream_mib)});
+    add(b, {"-object", fmt::format("memory-backend-file,id=scream,mem-path=/dev/shm/scream-ivshmem,size={}M,share=on",
+                                   plan.scream_mib)});
+    add(b, {"-device", "ivshmem-plain,memdev=scream"});
+  }
   if (plan.looking_glass_mib > 0) {
     ArgBlock& b = args.block({fmt::format("Looking Glass: {} MiB shared with the host's client (/dev/shm/looking-glass)",
                                           plan.looking_glass_mib)});
@@ -356,8 +447,16 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
                  : "Display: none (a server)"});
     add(b, {"-display", "none"});
     if (spice) {
-      add(b, {"-device", "virtio-vga,id=video0,max_outputs=1"});
+      add(b, {"-device", plan.legacy ? "VGA,id=video0" : "virtio-vga,id=video0,max_outputs=1"});
       add(b, {"-spice", fmt::format("unix=on,addr={},disable-ticketing=on", qesc(p.spice))});
+    }
+    if (plan.spice_input) {
+      // Looking Glass's client sends keyboard and mouse through SPICE.
+      add(b, {"-spice", fmt::format("unix=on,addr={},disable-ticketing=on", qesc(p.spice))});
+      add(b, {"-device", "virtio-keyboard-pci,id=input0"});
+      add(b, {"-device", "virtio-mouse-pci,id=input1"});
+      add(b, {"-chardev", "spicevmc,id=vdagent,name=vdagent"});
+      add(b, {"-device", "virtserialport,bus=virtio-serial0.0,nr=2,chardev=vdagent,name=com.redhat.spice.0"});
     }
   }
   {
@@ -484,9 +583,10 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
     line("");
   }
 
-  if (!plan.passed.empty()) {
+  if (!plan.passed.empty() || plan.net.vf) {
     std::vector<std::string> addrs;
     for (const auto& f : plan.passed) addrs.push_back(f.host.str());
+    if (plan.net.vf) addrs.push_back(plan.net.vf->str());
     line("# --- Passed devices: each function must already be bound to vfio-pci ---");
     line("# (libvirt's managed='yes' would detach them; this script leaves the host's bindings alone)");
     line(fmt::format("for dev in {}; do", join(addrs, " ")));
@@ -502,18 +602,14 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
   }
 
   bool any_disk_check = false;
-  for (const auto& d : plan.spec.disks) {
+  for (const auto& d : plan.disks) {
     if (!any_disk_check) {
       line("# --- Disks and install media must exist ---");
       any_disk_check = true;
     }
-    bool block = d.source.rfind("/dev/", 0) == 0;
-    std::string fix = d.cdrom ? "put the image there" : block ? "is the disk attached?" : "create it with qemu-img";
-    if (!d.cdrom && d.size_mib && !block) {
-      std::string format = d.format.empty() ? "raw" : d.format;
-      fix = fmt::format("create it: qemu-img create -f {}{} {} {}M", format,
-                        format == "qcow2" ? " -o preallocation=metadata" : " -o preallocation=falloc", d.source,
-                        *d.size_mib);
+    std::string fix = d.cdrom ? "put the image there" : d.block ? "is the disk attached?" : "create it with qemu-img";
+    for (const auto& img : plan.images) {
+      if (img.path == d.source) fix = "create it: " + join(img.argv(), " ");
     }
     line(fmt::format("[ -e {} ] || die {}", q(d.source), q(fmt::format("{} is missing: {}", d.source, fix))));
   }
@@ -535,7 +631,20 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
     line("");
   }
 
-  if (!direct) {
+  if (plan.net.mode == NetworkSpec::Mode::macvtap) {
+    const std::string& dev = plan.spec.network.dev;
+    std::string tap = macvtap_name(plan);
+    line(fmt::format("# --- Network: a macvtap device over {} for this guest, opened as descriptor 3 ---", dev));
+    line(fmt::format("[ -e /sys/class/net/{} ] || die {}", q(dev), q(fmt::format("interface {} is missing", dev))));
+    line(fmt::format("ip link del {} 2>/dev/null || true", tap));
+    line(fmt::format("ip link add link {} name {} address {} type macvtap mode bridge ||", q(dev), tap, script_mac(plan)));
+    line(fmt::format("  die {}", q("cannot create the macvtap device " + tap + " over " + dev)));
+    line(fmt::format("ip link set {} up", tap));
+    line(fmt::format("exec 3<>\"/dev/tap$(cat /sys/class/net/{}/ifindex)\"", tap));
+    line("");
+  }
+
+  if (!direct && !plan.legacy) {
     line("# --- UEFI: the firmware, and this guest's own variables (copied once from the template) ---");
     line(fmt::format("[ -r {} ] || die {}", q(p.code), q(p.code + " is missing (Debian: apt-get install ovmf)")));
     line(fmt::format("if [ ! -e {} ]; then", q(p.vars)));
@@ -567,6 +676,20 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
     line("");
   }
 
+  line("# --- Privileges: QEMU opens its devices, memory and files as root, then runs as the user who");
+  line("# called sudo (or VFIOCTL_QEMU_USER): -run-with user= on QEMU 9.1 and later, -runas before ---");
+  line("run_as=${VFIOCTL_QEMU_USER:-${SUDO_USER:-}}");
+  line("drop=()");
+  line("if [ -n \"$run_as\" ] && [ \"$run_as\" != root ]; then");
+  line("  id -u \"$run_as\" >/dev/null 2>&1 || die \"no user $run_as to run QEMU as\"");
+  line("  read -r qemu_major qemu_minor < <(\"$qemu\" --version | sed -n '1s/.*version \\([0-9]*\\)\\.\\([0-9]*\\).*/\\1 \\2/p') || true");
+  line("  if [ \"${qemu_major:-0}\" -gt 9 ] || { [ \"${qemu_major:-0}\" -eq 9 ] && [ \"${qemu_minor:-0}\" -ge 1 ]; }; then");
+  line("    drop=(-run-with \"user=$run_as\")");
+  line("  else");
+  line("    drop=(-runas \"$run_as\")");
+  line("  fi");
+  line("fi");
+  line("");
   line("# --- QEMU ---");
   line("args=(");
   bool first = true;
@@ -593,10 +716,10 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
     line("    kill $$");
     line("  fi");
     line(") &");
-    line("exec \"$qemu\" \"${args[@]}\"");
+    line("exec \"$qemu\" \"${args[@]}\" \"${drop[@]}\"");
   } else {
     line("# Returns once QEMU runs (paused) in the background, its QMP socket listening.");
-    line("\"$qemu\" \"${args[@]}\"");
+    line("\"$qemu\" \"${args[@]}\" \"${drop[@]}\"");
     line("");
     line("# --- Pinning: vCPU i to the i-th CPU, the iothread and every other thread to theirs; then run ---");
     line("if ! " + pin_cmd + "; then");

@@ -27,13 +27,26 @@ const char* preset_name(Preset p) {
     case Preset::windows_workstation: return "windows-workstation";
     case Preset::linux_desktop: return "linux-desktop";
     case Preset::linux_server: return "linux-server";
+    case Preset::legacy_windows: return "legacy-windows";
   }
   return "linux-desktop";
 }
 
 bool preset_is_windows(Preset p) {
-  return p == Preset::windows_gaming || p == Preset::windows_workstation;
+  return p == Preset::windows_gaming || p == Preset::windows_workstation || p == Preset::legacy_windows;
 }
+
+const char* audio_backend_name(AudioBackend b) {
+  switch (b) {
+    case AudioBackend::none: return "none";
+    case AudioBackend::pipewire: return "pipewire";
+    case AudioBackend::pulseaudio: return "pulseaudio";
+    case AudioBackend::scream: return "scream";
+  }
+  return "none";
+}
+
+std::string UsbSpec::id() const { return fmt::format("{:04x}:{:04x}", vendor, product); }
 
 const char* disk_bus_name(DiskBus b) {
   switch (b) {
@@ -192,24 +205,32 @@ bool is_array_of_tables(const toml::node& n) {
 // ---- the choices -----------------------------------------------------------
 
 const std::vector<std::string> kPresets = {"windows-gaming", "windows-workstation", "linux-desktop",
-                                           "linux-server"};
+                                           "linux-server", "legacy-windows"};
 const std::vector<std::string> kWindowsOs = {"win11",  "win10",   "win8.1",  "win8",      "win7",   "win2k25",
                                              "win2k22", "win2k19", "win2k16", "win2k12r2", "win2k12", "win2k8r2"};
 const std::vector<std::string> kHugepages = {"auto", "2M", "1G", "off"};
 const std::vector<std::string> kBuses = {"virtio-scsi", "virtio-blk", "sata", "nvme"};
 const std::vector<std::string> kFormats = {"raw", "qcow2"};
 const std::vector<std::string> kKinds = {"disk", "cdrom"};
-const std::vector<std::string> kNetModes = {"nat", "bridge", "none"};
+const std::vector<std::string> kNetModes = {"nat", "bridge", "macvtap", "sriov", "none"};
+const std::vector<std::string> kAudioBackends = {"pipewire", "pulseaudio", "scream", "none"};
 const std::vector<std::string> kEvdev = {"auto", "none"};
 const std::vector<std::string> kGrabToggles = {"ctrl-ctrl",   "alt-alt",    "shift-shift",
                                                "meta-meta",   "scrolllock", "ctrl-scrolllock"};
 
 const std::vector<std::string> kTopKeys = {"preset", "os",          "name",     "memory",      "hugepages",
                                            "cpus",   "cores",       "threads",  "passthrough", "romfile",
-                                           "secure_boot", "tpm"};
-const std::vector<std::string> kTopTables = {"disk", "network", "input", "looking_glass", "tune"};
+                                           "secure_boot", "tpm", "nested"};
+const std::vector<std::string> kTopTables = {"disk", "network", "input", "looking_glass", "install", "usb", "audio",
+                                             "smbios", "tune"};
+const char* const kTablesHelp =
+    "[[disk]], [network], [input], [looking_glass], [install], [[usb]], [audio], [smbios], [tune]";
 const std::vector<std::string> kDiskKeys = {"source", "bus", "size", "format", "kind"};
-const std::vector<std::string> kNetworkKeys = {"mode", "bridge", "network", "mac"};
+const std::vector<std::string> kNetworkKeys = {"mode", "bridge", "network", "mac", "dev", "pf"};
+const std::vector<std::string> kInstallKeys = {"iso", "drivers"};
+const std::vector<std::string> kUsbKeys = {"id", "port"};
+const std::vector<std::string> kAudioKeys = {"backend"};
+const std::vector<std::string> kSmbiosKeys = {"from_host", "keep_serials"};
 const std::vector<std::string> kInputKeys = {"evdev", "grab_toggle"};
 const std::vector<std::string> kLookingGlassKeys = {"resolution"};
 const std::vector<std::string> kTuneKeys = {"actions"};
@@ -262,6 +283,14 @@ class SpecParser {
     parse_input(root, spec);
     parse_looking_glass(root, spec);
     parse_tune(root, spec);
+    parse_install(root, spec);
+    parse_usb(root, spec);
+    parse_audio(root, spec);
+    parse_smbios(root, spec);
+    if (const auto* n = root.get("nested")) {
+      spec.nested = bool_of(*n, "nested");
+      spec.nested_pos = pos(*n);
+    }
     return spec;
   }
 
@@ -309,15 +338,13 @@ class SpecParser {
         if (!near.empty())
           fail_at(e.line, fmt::format("unknown table {}{}{}; did you mean {}{}{}?", open, e.key, close, open, near,
                                       close));
-        fail_at(e.line, fmt::format("unknown table {}{}{} (tables: [[disk]], [network], [input], [looking_glass])",
-                                    open, e.key, close));
+        fail_at(e.line, fmt::format("unknown table {}{}{} (tables: {})", open, e.key, close, kTablesHelp));
       }
       // A plain value is a misspelt key, not a table.
       std::string near = nearest(e.key, kTopKeys);
       if (!near.empty()) fail_at(e.line, fmt::format("unknown key '{}'; did you mean '{}'?", e.key, near));
-      fail_at(e.line, fmt::format("unknown key '{}' (keys: {}; tables: [[disk]], [network], [input], "
-                                  "[looking_glass])",
-                                  e.key, join(kTopKeys, ", ")));
+      fail_at(e.line, fmt::format("unknown key '{}' (keys: {}; tables: {})", e.key, join(kTopKeys, ", "),
+                                  kTablesHelp));
     }
   }
 
@@ -419,12 +446,13 @@ class SpecParser {
       if (p == "windows-gaming") spec.preset = Preset::windows_gaming;
       else if (p == "windows-workstation") spec.preset = Preset::windows_workstation;
       else if (p == "linux-desktop") spec.preset = Preset::linux_desktop;
+      else if (p == "legacy-windows") spec.preset = Preset::legacy_windows;
       else spec.preset = Preset::linux_server;
     }
     bool windows = preset_is_windows(spec.preset);
     const auto* n = root.get("os");
     if (!n) {
-      spec.os = windows ? "win11" : "linux";
+      spec.os = spec.preset == Preset::legacy_windows ? "win7" : windows ? "win11" : "linux";
       return;
     }
     std::string os = string_of(*n, "os", windows ? "win11" : "debian12");
@@ -441,6 +469,9 @@ class SpecParser {
       fail(*n, fmt::format("os '{}' is Windows but preset '{}' is for Linux: use preset = \"windows-gaming\" or "
                            "\"windows-workstation\"",
                            os, preset_name(spec.preset)));
+    if (spec.preset == Preset::legacy_windows && os == "win11")
+      fail(*n, "os 'win11' needs UEFI, Secure Boot and a TPM, which preset 'legacy-windows' (SeaBIOS) does not have; "
+               "use preset = \"windows-gaming\" or \"windows-workstation\"");
     spec.os = os;
   }
 
@@ -615,7 +646,11 @@ class SpecParser {
     }
     spec.secure_boot = spec.os == "win11";
     spec.tpm = spec.os == "win11";
-    if (const auto* n = root.get("secure_boot")) spec.secure_boot = bool_of(*n, "secure_boot");
+    if (const auto* n = root.get("secure_boot")) {
+      spec.secure_boot = bool_of(*n, "secure_boot");
+      if (spec.secure_boot && spec.preset == Preset::legacy_windows)
+        fail(*n, "secure_boot needs UEFI; preset 'legacy-windows' boots with SeaBIOS (a BIOS)");
+    }
     if (const auto* n = root.get("tpm")) spec.tpm = bool_of(*n, "tpm");
   }
 
@@ -634,6 +669,8 @@ class SpecParser {
       const auto* src = t.get("source");
       if (!src) fail(e, "[[disk]] has no source; add source = \"/dev/disk/by-id/...\" or an image path");
       d.source = absolute_path_of(*src, "disk.source", "/dev/disk/by-id/nvme-...");
+      d.source_pos = pos(*src);
+      d.size_pos = d.source_pos;
       bool device = starts_with(d.source, "/dev/");
       auto [it, fresh] = sources.emplace(d.source, d.pos.line);
       if (!fresh)
@@ -661,6 +698,7 @@ class SpecParser {
         if (device)
           fail(*size, fmt::format("disk.size is for a new image, but source '{}' is a device", d.source));
         d.size_mib = size_of(*size, "disk.size", "100G");
+        d.size_pos = pos(*size);
         if (*d.size_mib <= 0) fail(*size, fmt::format("disk.size '{}' must be more than 0", size->as_string()->get()));
       }
 
@@ -684,12 +722,43 @@ class SpecParser {
     check_keys(t, kNetworkKeys, "[network]");
     auto& net = spec.network;
     net.pos = pos(*n);
+    net.source_pos = net.pos;
     const auto* mode = t.get("mode");
     const auto* bridge = t.get("bridge");
     const auto* network = t.get("network");
     const auto* mac = t.get("mac");
-    std::string m = mode ? choice_of(*mode, "network.mode", kNetModes) : bridge ? "bridge" : "nat";
-    net.mode = m == "nat" ? NetworkSpec::Mode::nat : m == "bridge" ? NetworkSpec::Mode::bridge : NetworkSpec::Mode::none;
+    const auto* dev = t.get("dev");
+    const auto* pf = t.get("pf");
+    std::string m = mode ? choice_of(*mode, "network.mode", kNetModes) : bridge ? "bridge" : dev ? "macvtap" : pf ? "sriov" : "nat";
+    net.mode = m == "nat"       ? NetworkSpec::Mode::nat
+               : m == "bridge"  ? NetworkSpec::Mode::bridge
+               : m == "macvtap" ? NetworkSpec::Mode::macvtap
+               : m == "sriov"   ? NetworkSpec::Mode::sriov
+                                : NetworkSpec::Mode::none;
+    auto iface_name = [&](const toml::node& node, const std::string& key, const std::string& example) {
+      std::string v = string_of(node, key, example);
+      if (v.empty() || v.size() > 15 || !all_chars(v, "_.-") || v == "." || v == "..")
+        fail(node, fmt::format("{} '{}' is not an interface name: 1 to 15 letters, digits, '_', '.' or '-', like "
+                               "\"{}\"",
+                               key, v, example));
+      return v;
+    };
+    if (dev) {
+      if (net.mode != NetworkSpec::Mode::macvtap)
+        fail(*dev, fmt::format("network.dev is the host interface for mode \"macvtap\", but mode is \"{}\"", m));
+      net.dev = iface_name(*dev, "network.dev", "enp5s0");
+      net.source_pos = pos(*dev);
+    } else if (net.mode == NetworkSpec::Mode::macvtap) {
+      fail(*mode, "network mode \"macvtap\" needs the host's wired interface: add dev = \"enp5s0\"");
+    }
+    if (pf) {
+      if (net.mode != NetworkSpec::Mode::sriov)
+        fail(*pf, fmt::format("network.pf is the SR-IOV physical function for mode \"sriov\", but mode is \"{}\"", m));
+      net.pf = iface_name(*pf, "network.pf", "enp5s0f0");
+      net.source_pos = pos(*pf);
+    } else if (net.mode == NetworkSpec::Mode::sriov) {
+      fail(*mode, "network mode \"sriov\" needs the physical function's interface: add pf = \"enp5s0f0\"");
+    }
     if (bridge) {
       if (net.mode != NetworkSpec::Mode::bridge)
         fail(*bridge, fmt::format("network.bridge is for mode \"bridge\", but mode is \"{}\"", m));
@@ -699,6 +768,7 @@ class SpecParser {
                                   "'.' or '-', like \"br0\"",
                                   b));
       net.bridge = b;
+      net.source_pos = pos(*bridge);
     } else if (net.mode == NetworkSpec::Mode::bridge) {
       fail(*mode, "network mode \"bridge\" needs the host bridge: add bridge = \"br0\"");
     }
@@ -711,6 +781,7 @@ class SpecParser {
                                    "or '-', like \"default\"",
                                    v));
       net.network = v;
+      net.source_pos = pos(*network);
     }
     if (mac) {
       if (net.mode == NetworkSpec::Mode::none) fail(*mac, "network.mac needs a network, but mode is \"none\"");
@@ -833,6 +904,118 @@ class SpecParser {
       actions.push_back(s->get());
     }
     spec.tune_actions = actions;
+  }
+
+  void parse_install(const toml::table& root, GuestSpec& spec) const {
+    const auto* n = root.get("install");
+    if (!n) return;
+    const auto& t = *table_of(*n, "install", "iso = \"/srv/iso/Win11.iso\"");
+    check_keys(t, kInstallKeys, "[install]");
+    InstallSpec in;
+    in.pos = pos(*n);
+    const auto* iso = t.get("iso");
+    if (!iso) fail(*n, "[install] needs iso, the installer image: iso = \"/srv/iso/Win11_24H2_English_x64.iso\"");
+    in.iso = absolute_path_of(*iso, "install.iso", "/srv/iso/Win11_24H2_English_x64.iso");
+    in.iso_pos = pos(*iso);
+    in.drivers_pos = in.pos;
+    if (const auto* d = t.get("drivers")) {
+      in.drivers_pos = pos(*d);
+      std::string v = string_of(*d, "install.drivers", "auto");
+      if (v == "auto") {
+        in.drivers = InstallSpec::Drivers::automatic;
+      } else if (v == "none") {
+        in.drivers = InstallSpec::Drivers::none;
+      } else if (!v.empty() && v.front() == '/') {
+        in.drivers = InstallSpec::Drivers::path;
+        in.drivers_path = v;
+        if (v == in.iso) fail(*d, "install.drivers is the same file as install.iso");
+      } else {
+        fail(*d, fmt::format("install.drivers '{}' is not \"auto\", \"none\" or an absolute path to the virtio-win "
+                             "ISO{}",
+                             v, did_you_mean(v, {"auto", "none"})));
+      }
+    }
+    for (const auto& disk : spec.disks) {
+      if (disk.source == in.iso || (in.drivers == InstallSpec::Drivers::path && disk.source == in.drivers_path))
+        fail(*n, fmt::format("[install] names {}, which the [[disk]] on line {} uses too", disk.source, disk.pos.line));
+    }
+    spec.install = in;
+  }
+
+  void parse_usb(const toml::table& root, GuestSpec& spec) const {
+    const auto* n = root.get("usb");
+    if (!n) return;
+    const auto* arr = n->as_array();
+    if (!arr || !std::all_of(arr->begin(), arr->end(), [](const toml::node& e) { return e.is_table(); }))
+      fail(*n, "usb must be an array of tables: write [[usb]] with id = \"046d:c52b\" (one [[usb]] per device)");
+    std::map<std::string, int> seen;  // id/port -> line
+    for (const auto& e : *arr) {
+      const auto& t = *e.as_table();
+      check_keys(t, kUsbKeys, "[[usb]]");
+      UsbSpec u;
+      u.pos = pos(e);
+      const auto* id = t.get("id");
+      if (!id) fail(e, "[[usb]] has no id; add id = \"vendor:product\" as 'vfioctl list usb' shows it");
+      std::string v = to_lower(string_of(*id, "usb.id", "046d:c52b"));
+      auto parts = split(v, ':');
+      auto hex4 = [](std::string_view p) {
+        return p.size() == 4 && std::all_of(p.begin(), p.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+      };
+      if (parts.size() != 2 || !hex4(parts[0]) || !hex4(parts[1]))
+        fail(*id, fmt::format("usb.id '{}' is not vendor:product in hex, like \"046d:c52b\" ('vfioctl list usb')",
+                              id->as_string()->get()));
+      u.vendor = static_cast<unsigned>(*parse_hex(parts[0]));
+      u.product = static_cast<unsigned>(*parse_hex(parts[1]));
+      u.pos = pos(*id);
+      if (const auto* port = t.get("port")) {
+        std::string p = string_of(*port, "usb.port", "1-4.2");
+        // The kernel's name for a port path: BUS-PORT[.PORT...], numbers only.
+        bool ok = !p.empty() && std::isdigit(static_cast<unsigned char>(p.front())) && p.find('-') != std::string::npos &&
+                  std::all_of(p.begin(), p.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '.'; });
+        if (!ok)
+          fail(*port, fmt::format("usb.port '{}' is not a USB port path like \"1-4\" or \"3-1.2\" (the PORT column "
+                                  "of 'vfioctl list usb')",
+                                  p));
+        u.port = p;
+      }
+      std::string key = u.id() + "/" + u.port.value_or("");
+      auto [it, fresh] = seen.emplace(key, u.pos.line);
+      if (!fresh)
+        fail(*id, fmt::format("[[usb]] {} is listed twice (also line {}); two devices with one id need port = ... "
+                              "each",
+                              u.id(), it->second));
+      spec.usb.push_back(u);
+    }
+  }
+
+  void parse_audio(const toml::table& root, GuestSpec& spec) const {
+    const auto* n = root.get("audio");
+    if (!n) return;
+    const auto& t = *table_of(*n, "audio", "backend = \"pipewire\"");
+    check_keys(t, kAudioKeys, "[audio]");
+    spec.audio.pos = pos(*n);
+    const auto* b = t.get("backend");
+    if (!b) fail(*n, "[audio] needs backend: \"pipewire\", \"pulseaudio\", \"scream\" or \"none\"");
+    spec.audio.pos = pos(*b);
+    std::string v = choice_of(*b, "audio.backend", kAudioBackends);
+    spec.audio.backend = v == "pipewire"     ? AudioBackend::pipewire
+                         : v == "pulseaudio" ? AudioBackend::pulseaudio
+                         : v == "scream"     ? AudioBackend::scream
+                                             : AudioBackend::none;
+  }
+
+  void parse_smbios(const toml::table& root, GuestSpec& spec) const {
+    const auto* n = root.get("smbios");
+    if (!n) return;
+    const auto& t = *table_of(*n, "smbios", "from_host = true");
+    check_keys(t, kSmbiosKeys, "[smbios]");
+    spec.smbios.pos = pos(*n);
+    if (const auto* f = t.get("from_host")) spec.smbios.from_host = bool_of(*f, "smbios.from_host");
+    if (const auto* k = t.get("keep_serials")) {
+      spec.smbios.keep_serials = bool_of(*k, "smbios.keep_serials");
+      if (spec.smbios.keep_serials && !spec.smbios.from_host)
+        fail(*k, "smbios.keep_serials is about the host's serial numbers; it needs from_host = true");
+    }
   }
 };
 

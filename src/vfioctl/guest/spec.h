@@ -10,7 +10,7 @@
 
 namespace vfioctl {
 
-enum class Preset { windows_gaming, windows_workstation, linux_desktop, linux_server };
+enum class Preset { windows_gaming, windows_workstation, linux_desktop, linux_server, legacy_windows };
 
 // "windows-gaming", ...
 const char* preset_name(Preset p);
@@ -28,6 +28,7 @@ const char* disk_bus_name(DiskBus b);  // "virtio-scsi", "virtio-blk", "sata", "
 
 struct DiskSpec {
   std::string source;          // block device (/dev/...) or image path
+  SpecPos source_pos, size_pos;  // lines of `source` and `size`
   DiskBus bus = DiskBus::virtio_scsi;
   std::optional<long long> size_mib;  // for a new image: size = "100G"
   std::string format;          // "raw" or "qcow2"; when not given: raw for devices, by extension for files
@@ -36,11 +37,14 @@ struct DiskSpec {
 };
 
 struct NetworkSpec {
-  enum class Mode { nat, bridge, none } mode = Mode::nat;
+  enum class Mode { nat, bridge, macvtap, sriov, none } mode = Mode::nat;
   std::string bridge;          // mode bridge: "br0"
+  std::string dev;             // mode macvtap: the host's wired interface, "enp5s0"
+  std::string pf;              // mode sriov: the physical function's interface, "enp5s0f0"
   std::string network = "default";  // libvirt network for nat
   std::optional<std::string> mac;   // "52:54:00:..."
   SpecPos pos;
+  SpecPos source_pos;               // the line of bridge, dev, pf or network
 };
 
 struct InputSpec {
@@ -54,6 +58,39 @@ struct InputSpec {
 
 struct LookingGlassSpec {
   int width = 0, height = 0;   // resolution = "2560x1440"
+  SpecPos pos;
+};
+
+// [install]: the OS installer and the virtio drivers it needs.
+struct InstallSpec {
+  std::string iso;             // absolute path of the installer ISO
+  enum class Drivers { automatic, path, none } drivers = Drivers::automatic;
+  std::string drivers_path;    // with Drivers::path
+  SpecPos pos, iso_pos, drivers_pos;
+};
+
+// [[usb]]: one host USB device by vendor:product, and its port (the sysfs
+// name, "1-4.2") when two share the id.
+struct UsbSpec {
+  unsigned vendor = 0, product = 0;
+  std::optional<std::string> port;
+  SpecPos pos;
+  std::string id() const;      // "046d:c52b"
+};
+
+// [audio]: where the guest's sound goes.
+enum class AudioBackend { none, pipewire, pulseaudio, scream };
+const char* audio_backend_name(AudioBackend b);
+
+struct AudioSpec {
+  AudioBackend backend = AudioBackend::none;
+  SpecPos pos;
+};
+
+// [smbios]: the host's DMI strings for the guest's firmware tables.
+struct SmbiosSpec {
+  bool from_host = false;
+  bool keep_serials = false;
   SpecPos pos;
 };
 
@@ -84,6 +121,12 @@ struct GuestSpec {
   NetworkSpec network;
   InputSpec input;
   std::optional<LookingGlassSpec> looking_glass;
+  std::optional<InstallSpec> install;
+  std::vector<UsbSpec> usb;
+  AudioSpec audio;
+  SmbiosSpec smbios;
+  bool nested = false;         // vmx/svm for the guest's own guests
+  SpecPos nested_pos;
 
   bool secure_boot = false;    // default: on for win11
   bool tpm = false;            // default: on for win11

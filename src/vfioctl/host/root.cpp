@@ -196,6 +196,47 @@ bool Root::exists(std::string_view path) const {
   return ::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
+Root::FileInfo Root::stat(std::string_view path) const {
+  touch(path, Touch::exists);
+  FileInfo info;
+  struct stat st {};
+  auto [dfd, name] = at(path);
+  if (::fstatat(dfd, name.c_str(), &st, 0) != 0) return info;
+  if (S_ISREG(st.st_mode)) {
+    info.kind = FileInfo::Kind::regular;
+    info.size = static_cast<unsigned long long>(st.st_size);
+  } else if (S_ISBLK(st.st_mode)) {
+    info.kind = FileInfo::Kind::block;
+  } else if (S_ISDIR(st.st_mode)) {
+    info.kind = FileInfo::Kind::directory;
+  } else {
+    info.kind = FileInfo::Kind::other;
+  }
+  return info;
+}
+
+std::optional<std::string> Root::read_head(std::string_view path, size_t n) const {
+  touch(path, Touch::file);
+  auto [dfd, name] = at(path);
+  int fd = ::openat(dfd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return std::nullopt;
+  std::string content(n, '\0');
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::read(fd, content.data() + got, n - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      ::close(fd);
+      return std::nullopt;
+    }
+    if (r == 0) break;
+    got += static_cast<size_t>(r);
+  }
+  ::close(fd);
+  content.resize(got);
+  return content;
+}
+
 std::optional<std::string> Root::resolve(std::string_view path) const {
   // Walk component by component so that links resolve inside the root.
   std::vector<std::string> done;   // resolved components

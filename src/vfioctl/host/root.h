@@ -50,6 +50,18 @@ class Root {
   // Whether anything (file, directory, device node, link) exists at path.
   bool exists(std::string_view path) const;
 
+  // What is at a path, links followed: its kind and, for a regular file, its
+  // size in bytes. For files people name in a guest spec (images, ISOs).
+  struct FileInfo {
+    enum class Kind { missing, regular, block, directory, other } kind = Kind::missing;
+    unsigned long long size = 0;
+  };
+  FileInfo stat(std::string_view path) const;
+
+  // The first `n` bytes of a file (fewer when it is shorter), or nullopt
+  // when it cannot be read: image headers, without reading the image.
+  std::optional<std::string> read_head(std::string_view path, size_t n) const;
+
   // Host path with every symbolic link resolved inside this root (absolute
   // links restart at the root, never at the real "/"); nullopt when a
   // component is missing or links loop.
