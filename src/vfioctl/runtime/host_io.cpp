@@ -79,8 +79,34 @@ class LiveIo : public HostIo {
     if (ec) throw IoError(path, ec.value());
   }
 
+  // State files describe kernel settings that a reboot clears anyway: they
+  // must survive a killed process (rename is atomic), not a power loss, so
+  // they are not fsynced (a hook call writes several).
   void save(const std::string& path, const std::string& content) override {
-    real_fs().write(real(path), content, FileMode{0644, 0, 0});
+    std::string p = real(path);
+    std::string dir = p.substr(0, p.rfind('/'));
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    std::string tmp = dir + "/." + p.substr(p.rfind('/') + 1) + ".tmp" + std::to_string(::getpid());
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw IoError(path, errno);
+    size_t done = 0;
+    while (done < content.size()) {
+      ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        int err = errno;
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        throw IoError(path, err);
+      }
+      done += static_cast<size_t>(n);
+    }
+    if (::close(fd) != 0 || ::rename(tmp.c_str(), p.c_str()) != 0) {
+      int err = errno;
+      ::unlink(tmp.c_str());
+      throw IoError(path, err);
+    }
   }
 
   void remove(const std::string& path) override { real_fs().remove(real(path)); }

@@ -40,7 +40,7 @@ class HostIo {
   virtual void write(const std::string& path, const std::string& value) = 0;
   virtual void mkdir(const std::string& path) = 0;  // throws IoError
   virtual void rmdir(const std::string& path) = 0;  // throws IoError
-  // State files: replaced atomically (temporary file, fsync, rename).
+  // State files: replaced atomically (temporary file, rename).
   virtual void save(const std::string& path, const std::string& content) = 0;
   virtual void remove(const std::string& path) = 0;
   // Appends a line to a log file (created when missing; errors ignored).

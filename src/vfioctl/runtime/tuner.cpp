@@ -135,13 +135,20 @@ struct Tuner::Impl {
     for (const char* k : {"holders", "isolate", "governor", "irq", "irq_default"})
       if (host.contains(k) && !host[k].empty()) empty = false;
     if (empty) {
-      io.remove(kHostState);
+      if (!m_saved.empty() || io.exists(kHostState)) io.remove(kHostState);
+      m_saved.clear();
       return;
     }
     host["version"] = 1;
+    json record = host;
+    record.erase("updated");
+    std::string text = record.dump();
+    if (text == m_saved) return;  // nothing changed since the last write
     host["updated"] = now_iso();
     io.save(kHostState, host.dump(2) + "\n");
+    m_saved = text;
   }
+  std::string m_saved;
 
   std::vector<int> online() {
     auto text = io.read("/sys/devices/system/cpu/online");
