@@ -95,6 +95,7 @@ void print_change(const setup::FileChange& c, bool json, bool applied, const std
   } else {
     std::cout << (c.after ? "wrote " : "removed ") << c.path << (entry ? " (journal entry " + entry->id + ")" : "") << "\n";
   }
+  if (!notes.empty() && c.before != c.after) std::cout << "\n";
   for (const auto& n : notes) std::cout << n << "\n";
   if (!applied && c.before != c.after) std::cout << "\nDry run: nothing was written. Add --apply to do it.\n";
 }
