@@ -310,4 +310,50 @@ TEST_F(Hook, AHookKilledHalfWayIsUndoneByRecover) {
   EXPECT_FALSE(fs::exists("/run/vfioctl/" + name + ".json"));
 }
 
+// libvirtd is killed while a tuned guest runs, then the guest's QEMU dies
+// too: no release hook runs. `hook recover` gives back what the guest held;
+// libvirtd, started again, finds nothing left to release.
+TEST_F(Hook, RecoverAfterLibvirtdAndTheGuestWereKilled) {
+  const std::string name = "vfioctl-e2e-hook-crash-" + std::to_string(::getpid());
+  const long free0 = meminfo("HugePages_Free");
+  new_guest(name, (free0 + 8) * 2);
+  ASSERT_FALSE(HasFailure());
+  Result r = start(name);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  ASSERT_EQ(pool(), pool_before_ + 8);
+  ASSERT_TRUE(fs::exists(kHostCgroup));
+  const int qemu = qemu_pid(name);
+  ASSERT_GT(qemu, 0);
+  const pid_t libvirtd = std::stoi(trim(slurp("/run/libvirtd.pid")));
+
+  ASSERT_EQ(::kill(libvirtd, SIGKILL), 0);
+  ASSERT_EQ(::kill(qemu, SIGKILL), 0);
+  EXPECT_TRUE(wait_for([&] { return !fs::exists("/proc/" + std::to_string(qemu)) && !fs::exists("/proc/" + std::to_string(libvirtd)); }, 10s));
+  EXPECT_TRUE(wait_for([&] { return meminfo("HugePages_Free") >= free0 + 8; }, 10s)) << "the dead QEMU's pages are free again";
+  EXPECT_EQ(pool(), pool_before_ + 8) << "nothing released them from the pool";
+  EXPECT_TRUE(fs::exists(kHostCgroup));
+
+  Result st = vfioctl("hook status --json");
+  Json status = Json::parse(st.out, nullptr, false);
+  ASSERT_FALSE(status.is_discarded()) << st.out;
+  ASSERT_EQ(status["guests"].size(), 1u) << st.out;
+  EXPECT_FALSE(status["guests"][0]["running"].get<bool>()) << st.out;
+
+  Result rec = vfioctl("hook recover --apply");
+  EXPECT_EQ(rec.rc, 0) << rec.out;
+  EXPECT_NE(rec.out.find("Released " + name), std::string::npos) << rec.out;
+  EXPECT_EQ(pool(), pool_before_);
+  EXPECT_FALSE(fs::exists(kHostCgroup));
+  EXPECT_TRUE(in_cgroup(kCpuset, ::getpid()));
+  EXPECT_EQ(allowed(std::to_string(::getpid())), (std::set<int>{0, 1}));
+
+  // env.sh up starts libvirtd again (and records it); its own cleanup of the
+  // dead guest calls the release hook, which finds nothing to give back.
+  Result again = sh(quote(env_script()) + " up");
+  ASSERT_EQ(again.rc, 0) << again.out;
+  virsh(*env_, "destroy " + name);
+  EXPECT_EQ(pool(), pool_before_);
+  EXPECT_FALSE(fs::exists("/run/vfioctl/" + name + ".json"));
+}
+
 }  // namespace

@@ -698,6 +698,12 @@ int Tuner::run(const std::string& operation, const std::string& sub_operation, c
   } catch (const Error& e) {
     m_log << "vfioctl hook: " << d.name << ": " << e.what() << "\n";
     return 1;
+  } catch (const std::exception& e) {
+    // A host file that cannot be written: before the guest starts, it must
+    // not start half-prepared; afterwards the guest runs untuned (the
+    // record says what was done) and `hook recover` can finish the work.
+    m_log << "vfioctl hook: " << d.name << ": " << operation << ": " << e.what() << "\n";
+    return operation == "prepare" ? 1 : 0;
   }
 }
 
