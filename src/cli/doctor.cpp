@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -12,7 +14,10 @@
 #include "vfioctl/host/json.h"
 #include "vfioctl/host/selector.h"
 #include "vfioctl/host/session.h"
+#include "vfioctl/guest/needs.h"
+#include "vfioctl/host/access.h"
 #include "vfioctl/plan/doctor.h"
+#include "vfioctl/plan/guest_checks.h"
 #include "vfioctl/util/error.h"
 #include "vfioctl/util/strings.h"
 
@@ -22,6 +27,7 @@ namespace {
 
 struct DoctorOptions {
   std::vector<std::string> devices;
+  std::string guest;
 };
 
 std::string label(Severity s, const Style& st) {
@@ -135,14 +141,38 @@ void add_doctor(CLI::App& app, GlobalOptions& g) {
       "With --device, also checks what passing those devices would take. Exit status 1 when a check fails.");
   cmd->add_option("--device,-d", opts->devices,
                   "also check passing this device (repeatable): 01:00.0, 0000:01:00.0, 10de:1b81, gpu, usb, nvme, net");
+  cmd->add_option("--guest", opts->guest,
+                  "check instead what the host must allow for this guest (H201-H210): the QEMU user's access to its "
+                  "sound socket, ROM and shared memory files, hugetlbfs, AppArmor/SELinux denials, nested, vhost-net")
+      ->type_name("DOMAIN.xml");
   cmd->footer(
       "\nExamples:\n  vfioctl doctor\n  vfioctl doctor --device 01:00.0\n  vfioctl doctor --device gpu --json\n"
+      "  vfioctl doctor --guest win11.xml\n"
       "  vfioctl --root tests/hosts/intel-desktop-z370 doctor --device 10de:1d01");
   cmd->callback([opts, &g]() {
     auto sels = parse_selectors(opts->devices);
     Root root = open_root(g);
     Host host = read_host(root);
     Session session = read_session(root);
+    if (!opts->guest.empty()) {
+      std::ifstream in(opts->guest, std::ios::binary);
+      if (!in) throw input_error(fmt::format("--guest {}: cannot read it", opts->guest));
+      std::ostringstream text;
+      text << in.rdbuf();
+      GuestNeeds needs;
+      try {
+        needs = read_guest_needs(text.str());
+      } catch (const Error& e) {
+        throw input_error(fmt::format("--guest {}: {}", opts->guest, e.what()));
+      }
+      auto findings = guest_checks(needs, read_guest_access(root, needs), session);
+      if (g.json) print_json(host, findings);
+      else print_text(host, findings, session, g.verbose, make_style(g));
+      for (const auto& f : findings) {
+        if (f.severity == Severity::fail) g.exit_code = 1;
+      }
+      return;
+    }
     auto findings = host_checks(host, session);
     if (!sels.empty()) {
       size_t matched = 0;

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "vfioctl/guest/spec.h"
 #include "vfioctl/host/host.h"
+#include "vfioctl/host/input.h"
 #include "vfioctl/plan/memory_plan.h"
 #include "vfioctl/setup/bind.h"
 #include "vfioctl/setup/setup_plan.h"
@@ -31,7 +32,7 @@ using namespace vfioctl::setup;
 
 struct SetupOptions {
   std::vector<std::string> devices;
-  std::string hugepages, hugepage_size, hugepages_for, isolate;
+  std::string hugepages, hugepage_size, hugepages_for, isolate, for_spec;
   bool windows = false, apply = false, regenerate = false, unsafe = false, force = false;
 };
 
@@ -139,6 +140,27 @@ void run_setup(const SetupOptions& o, GlobalOptions& g) {
     req.hugepage_kib = mp.page_kib;
   }
   if (o.regenerate && !o.apply) throw input_error("--regenerate runs after --apply; add --apply");
+  if (!o.for_spec.empty()) {
+    GuestSpec spec = load_guest_spec(o.for_spec);
+    QemuConfRequest q;
+    q.spec = o.for_spec;
+    if (spec.input.evdev == "paths") {
+      q.devices = spec.input.devices;
+    } else if (spec.input.evdev == "auto") {
+      Notes notes;
+      for (const auto& d : read_input_devices(root, notes)) q.devices.push_back(d.path);
+    }
+    if (spec.audio.backend == AudioBackend::pipewire || spec.audio.backend == AudioBackend::pulseaudio) {
+      const char* sudo_uid = std::getenv("SUDO_UID");
+      long long uid = sudo_uid && *sudo_uid ? parse_int(sudo_uid).value_or(0) : static_cast<long long>(::getuid());
+      if (uid == 0)
+        throw input_error(fmt::format("{}:{}: audio.backend \"{}\" plays to a user's sound server, but vfioctl runs "
+                                      "as root without sudo: run it through sudo from that user",
+                                      o.for_spec, spec.audio.pos.line, audio_backend_name(spec.audio.backend)));
+      q.user = "+" + std::to_string(uid);
+    }
+    req.qemu_conf = q;
+  }
 
   Plan plan = plan_setup(root, host, req);
   auto changed = plan.changed();
@@ -191,6 +213,9 @@ void run_setup(const SetupOptions& o, GlobalOptions& g) {
     for (const auto& c : plan.commands) std::cout << "  " << c.str() << "\n";
   }
   if (!plan.commands.empty()) std::cout << "Reboot for the kernel arguments and the initramfs to take effect.\n";
+  for (const auto* f : changed) {
+    if (f->path == "/etc/libvirt/qemu.conf") std::cout << "Restart libvirtd for qemu.conf to take effect.\n";
+  }
 }
 
 struct UndoOptions {
@@ -379,6 +404,10 @@ void add_setup(CLI::App& app, GlobalOptions& g) {
   cmd->add_option("--isolate", o->isolate, "keep the kernel off these CPUs (isolcpus, nohz_full, rcu_nocbs)")
       ->type_name("CPUS");
   cmd->add_flag("--windows", o->windows, "kvm ignore_msrs=1 (Windows guests trip on unknown MSRs)");
+  cmd->add_option("--for", o->for_spec,
+                  "what this guest needs in libvirt's qemu.conf: QEMU's user for its sound server, its evdev "
+                  "devices in cgroup_device_acl")
+      ->type_name("SPEC.toml");
   cmd->add_flag("--apply", o->apply, "write the files (journaled; 'vfioctl undo' takes them back)");
   cmd->add_flag("--regenerate", o->regenerate, "with --apply: run the commands that rebuild grub.cfg and the initramfs");
   cmd->add_flag("--unsafe", o->unsafe, "allow insecure options: ACS override for a shared group, unsafe interrupts");

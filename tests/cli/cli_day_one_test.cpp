@@ -217,5 +217,59 @@ TEST_F(DayOne, InstalledRemovesTheInstallMediaFromAWrittenXml) {
   EXPECT_EQ(both.rc, 2);
 }
 
+// ---- setup --for and doctor --guest ----
+
+TEST_F(DayOne, SetupForWritesTheGuestsQemuConfBlockAndUndoRestoresIt) {
+  std::string root = scratch_root();
+  std::string original = "# Master configuration file for the QEMU driver.\n#user = \"libvirt-qemu\"\n";
+  touch(root, "/etc/libvirt/qemu.conf", original);
+  std::string conf = root + "/etc/libvirt/qemu.conf";
+  std::string spec = write("g.toml", "memory = \"4G\"\n[input]\nevdev = [\"/dev/input/by-id/kbd-event-kbd\"]\n"
+                                     "[audio]\nbackend = \"pipewire\"\n");
+  ::setenv("SUDO_UID", "1000", 1);
+  Result dry = vfioctl({"--root", root, "setup", "--for", spec});
+  ASSERT_EQ(dry.rc, 0) << dry.err;
+  EXPECT_TRUE(has(dry.out, "+user = \"+1000\"\n")) << dry.out;
+  EXPECT_TRUE(has(dry.out, "+    \"/dev/input/by-id/kbd-event-kbd\",\n"));
+  EXPECT_TRUE(has(dry.out, "+    \"/dev/kvm\",\n"));  // libvirt's defaults stay in the list
+  EXPECT_EQ(slurp(conf), original);
+  Result apply = vfioctl({"--root", root, "setup", "--for", spec, "--apply"});
+  ASSERT_EQ(apply.rc, 0) << apply.err;
+  EXPECT_TRUE(has(slurp(conf), "# BEGIN vfioctl"));
+  EXPECT_TRUE(has(apply.out, "Restart libvirtd for qemu.conf to take effect.")) << apply.out;
+  Result again = vfioctl({"--root", root, "setup", "--for", spec});
+  EXPECT_TRUE(has(again.out, "Nothing to change")) << again.out;
+  Result undo = vfioctl({"--root", root, "undo", "--apply"});
+  ASSERT_EQ(undo.rc, 0) << undo.err;
+  EXPECT_EQ(slurp(conf), original);
+  // The user's own `user` setting is theirs: refused, the file untouched.
+  std::string theirs = "user = \"root\"\n";
+  touch(root, "/etc/libvirt/qemu.conf", theirs);
+  Result refused = vfioctl({"--root", root, "setup", "--for", spec, "--apply"});
+  EXPECT_EQ(refused.rc, 3);
+  EXPECT_TRUE(has(refused.err, "already sets user = \"root\"; the guest's sound needs user = \"+1000\"")) << refused.err;
+  EXPECT_EQ(slurp(conf), theirs);
+  ::unsetenv("SUDO_UID");
+}
+
+TEST_F(DayOne, DoctorGuestChecksWhatTheHostMustAllow) {
+  std::string root = scratch_root();
+  touch(root, "/etc/passwd", "root:x:0:0::/root:/bin/sh\nlibvirt-qemu:x:64055:108::/var/lib/libvirt:/bin/false\n");
+  touch(root, "/proc/mounts", "hugetlbfs /dev/hugepages hugetlbfs rw,relatime,pagesize=2M 0 0\n");
+  std::string xml = std::string(VFIOCTL_SOURCE_DIR) + "/tests/golden/windows-workstation/intel-desktop-z370.xml";
+  Result r = vfioctl({"--root", root, "doctor", "--guest", xml});
+  EXPECT_EQ(r.rc, 1) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "Guest win10-work")) << r.out;
+  EXPECT_TRUE(has(r.out, "PASS  H201  QEMU user: QEMU runs as libvirt-qemu (uid 64055)"));
+  EXPECT_TRUE(has(r.out, "FAIL  H204  ROM file: /var/lib/libvirt/vbios/gp102.rom does not exist"));
+  EXPECT_TRUE(has(r.out, "FAIL  H205  hugetlbfs mount: no hugetlbfs with 1G pages is mounted"));
+  Result j = vfioctl({"--root", root, "--json", "doctor", "--guest", xml});
+  EXPECT_EQ(j.rc, 1);
+  EXPECT_EQ(j.json()["checks"][0]["id"], "H201");
+  Result bad = vfioctl({"doctor", "--guest", write("x.xml", "<network/>")});
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_TRUE(has(bad.err, "not a libvirt domain")) << bad.err;
+}
+
 }  // namespace
 }  // namespace vfioctl::test

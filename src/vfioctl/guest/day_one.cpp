@@ -484,6 +484,43 @@ void plan_smbios(const GuestEnv& env, GuestPlan& plan) {
   }
 }
 
+// What the host must allow for the guest: shown by `vfioctl new`, checked
+// by `vfioctl doctor --guest`.
+void plan_permissions(GuestPlan& plan) {
+  if (!plan.audio_socket.empty()) {
+    std::string uid = plan.audio_socket.substr(10, plan.audio_socket.find("/pulse/") - 10);
+    plan.permissions.push_back({"sound socket", plan.audio_socket,
+                                fmt::format("QEMU's user must reach it: user = \"+{}\" in /etc/libvirt/qemu.conf "
+                                            "('vfioctl setup --for SPEC.toml')",
+                                            uid)});
+  }
+  for (const auto& f : plan.passed) {
+    if (f.romfile) {
+      plan.permissions.push_back({"ROM file", *f.romfile, "readable by QEMU's user (mode 0644; under "
+                                                          "/var/lib/libvirt/vbios/ for AppArmor)"});
+      break;
+    }
+  }
+  if (plan.memory.page_kib) {
+    plan.permissions.push_back({"hugetlbfs", plan.memory.page_kib >= 1048576 ? "/dev/hugepages1G" : "/dev/hugepages",
+                                fmt::format("mounted with pagesize={} before libvirtd starts",
+                                            plan.memory.page_kib >= 1048576 ? "1G" : "2M")});
+  }
+  if (plan.looking_glass_mib > 0)
+    plan.permissions.push_back({"Looking Glass", "/dev/shm/looking-glass",
+                                "read-write for you and QEMU's user: systemd-tmpfiles line f /dev/shm/looking-glass "
+                                "0660 YOU kvm -"});
+  if (plan.scream_mib > 0)
+    plan.permissions.push_back({"Scream", "/dev/shm/scream-ivshmem",
+                                "read-write for you and QEMU's user: systemd-tmpfiles line f /dev/shm/scream-ivshmem "
+                                "0660 YOU kvm -"});
+  if (plan.spec.nested) {
+    const char* module = plan.vendor == CpuVendor::amd ? "kvm_amd" : "kvm_intel";
+    plan.permissions.push_back({"nested KVM", fmt::format("/sys/module/{}/parameters/nested", module),
+                                fmt::format("Y or 1: options {} nested=1 in /etc/modprobe.d/", module)});
+  }
+}
+
 }  // namespace
 
 DiskIo disk_io(Backing b) {
@@ -530,6 +567,7 @@ void plan_day_one(const Host& host, const GuestEnv& env, GuestPlan& plan) {
   plan_audio(env, plan);
   plan_display(plan);
   plan_smbios(env, plan);
+  plan_permissions(plan);
 }
 
 }  // namespace vfioctl

@@ -202,6 +202,9 @@ Root::FileInfo Root::stat(std::string_view path) const {
   struct stat st {};
   auto [dfd, name] = at(path);
   if (::fstatat(dfd, name.c_str(), &st, 0) != 0) return info;
+  info.mode = st.st_mode & 07777;
+  info.uid = st.st_uid;
+  info.gid = st.st_gid;
   if (S_ISREG(st.st_mode)) {
     info.kind = FileInfo::Kind::regular;
     info.size = static_cast<unsigned long long>(st.st_size);

@@ -527,10 +527,13 @@ std::vector<std::string> competing_drivers(const Host& host, const std::vector<P
 
 Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
   Plan plan;
-  if (req.devices.empty() && !req.hugepages_mib && !req.isolate && !req.windows) {
-    throw input_error("nothing to set up: give --device SEL (what guests get), --hugepages SIZE, --isolate CPUS "
-                      "or --windows; 'vfioctl setup --help' shows them");
+  bool boot_work = !req.devices.empty() || req.hugepages_mib || req.isolate || req.windows;
+  if (!boot_work && !req.qemu_conf) {
+    throw input_error("nothing to set up: give --device SEL (what guests get), --hugepages SIZE, --isolate CPUS, "
+                      "--windows or --for SPEC.toml; 'vfioctl setup --help' shows them");
   }
+  if (req.qemu_conf) plan_qemu_conf(root, *req.qemu_conf, plan);
+  if (!boot_work) return plan;
   Devices dev = resolve_devices(host, req, plan);
   std::string fstab_body;
   auto args = kernel_args(host, req, dev, plan, &fstab_body);

@@ -14,6 +14,13 @@
 
 namespace vfioctl::setup {
 
+// What one guest needs in libvirt's qemu.conf (`setup --for SPEC.toml`).
+struct QemuConfRequest {
+  std::string spec;                    // the spec file, for messages
+  std::vector<std::string> devices;    // device nodes for cgroup_device_acl (evdev)
+  std::optional<std::string> user;     // QEMU's user: "+1000" (the sound server's owner)
+};
+
 struct SetupRequest {
   std::vector<std::string> devices;    // selectors (--device); whole groups are taken
   std::optional<long long> hugepages_mib;  // static pool to reserve at boot
@@ -22,6 +29,7 @@ struct SetupRequest {
   bool windows = false;                // kvm ignore_msrs
   bool unsafe = false;                 // allow ACS override / unsafe interrupts
   bool force = false;                  // pass a device the host needs (root disk, only NIC)
+  std::optional<QemuConfRequest> qemu_conf;  // --for SPEC.toml
 };
 
 // Where the kernel command line lives and how the boot files are rebuilt.
@@ -57,6 +65,12 @@ std::optional<std::string> host_needs(const Host& host, const PciAddress& a, boo
 // CPU, ...), Error(refused) for a host it cannot configure safely (the root
 // disk's controller, an unrecognised bootloader).
 Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req);
+
+// The qemu.conf edit for one guest: a managed block with `user` and a
+// cgroup_device_acl holding libvirt's defaults and the guest's devices.
+// Throws Error(refused) when qemu.conf is missing or already sets those
+// keys outside the block (two settings of one key: vfioctl does not pick).
+void plan_qemu_conf(const Root& root, const QemuConfRequest& req, Plan& plan);
 
 // The vfio modules this kernel has, in load order (vfio_virqfd only before
 // Linux 6.2, where it merged into vfio).

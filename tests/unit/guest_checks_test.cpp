@@ -1,0 +1,164 @@
+// doctor --guest: what a domain asks of the host (needs), the host's side
+// read from scratch trees (qemu.conf, accounts, file modes, mounts, AppArmor
+// logs), and the verdicts H201-H210.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "temp_tree.h"
+#include "vfioctl/guest/needs.h"
+#include "vfioctl/host/access.h"
+#include "vfioctl/host/root.h"
+#include "vfioctl/plan/guest_checks.h"
+#include "vfioctl/util/error.h"
+
+namespace vfioctl {
+namespace {
+
+using test::TempTree;
+
+const Finding* find(const std::vector<Finding>& fs, const std::string& id) {
+  auto it = std::find_if(fs.begin(), fs.end(), [&](const Finding& f) { return f.id == id; });
+  return it == fs.end() ? nullptr : &*it;
+}
+
+const char* kDomain = R"(<domain type="kvm" xmlns:qemu="http://libvirt.org/schemas/domain/qemu/1.0">
+  <name>win11</name>
+  <uuid>4c98ba58-72b8-4cdb-a5d7-b151dea180e4</uuid>
+  <memory unit="GiB">16</memory>
+  <memoryBacking><hugepages><page size="1" unit="G"/></hugepages><locked/></memoryBacking>
+  <cpu mode="host-passthrough"><feature policy="require" name="vmx"/></cpu>
+  <devices>
+    <interface type="network"><source network="default"/><model type="virtio"/></interface>
+    <hostdev mode="subsystem" type="pci"><source><address bus="0x01" slot="0" function="0"/></source><rom file="/var/lib/libvirt/vbios/gpu.rom"/></hostdev>
+    <input type="evdev"><source dev="/dev/input/by-id/kbd-event-kbd" grab="all"/></input>
+    <audio id="1" type="pulseaudio" serverName="/run/user/1000/pulse/native"/>
+    <shmem name="looking-glass"><model type="ivshmem-plain"/><size unit="M">64</size></shmem>
+  </devices>
+  <qemu:commandline>
+    <qemu:arg value="-object"/>
+    <qemu:arg value="input-linux,id=mouse1,evdev=/dev/input/by-id/mouse-event-mouse"/>
+  </qemu:commandline>
+</domain>
+)";
+
+TEST(GuestNeeds, ReadsWhatTheDomainAsksOfTheHost) {
+  GuestNeeds n = read_guest_needs(kDomain);
+  EXPECT_EQ(n.name, "win11");
+  EXPECT_EQ(n.uuid, "4c98ba58-72b8-4cdb-a5d7-b151dea180e4");
+  EXPECT_EQ(n.memory_kib, 16LL * 1024 * 1024);
+  EXPECT_EQ(n.hugepage_kib, 1024 * 1024);
+  EXPECT_TRUE(n.locked);
+  EXPECT_EQ(n.nested, "vmx");
+  EXPECT_TRUE(n.virtio_net);
+  EXPECT_EQ(n.roms, std::vector<std::string>{"/var/lib/libvirt/vbios/gpu.rom"});
+  EXPECT_EQ(n.evdev, std::vector<std::string>{"/dev/input/by-id/kbd-event-kbd"});
+  EXPECT_EQ(n.evdev_cmdline, std::vector<std::string>{"/dev/input/by-id/mouse-event-mouse"});
+  EXPECT_EQ(n.audio_sockets, std::vector<std::string>{"/run/user/1000/pulse/native"});
+  EXPECT_EQ(n.shmems, std::vector<std::string>{"looking-glass"});
+  EXPECT_THROW(read_guest_needs("<network/>"), Error);
+}
+
+TEST(QemuConf, ParsesUserAndAMultiLineAclAndIgnoresComments) {
+  QemuConf c = parse_qemu_conf("#user = \"root\"\nuser = \"+1000\"  # the desktop user\n"
+                               "#cgroup_device_acl = [ \"/dev/x\" ]\ncgroup_device_acl = [\n  \"/dev/null\", \"/dev/kvm\",\n"
+                               "  \"/dev/input/by-id/a#b\"\n]\n");
+  EXPECT_EQ(c.user, std::optional<std::string>("+1000"));
+  ASSERT_TRUE(c.cgroup_device_acl);
+  EXPECT_EQ(*c.cgroup_device_acl, (std::vector<std::string>{"/dev/null", "/dev/kvm", "/dev/input/by-id/a#b"}));
+  EXPECT_EQ(c.acl_line, 4);
+  EXPECT_FALSE(parse_qemu_conf("# nothing\n").user);
+}
+
+// A scratch host: libvirt-qemu (uid 64055) and alice (uid 1000, group kvm).
+void accounts(const TempTree& t) {
+  t.file("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n"
+                        "libvirt-qemu:x:64055:108:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin\n");
+  t.file("/etc/group", "root:x:0:\nkvm:x:104:libvirt-qemu,alice\nalice:x:1000:\n");
+}
+
+void owned(const TempTree& t, const std::string& path, unsigned uid, unsigned gid, mode_t mode) {
+  std::string real = (t.dir() / path.substr(1)).string();
+  ASSERT_EQ(::chown(real.c_str(), uid, gid), 0);
+  ASSERT_EQ(::chmod(real.c_str(), mode), 0);
+}
+
+TEST(GuestAccess, TheUsersRuntimeDirectoryShutsQemuOutUntilQemuRunsAsThatUser) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give files to other users";
+  TempTree t;
+  accounts(t);
+  t.file("/etc/libvirt/qemu.conf", "#user = \"libvirt-qemu\"\n");
+  t.file("/run/user/1000/pulse/native", "");
+  owned(t, "/run/user/1000", 1000, 1000, 0700);
+  owned(t, "/run/user/1000/pulse", 1000, 1000, 0755);
+  owned(t, "/run/user/1000/pulse/native", 1000, 1000, 0666);
+  t.file("/var/lib/libvirt/vbios/gpu.rom", "rom");
+  owned(t, "/var/lib/libvirt/vbios/gpu.rom", 0, 0, 0600);
+  t.file("/proc/mounts", "hugetlbfs /dev/hugepages hugetlbfs rw,relatime,pagesize=2M 0 0\n"
+                         "hugetlbfs /dev/hugepages1G hugetlbfs rw,relatime,pagesize=1024M 0 0\n");
+  t.file("/proc/meminfo", "Hugepagesize:       2048 kB\n");
+  t.file("/sys/module/kvm_intel/parameters/nested", "N\n");
+  t.file("/sys/module/apparmor/parameters/enabled", "Y\n");
+  t.file("/var/log/kern.log",
+         "audit: type=1400 apparmor=\"DENIED\" operation=\"open\" profile=\"libvirt-4c98ba58-72b8-4cdb-a5d7-b151dea180e4\" "
+         "name=\"/srv/rom.bin\" requested_mask=\"r\"\n"
+         "audit: type=1400 apparmor=\"DENIED\" profile=\"libvirt-00000000-0000-0000-0000-000000000000\" name=\"/x\"\n");
+  Root root(t.dir());
+  GuestNeeds n = read_guest_needs(kDomain);
+  GuestAccess a = read_guest_access(root, n);
+  ASSERT_TRUE(a.qemu);
+  EXPECT_EQ(a.qemu->name, "libvirt-qemu");
+  Session s;
+  s.memlock_bytes = 64 << 10;
+  auto fs = guest_checks(n, a, s);
+  ASSERT_TRUE(find(fs, "H203"));
+  EXPECT_EQ(find(fs, "H203")->severity, Severity::fail);
+  EXPECT_EQ(find(fs, "H203")->message,
+            "libvirt-qemu may not use /run/user/1000/pulse/native: /run/user/1000 (mode 700) may not be entered");
+  EXPECT_NE(find(fs, "H203")->fix.find("user = \"+1000\" in /etc/libvirt/qemu.conf"), std::string::npos);
+  EXPECT_EQ(find(fs, "H204")->severity, Severity::fail);  // 0600 root: QEMU's user cannot read it
+  EXPECT_EQ(find(fs, "H205")->severity, Severity::pass);  // pagesize=1024M is 1 GiB
+  EXPECT_EQ(find(fs, "H202")->severity, Severity::fail);  // the <qemu:commandline> mouse is not in the ACL
+  EXPECT_NE(find(fs, "H202")->message.find("/dev/input/by-id/mouse-event-mouse"), std::string::npos);
+  EXPECT_EQ(find(fs, "H207")->severity, Severity::fail);  // one denial of this guest, not the other's
+  EXPECT_NE(find(fs, "H207")->message.find("denied this guest 1 time(s)"), std::string::npos);
+  EXPECT_EQ(find(fs, "H208")->severity, Severity::fail);
+  EXPECT_EQ(find(fs, "H208")->message, "kvm_intel nested is N");
+  EXPECT_EQ(find(fs, "H209")->severity, Severity::warn);  // no /dev/vhost-net
+  EXPECT_EQ(find(fs, "H210")->severity, Severity::warn);
+
+  // QEMU as alice: the socket opens; the ACL names the mouse; the ROM is readable.
+  t.file("/etc/libvirt/qemu.conf", "user = \"+1000\"\ncgroup_device_acl = [ \"/dev/null\", "
+                                   "\"/dev/input/by-id/mouse-event-mouse\" ]\n");
+  owned(t, "/var/lib/libvirt/vbios/gpu.rom", 0, 0, 0644);
+  t.file("/sys/module/kvm_intel/parameters/nested", "Y\n");
+  t.file("/dev/vhost-net", "");
+  GuestAccess b = read_guest_access(root, n);
+  auto ok = guest_checks(n, b, s);
+  EXPECT_EQ(find(ok, "H201")->message, "QEMU runs as alice (uid 1000) (qemu.conf user)");
+  EXPECT_EQ(find(ok, "H203")->severity, Severity::pass);
+  EXPECT_EQ(find(ok, "H202")->severity, Severity::pass);
+  EXPECT_EQ(find(ok, "H204")->severity, Severity::pass);
+  EXPECT_EQ(find(ok, "H208")->severity, Severity::pass);
+  EXPECT_EQ(find(ok, "H209")->severity, Severity::pass);
+}
+
+TEST(GuestAccess, NoHugetlbfsOfThePageSizeAndNoKvmModule) {
+  TempTree t;
+  accounts(t);
+  t.file("/proc/mounts", "hugetlbfs /dev/hugepages hugetlbfs rw,relatime 0 0\n");
+  t.file("/proc/meminfo", "Hugepagesize:       2048 kB\n");
+  Root root(t.dir());
+  GuestNeeds n = read_guest_needs(kDomain);
+  auto fs = guest_checks(n, read_guest_access(root, n), Session{});
+  EXPECT_EQ(find(fs, "H205")->severity, Severity::fail);
+  EXPECT_EQ(find(fs, "H205")->message, "no hugetlbfs with 1G pages is mounted");
+  EXPECT_EQ(find(fs, "H208")->message, "kvm_intel is not loaded (no /sys/module/kvm_intel/parameters/nested)");
+  EXPECT_EQ(find(fs, "H207")->severity, Severity::pass);
+  EXPECT_FALSE(find(fs, "H210"));  // the session's limit is unknown (not the live host)
+}
+
+}  // namespace
+}  // namespace vfioctl
