@@ -290,7 +290,10 @@ void run_recover(const GlobalOptions& g, const RecoverOptions& o) {
       w.finish();
       return;
     }
-    if (targets.empty()) std::cout << "No stopped guest holds anything.";
+    if (targets.empty() && probe.host_state_json().empty()) {
+      std::cout << "No stopped guest holds anything: nothing to do.\n";
+      return;
+    }
     for (const auto& s : states)
       if (std::find(targets.begin(), targets.end(), s.domain) != targets.end()) std::cout << "would release " << describe(s) << "\n";
     std::cout << "\nShared settings (CPU isolation, governors, IRQ affinity) are then recomputed for the guests still running.\n"
