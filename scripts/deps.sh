@@ -11,8 +11,10 @@ VFIOCTL_TEST_PACKAGES="libgtest-dev libgmock-dev googletest libbenchmark-dev hwl
 # bench/lint-run compares lint with xmllint and virt-xml-validate.
 VFIOCTL_BENCH_PACKAGES="libxml2-utils libvirt-clients"
 # End-to-end tests (tests/e2e/env.sh) define and start real TCG guests under libvirtd.
+# install_test boots an ISO it builds with grub-mkrescue (xorriso, mtools, GRUB for UEFI and BIOS)
+# under OVMF.
 VFIOCTL_E2E_PACKAGES="qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients busybox-static
-  libxml2-utils"
+  libxml2-utils ovmf xorriso mtools grub-common grub-efi-amd64-bin grub-pc-bin"
 
 install_deps() {
   local want="$VFIOCTL_BUILD_PACKAGES"

@@ -36,3 +36,8 @@ vfioctl_e2e_test(libvirt_hook_test)
 target_link_libraries(libvirt_hook_test PRIVATE nlohmann_json::nlohmann_json)
 target_compile_definitions(libvirt_hook_test PRIVATE VFIOCTL_BIN="$<TARGET_FILE:vfioctl>")
 add_dependencies(libvirt_hook_test vfioctl)
+
+# A guest installed from an ISO: [install], an image created with qemu-img, --installed.
+vfioctl_e2e_test(install_test)
+target_compile_definitions(install_test PRIVATE VFIOCTL_BIN="$<TARGET_FILE:vfioctl>")
+add_dependencies(install_test vfioctl)

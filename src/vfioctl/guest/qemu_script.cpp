@@ -263,17 +263,17 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
     bool passed = !plan.passed.empty();
     if (plan.legacy) {
       ArgBlock& b = args.block({"Machine: i440fx with SeaBIOS (a guest that predates UEFI), no VMware port, no HPET;",
-                                "S3/S4 off with a passed device"});
+                                "S3 off with a passed device, S4 always off"});
       add(b, {"-machine", fmt::format("pc,accel={},vmport=off,hpet=off", kvm ? "kvm" : "tcg")});
       add(b, {"-global", fmt::format("PIIX4_PM.disable_s3={}", passed ? 1 : 0)});
-      add(b, {"-global", fmt::format("PIIX4_PM.disable_s4={}", passed ? 1 : 0)});
+      add(b, {"-global", "PIIX4_PM.disable_s4=1"});
     } else {
-      ArgBlock& b = args.block({"Machine: q35, SMM on, no VMware port, no HPET; S3/S4 off with a passed device"});
+      ArgBlock& b = args.block({"Machine: q35, SMM on, no VMware port, no HPET; S3 off with a passed device, S4 always off"});
       std::string machine = fmt::format("q35,accel={},smm=on,vmport=off,hpet=off", kvm ? "kvm" : "tcg");
       if (kvm) machine += ",kernel-irqchip=on";
       add(b, {"-machine", machine});
       add(b, {"-global", fmt::format("ICH9-LPC.disable_s3={}", passed ? 1 : 0)});
-      add(b, {"-global", fmt::format("ICH9-LPC.disable_s4={}", passed ? 1 : 0)});
+      add(b, {"-global", "ICH9-LPC.disable_s4=1"});
     }
     if (!plan.uuid.empty()) add(args.blocks_back(), {"-uuid", plan.uuid});
     if (!plan.sysinfo.empty()) {
