@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli.h"
+#include "vfioctl/host/guest_env.h"
 #include "vfioctl/host/host.h"
 #include "vfioctl/host/snapshot.h"
 #include "vfioctl/util/error.h"
@@ -39,6 +40,14 @@ void run_snapshot(const GlobalOptions& g, const SnapshotOptions& o) {
   Root root = open_root(g);
   root.set_recording(Recording::on);
   Host host = read_host(root, HostPart::all);
+  // What guest specs meet on the host: USB devices, interfaces and bridges, DMI.
+  {
+    Notes env_notes;
+    EnvRequest req;
+    req.usb = true;
+    req.dmi = true;
+    read_guest_env(root, req, env_notes);
+  }
 
   // Build in a temporary directory beside the output, then move it in
   // place: an interrupted snapshot leaves nothing half-written.

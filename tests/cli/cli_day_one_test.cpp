@@ -184,6 +184,31 @@ TEST_F(DayOne, ListUsbAndAnUnknownUsbIdOnAScratchRoot) {
       << g.out;
 }
 
+TEST_F(DayOne, ASnapshotCarriesUsbDevicesBridgesAndDmiWithSerialsMasked) {
+  std::string root = scratch_root();
+  touch(root, "/sys/bus/usb/devices/1-4/idVendor", "046d\n");
+  touch(root, "/sys/bus/usb/devices/1-4/idProduct", "c08b\n");
+  touch(root, "/sys/class/net/br0/bridge/bridge_id", "8000.001122334455\n");
+  touch(root, "/sys/class/net/wlp4s0/wireless/.placeholder");
+  fs::create_directories(fs::path(root) / "sys/class/net/br0/brif");
+  fs::create_symlink("../../wlp4s0", fs::path(root) / "sys/class/net/br0/brif/wlp4s0");
+  touch(root, "/sys/class/dmi/id/sys_vendor", "ACME\n");
+  touch(root, "/sys/class/dmi/id/product_serial", "SN-123\n");
+  std::string snap = (dir / "snap").string();
+  Result s = vfioctl({"--root", root, "snapshot", "-o", snap});
+  ASSERT_EQ(s.rc, 0) << s.err;
+  Result a = vfioctl({"--root", root, "list", "usb"});
+  Result b = vfioctl({"--root", snap, "list", "usb"});
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_TRUE(has(b.out, "1-4        046d:c08b"));
+  EXPECT_EQ(slurp(fs::path(snap) / "sys/class/dmi/id/product_serial"), "MASKED\n");
+  EXPECT_EQ(slurp(fs::path(snap) / "sys/class/dmi/id/sys_vendor"), "ACME\n");
+  std::string spec = write("g.toml", "memory = \"4G\"\n[network]\nbridge = \"br0\"\n");
+  Result r = vfioctl({"--root", snap, "new", spec});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(has(r.err, "bridge br0 holds wlp4s0, a Wi-Fi interface")) << r.err;
+}
+
 TEST_F(DayOne, ListUsbSaysPlainlyWhenTheHostHasNone) {
   std::string root = scratch_root();
   Result l = vfioctl({"--root", root, "list", "usb"});

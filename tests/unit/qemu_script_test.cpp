@@ -169,6 +169,10 @@ TEST(QemuScript, WindowsGamingOnTheLaptop) {
   EXPECT_TRUE(has_line(s, "  -pidfile /run/vfioctl/qemu/win11-gaming/qemu.pid"));
   EXPECT_TRUE(has_line(s, "  -display none"));
   EXPECT_TRUE(has_line(s, "\"$qemu\" \"${args[@]}\" \"${drop[@]}\""));
+  // Root only until QEMU has opened everything: then the user who ran sudo.
+  EXPECT_TRUE(has_line(s, "run_as=${VFIOCTL_QEMU_USER:-${SUDO_USER:-}}"));
+  EXPECT_TRUE(has_line(s, "    drop=(-run-with \"user=$run_as\")"));
+  EXPECT_TRUE(has_line(s, "    drop=(-runas \"$run_as\")"));
   // Sound to user 1000's PulseAudio socket (the spec's pipewire).
   EXPECT_TRUE(has_line(s, "  -audiodev pa,id=snd0,server=unix:/run/user/1000/pulse/native"));
   EXPECT_TRUE(has_line(s, "if ! \"$vfioctl\" pin --qmp /run/vfioctl/qemu/win11-gaming/qmp.sock --vcpus "
