@@ -288,6 +288,26 @@ TEST(Doctor, H019MemlockOnlyLive) {
   EXPECT_EQ(find(host_checks(h, live), "H019").severity, Severity::pass);
 }
 
+TEST(Doctor, H021VhostNetAndH022Nested) {
+  Host h = fixture("intel-desktop-z370");
+  h.kernel.loaded.erase("vhost_net");
+  h.kernel.builtin.erase("vhost_net");
+  h.system.module_files_known = true;
+  h.system.module_files.insert("vhost_net");
+  EXPECT_EQ(sev(h, "H021"), Severity::pass);
+  h.system.module_files.erase("vhost_net");
+  EXPECT_EQ(sev(h, "H021"), Severity::warn);
+  h.kernel.loaded.insert("kvm_intel");
+  h.kernel.params["kvm_intel"]["nested"] = "N";
+  EXPECT_EQ(sev(h, "H022"), Severity::info);
+  EXPECT_NE(find(host_checks(h, offline()), "H022").fix.find("options kvm_intel nested=1"), std::string::npos);
+  h.kernel.params["kvm_intel"]["nested"] = "Y";
+  EXPECT_EQ(sev(h, "H022"), Severity::pass);
+  h.kernel.loaded.erase("kvm_intel");
+  h.kernel.loaded.erase("kvm_amd");
+  EXPECT_EQ(sev(h, "H022"), Severity::skip);
+}
+
 TEST(Doctor, H020Governor) {
   Host h = fixture("intel-desktop-z370");
   h.system.governors.clear();

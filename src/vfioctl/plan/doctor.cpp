@@ -511,6 +511,46 @@ struct Checks {
     }
   }
 
+  // What day-one guests use: vhost-net for virtio NICs, nested KVM for
+  // guests that run their own (nested = true).
+  void guest_features() {
+    section = "Guest features";
+    const auto& k = host.kernel;
+    const auto& sys = host.system;
+    const char* vwhy = "vhost-net moves a virtio NIC's packets in the kernel; without it QEMU does, slower.";
+    if (k.loaded.count("vhost_net") || k.builtin.count("vhost_net")) {
+      add("H021", "vhost-net", Severity::pass, k.loaded.count("vhost_net") ? "vhost_net: loaded" : "vhost_net: built in",
+          vwhy);
+    } else if (sys.module_files.count("vhost_net")) {
+      add("H021", "vhost-net", Severity::pass, "vhost_net: available (it loads when /dev/vhost-net is first opened)",
+          vwhy);
+    } else if (!k.builtin_known && !sys.module_files_known) {
+      add("H021", "vhost-net", Severity::skip, "cannot tell: neither modules.builtin nor modules.dep is readable", vwhy);
+    } else {
+      add("H021", "vhost-net", Severity::warn, "vhost_net is not available for this kernel", vwhy,
+          "install the kernel's modules package, or build it with CONFIG_VHOST_NET");
+    }
+    const char* nwhy = "A guest with nested = true runs guests of its own: KVM must pass vmx/svm on to it.";
+    const char* module = k.loaded.count("kvm_amd") ? "kvm_amd" : k.loaded.count("kvm_intel") ? "kvm_intel" : nullptr;
+    if (!module) {
+      add("H022", "nested virtualization", Severity::skip, "neither kvm_intel nor kvm_amd is loaded", nwhy);
+      return;
+    }
+    auto mp = k.params.find(module);
+    std::optional<std::string> nested;
+    if (mp != k.params.end() && mp->second.count("nested")) nested = mp->second.at("nested");
+    if (nested && (*nested == "Y" || *nested == "1")) {
+      add("H022", "nested virtualization", Severity::pass, std::string(module) + " nested: on", nwhy);
+    } else {
+      add("H022", "nested virtualization", Severity::info,
+          std::string(module) + " nested: " + nested.value_or("unknown") + " (only guests with nested = true need it)",
+          nwhy,
+          fmt::format("echo 'options {} nested=1' > /etc/modprobe.d/kvm-nested.conf, then reload {} with no guest running",
+                      module, module),
+          "/sys/module/" + std::string(module) + "/parameters/nested");
+    }
+  }
+
   void software() {
     section = "Software";
     const auto& sys = host.system;
@@ -557,6 +597,7 @@ std::vector<Finding> host_checks(const Host& host, const DoctorContext& ctx) {
   c.kernel_options();
   c.memory_and_cpu();
   c.software();
+  c.guest_features();
   std::stable_sort(c.out.begin(), c.out.end(), [](const Finding& a, const Finding& b) { return a.id < b.id; });
   return c.out;
 }
