@@ -114,8 +114,11 @@ class ModelIo : public HostIo {
     return cg;
   }
 
+  std::string boot_id = "boot-1";
+
   std::optional<std::string> read(const std::string& path) override {
     if (files.count(path)) return files[path];
+    if (path == "/proc/sys/kernel/random/boot_id") return boot_id + "\n";
     if (path == "/sys/devices/system/cpu/online") return format_cpulist(k.online) + "\n";
     if (path == "/proc/meminfo") return "MemTotal: 16000000 kB\nHugepagesize:       2048 kB\n";
     if (path == std::string(kPool) + "/nr_hugepages") return std::to_string(k.nr) + "\n";
@@ -561,6 +564,36 @@ TEST(Hook, RecoverLeavesRunningGuestsAlone) {
   EXPECT_EQ(io.k.cgroup_cpus.at(kHostCgroup), "0-1,3") << "a's CPU is still kept free";
   ASSERT_EQ(t.states().size(), 1u);
   EXPECT_EQ(t.states()[0].domain, "a");
+}
+
+// A /run that survives a reboot keeps records whose settings are gone: the
+// pool the new boot reserved must not lose the pages the old record added.
+TEST(Hook, RecordsFromBeforeARebootAreDroppedWithoutTouchingTheHost) {
+  ModelIo io;
+  io.k.nr = 0;
+  std::string xml = domain_xml("g", "2,3");
+  ASSERT_EQ(event(io, xml, "prepare"), 0);
+  ASSERT_EQ(event(io, xml, "started"), 0);
+  ASSERT_EQ(io.k.nr, 32);
+  // Reboot: a new boot id, the kernel's settings back to the boot's own.
+  ModelIo fresh;
+  fresh.files = io.files;
+  fresh.boot_id = "boot-2";
+  fresh.k.nr = 100;  // reserved on the new kernel command line
+  Kernel before = fresh.k;
+  std::ostringstream out;
+  Tuner t(fresh, out);
+  EXPECT_TRUE(t.states().empty()) << "status does not show settings that are gone";
+  EXPECT_TRUE(t.host_state_json().find("boot-1") != std::string::npos) << "still on disk until recover";
+  t.recover(t.stale_domains());
+  EXPECT_EQ(fresh.k, before) << dump(fresh.k);
+  EXPECT_FALSE(fresh.files.count("/run/vfioctl/g.json"));
+  EXPECT_FALSE(fresh.files.count(kHostState));
+  // The same guest's next start after the reboot works from a clean slate.
+  ASSERT_EQ(event(fresh, xml, "prepare"), 0);
+  EXPECT_EQ(fresh.k.nr, 100) << "100 free pages hold the guest's 32";
+  ASSERT_EQ(event(fresh, xml, "release"), 0);
+  EXPECT_EQ(fresh.k, before);
 }
 
 TEST(Hook, CpumaskFormat) {

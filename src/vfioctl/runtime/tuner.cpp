@@ -94,7 +94,18 @@ struct Tuner::Impl {
   std::string domain;  // for log lines
   json host;           // host.json
 
-  Impl(HostIo& i, std::ostream& o, const TunerOptions& op) : io(i), out(o), opt(op) { host = load(kHostState); }
+  Impl(HostIo& i, std::ostream& o, const TunerOptions& op) : io(i), out(o), opt(op) {
+    boot = std::string(trim(io.read("/proc/sys/kernel/random/boot_id").value_or("")));
+    host = load(kHostState);
+    // Kept across a reboot (a /run that is not a tmpfs): the settings it
+    // records are gone; acting on it would take from the new boot's pool.
+    if (stale(host)) host = json::object();
+  }
+
+  std::string boot;  // this boot's id; records carry the id of the boot they describe
+  bool stale(const json& j) const {
+    return j.is_object() && j.contains("boot") && !boot.empty() && j.value("boot", "") != boot;
+  }
 
   // --- logging -----------------------------------------------------------
   void log(const std::string& message) {
@@ -140,6 +151,7 @@ struct Tuner::Impl {
       return;
     }
     host["version"] = 1;
+    if (!boot.empty()) host["boot"] = boot;
     json record = host;
     record.erase("updated");
     std::string text = record.dump();
@@ -720,7 +732,7 @@ void Tuner::prepare(const DomainTune& d) {
     impl.host = impl.load(kHostState);
   }
   json st = {{"version", 1}, {"domain", d.name}, {"uuid", d.uuid}, {"actions", d.actions}, {"phase", "prepared"},
-             {"updated", now_iso()}};
+             {"updated", now_iso()}, {"boot", impl.boot}};
   m_io.save(state_path(d.name), st.dump(2) + "\n");
   if (d.wants("hugepages")) impl.prepare(d, st);
 }
@@ -730,7 +742,8 @@ void Tuner::started(const DomainTune& d) {
   Impl impl(m_io, m_log, m_opt);
   impl.domain = d.name;
   json st = impl.load(state_path(d.name));
-  if (st.empty()) st = {{"version", 1}, {"domain", d.name}, {"uuid", d.uuid}, {"actions", d.actions}};
+  if (st.empty() || impl.stale(st)) st = {{"version", 1}, {"domain", d.name}, {"uuid", d.uuid}, {"actions", d.actions}};
+  st["boot"] = impl.boot;
   st["phase"] = "started";
   st["updated"] = now_iso();
   std::vector<std::string> shared;
@@ -758,6 +771,11 @@ void Tuner::release(const std::string& domain) {
   Impl impl(m_io, m_log, m_opt);
   impl.domain = domain;
   json st = impl.load(state_path(domain));
+  if (impl.stale(st)) {
+    impl.log("release: the record is from before a reboot, whose settings are gone: dropped without touching the host");
+    m_io.remove(state_path(domain));
+    st = json::object();
+  }
   bool held = impl.host.contains("holders") && impl.host["holders"].contains(domain);
   if (st.empty() && !held) return;
   impl.give_back_pages(st);
@@ -780,6 +798,7 @@ std::vector<StateSummary> Tuner::states() {
     if (!ends_with(f, ".json") || f == "host.json") continue;
     std::string dom = f.substr(0, f.size() - 5);
     json st = impl.load(state_path(dom));
+    if (impl.stale(st)) continue;  // from before a reboot: recover drops it
     StateSummary s;
     s.domain = st.value("domain", dom);
     s.phase = st.value("phase", "");
@@ -808,6 +827,18 @@ std::vector<std::string> Tuner::stale_domains() {
 }
 
 std::vector<std::string> Tuner::recover(const std::vector<std::string>& domains) {
+  {
+    auto lock = m_io.lock();
+    Impl impl(m_io, m_log, m_opt);
+    for (const auto& f : m_io.list(kStateDir).value_or(std::vector<std::string>{})) {
+      if (!ends_with(f, ".json") || f == "host.json") continue;
+      std::string path = std::string(kStateDir) + "/" + f;
+      if (impl.stale(impl.load(path))) {
+        m_log << "vfioctl hook: " << path << " is from before a reboot: dropped\n";
+        m_io.remove(path);
+      }
+    }
+  }
   std::vector<std::string> done;
   for (const auto& d : domains) {
     release(d);
