@@ -1,0 +1,102 @@
+// The guest spec's parser, inside the library only (spec.h is the interface).
+// One class whose members live in three files:
+//   spec_values.cpp   typed values, sizes and "did you mean" suggestions;
+//   spec.cpp          the top level, preset and os, name, memory, hugepages,
+//                     cpus, passthrough, firmware and [[disk]];
+//   spec_day_one.cpp  [network], [input], [looking_glass], [tune], [install],
+//                     [[usb]], [audio] and [smbios].
+#pragma once
+
+#include <toml++/toml.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vfioctl/guest/spec.h"
+
+namespace vfioctl::spec_detail {
+
+inline constexpr long long kMinMemoryMib = 256;
+
+enum class SizeProblem { none, malformed, decimal_unit, fraction, too_big };
+
+struct SizeResult {
+  long long mib = 0;
+  SizeProblem problem = SizeProblem::none;
+};
+
+// "16G", "16GiB", "512M", "1.5G", "2T", "2048" (MiB). Units are binary and
+// case-insensitive; the result must be a whole number of MiB.
+SizeResult parse_size(std::string_view raw);
+
+// "1536M" or "3G": the shortest exact spelling of a size.
+std::string size_text(long long mib);
+
+// The nearest choice, or "" when none is near enough to be a likely typo.
+std::string nearest(std::string_view word, const std::vector<std::string>& choices);
+// "; did you mean 'x'?" or "".
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& choices);
+// "a string", "an integer", ...: a TOML value's kind, for messages.
+std::string kind_name(const toml::node& n);
+bool is_array_of_tables(const toml::node& n);
+// Only ASCII letters, digits and the characters in `extra`.
+bool all_chars(std::string_view s, std::string_view extra);
+
+class SpecParser {
+ public:
+  explicit SpecParser(std::string file) : m_file(std::move(file)) {}
+
+  GuestSpec parse(const std::string& text);
+
+ private:
+  std::string m_file;
+
+  // ---- positions and errors (spec_values.cpp) ----
+  std::string at_line(int line) const;
+  SpecPos pos(const toml::node& n) const;
+  [[noreturn]] void fail(const toml::node& n, const std::string& msg) const;
+  [[noreturn]] void fail_at(int line, const std::string& msg) const;
+
+  // A table's entries in the order they appear in the file.
+  struct Entry {
+    std::string key;
+    const toml::node* node;
+    int line;
+  };
+  static std::vector<Entry> entries(const toml::table& t);
+  void check_keys(const toml::table& t, const std::vector<std::string>& allowed, const std::string& where) const;
+
+  // ---- typed values (spec_values.cpp) ----
+  std::string string_of(const toml::node& n, const std::string& key, const std::string& example) const;
+  std::string choice_of(const toml::node& n, const std::string& key, const std::vector<std::string>& choices) const;
+  bool bool_of(const toml::node& n, const std::string& key) const;
+  long long int_of(const toml::node& n, const std::string& key, const std::string& example) const;
+  // A size as a string with a unit; a bare number gets the spelling to use.
+  long long size_of(const toml::node& n, const std::string& key, const std::string& example) const;
+  const toml::table* table_of(const toml::node& n, const std::string& key, const std::string& hint) const;
+  std::string absolute_path_of(const toml::node& n, const std::string& key, const std::string& example) const;
+
+  // ---- the core keys (spec.cpp) ----
+  void check_top_keys(const toml::table& root) const;
+  void parse_preset_os(const toml::table& root, GuestSpec& spec) const;
+  void parse_name(const toml::table& root, GuestSpec& spec) const;
+  void parse_memory(const toml::table& root, GuestSpec& spec) const;
+  void parse_hugepages(const toml::table& root, GuestSpec& spec) const;
+  void parse_cpus(const toml::table& root, GuestSpec& spec) const;
+  void parse_passthrough(const toml::table& root, GuestSpec& spec) const;
+  void parse_firmware(const toml::table& root, GuestSpec& spec) const;
+  void parse_disks(const toml::table& root, GuestSpec& spec) const;
+
+  // ---- what a guest needs on day one (spec_day_one.cpp) ----
+  void parse_network(const toml::table& root, GuestSpec& spec) const;
+  void parse_input(const toml::table& root, GuestSpec& spec) const;
+  void parse_looking_glass(const toml::table& root, GuestSpec& spec) const;
+  void parse_tune(const toml::table& root, GuestSpec& spec) const;
+  void parse_install(const toml::table& root, GuestSpec& spec) const;
+  void parse_usb(const toml::table& root, GuestSpec& spec) const;
+  void parse_audio(const toml::table& root, GuestSpec& spec) const;
+  void parse_smbios(const toml::table& root, GuestSpec& spec) const;
+};
+
+}  // namespace vfioctl::spec_detail
