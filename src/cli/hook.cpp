@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "cli.h"
+#include "vfioctl/host/access.h"
 #include "vfioctl/runtime/domain_tune.h"
 #include "vfioctl/runtime/host_io.h"
 #include "vfioctl/runtime/tuner.h"
@@ -31,9 +32,9 @@ using namespace vfioctl::runtime;
 // libvirt (6.5 and later) runs every executable in qemu.d/ for each QEMU
 // guest event, after /etc/libvirt/hooks/qemu when that exists: a file of our
 // own there coexists with any hook the user already has.
-constexpr const char* kHookDir = "/etc/libvirt/hooks/qemu.d";
-constexpr const char* kHookFile = "/etc/libvirt/hooks/qemu.d/vfioctl";
-constexpr const char* kMarker = "# vfioctl hook dispatcher";
+constexpr const char* kHookDir = kLibvirtHookDir;
+constexpr const char* kHookFile = kLibvirtHookFile;
+constexpr const char* kMarker = kLibvirtHookMarker;
 
 std::string hook_script(const std::string& binary) {
   return fmt::format(

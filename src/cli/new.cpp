@@ -16,6 +16,7 @@
 #include "vfioctl/guest/libvirt_xml.h"
 #include "vfioctl/guest/qemu_script.h"
 #include "vfioctl/guest/spec.h"
+#include "vfioctl/host/access.h"
 #include "vfioctl/host/host.h"
 #include "vfioctl/host/input.h"
 #include "vfioctl/host/guest_env.h"
@@ -468,6 +469,16 @@ void add_new(CLI::App& app, GlobalOptions& g) {
       throw input_error(fmt::format("{} exists; choose another -o, or add --force to replace it", o->output));
     }
     bool writes = !o->output.empty() || !o->qemu_script.empty() || o->define;
+    // The domain asks the libvirt hook to tune the host; without the hook nothing would.
+    bool domain_xml = o->qemu_script.empty() || !o->output.empty() || o->define;
+    if (domain_xml && !tune_actions(plan).empty()) {
+      auto hook = root.read(kLibvirtHookFile);
+      if (!hook || hook->find(kLibvirtHookMarker) == std::string::npos)
+        plan.permissions.push_back({"vfioctl hook", kLibvirtHookFile,
+                                    fmt::format("tunes the host while the guest runs ({}): 'vfioctl hook install "
+                                                "--apply', then restart libvirtd",
+                                                join(tune_actions(plan), ", "))});
+    }
     if (writes) create_images(plan, root);
     if (!g.json) print_summary(plan, writes);
     if (!o->output.empty()) {

@@ -288,6 +288,13 @@ TEST_F(DayOne, DoctorGuestChecksWhatTheHostMustAllow) {
   EXPECT_TRUE(has(r.out, "PASS  H201  QEMU user: QEMU runs as libvirt-qemu (uid 64055)"));
   EXPECT_TRUE(has(r.out, "FAIL  H204  ROM file: /var/lib/libvirt/vbios/gp102.rom does not exist"));
   EXPECT_TRUE(has(r.out, "FAIL  H205  hugetlbfs mount: no hugetlbfs with 1G pages is mounted"));
+  // The generated guest asks to be tuned: the hook is looked for, and found once installed.
+  EXPECT_TRUE(has(r.out, "WARN  H211  vfioctl hook: <vfioctl:tune> asks for hugepages, isolate, governor, irq, but "
+                         "/etc/libvirt/hooks/qemu.d/vfioctl does not exist")) << r.out;
+  Result install = vfioctl({"--root", root, "hook", "install", "--apply", "--binary", "/usr/bin/vfioctl"});
+  ASSERT_EQ(install.rc, 0) << install.err;
+  Result after = vfioctl({"--root", root, "doctor", "--guest", xml});
+  EXPECT_TRUE(has(after.out, "PASS  H211  vfioctl hook")) << after.out;
   Result j = vfioctl({"--root", root, "--json", "doctor", "--guest", xml});
   EXPECT_EQ(j.rc, 1);
   EXPECT_EQ(j.json()["checks"][0]["id"], "H201");

@@ -117,6 +117,17 @@ TEST(CliNewGolden, WindowsGamingOnTheHybridHostPinsPCoresAndPassesTheGpuOnOneSlo
   EXPECT_TRUE(has(r.out, "function=\"0x0\" multifunction=\"on\" />"));
   EXPECT_TRUE(has(r.out, "<memballoon model=\"none\" />"));
   EXPECT_TRUE(has(r.out, "<hyperv mode=\"custom\">"));
+  // The domain asks the libvirt hook to tune the host, and the host has no hook yet: said at the end.
+  EXPECT_TRUE(has(r.err, "  - vfioctl hook /etc/libvirt/hooks/qemu.d/vfioctl: tunes the host while the guest runs "
+                         "(hugepages, isolate, governor, irq): 'vfioctl hook install --apply', then restart libvirtd"))
+      << r.err;
+  // A plain QEMU script has no libvirt hook to ask for.
+  Result script = vfioctl({"--root", golden_root("intel-hybrid-13700k"), "new",
+                           std::string(VFIOCTL_SOURCE_DIR) + "/examples/windows-gaming.toml", "--qemu-script",
+                           (fs::temp_directory_path() / ("vfioctl-hookless-" + std::to_string(::getpid()) + ".sh")).string()});
+  ASSERT_EQ(script.rc, 0) << script.err;
+  EXPECT_FALSE(has(script.err, "vfioctl hook")) << script.err;
+  fs::remove(fs::temp_directory_path() / ("vfioctl-hookless-" + std::to_string(::getpid()) + ".sh"));
 }
 
 class SpecFile : public ::testing::Test {

@@ -1,6 +1,6 @@
 // doctor --guest: what a domain asks of the host (needs), the host's side
 // read from scratch trees (qemu.conf, accounts, file modes, mounts, AppArmor
-// logs), and the verdicts H201-H210.
+// logs, the libvirt hook), and the verdicts H201-H211.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -158,6 +158,46 @@ TEST(GuestAccess, NoHugetlbfsOfThePageSizeAndNoKvmModule) {
   EXPECT_EQ(find(fs, "H208")->message, "kvm_intel is not loaded (no /sys/module/kvm_intel/parameters/nested)");
   EXPECT_EQ(find(fs, "H207")->severity, Severity::pass);
   EXPECT_FALSE(find(fs, "H210"));  // the session's limit is unknown (not the live host)
+}
+
+// A guest that opts into tuning needs the hook where libvirt runs it.
+TEST(GuestAccess, TheHookForAGuestThatAsksToBeTuned) {
+  std::string xml = kDomain;
+  xml.replace(xml.find("<memory"), 0,
+              "<metadata><t:tune xmlns:t=\"urn:vfioctl:tune:1\" actions=\"isolate irq\"/></metadata>\n  ");
+  GuestNeeds n = read_guest_needs(xml);
+  EXPECT_TRUE(n.tune);
+  EXPECT_EQ(n.tune_actions, (std::vector<std::string>{"isolate", "irq"}));
+
+  TempTree t;
+  accounts(t);
+  Root root(t.dir());
+  auto verdict = [&]() { return *find(guest_checks(n, read_guest_access(root, n), Session{}), "H211"); };
+  Finding missing = verdict();
+  EXPECT_EQ(missing.severity, Severity::warn);
+  EXPECT_EQ(missing.message, "<vfioctl:tune> asks for isolate, irq, but /etc/libvirt/hooks/qemu.d/vfioctl does not "
+                             "exist: nothing will tune the host");
+  EXPECT_EQ(missing.fix, "vfioctl hook install --apply, then restart libvirtd (or virtqemud)");
+
+  std::string hook = (t.dir() / "etc/libvirt/hooks/qemu.d/vfioctl").string();
+  t.file("/etc/libvirt/hooks/qemu.d/vfioctl", "#!/bin/sh\nexec my-own-hook \"$@\"\n");
+  ASSERT_EQ(::chmod(hook.c_str(), 0755), 0);
+  EXPECT_EQ(verdict().severity, Severity::warn);
+  EXPECT_NE(verdict().message.find("was not written by vfioctl"), std::string::npos);
+
+  t.file("/etc/libvirt/hooks/qemu.d/vfioctl", std::string("#!/bin/sh\n") + kLibvirtHookMarker + "\nexec vfioctl hook run \"$@\"\n");
+  ASSERT_EQ(::chmod(hook.c_str(), 0644), 0);
+  EXPECT_EQ(verdict().severity, Severity::fail);
+  EXPECT_EQ(verdict().fix, "chmod 755 /etc/libvirt/hooks/qemu.d/vfioctl");
+
+  ASSERT_EQ(::chmod(hook.c_str(), 0755), 0);
+  EXPECT_EQ(verdict().severity, Severity::pass);
+
+  // A guest without the element gets no H211; one with an unknown action is a bad input.
+  EXPECT_FALSE(find(guest_checks(read_guest_needs(kDomain), GuestAccess{}, Session{}), "H211"));
+  std::string typo = xml;
+  typo.replace(typo.find("isolate irq"), 11, "isolate irqs");
+  EXPECT_THROW(read_guest_needs(typo), Error);
 }
 
 }  // namespace

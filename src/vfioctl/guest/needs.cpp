@@ -2,6 +2,7 @@
 
 #include <pugixml.hpp>
 
+#include "vfioctl/runtime/domain_tune.h"
 #include "vfioctl/util/error.h"
 #include "vfioctl/util/strings.h"
 
@@ -78,6 +79,10 @@ GuestNeeds read_guest_needs(const std::string& xml) {
       n.evdev_cmdline.push_back(path);
     }
   }
+  // <metadata><vfioctl:tune actions="..."/>: the same reading as the hook's.
+  runtime::DomainTune tune = runtime::parse_domain_tune(xml);
+  n.tune = tune.opted_in;
+  n.tune_actions = tune.actions;
   return n;
 }
 

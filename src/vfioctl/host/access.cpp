@@ -211,6 +211,13 @@ GuestAccess read_guest_access(const Root& root, const GuestNeeds& needs) {
     if (auto t = root.read("/sys/module/" + module + "/parameters/nested")) g.nested_param = std::string(trim(*t));
   }
   g.vhost_net = root.exists("/dev/vhost-net");
+  if (needs.tune) {
+    Root::FileInfo info = root.stat(kLibvirtHookFile);
+    g.hook.present = info.kind != Root::FileInfo::Kind::missing;
+    g.hook.executable = info.kind == Root::FileInfo::Kind::regular && (info.mode & 0111) != 0;
+    auto text = root.read(kLibvirtHookFile);
+    g.hook.ours = text && text->find(kLibvirtHookMarker) != std::string::npos;
+  }
   g.mac = read_mac(root, needs.uuid);
   return g;
 }

@@ -77,6 +77,20 @@ struct GuestNeeds {
   long long memory_kib = 0;
   std::string nested;                      // "vmx" or "svm" when the CPU asks for it
   bool virtio_net = false;                 // a virtio <interface> (vhost-net)
+  bool tune = false;                       // <vfioctl:tune> in <metadata>: the hook tunes the host
+  std::vector<std::string> tune_actions;   // its actions
+};
+
+// The libvirt hook `vfioctl hook install` writes (libvirt 6.5 and later run
+// every program in qemu.d/), and the line that marks the file as vfioctl's.
+inline constexpr const char* kLibvirtHookDir = "/etc/libvirt/hooks/qemu.d";
+inline constexpr const char* kLibvirtHookFile = "/etc/libvirt/hooks/qemu.d/vfioctl";
+inline constexpr const char* kLibvirtHookMarker = "# vfioctl hook dispatcher";
+
+struct HookInstall {
+  bool present = false;     // kLibvirtHookFile exists
+  bool ours = false;        // it carries kLibvirtHookMarker
+  bool executable = false;  // libvirt skips a hook that is not
 };
 
 struct HugetlbfsMount {
@@ -98,6 +112,7 @@ struct GuestAccess {
   long long default_hugepage_kib = 0;          // /proc/meminfo Hugepagesize
   std::optional<std::string> nested_param;     // /sys/module/kvm_intel|kvm_amd/parameters/nested
   bool vhost_net = false;                      // /dev/vhost-net
+  HookInstall hook;                            // read when the guest opts into tuning
   MacFacts mac;
 };
 

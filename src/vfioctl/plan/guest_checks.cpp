@@ -208,6 +208,33 @@ std::vector<Finding> guest_checks(const GuestNeeds& n, const GuestAccess& a, con
                        "libvirt raises the limit itself; a plain QEMU start (vfioctl new --qemu-script) needs it",
                        enough ? "" : "run the script as root (it starts QEMU as root, then drops to the user)", section));
   }
+  // H211: the libvirt hook for a guest that asks to be tuned.
+  if (n.tune) {
+    const auto& h = a.hook;
+    std::string asks = n.tune_actions.empty() ? "<vfioctl:tune> with no actions"
+                                              : "<vfioctl:tune> asks for " + join(n.tune_actions, ", ");
+    const char* why = "libvirt runs the vfioctl hook as the guest starts and stops; it makes the tuning the guest's "
+                      "<vfioctl:tune> asks for (docs/hook.md)";
+    if (!h.present) {
+      out.push_back(make("H211", "vfioctl hook", Severity::warn,
+                         fmt::format("{}, but {} does not exist: nothing will tune the host", asks, kLibvirtHookFile),
+                         why, "vfioctl hook install --apply, then restart libvirtd (or virtqemud)", section));
+    } else if (!h.ours) {
+      out.push_back(make("H211", "vfioctl hook", Severity::warn,
+                         fmt::format("{}, but {} was not written by vfioctl", asks, kLibvirtHookFile), why,
+                         fmt::format("move that file elsewhere in {}, then vfioctl hook install --apply", kLibvirtHookDir),
+                         section));
+    } else if (!h.executable) {
+      out.push_back(make("H211", "vfioctl hook", Severity::fail,
+                         fmt::format("{} is not executable: libvirt skips it", kLibvirtHookFile), why,
+                         fmt::format("chmod 755 {}", kLibvirtHookFile), section));
+    } else {
+      out.push_back(make("H211", "vfioctl hook", Severity::pass,
+                         fmt::format("{}; the hook is installed ({})", asks, kLibvirtHookFile),
+                         std::string(why) + "; libvirtd must have been restarted once after the install", "",
+                         section));
+    }
+  }
   return out;
 }
 

@@ -1,5 +1,5 @@
 // What the host must allow for one guest (`vfioctl doctor --guest`):
-// findings H201-H209 from the guest's needs and the host's side of each.
+// findings H201-H211 from the guest's needs and the host's side of each.
 // Pure: the facts come in GuestAccess and Session.
 #pragma once
 
