@@ -65,8 +65,8 @@ void BM_ParseOnly(benchmark::State& state) {
   for (auto _ : state) {
     for (const auto& f : files()) {
       pugi::xml_document doc;
-      benchmark::DoNotOptimize(doc.load_buffer(f.text.data(), f.text.size(),
-                                               pugi::parse_default | pugi::parse_comments, pugi::encoding_utf8));
+      benchmark::DoNotOptimize(doc.load_buffer(f.text.data(), f.text.size(), pugi::parse_default | pugi::parse_comments,
+                                               pugi::encoding_utf8));
     }
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * files().size()));

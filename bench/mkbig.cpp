@@ -24,10 +24,10 @@ struct Kind {
 };
 
 const Kind kKinds[] = {
-    {0x0200, 0x8086, 0x1572, "i40e"},           // X710 10GbE
-    {0x0108, 0x144d, 0xa808, "nvme"},           // Samsung 970 EVO
-    {0x0300, 0x10de, 0x1b81, "nouveau"},        // GTX 1070
-    {0x0c03, 0x1912, 0x0014, "xhci_hcd"},       // Renesas uPD720201
+    {0x0200, 0x8086, 0x1572, "i40e"},      // X710 10GbE
+    {0x0108, 0x144d, 0xa808, "nvme"},      // Samsung 970 EVO
+    {0x0300, 0x10de, 0x1b81, "nouveau"},   // GTX 1070
+    {0x0c03, 0x1912, 0x0014, "xhci_hcd"},  // Renesas uPD720201
 };
 
 HostDescription big_host() {
@@ -106,8 +106,7 @@ int main(int argc, char** argv) {
   try {
     auto desc = vfioctl::hostgen::big_host();
     vfioctl::hostgen::generate_host(desc, argv[1]);
-    std::printf("%s: %zu PCI functions, %zu CPUs\n", argv[1], desc.listing.devices.size(),
-                desc.cpu.table.rows.size());
+    std::printf("%s: %zu PCI functions, %zu CPUs\n", argv[1], desc.listing.devices.size(), desc.cpu.table.rows.size());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vfioctl-mkbig: error: %s\n", e.what());
     return 2;

@@ -62,7 +62,8 @@ std::string suggest(const std::string& word) {
 
 std::string usage_footer() {
   std::string s = "\nCommands:\n";
-  for (const auto& c : commands()) s += "  " + std::string(c.name) + std::string(12 - std::string(c.name).size(), ' ') + c.summary + "\n";
+  for (const auto& c : commands())
+    s += "  " + std::string(c.name) + std::string(12 - std::string(c.name).size(), ' ') + c.summary + "\n";
   s += "\nRun 'vfioctl COMMAND --help' for a command's options.\n"
        "Exit codes: 0 ok, 1 check found errors, 2 bad usage or input, 3 system refused.\n";
   return s;
@@ -72,9 +73,10 @@ std::string usage_footer() {
 
 int run(int argc, char** argv) {
   GlobalOptions g;
-  CLI::App app{"vfioctl: prepare a Linux KVM host for PCI (GPU) passthrough and build tuned guests.\n"
-               "Reads host facts from sysfs/procfs (or a snapshot with --root), plans, and explains.",
-               "vfioctl"};
+  CLI::App app{
+      "vfioctl: prepare a Linux KVM host for PCI (GPU) passthrough and build tuned guests.\n"
+      "Reads host facts from sysfs/procfs (or a snapshot with --root), plans, and explains.",
+      "vfioctl"};
   app.set_version_flag("--version", "vfioctl 0.1.0");
   app.fallthrough();
   app.add_option("--root", g.root, "read every host fact from DIR instead of / (a snapshot or test fixture)")

@@ -3,8 +3,8 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-#include "vfioctl/host/json.h"
 #include <string>
+#include "vfioctl/host/json.h"
 
 #include "vfioctl/host/notes.h"
 #include "vfioctl/host/root.h"

@@ -4,18 +4,18 @@
 
 #include <algorithm>
 #include <fstream>
-#include <sstream>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <sstream>
 
 #include "cli.h"
+#include "vfioctl/guest/needs.h"
+#include "vfioctl/host/access.h"
 #include "vfioctl/host/host.h"
 #include "vfioctl/host/json.h"
 #include "vfioctl/host/selector.h"
 #include "vfioctl/host/session.h"
-#include "vfioctl/guest/needs.h"
-#include "vfioctl/host/access.h"
 #include "vfioctl/plan/doctor.h"
 #include "vfioctl/plan/guest_checks.h"
 #include "vfioctl/util/error.h"
@@ -112,10 +112,14 @@ void print_json(const Host& host, const std::vector<Finding>& findings) {
     w.field("section", f.section);
     w.field("message", f.message);
     w.field("why", f.why);
-    if (f.fix.empty()) w.field("fix", nullptr);
-    else w.field("fix", f.fix);
-    if (f.where.empty()) w.field("where", nullptr);
-    else w.field("where", f.where);
+    if (f.fix.empty())
+      w.field("fix", nullptr);
+    else
+      w.field("fix", f.fix);
+    if (f.where.empty())
+      w.field("where", nullptr);
+    else
+      w.field("where", f.where);
     w.end_object();
   }
   w.end_array();
@@ -166,8 +170,10 @@ void add_doctor(CLI::App& app, GlobalOptions& g) {
         throw input_error(fmt::format("--guest {}: {}", opts->guest, e.what()));
       }
       auto findings = guest_checks(needs, read_guest_access(root, needs), session);
-      if (g.json) print_json(host, findings);
-      else print_text(host, findings, session, g.verbose, make_style(g));
+      if (g.json)
+        print_json(host, findings);
+      else
+        print_text(host, findings, session, g.verbose, make_style(g));
       for (const auto& f : findings) {
         if (f.severity == Severity::fail) g.exit_code = 1;
       }
@@ -187,8 +193,10 @@ void add_doctor(CLI::App& app, GlobalOptions& g) {
                           "; 'vfioctl list' shows the devices and their addresses");
       }
     }
-    if (g.json) print_json(host, findings);
-    else print_text(host, findings, session, g.verbose, make_style(g));
+    if (g.json)
+      print_json(host, findings);
+    else
+      print_text(host, findings, session, g.verbose, make_style(g));
     if (g.verbose && !g.json) print_notes(host.notes);
     for (const auto& f : findings) {
       if (f.severity == Severity::fail) g.exit_code = 1;

@@ -27,8 +27,10 @@ std::string shell_word(const std::string& s) {
   if (safe) return s;
   std::string q = "'";
   for (char c : s) {
-    if (c == '\'') q += "'\\''";
-    else q += c;
+    if (c == '\'')
+      q += "'\\''";
+    else
+      q += c;
   }
   return q + "'";
 }
@@ -88,8 +90,9 @@ void print_text(const std::vector<InputDevice>& devices, const EvdevOptions& o, 
     std::cout << "  " << args[i] << " " << shell_word(args[i + 1]) << (i + 2 < args.size() ? " \\" : "") << "\n";
   }
   std::cout << "\n";
-  std::cout << fmt::format("Press {} ({}; change with --grab-toggle) to move keyboard and mouse between host and guest.\n",
-                           grab_toggle_help(o.grab_toggle), o.grab_toggle);
+  std::cout << fmt::format(
+      "Press {} ({}; change with --grab-toggle) to move keyboard and mouse between host and guest.\n",
+      grab_toggle_help(o.grab_toggle), o.grab_toggle);
   std::cout << "libvirt grants the guest these <input> paths itself; qemu.conf's cgroup_device_acl must list them\n"
                "only when the QEMU arguments are passed through <qemu:commandline> instead.\n";
 }
@@ -98,7 +101,8 @@ void print_text(const std::vector<InputDevice>& devices, const EvdevOptions& o, 
 
 void add_evdev(CLI::App& app, GlobalOptions& g) {
   auto opts = std::make_shared<EvdevOptions>();
-  CLI::App* cmd = app.add_subcommand("evdev", "keyboards and mice for evdev passthrough, with libvirt XML and QEMU arguments");
+  CLI::App* cmd =
+      app.add_subcommand("evdev", "keyboards and mice for evdev passthrough, with libvirt XML and QEMU arguments");
   cmd->description(
       "Hand the host's keyboard and mouse to a guest without passing a USB controller: QEMU reads their\n"
       "event devices, and a key combination (both Ctrl keys unless --grab-toggle says otherwise) moves\n"

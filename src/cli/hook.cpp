@@ -7,10 +7,10 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <sstream>
 #include <iostream>
 #include <iterator>
 #include <memory>
+#include <sstream>
 
 #include "cli.h"
 #include "vfioctl/host/access.h"
@@ -66,7 +66,8 @@ bool libvirtd_running(const Root& root) {
 }
 
 void require_root_user(const Root& root, const char* what) {
-  if (root.is_live() && ::geteuid() != 0) throw Error(ExitCode::refused, fmt::format("{}: run it as root (sudo)", what));
+  if (root.is_live() && ::geteuid() != 0)
+    throw Error(ExitCode::refused, fmt::format("{}: run it as root (sudo)", what));
 }
 
 struct InstallOptions {
@@ -94,7 +95,8 @@ void print_change(const setup::FileChange& c, bool json, bool applied, const std
   } else if (!applied) {
     std::cout << unified_diff(c.path, c.before, c.after);
   } else {
-    std::cout << (c.after ? "wrote " : "removed ") << c.path << (entry ? " (journal entry " + entry->id + ")" : "") << "\n";
+    std::cout << (c.after ? "wrote " : "removed ") << c.path << (entry ? " (journal entry " + entry->id + ")" : "")
+              << "\n";
   }
   if (!notes.empty() && c.before != c.after) std::cout << "\n";
   for (const auto& n : notes) std::cout << n << "\n";
@@ -109,22 +111,27 @@ void run_install(const GlobalOptions& g, const InstallOptions& o, bool install) 
   c.mode = FileMode{0755, 0, 0};
   std::vector<std::string> notes;
   if (c.before && c.before->find(kMarker) == std::string::npos)
-    throw Error(ExitCode::refused, fmt::format("{} exists and was not written by vfioctl: it is left alone; move it elsewhere "
-                                               "in {} (any name) and run 'vfioctl hook {}' again",
-                                               kHookFile, kHookDir, install ? "install" : "uninstall"));
+    throw Error(ExitCode::refused,
+                fmt::format("{} exists and was not written by vfioctl: it is left alone; move it elsewhere "
+                            "in {} (any name) and run 'vfioctl hook {}' again",
+                            kHookFile, kHookDir, install ? "install" : "uninstall"));
   if (install) {
     std::string binary = o.binary.empty() ? self_binary() : o.binary;
-    if (binary.empty() || binary[0] != '/') throw input_error(fmt::format("--binary '{}': give an absolute path", binary));
+    if (binary.empty() || binary[0] != '/')
+      throw input_error(fmt::format("--binary '{}': give an absolute path", binary));
     c.after = hook_script(binary);
     c.why = "the libvirt hook that tunes the host while opted-in guests run";
     if (root.exists("/etc/libvirt/hooks/qemu"))
-      notes.push_back("note: /etc/libvirt/hooks/qemu exists and stays: libvirt runs it first, then every program in qemu.d/.");
+      notes.push_back(
+          "note: /etc/libvirt/hooks/qemu exists and stays: libvirt runs it first, then every program in qemu.d/.");
     notes.push_back("Guests opt in with <vfioctl:tune> in their <metadata> ('vfioctl new' writes it; docs/hook.md).");
     notes.push_back("libvirt looks for hooks when it starts: restart libvirtd (or virtqemud) after installing.");
   } else {
     if (!c.before) {
-      if (g.json) print_change(c, true, false, {}, std::nullopt);
-      else std::cout << kHookFile << " is not installed: nothing to do.\n";
+      if (g.json)
+        print_change(c, true, false, {}, std::nullopt);
+      else
+        std::cout << kHookFile << " is not installed: nothing to do.\n";
       return;
     }
     c.after = std::nullopt;
@@ -136,9 +143,10 @@ void run_install(const GlobalOptions& g, const InstallOptions& o, bool install) 
     if (!st.empty()) {
       std::vector<std::string> names;
       for (const auto& s : st) names.push_back(s.domain);
-      notes.push_back(fmt::format("warning: tuning is in force for {}; without the hook its release will not run: after they "
-                                  "stop, run 'vfioctl hook recover --apply'.",
-                                  join(names, ", ")));
+      notes.push_back(
+          fmt::format("warning: tuning is in force for {}; without the hook its release will not run: after they "
+                      "stop, run 'vfioctl hook recover --apply'.",
+                      join(names, ", ")));
     }
     notes.push_back("Restart libvirtd (or virtqemud) so that it stops calling the hook.");
   }
@@ -164,9 +172,10 @@ struct RunOptions {
 void run_hook(GlobalOptions& g, const RunOptions& o) {
   std::string xml((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
   if (trim(xml).empty())
-    throw input_error(fmt::format("hook run {} {}: no domain XML on stdin (libvirt passes it; to try by hand: "
-                                  "virsh dumpxml {} | vfioctl hook run {} {} {} -)",
-                                  o.domain, o.operation, o.domain, o.domain, o.operation, o.sub_operation));
+    throw input_error(
+        fmt::format("hook run {} {}: no domain XML on stdin (libvirt passes it; to try by hand: "
+                    "virsh dumpxml {} | vfioctl hook run {} {} {} -)",
+                    o.domain, o.operation, o.domain, o.domain, o.operation, o.sub_operation));
   DomainTune d = parse_domain_tune(xml);
   if (!d.opted_in) return;  // the common case: not ours, nothing read or written
   if (!o.domain.empty()) d.name = o.domain;
@@ -204,13 +213,16 @@ void write_state(JsonWriter& w, const StateSummary& s) {
 }
 
 std::string describe(const StateSummary& s) {
-  std::string r = fmt::format("{} ({}{}):", s.domain, s.phase.empty() ? "no phase" : s.phase, s.running ? ", running" : ", not running");
+  std::string r = fmt::format("{} ({}{}):", s.domain, s.phase.empty() ? "no phase" : s.phase,
+                              s.running ? ", running" : ", not running");
   if (s.hugepage_kib)
     r += s.pages_added >= 0 ? fmt::format(" {} {} kB pages added to {};", s.pages_added, *s.hugepage_kib, s.pool)
                             : fmt::format(" {} kB pages being added to {} (interrupted);", *s.hugepage_kib, s.pool);
   if (!s.cpus.empty()) r += fmt::format(" CPUs {} kept for it ({});", s.cpus, join(s.actions, ", "));
-  if (r.back() == ':') r += " nothing in force";
-  else r.pop_back();
+  if (r.back() == ':')
+    r += " nothing in force";
+  else
+    r.pop_back();
   return r;
 }
 
@@ -248,7 +260,8 @@ void run_status(const GlobalOptions& g) {
   if (!host.empty()) std::cout << "Shared settings and their originals (" << kHostState << "):\n" << host;
   auto stale = t.stale_domains();
   if (!stale.empty())
-    std::cout << fmt::format("\n{} not running: 'vfioctl hook recover --apply' gives back what they hold.\n", join(stale, ", "));
+    std::cout << fmt::format("\n{} not running: 'vfioctl hook recover --apply' gives back what they hold.\n",
+                             join(stale, ", "));
 }
 
 struct RecoverOptions {
@@ -276,9 +289,10 @@ void run_recover(const GlobalOptions& g, const RecoverOptions& o) {
                                       known.empty() ? "none" : join(known, ", ")));
       }
       if (it != states.end() && it->running && !o.force)
-        throw Error(ExitCode::refused, fmt::format("'{}' is running: its tuning is in use; stop the guest first (its release "
-                                                   "then gives everything back), or add --force",
-                                                   d));
+        throw Error(ExitCode::refused,
+                    fmt::format("'{}' is running: its tuning is in use; stop the guest first (its release "
+                                "then gives everything back), or add --force",
+                                d));
     }
   }
   if (!o.apply) {
@@ -296,8 +310,10 @@ void run_recover(const GlobalOptions& g, const RecoverOptions& o) {
       return;
     }
     for (const auto& s : states)
-      if (std::find(targets.begin(), targets.end(), s.domain) != targets.end()) std::cout << "would release " << describe(s) << "\n";
-    std::cout << "\nShared settings (CPU isolation, governors, IRQ affinity) are then recomputed for the guests still running.\n"
+      if (std::find(targets.begin(), targets.end(), s.domain) != targets.end())
+        std::cout << "would release " << describe(s) << "\n";
+    std::cout << "\nShared settings (CPU isolation, governors, IRQ affinity) are then recomputed for the guests still "
+                 "running.\n"
                  "Dry run: nothing was changed. Add --apply to do it.\n";
     return;
   }
@@ -341,7 +357,8 @@ void add_hook(CLI::App& app, GlobalOptions& g) {
       "  sudo vfioctl hook recover --apply      # after a crash: give back what stopped guests held\n");
 
   auto inst = std::make_shared<InstallOptions>();
-  CLI::App* install = cmd->add_subcommand("install", "put the hook in /etc/libvirt/hooks/qemu.d/ (dry run without --apply)");
+  CLI::App* install =
+      cmd->add_subcommand("install", "put the hook in /etc/libvirt/hooks/qemu.d/ (dry run without --apply)");
   install->add_flag("--apply", inst->apply, "write it (journaled: 'vfioctl undo' takes it back)");
   install->add_option("--binary", inst->binary, "the vfioctl the hook runs (default: this one)");
   install->callback([&g, inst] { run_install(g, *inst, true); });
@@ -352,7 +369,8 @@ void add_hook(CLI::App& app, GlobalOptions& g) {
   uninstall->callback([&g, uninst] { run_install(g, *uninst, false); });
 
   auto ro = std::make_shared<RunOptions>();
-  CLI::App* run = cmd->add_subcommand("run", "what libvirt calls: DOMAIN OPERATION SUB-OPERATION, the domain XML on stdin");
+  CLI::App* run =
+      cmd->add_subcommand("run", "what libvirt calls: DOMAIN OPERATION SUB-OPERATION, the domain XML on stdin");
   run->add_option("domain", ro->domain, "the guest's name")->required();
   run->add_option("operation", ro->operation, "prepare, start, started, stopped, release, ...")->required();
   run->add_option("sub-operation", ro->sub_operation, "begin, end or -")->required();
@@ -363,7 +381,8 @@ void add_hook(CLI::App& app, GlobalOptions& g) {
   status->callback([&g] { run_status(g); });
 
   auto rec = std::make_shared<RecoverOptions>();
-  CLI::App* recover = cmd->add_subcommand("recover", "give back what stopped guests still hold (after a crash or a killed libvirtd)");
+  CLI::App* recover =
+      cmd->add_subcommand("recover", "give back what stopped guests still hold (after a crash or a killed libvirtd)");
   recover->add_option("domain", rec->domains, "only these guests (default: every guest whose QEMU is gone)");
   recover->add_flag("--apply", rec->apply, "do it (without: show what would be released)");
   recover->add_flag("--force", rec->force, "also release a named guest that is still running");

@@ -163,7 +163,9 @@ void add_lint(CLI::App& app, GlobalOptions& g) {
       "original kept as FILE.bak, or written to -o OUT) and reports what is left.\n"
       "Exit status 1 when an error is found, 2 when a file cannot be read or parsed (the others are still checked),\n"
       "3 when a fixed file cannot be written.");
-  cmd->add_option("files", opts->files, "domain XML files ('-' reads standard input)")->required()->type_name("FILE.xml");
+  cmd->add_option("files", opts->files, "domain XML files ('-' reads standard input)")
+      ->required()
+      ->type_name("FILE.xml");
   cmd->add_flag("--host", opts->host, "also judge against this host's facts (implied by --root DIR)");
   cmd->add_option("--disable", opts->disable, "skip a rule (repeatable, or comma-separated): L002")
       ->delimiter(',')
@@ -241,14 +243,20 @@ void add_lint(CLI::App& app, GlobalOptions& g) {
     lint::ReportContext ctx;
     ctx.host_rules = host != nullptr;
     ctx.color = make_style(g).bold("x") != "x";
-    if (format == "json") lint::write_json(std::cout, reports, ctx);
-    else if (format == "sarif") lint::write_sarif(std::cout, reports, ctx);
-    else lint::write_text(std::cout, reports, ctx);
+    if (format == "json")
+      lint::write_json(std::cout, reports, ctx);
+    else if (format == "sarif")
+      lint::write_sarif(std::cout, reports, ctx);
+    else
+      lint::write_text(std::cout, reports, ctx);
     if (host && g.verbose) print_notes(host->notes);
 
-    if (write_failed) g.exit_code = static_cast<int>(ExitCode::refused);
-    else if (unreadable) g.exit_code = static_cast<int>(ExitCode::bad_input);
-    else if (errors) g.exit_code = static_cast<int>(ExitCode::findings);
+    if (write_failed)
+      g.exit_code = static_cast<int>(ExitCode::refused);
+    else if (unreadable)
+      g.exit_code = static_cast<int>(ExitCode::bad_input);
+    else if (errors)
+      g.exit_code = static_cast<int>(ExitCode::findings);
   });
 }
 

@@ -54,8 +54,7 @@ std::string describe(const PciDevice& dev) {
 std::string device_line(const PciDevice& dev, const Style& st) {
   std::string driver = dev.driver ? *dev.driver : "no driver";
   if (dev.driver == "vfio-pci") driver = st.green(driver);
-  std::string line = fmt::format("  {} {}  {}", st.bold(dev.address.short_str()), describe(dev),
-                                 "driver: " + driver);
+  std::string line = fmt::format("  {} {}  {}", st.bold(dev.address.short_str()), describe(dev), "driver: " + driver);
   auto flags = device_flags(dev);
   if (!flags.empty()) line += "  " + st.dim("[" + join(flags, " ") + "]");
   for (const auto& note : dev.notes) line += "\n      " + st.yellow("note: " + note);
@@ -194,8 +193,10 @@ void print_text(const Host& host, const std::vector<Selector>& sels, const Style
     std::cout << st.bold(fmt::format("IOMMU group {}", g.id)) << "  " << verdict_text(host, a, st) << "\n";
     for (const auto& addr : g.devices) {
       const PciDevice* dev = host.device(addr);
-      if (dev) std::cout << device_line(*dev, st) << "\n";
-      else std::cout << "  " << addr.short_str() << " (listed in the group, absent from /sys/bus/pci/devices)\n";
+      if (dev)
+        std::cout << device_line(*dev, st) << "\n";
+      else
+        std::cout << "  " << addr.short_str() << " (listed in the group, absent from /sys/bus/pci/devices)\n";
     }
   }
   std::vector<const PciDevice*> ungrouped;
@@ -203,7 +204,8 @@ void print_text(const Host& host, const std::vector<Selector>& sels, const Style
     if (!grouped.count(dev.address) && selected(sels, dev)) ungrouped.push_back(&dev);
   }
   if (host.groups.empty()) {
-    std::cout << st.yellow("The IOMMU is off: /sys/kernel/iommu_groups is empty, so no device can be passed through.") << "\n";
+    std::cout << st.yellow("The IOMMU is off: /sys/kernel/iommu_groups is empty, so no device can be passed through.")
+              << "\n";
     switch (host.platform.vendor) {
       case CpuVendor::intel:
         std::cout << "Enable VT-d in the firmware setup, and add intel_iommu=on to the kernel command line\n"
@@ -234,8 +236,11 @@ void print_text(const Host& host, const std::vector<Selector>& sels, const Style
       names.push_back(a.short_str());
     }
     if (!relevant) continue;
-    std::cout << st.yellow("warning: ") << fmt::format("{} devices share the id {} ({}): vfio-pci.ids={} would claim all of them; bind one by address (driver_override) instead\n",
-                                                      addrs.size(), id, join(names, ", "), id);
+    std::cout << st.yellow("warning: ")
+              << fmt::format(
+                     "{} devices share the id {} ({}): vfio-pci.ids={} would claim all of them; bind one by address "
+                     "(driver_override) instead\n",
+                     addrs.size(), id, join(names, ", "), id);
   }
 }
 
@@ -248,10 +253,13 @@ void add_list(CLI::App& app, GlobalOptions& g) {
       "List IOMMU groups (numerically) with their devices: address, class, names, [vendor:device], driver.\n"
       "Each group gets a verdict: ready (every endpoint on vfio-pci), passable (one device's functions\n"
       "plus bridges), shared (names the other devices that would have to go too), none (bridges only).");
-  cmd->add_option("selector", opts->selectors,
-                  "only groups holding a matching device: 01:00.0, 0000:01:00.0, 01:00, 10de:1b81, gpu, audio, usb, nvme, sata, "
-                  "net; usb also lists the USB devices (ids for [[usb]] in a guest spec)");
-  cmd->footer("\nExamples:\n  vfioctl list\n  vfioctl list gpu\n  vfioctl list 10de:1b81 --json\n  vfioctl --root tests/hosts/amd-ryzen9-3900x list");
+  cmd->add_option(
+      "selector", opts->selectors,
+      "only groups holding a matching device: 01:00.0, 0000:01:00.0, 01:00, 10de:1b81, gpu, audio, usb, nvme, sata, "
+      "net; usb also lists the USB devices (ids for [[usb]] in a guest spec)");
+  cmd->footer(
+      "\nExamples:\n  vfioctl list\n  vfioctl list gpu\n  vfioctl list 10de:1b81 --json\n  vfioctl --root "
+      "tests/hosts/amd-ryzen9-3900x list");
   cmd->callback([opts, &g]() {
     auto sels = parse_selectors(opts->selectors);
     Root root = open_root(g);

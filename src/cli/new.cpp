@@ -17,21 +17,21 @@
 #include "vfioctl/guest/qemu_script.h"
 #include "vfioctl/guest/spec.h"
 #include "vfioctl/host/access.h"
+#include "vfioctl/host/guest_env.h"
 #include "vfioctl/host/host.h"
 #include "vfioctl/host/input.h"
-#include "vfioctl/host/guest_env.h"
-#include "vfioctl/util/json_writer.h"
-#include "vfioctl/util/process.h"
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/error.h"
+#include "vfioctl/util/json_writer.h"
+#include "vfioctl/util/process.h"
 #include "vfioctl/util/strings.h"
 
 #ifdef VFIOCTL_HAVE_LIBVIRT
 #include <dlfcn.h>
 
-#include <type_traits>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+#include <type_traits>
 #endif
 
 namespace vfioctl::cli {
@@ -90,7 +90,8 @@ void print_explain(const GuestPlan& plan, const Host& host, std::ostream& out) {
                     ? "host, emulator, iothread 1"
                     : "host, iothread 1";
   }
-  for (int i = 0; i < plan.cpu.vcpu_count(); ++i) role[plan.cpu.vcpus[static_cast<size_t>(i)]] = fmt::format("vCPU {}", i);
+  for (int i = 0; i < plan.cpu.vcpu_count(); ++i)
+    role[plan.cpu.vcpus[static_cast<size_t>(i)]] = fmt::format("vCPU {}", i);
   out << fmt::format("{}: {} vCPUs ({} cores x {} threads), {} MiB", plan.name, plan.cpu.vcpu_count(), plan.cpu.cores,
                      plan.cpu.threads, plan.memory.kib / 1024);
   if (plan.memory.page_kib) {
@@ -221,14 +222,16 @@ struct LibvirtApi {
 LibvirtApi load_libvirt(const std::string& uri, const std::string& name) {
   void* lib = ::dlopen("libvirt.so.0", RTLD_NOW | RTLD_LOCAL);
   if (!lib)
-    throw Error(ExitCode::refused, fmt::format("--define needs libvirt's client library (libvirt.so.0: {}); install libvirt0 "
-                                               "(Debian, Ubuntu) or libvirt-libs (Fedora), or write the XML with -o and run "
-                                               "'virsh -c {} define FILE' for {}",
-                                               ::dlerror(), uri, name));
+    throw Error(ExitCode::refused,
+                fmt::format("--define needs libvirt's client library (libvirt.so.0: {}); install libvirt0 "
+                            "(Debian, Ubuntu) or libvirt-libs (Fedora), or write the XML with -o and run "
+                            "'virsh -c {} define FILE' for {}",
+                            ::dlerror(), uri, name));
   LibvirtApi api;
   auto sym = [&](auto& fn, const char* symbol) {
     fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(lib, symbol));
-    if (!fn) throw Error(ExitCode::refused, fmt::format("libvirt.so.0 has no {}: the library is too old or broken", symbol));
+    if (!fn)
+      throw Error(ExitCode::refused, fmt::format("libvirt.so.0 has no {}: the library is too old or broken", symbol));
   };
   sym(api.set_error_func, "virSetErrorFunc");
   sym(api.connect_open, "virConnectOpen");
@@ -250,8 +253,9 @@ void define_domain(const std::string& uri, const std::string& xml, const std::st
   virConnectPtr conn = lv.connect_open(uri.c_str());
   if (!conn) {
     const virError* err = lv.last_error();
-    throw Error(ExitCode::refused, fmt::format("cannot connect to libvirt at {}: {} (is libvirtd running there, and the host reachable?)", uri,
-                                               err && err->message ? err->message : "unknown error"));
+    throw Error(ExitCode::refused,
+                fmt::format("cannot connect to libvirt at {}: {} (is libvirtd running there, and the host reachable?)",
+                            uri, err && err->message ? err->message : "unknown error"));
   }
   virDomainPtr dom = lv.define_xml(conn, xml.c_str());
   if (!dom) {
@@ -462,8 +466,8 @@ void add_new(CLI::App& app, GlobalOptions& g) {
     for (const auto& w : plan.warnings) std::cerr << "vfioctl: warning: " << w << "\n";
     std::error_code exists_ec;
     if (!script.empty() && !o->force && fs::exists(o->qemu_script, exists_ec)) {
-      throw input_error(fmt::format("{} exists; choose another --qemu-script, or add --force to replace it",
-                                    o->qemu_script));
+      throw input_error(
+          fmt::format("{} exists; choose another --qemu-script, or add --force to replace it", o->qemu_script));
     }
     if (!o->output.empty() && !o->force && fs::exists(o->output, exists_ec)) {
       throw input_error(fmt::format("{} exists; choose another -o, or add --force to replace it", o->output));

@@ -102,13 +102,14 @@ bool set_affinity(int tid, const std::vector<int>& cpus, const std::string& what
   int err = errno;
   if (err == ESRCH) return false;
   if (err == EINVAL) {
-    throw input_error(fmt::format("cannot pin {} (thread {}) to CPUs {}: none of them is available to it (offline, "
-                                  "or outside its cpuset)",
-                                  what, tid, format_cpulist(cpus)));
+    throw input_error(
+        fmt::format("cannot pin {} (thread {}) to CPUs {}: none of them is available to it (offline, "
+                    "or outside its cpuset)",
+                    what, tid, format_cpulist(cpus)));
   }
-  throw Error(ExitCode::refused, fmt::format("cannot pin {} (thread {}) to CPUs {}: {}{}", what, tid,
-                                             format_cpulist(cpus), std::strerror(err),
-                                             err == EPERM ? " (run as root, or as QEMU's user)" : ""));
+  throw Error(ExitCode::refused,
+              fmt::format("cannot pin {} (thread {}) to CPUs {}: {}{}", what, tid, format_cpulist(cpus),
+                          std::strerror(err), err == EPERM ? " (run as root, or as QEMU's user)" : ""));
 }
 
 void check_online(const std::string& option, const std::vector<int>& cpus, const std::vector<int>& online) {
@@ -147,8 +148,9 @@ void print_report(const std::vector<Pinned>& pinned, int pid, bool resumed, bool
   }
   std::cout << fmt::format("QEMU pid {}: {} threads pinned\n", pid, pinned.size());
   for (const auto& p : pinned) {
-    std::string what = p.role == "vcpu" ? "vCPU " + p.name : p.role == "iothread" ? "iothread " + p.name
-                                                                                   : "emulator (" + p.name + ")";
+    std::string what = p.role == "vcpu"       ? "vCPU " + p.name
+                       : p.role == "iothread" ? "iothread " + p.name
+                                              : "emulator (" + p.name + ")";
     std::cout << fmt::format("  {:<28} thread {:<8} -> CPUs {}\n", what, p.tid, format_cpulist(p.cpus));
   }
   if (resumed) std::cout << "guest resumed\n";
@@ -170,12 +172,13 @@ void run_pin(const PinOptions& o, const GlobalOptions& g) {
 
   QmpClient qmp(o.qmp);
   std::vector<QmpVcpu> guest_vcpus = qmp.query_cpus_fast();
-  std::sort(guest_vcpus.begin(), guest_vcpus.end(), [](const QmpVcpu& a, const QmpVcpu& b) { return a.index < b.index; });
+  std::sort(guest_vcpus.begin(), guest_vcpus.end(),
+            [](const QmpVcpu& a, const QmpVcpu& b) { return a.index < b.index; });
   if (guest_vcpus.size() != vcpus.size()) {
-    throw input_error(fmt::format("--vcpus {} names {} CPU{} but the guest has {} vCPU{}; give one host CPU per vCPU, "
-                                  "in vCPU order",
-                                  o.vcpus, vcpus.size(), vcpus.size() == 1 ? "" : "s", guest_vcpus.size(),
-                                  guest_vcpus.size() == 1 ? "" : "s"));
+    throw input_error(fmt::format(
+        "--vcpus {} names {} CPU{} but the guest has {} vCPU{}; give one host CPU per vCPU, "
+        "in vCPU order",
+        o.vcpus, vcpus.size(), vcpus.size() == 1 ? "" : "s", guest_vcpus.size(), guest_vcpus.size() == 1 ? "" : "s"));
   }
   std::vector<QmpIothread> iothreads = qmp.query_iothreads();
   if (!iothread.empty() && iothreads.empty()) {
@@ -187,8 +190,8 @@ void run_pin(const PinOptions& o, const GlobalOptions& g) {
   int pid = guest_vcpus.empty() ? 0 : tgid_of(guest_vcpus.front().thread_id);
   if (pid == 0) pid = o.pid ? o.pid : qmp.peer_pid();
   if (o.pid && o.pid != pid) {
-    throw input_error(fmt::format("--pid {} is not the QEMU behind {}: its vCPU threads belong to process {}", o.pid,
-                                  o.qmp, pid));
+    throw input_error(
+        fmt::format("--pid {} is not the QEMU behind {}: its vCPU threads belong to process {}", o.pid, o.qmp, pid));
   }
   if (g.verbose && qmp.peer_pid() && qmp.peer_pid() != pid) {
     std::cerr << fmt::format("vfioctl: note: the QMP socket's peer is process {}; the vCPUs run in process {}\n",
@@ -209,7 +212,8 @@ void run_pin(const PinOptions& o, const GlobalOptions& g) {
     for (int tid : tasks_of(pid)) {
       if (special.count(tid)) continue;
       std::string comm = read_line(task_dir + std::to_string(tid) + "/comm");
-      if (set_affinity(tid, emulator, "emulator thread '" + comm + "'")) pinned.push_back({"emulator", comm, tid, emulator});
+      if (set_affinity(tid, emulator, "emulator thread '" + comm + "'"))
+        pinned.push_back({"emulator", comm, tid, emulator});
     }
   }
   if (!iothread.empty()) {
@@ -249,16 +253,15 @@ void add_pin(CLI::App& app, GlobalOptions& g) {
   cmd->add_option("--qmp", o->qmp, "QEMU's QMP unix socket (-qmp unix:SOCKET,server=on,wait=off)")
       ->required()
       ->type_name("SOCKET");
-  cmd->add_option("--vcpus", o->vcpus, "host CPU of each vCPU, in vCPU order: 2,3,8,9")
-      ->required()
-      ->type_name("LIST");
+  cmd->add_option("--vcpus", o->vcpus, "host CPU of each vCPU, in vCPU order: 2,3,8,9")->required()->type_name("LIST");
   cmd->add_option("--emulator", o->emulator, "host CPUs for every other QEMU thread: 0-1")->type_name("LIST");
   cmd->add_option("--iothread", o->iothread, "host CPUs for the iothreads: 0-1")->type_name("LIST");
   cmd->add_option("--pid", o->pid, "QEMU's process id, checked against the vCPU threads' (default: found from them)")
       ->type_name("PID");
   cmd->add_flag("--resume", o->resume, "let a guest started paused (-S) run once pinned");
   cmd->footer(
-      "\nExamples:\n  vfioctl pin --qmp /run/vfioctl/qemu/win11/qmp.sock --vcpus 2,8,3,9 --emulator 0,6 --iothread 1,7\n"
+      "\nExamples:\n  vfioctl pin --qmp /run/vfioctl/qemu/win11/qmp.sock --vcpus 2,8,3,9 --emulator 0,6 --iothread "
+      "1,7\n"
       "  vfioctl --json pin --qmp qmp.sock --vcpus 1 --resume\n"
       "Exit codes: 2 for bad CPU lists or a --vcpus count that is not the guest's; 3 when QMP fails.");
   cmd->callback([o, &g]() { run_pin(*o, g); });

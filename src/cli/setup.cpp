@@ -55,7 +55,8 @@ std::unique_ptr<CommandRunner> make_runner(const Root& root) {
 
 // Runs the commands in order; the first failure throws Error(refused) after
 // `on_failure` ran.
-void run_commands(CommandRunner& runner, const std::vector<setup::Command>& commands, const std::function<void()>& on_failure) {
+void run_commands(CommandRunner& runner, const std::vector<setup::Command>& commands,
+                  const std::function<void()>& on_failure) {
   for (const auto& c : commands) {
     std::cerr << "vfioctl: running " << c.str() << "\n";
     auto r = runner.run(c);
@@ -133,8 +134,8 @@ void run_setup(const SetupOptions& o, GlobalOptions& g) {
     mr.hugepages_off = spec.hugepages_off;
     MemoryPlan mp = plan_memory(host.memory, host.platform, mr);
     if (mp.page_kib == 0) {
-      throw input_error(fmt::format("--hugepages-for {}: the guest asks for no hugepages (hugepages = \"off\")",
-                                    o.hugepages_for));
+      throw input_error(
+          fmt::format("--hugepages-for {}: the guest asks for no hugepages (hugepages = \"off\")", o.hugepages_for));
     }
     req.hugepages_mib = mp.pages * mp.page_kib / 1024;
     req.hugepage_kib = mp.page_kib;
@@ -154,9 +155,10 @@ void run_setup(const SetupOptions& o, GlobalOptions& g) {
       const char* sudo_uid = std::getenv("SUDO_UID");
       long long uid = sudo_uid && *sudo_uid ? parse_int(sudo_uid).value_or(0) : static_cast<long long>(::getuid());
       if (uid == 0)
-        throw input_error(fmt::format("{}:{}: audio.backend \"{}\" plays to a user's sound server, but vfioctl runs "
-                                      "as root without sudo: run it through sudo from that user",
-                                      o.for_spec, spec.audio.pos.line, audio_backend_name(spec.audio.backend)));
+        throw input_error(
+            fmt::format("{}:{}: audio.backend \"{}\" plays to a user's sound server, but vfioctl runs "
+                        "as root without sudo: run it through sudo from that user",
+                        o.for_spec, spec.audio.pos.line, audio_backend_name(spec.audio.backend)));
       q.user = "+" + std::to_string(uid);
     }
     req.qemu_conf = q;
@@ -191,8 +193,10 @@ void run_setup(const SetupOptions& o, GlobalOptions& g) {
   for (const auto& w : plan.warnings) std::cerr << "vfioctl: warning: " << w << "\n";
   auto entry = apply(root, real_fs(), plan, g_command_line);
   if (!entry) {
-    if (g.json) print_plan_json(plan, std::nullopt, false);
-    else std::cout << "Nothing to change: the host is configured as asked.\n";
+    if (g.json)
+      print_plan_json(plan, std::nullopt, false);
+    else
+      std::cout << "Nothing to change: the host is configured as asked.\n";
     return;
   }
   if (o.regenerate) {
@@ -370,8 +374,10 @@ void run_bind(const BindOptions& o, GlobalOptions& g, bool bind) {
   apply_bind(root, root.is_live() ? real_fs() : static_cast<FileSystem&>(fixture), plan, bind);
   if (!g.json) {
     for (const auto& [a, d] : plan.drivers) {
-      if (bind) std::cout << fmt::format("{}: {} -> vfio-pci\n", a.short_str(), d.value_or("(none)"));
-      else std::cout << fmt::format("{}: vfio-pci -> {}\n", a.short_str(), d.value_or("(kernel's choice)"));
+      if (bind)
+        std::cout << fmt::format("{}: {} -> vfio-pci\n", a.short_str(), d.value_or("(none)"));
+      else
+        std::cout << fmt::format("{}: vfio-pci -> {}\n", a.short_str(), d.value_or("(kernel's choice)"));
     }
   }
 }
@@ -383,7 +389,8 @@ const std::string& typed_command_line() { return g_command_line; }
 
 void add_setup(CLI::App& app, GlobalOptions& g) {
   auto o = std::make_shared<SetupOptions>();
-  CLI::App* cmd = app.add_subcommand("setup", "configure the boot for passthrough: IOMMU, vfio-pci, hugepages (diff first)");
+  CLI::App* cmd =
+      app.add_subcommand("setup", "configure the boot for passthrough: IOMMU, vfio-pci, hugepages (diff first)");
   cmd->description(
       "Plan the host changes passthrough needs and print them as a unified diff plus the commands that\n"
       "rebuild the boot files. Nothing is written without --apply. It knows GRUB (/etc/default/grub) and\n"
@@ -393,11 +400,13 @@ void add_setup(CLI::App& app, GlobalOptions& g) {
       "the vfio modules in the initramfs, static hugepages and CPU isolation when asked.\n"
       "Edits are managed blocks (idempotent), written atomically and journaled: 'vfioctl undo' restores\n"
       "every file byte for byte. A failed write restores what was written and exits 3.");
-  cmd->add_option("--device", o->devices, "device for guests (01:00.0, 10de:1b81, gpu, ...); its whole IOMMU group is taken")
+  cmd->add_option("--device", o->devices,
+                  "device for guests (01:00.0, 10de:1b81, gpu, ...); its whole IOMMU group is taken")
       ->type_name("SEL");
   cmd->add_option("--hugepages", o->hugepages, "reserve this much memory as static hugepages at boot (16G)")
       ->type_name("SIZE");
-  cmd->add_option("--hugepage-size", o->hugepage_size, "page size for --hugepages: 2M or 1G (default: 1G when the CPU has it and the size is whole GiB)")
+  cmd->add_option("--hugepage-size", o->hugepage_size,
+                  "page size for --hugepages: 2M or 1G (default: 1G when the CPU has it and the size is whole GiB)")
       ->type_name("SIZE");
   cmd->add_option("--hugepages-for", o->hugepages_for, "reserve exactly what this guest spec's memory plan needs")
       ->type_name("SPEC.toml");
@@ -409,7 +418,8 @@ void add_setup(CLI::App& app, GlobalOptions& g) {
                   "devices in cgroup_device_acl")
       ->type_name("SPEC.toml");
   cmd->add_flag("--apply", o->apply, "write the files (journaled; 'vfioctl undo' takes them back)");
-  cmd->add_flag("--regenerate", o->regenerate, "with --apply: run the commands that rebuild grub.cfg and the initramfs");
+  cmd->add_flag("--regenerate", o->regenerate,
+                "with --apply: run the commands that rebuild grub.cfg and the initramfs");
   cmd->add_flag("--unsafe", o->unsafe, "allow insecure options: ACS override for a shared group, unsafe interrupts");
   cmd->add_flag("--force", o->force, "take a device the running host needs (the root disk's controller, the only NIC)");
   cmd->footer(
@@ -438,9 +448,9 @@ void add_setup(CLI::App& app, GlobalOptions& g) {
 
   for (bool bind : {true, false}) {
     auto b = std::make_shared<BindOptions>();
-    CLI::App* c = app.add_subcommand(bind ? "bind" : "unbind",
-                                     bind ? "move a device's IOMMU group to vfio-pci now (no reboot)"
-                                          : "give a device's IOMMU group back to its host drivers");
+    CLI::App* c =
+        app.add_subcommand(bind ? "bind" : "unbind", bind ? "move a device's IOMMU group to vfio-pci now (no reboot)"
+                                                          : "give a device's IOMMU group back to its host drivers");
     c->description(bind ? "Moves every endpoint of the device's IOMMU group to vfio-pci through sysfs\n"
                           "(driver_override, unbind, drivers_probe), recording the drivers it replaces.\n"
                           "Refuses (exit 3) the root disk's controller, the boot GPU driving the console and\n"

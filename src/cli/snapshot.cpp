@@ -31,11 +31,13 @@ void run_snapshot(const GlobalOptions& g, const SnapshotOptions& o) {
     if (!tarball && fs::is_directory(o.output) && fs::is_empty(o.output, ec)) {
       // an empty directory is fine
     } else if (!o.force) {
-      throw input_error(fmt::format("snapshot: {} already exists; choose a new name or pass --force to replace it", o.output));
+      throw input_error(
+          fmt::format("snapshot: {} already exists; choose a new name or pass --force to replace it", o.output));
     }
   }
   if (tarball && !program_exists("tar")) {
-    throw Error(ExitCode::refused, "snapshot: 'tar' is not installed; install it (apt install tar) or give a directory");
+    throw Error(ExitCode::refused,
+                "snapshot: 'tar' is not installed; install it (apt install tar) or give a directory");
   }
   Root root = open_root(g);
   root.set_recording(Recording::on);
@@ -63,7 +65,8 @@ void run_snapshot(const GlobalOptions& g, const SnapshotOptions& o) {
     report = write_snapshot(root, tmp.string());
     if (tarball) {
       fs::path tmp_tar = parent / fmt::format(".vfioctl-snapshot-{}.tar.gz", ::getpid());
-      auto r = run_process({"tar", "--sort=name", "--owner=0", "--group=0", "--numeric-owner", "-czf", tmp_tar.string(), "-C", tmp.string(), "."});
+      auto r = run_process({"tar", "--sort=name", "--owner=0", "--group=0", "--numeric-owner", "-czf", tmp_tar.string(),
+                            "-C", tmp.string(), "."});
       if (r.exit_code != 0) {
         fs::remove(tmp_tar, ec);
         throw Error(ExitCode::refused, "snapshot: tar failed: " + std::string(trim(r.output)));
@@ -91,8 +94,8 @@ void run_snapshot(const GlobalOptions& g, const SnapshotOptions& o) {
     w.finish();
     return;
   }
-  std::cout << fmt::format("Wrote {}: {} files, {} links, {} directories ({} values masked).\n", o.output,
-                           report.files, report.links, report.dirs, report.masked);
+  std::cout << fmt::format("Wrote {}: {} files, {} links, {} directories ({} values masked).\n", o.output, report.files,
+                           report.links, report.dirs, report.masked);
   for (const auto& s : report.skipped) std::cout << "  left out (not a host fact): " << s << "\n";
   std::cout << "Read it back with: vfioctl --root " << (tarball ? "DIR" : o.output) << " list"
             << (tarball ? fmt::format("   (after: mkdir DIR && tar xzf {} -C DIR)", o.output) : "") << "\n";
@@ -110,7 +113,9 @@ void add_snapshot(CLI::App& app, GlobalOptions& g) {
       "host-fact areas (/sys, /proc, /dev, /lib/modules, a few /etc files) is copied.");
   cmd->add_option("-o,--output", opts->output, "FILE.tar.gz or a new directory")->required()->type_name("PATH");
   cmd->add_flag("--force", opts->force, "replace an existing output");
-  cmd->footer("\nExamples:\n  vfioctl snapshot -o host.tar.gz\n  vfioctl snapshot -o /tmp/host && vfioctl --root /tmp/host list");
+  cmd->footer(
+      "\nExamples:\n  vfioctl snapshot -o host.tar.gz\n  vfioctl snapshot -o /tmp/host && vfioctl --root /tmp/host "
+      "list");
   cmd->callback([opts, &g]() { run_snapshot(g, *opts); });
 }
 

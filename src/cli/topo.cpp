@@ -15,7 +15,6 @@ namespace vfioctl::cli {
 
 namespace {
 
-
 // "0,12" for a core, with a P/E mark and '*' for isolated CPUs.
 std::string core_text(const CpuTopology& topo, const std::vector<int>& core) {
   std::vector<std::string> parts;
@@ -42,8 +41,8 @@ void print_text(const CpuTopology& topo, const Style& st) {
                                    packages.size() == 1 ? "" : "s", topo.l3.size(), topo.l3.size() == 1 ? "" : "s",
                                    topo.nodes.size(), topo.nodes.size() == 1 ? "" : "s"))
             << "\n";
-  std::cout << fmt::format("SMT: {} thread{} per core at most; hybrid: {}\n", max_threads,
-                           max_threads == 1 ? "" : "s", topo.hybrid ? "yes (P = performance, E = efficiency)" : "no");
+  std::cout << fmt::format("SMT: {} thread{} per core at most; hybrid: {}\n", max_threads, max_threads == 1 ? "" : "s",
+                           topo.hybrid ? "yes (P = performance, E = efficiency)" : "no");
   std::cout << "\n";
   // One line per (package, die, node, L3) domain, listing its cores.
   using Key = std::tuple<int, int, int, int>;
@@ -85,7 +84,8 @@ void add_topo(CLI::App& app, GlobalOptions& g) {
       "Show the CPU topology read from sysfs: packages, dies, NUMA nodes, L3 domains (AMD CCX/CCD),\n"
       "physical cores with their SMT siblings (as the kernel numbers them: never assumed), P/E core\n"
       "kinds on hybrid Intel parts, isolated and nohz_full CPUs. Guests get whole cores from this map.");
-  cmd->footer("\nExamples:\n  vfioctl topo\n  vfioctl topo --json\n  vfioctl --root tests/hosts/intel-hybrid-13700k topo");
+  cmd->footer(
+      "\nExamples:\n  vfioctl topo\n  vfioctl topo --json\n  vfioctl --root tests/hosts/intel-hybrid-13700k topo");
   cmd->callback([&g]() {
     Root root = open_root(g);
     Host host = read_host(root, HostPart::cpu);

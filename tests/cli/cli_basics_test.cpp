@@ -24,8 +24,9 @@ TEST(CliBasics, CommandHelpTeachesWithExamples) {
 TEST(CliBasics, UnknownCommandSuggestsTheNearestOne) {
   Result r = vfioctl({"lsit"});
   EXPECT_EQ(r.rc, 2);
-  EXPECT_EQ(r.err, "vfioctl: error: unknown command 'lsit'; did you mean 'list'?\n"
-                   "Run 'vfioctl --help' for the list of commands.\n");
+  EXPECT_EQ(r.err,
+            "vfioctl: error: unknown command 'lsit'; did you mean 'list'?\n"
+            "Run 'vfioctl --help' for the list of commands.\n");
   EXPECT_TRUE(r.out.empty());
 }
 
@@ -39,8 +40,9 @@ TEST(CliBasics, UnknownOptionIsExitTwo) {
 TEST(CliBasics, MissingRootIsExitTwoNamingIt) {
   Result r = vfioctl({"--root", "/nonexistent/host", "list"});
   EXPECT_EQ(r.rc, 2);
-  EXPECT_EQ(r.err, "vfioctl: error: --root /nonexistent/host: no such directory; give a host tree "
-                   "(a directory with sys/ and proc/) or an unpacked snapshot\n");
+  EXPECT_EQ(r.err,
+            "vfioctl: error: --root /nonexistent/host: no such directory; give a host tree "
+            "(a directory with sys/ and proc/) or an unpacked snapshot\n");
   EXPECT_TRUE(r.out.empty());
 }
 

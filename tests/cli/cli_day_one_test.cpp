@@ -74,8 +74,10 @@ TEST_F(DayOne, AnImageIsCreatedWhenTheGuestIsWrittenNeverInADryRunNorOverAFile) 
   Result dry = vfioctl({"new", spec});
   ASSERT_EQ(dry.rc, 0) << dry.err;
   EXPECT_FALSE(fs::exists(img));
-  EXPECT_TRUE(has(dry.err, img + " will be created when the guest is written (-o, --define): qemu-img create -q -f "
-                              "qcow2 -o preallocation=metadata,cluster_size=2M " + img + " 64M"))
+  EXPECT_TRUE(has(dry.err, img +
+                               " will be created when the guest is written (-o, --define): qemu-img create -q -f "
+                               "qcow2 -o preallocation=metadata,cluster_size=2M " +
+                               img + " 64M"))
       << dry.err;
   // Written: the image exists, qcow2 with 64 MiB of virtual size.
   std::string out = (dir / "g.xml").string();
@@ -85,15 +87,17 @@ TEST_F(DayOne, AnImageIsCreatedWhenTheGuestIsWrittenNeverInADryRunNorOverAFile) 
   Result info = shell("qemu-img info --output=json " + quote(img));
   EXPECT_TRUE(has(info.out, "\"virtual-size\": 67108864")) << info.out;
   EXPECT_TRUE(has(info.out, "\"cluster-size\": 2097152")) << info.out;
-  EXPECT_TRUE(has(slurp(out), "<driver name=\"qemu\" type=\"qcow2\" cache=\"none\" io=\"native\" discard=\"unmap\" />"));
+  EXPECT_TRUE(
+      has(slurp(out), "<driver name=\"qemu\" type=\"qcow2\" cache=\"none\" io=\"native\" discard=\"unmap\" />"));
   auto before = fs::last_write_time(img);
   // The same spec again: the image is used as it is, not made anew.
   Result again = vfioctl({"new", spec, "-o", out, "--force"});
   EXPECT_EQ(again.rc, 0) << again.err;
   EXPECT_EQ(fs::last_write_time(img), before);
   // Another size: exit 2 at the size line, nothing written, the image untouched.
-  std::string spec2 = write("g2.toml", "memory = \"256M\"\nhugepages = \"off\"\ncpus = \"1c1t\"\n[[disk]]\nsource = \"" +
-                                           img + "\"\nsize = \"128M\"\n[network]\nmode = \"none\"\n");
+  std::string spec2 =
+      write("g2.toml", "memory = \"256M\"\nhugepages = \"off\"\ncpus = \"1c1t\"\n[[disk]]\nsource = \"" + img +
+                           "\"\nsize = \"128M\"\n[network]\nmode = \"none\"\n");
   std::string out2 = (dir / "g2.xml").string();
   Result bad = vfioctl({"new", spec2, "-o", out2});
   EXPECT_EQ(bad.rc, 2);
@@ -173,14 +177,15 @@ TEST_F(DayOne, ListUsbAndAnUnknownUsbIdOnAScratchRoot) {
   Result r = vfioctl({"--root", root, "new", spec, "-o", out});
   EXPECT_EQ(r.rc, 2);
   EXPECT_TRUE(has(r.err, spec + ":3: no USB device 046d:c52b on this host; this host has: 1-4 046d:c08b G502 HERO "
-                             "Gaming Mouse; 1-10 1532:011b BlackWidow Classic"))
+                                "Gaming Mouse; 1-10 1532:011b BlackWidow Classic"))
       << r.err;
   EXPECT_FALSE(fs::exists(out));
   std::string ok = write("ok.toml", "memory = \"4G\"\n[[usb]]\nid = \"046d:c08b\"\n");
   Result g = vfioctl({"--root", root, "new", ok});
   ASSERT_EQ(g.rc, 0) << g.err;
-  EXPECT_TRUE(has(g.out, "<hostdev mode=\"subsystem\" type=\"usb\" managed=\"yes\">\n      <source>\n        <vendor "
-                         "id=\"0x046d\" />\n        <product id=\"0xc08b\" />"))
+  EXPECT_TRUE(has(g.out,
+                  "<hostdev mode=\"subsystem\" type=\"usb\" managed=\"yes\">\n      <source>\n        <vendor "
+                  "id=\"0x046d\" />\n        <product id=\"0xc08b\" />"))
       << g.out;
 }
 
@@ -221,8 +226,9 @@ TEST_F(DayOne, ListUsbSaysPlainlyWhenTheHostHasNone) {
 TEST_F(DayOne, InstalledRemovesTheInstallMediaFromAWrittenXml) {
   std::string root = scratch_root();
   touch(root, "/srv/iso/debian.iso");
-  std::string spec = write("g.toml", "memory = \"4G\"\n[[disk]]\nsource = \"/dev/sdb\"\n[install]\niso = "
-                                     "\"/srv/iso/debian.iso\"\n[network]\nmode = \"none\"\n");
+  std::string spec = write("g.toml",
+                           "memory = \"4G\"\n[[disk]]\nsource = \"/dev/sdb\"\n[install]\niso = "
+                           "\"/srv/iso/debian.iso\"\n[network]\nmode = \"none\"\n");
   std::string out = (dir / "g.xml").string();
   Result r = vfioctl({"--root", root, "new", spec, "-o", out});
   ASSERT_EQ(r.rc, 0) << r.err;
@@ -249,8 +255,9 @@ TEST_F(DayOne, SetupForWritesTheGuestsQemuConfBlockAndUndoRestoresIt) {
   std::string original = "# Master configuration file for the QEMU driver.\n#user = \"libvirt-qemu\"\n";
   touch(root, "/etc/libvirt/qemu.conf", original);
   std::string conf = root + "/etc/libvirt/qemu.conf";
-  std::string spec = write("g.toml", "memory = \"4G\"\n[input]\nevdev = [\"/dev/input/by-id/kbd-event-kbd\"]\n"
-                                     "[audio]\nbackend = \"pipewire\"\n");
+  std::string spec = write("g.toml",
+                           "memory = \"4G\"\n[input]\nevdev = [\"/dev/input/by-id/kbd-event-kbd\"]\n"
+                           "[audio]\nbackend = \"pipewire\"\n");
   ::setenv("SUDO_UID", "1000", 1);
   Result dry = vfioctl({"--root", root, "setup", "--for", spec});
   ASSERT_EQ(dry.rc, 0) << dry.err;
@@ -272,7 +279,8 @@ TEST_F(DayOne, SetupForWritesTheGuestsQemuConfBlockAndUndoRestoresIt) {
   touch(root, "/etc/libvirt/qemu.conf", theirs);
   Result refused = vfioctl({"--root", root, "setup", "--for", spec, "--apply"});
   EXPECT_EQ(refused.rc, 3);
-  EXPECT_TRUE(has(refused.err, "already sets user = \"root\"; the guest's sound needs user = \"+1000\"")) << refused.err;
+  EXPECT_TRUE(has(refused.err, "already sets user = \"root\"; the guest's sound needs user = \"+1000\""))
+      << refused.err;
   EXPECT_EQ(slurp(conf), theirs);
   ::unsetenv("SUDO_UID");
 }
@@ -289,8 +297,10 @@ TEST_F(DayOne, DoctorGuestChecksWhatTheHostMustAllow) {
   EXPECT_TRUE(has(r.out, "FAIL  H204  ROM file: /var/lib/libvirt/vbios/gp102.rom does not exist"));
   EXPECT_TRUE(has(r.out, "FAIL  H205  hugetlbfs mount: no hugetlbfs with 1G pages is mounted"));
   // The generated guest asks to be tuned: the hook is looked for, and found once installed.
-  EXPECT_TRUE(has(r.out, "WARN  H211  vfioctl hook: <vfioctl:tune> asks for hugepages, isolate, governor, irq, but "
-                         "/etc/libvirt/hooks/qemu.d/vfioctl does not exist")) << r.out;
+  EXPECT_TRUE(has(r.out,
+                  "WARN  H211  vfioctl hook: <vfioctl:tune> asks for hugepages, isolate, governor, irq, but "
+                  "/etc/libvirt/hooks/qemu.d/vfioctl does not exist"))
+      << r.out;
   Result install = vfioctl({"--root", root, "hook", "install", "--apply", "--binary", "/usr/bin/vfioctl"});
   ASSERT_EQ(install.rc, 0) << install.err;
   Result after = vfioctl({"--root", root, "doctor", "--guest", xml});

@@ -43,24 +43,37 @@ TEST(CliEvdev, TextListsDevicesThenLibvirtXmlThenQemuArguments) {
   EXPECT_EQ(r.err, "");
   EXPECT_EQ(r.out,
             "1 keyboard and 1 mouse under /dev/input/by-id\n"
-            "  keyboard  " + kKbd + "  -> /dev/input/event3  Logitech USB Receiver\n"
-            "  mouse     " + kMouse + "  -> /dev/input/event5  Logitech USB Receiver Mouse\n"
-            "\n"
-            "libvirt 7.4 or later: paste into <devices> of the domain ('virsh edit NAME'):\n"
-            "<input type='evdev'>\n"
-            "  <source dev='" + kKbd + "' grab='all' grabToggle='ctrl-ctrl' repeat='on'/>\n"
-            "</input>\n"
-            "<input type='evdev'>\n"
-            "  <source dev='" + kMouse + "'/>\n"
-            "</input>\n"
-            "\n"
-            "Plain QEMU: add these arguments:\n"
-            "  -object input-linux,id=kbd1,evdev=" + kKbd + ",grab_all=on,repeat=on \\\n"
-            "  -object input-linux,id=mouse1,evdev=" + kMouse + "\n"
-            "\n"
-            "Press both Ctrl keys (ctrl-ctrl; change with --grab-toggle) to move keyboard and mouse between host and guest.\n"
-            "libvirt grants the guest these <input> paths itself; qemu.conf's cgroup_device_acl must list them\n"
-            "only when the QEMU arguments are passed through <qemu:commandline> instead.\n");
+            "  keyboard  " +
+                kKbd +
+                "  -> /dev/input/event3  Logitech USB Receiver\n"
+                "  mouse     " +
+                kMouse +
+                "  -> /dev/input/event5  Logitech USB Receiver Mouse\n"
+                "\n"
+                "libvirt 7.4 or later: paste into <devices> of the domain ('virsh edit NAME'):\n"
+                "<input type='evdev'>\n"
+                "  <source dev='" +
+                kKbd +
+                "' grab='all' grabToggle='ctrl-ctrl' repeat='on'/>\n"
+                "</input>\n"
+                "<input type='evdev'>\n"
+                "  <source dev='" +
+                kMouse +
+                "'/>\n"
+                "</input>\n"
+                "\n"
+                "Plain QEMU: add these arguments:\n"
+                "  -object input-linux,id=kbd1,evdev=" +
+                kKbd +
+                ",grab_all=on,repeat=on \\\n"
+                "  -object input-linux,id=mouse1,evdev=" +
+                kMouse +
+                "\n"
+                "\n"
+                "Press both Ctrl keys (ctrl-ctrl; change with --grab-toggle) to move keyboard and mouse between host "
+                "and guest.\n"
+                "libvirt grants the guest these <input> paths itself; qemu.conf's cgroup_device_acl must list them\n"
+                "only when the QEMU arguments are passed through <qemu:commandline> instead.\n");
 }
 
 TEST(CliEvdev, JsonCarriesDevicesXmlArgumentsAndNotes) {
@@ -77,11 +90,15 @@ TEST(CliEvdev, JsonCarriesDevicesXmlArgumentsAndNotes) {
   ])"));
   EXPECT_EQ(doc["libvirt_xml"],
             "<input type='evdev'>\n"
-            "  <source dev='" + kKbd + "' grab='all' grabToggle='ctrl-ctrl' repeat='on'/>\n"
-            "</input>\n"
-            "<input type='evdev'>\n"
-            "  <source dev='" + kMouse + "'/>\n"
-            "</input>\n");
+            "  <source dev='" +
+                kKbd +
+                "' grab='all' grabToggle='ctrl-ctrl' repeat='on'/>\n"
+                "</input>\n"
+                "<input type='evdev'>\n"
+                "  <source dev='" +
+                kMouse +
+                "'/>\n"
+                "</input>\n");
   EXPECT_EQ(doc["qemu_args"], json::array({"-object", "input-linux,id=kbd1,evdev=" + kKbd + ",grab_all=on,repeat=on",
                                            "-object", "input-linux,id=mouse1,evdev=" + kMouse}));
   EXPECT_EQ(doc["notes"], json::array());
@@ -94,7 +111,8 @@ TEST(CliEvdev, GrabToggleReachesXmlQemuAndTheHint) {
   Result r = vfioctl({"--root", t.str(), "evdev", "--grab-toggle", "scrolllock"});
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_TRUE(has(r.out, "  <source dev='" + kKbd + "' grab='all' grabToggle='scrolllock' repeat='on'/>\n"));
-  EXPECT_TRUE(has(r.out, "  -object input-linux,id=kbd1,evdev=" + kKbd + ",grab_all=on,repeat=on,grab-toggle=scrolllock \\\n"));
+  EXPECT_TRUE(
+      has(r.out, "  -object input-linux,id=kbd1,evdev=" + kKbd + ",grab_all=on,repeat=on,grab-toggle=scrolllock \\\n"));
   EXPECT_TRUE(has(r.out, "  -object input-linux,id=mouse1,evdev=" + kMouse + "\n"));
   EXPECT_TRUE(has(r.out, "Press Scroll Lock (scrolllock; change with --grab-toggle)"));
   EXPECT_FALSE(has(r.out, "ctrl-ctrl"));
@@ -107,7 +125,8 @@ TEST(CliEvdev, BadGrabToggleIsExitTwoNamingTheAllowedOnes) {
   EXPECT_EQ(r.rc, 2);
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err,
-            "vfioctl: error: --grab-toggle: ctrl not in {ctrl-ctrl,alt-alt,shift-shift,meta-meta,scrolllock,ctrl-scrolllock}\n"
+            "vfioctl: error: --grab-toggle: ctrl not in "
+            "{ctrl-ctrl,alt-alt,shift-shift,meta-meta,scrolllock,ctrl-scrolllock}\n"
             "Run 'vfioctl evdev --help' for usage.\n");
 }
 
@@ -116,10 +135,12 @@ TEST(CliEvdev, MarkupInNamesIsEscapedInXmlAndQuotedForTheShell) {
   event_device(t, "usb-R&D_Bob's_Board-event-kbd", 3, "Bob's Board");
   Result r = vfioctl({"--root", t.str(), "evdev"});
   ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_TRUE(has(r.out, "  <source dev='/dev/input/by-id/usb-R&amp;D_Bob&apos;s_Board-event-kbd' grab='all' "
-                         "grabToggle='ctrl-ctrl' repeat='on'/>\n"));
-  EXPECT_TRUE(has(r.out, "  -object 'input-linux,id=kbd1,evdev=/dev/input/by-id/usb-R&D_Bob'\\''s_Board-event-kbd,"
-                         "grab_all=on,repeat=on'\n"));
+  EXPECT_TRUE(has(r.out,
+                  "  <source dev='/dev/input/by-id/usb-R&amp;D_Bob&apos;s_Board-event-kbd' grab='all' "
+                  "grabToggle='ctrl-ctrl' repeat='on'/>\n"));
+  EXPECT_TRUE(has(r.out,
+                  "  -object 'input-linux,id=kbd1,evdev=/dev/input/by-id/usb-R&D_Bob'\\''s_Board-event-kbd,"
+                  "grab_all=on,repeat=on'\n"));
   // JSON keeps the path as it is; only the XML text is escaped.
   Result j = vfioctl({"--root", t.str(), "evdev", "--json"});
   ASSERT_EQ(j.rc, 0) << j.err;
@@ -132,12 +153,15 @@ TEST(CliEvdev, DanglingLinkIsListedButLeftOutOfTheConfiguration) {
   t.link("/dev/input/by-id/usb-Gone_Keyboard-event-kbd", "../event9");
   Result r = vfioctl({"--root", t.str(), "-v", "evdev"});
   ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_TRUE(has(r.out, "2 keyboards and 1 mouse under /dev/input/by-id\n"
-                         "  keyboard  /dev/input/by-id/usb-Gone_Keyboard-event-kbd  -> nothing (link leads nowhere; unplugged?)\n"));
+  EXPECT_TRUE(
+      has(r.out,
+          "2 keyboards and 1 mouse under /dev/input/by-id\n"
+          "  keyboard  /dev/input/by-id/usb-Gone_Keyboard-event-kbd  -> nothing (link leads nowhere; unplugged?)\n"));
   EXPECT_FALSE(has(r.out, "<source dev='/dev/input/by-id/usb-Gone_Keyboard"));
   EXPECT_TRUE(has(r.out, "  -object input-linux,id=kbd1,evdev=" + kKbd + ","));
-  EXPECT_EQ(r.err, "vfioctl: note: /dev/input/by-id/usb-Gone_Keyboard-event-kbd: links to ../event9, which does not "
-                   "exist (unplugged?); left out of the guest configuration\n");
+  EXPECT_EQ(r.err,
+            "vfioctl: note: /dev/input/by-id/usb-Gone_Keyboard-event-kbd: links to ../event9, which does not "
+            "exist (unplugged?); left out of the guest configuration\n");
   Result j = vfioctl({"--root", t.str(), "evdev", "--json"});
   ASSERT_EQ(j.rc, 0) << j.err;
   json doc = j.json();
@@ -185,7 +209,8 @@ TEST(CliEvdev, HelpTeachesTheTogglesWithExamples) {
   EXPECT_TRUE(has(r.out, "  ctrl-ctrl       both Ctrl keys\n"));
   EXPECT_TRUE(has(r.out, "Examples:\n  vfioctl evdev\n"));
   Result top = vfioctl({"--help"});
-  EXPECT_TRUE(has(top.out, "  evdev       keyboards and mice for evdev passthrough, with libvirt XML and QEMU arguments\n"));
+  EXPECT_TRUE(
+      has(top.out, "  evdev       keyboards and mice for evdev passthrough, with libvirt XML and QEMU arguments\n"));
 }
 
 }  // namespace

@@ -113,7 +113,8 @@ TEST(CliHook, RunWithBadInputExits2AndWritesNothing) {
       {"", "no domain XML on stdin"},
       {"<domain><name>g</name>", "domain XML on stdin:"},
       {"<network/>", "no <domain> element"},
-      {tuned_xml("g", "hugepages isolation"), "<vfioctl:tune actions> has 'isolation', which is not one of hugepages, isolate, governor, irq"},
+      {tuned_xml("g", "hugepages isolation"),
+       "<vfioctl:tune actions> has 'isolation', which is not one of hugepages, isolate, governor, irq"},
   };
   for (const auto& c : cases) {
     Result r = hook_run(t, "g", "prepare", c.xml);
@@ -202,8 +203,8 @@ TEST(CliHook, RecoverIsADryRunSparesRunningGuestsAndNamesUnknownOnes) {
 TEST(CliHook, HelpTeachesTheActionsAndTheSubcommands) {
   Result r = vfioctl({"hook", "--help"});
   EXPECT_EQ(r.rc, 0);
-  for (const char* s : {"<vfioctl:tune", "hugepages", "isolate", "governor", "irq", "install", "uninstall", "run", "status",
-                        "recover", "/run/vfioctl/"})
+  for (const char* s : {"<vfioctl:tune", "hugepages", "isolate", "governor", "irq", "install", "uninstall", "run",
+                        "status", "recover", "/run/vfioctl/"})
     EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
   Result none = vfioctl({"hook"});
   EXPECT_EQ(none.rc, 2) << "a subcommand is required";

@@ -93,7 +93,7 @@ TEST(CliLint, WarningsOnlyExitZeroAndPrintLikeACompiler) {
   EXPECT_EQ(r.rc, 0) << r.err;
   std::string loc = realdata(kJoeP);
   EXPECT_TRUE(has(r.out, loc + ":202: warning: memballoon model='virtio' in a guest with passed-through PCI devices "
-                             "[L009]\n    why: "))
+                               "[L009]\n    why: "))
       << r.out;
   EXPECT_TRUE(has(r.out, loc + ":15: warning: vCPUs are pinned but the emulator is not"));
   EXPECT_TRUE(has(r.out, "\n    fix: replace it with <memballoon model='none'/> (fixable with --fix)\n"));
@@ -106,8 +106,9 @@ TEST(CliLint, ErrorExitsOne) {
   Scratch s;
   Result r = vfioctl({"lint", s.file("topo.xml", kTopologyError)});
   EXPECT_EQ(r.rc, 1);
-  EXPECT_TRUE(has(r.out, "topo.xml:3: error: topology sockets=1 cores=4 threads=2 makes 8 vCPUs, but <vcpu> is 4 "
-                         "[L006]"))
+  EXPECT_TRUE(has(r.out,
+                  "topo.xml:3: error: topology sockets=1 cores=4 threads=2 makes 8 vCPUs, but <vcpu> is 4 "
+                  "[L006]"))
       << r.out;
   EXPECT_EQ(vfioctl({"lint", s.file("clean.xml", kClean)}).rc, 0);
 }

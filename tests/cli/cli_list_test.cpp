@@ -104,8 +104,7 @@ TEST(CliList, VerdictsPassableSharedAndNone) {
   // GPU and its audio function behind a root port: passable.
   const json* g2 = find_group(doc, 2);
   ASSERT_NE(g2, nullptr);
-  EXPECT_EQ(addresses((*g2)["devices"]),
-            (std::vector<std::string>{"0000:00:01.0", "0000:01:00.0", "0000:01:00.1"}));
+  EXPECT_EQ(addresses((*g2)["devices"]), (std::vector<std::string>{"0000:00:01.0", "0000:01:00.0", "0000:01:00.1"}));
   // The chipset group: audio, SMBus, LPC and PMC must leave together.
   const json* g10 = find_group(doc, 10);
   ASSERT_NE(g10, nullptr);
@@ -115,10 +114,13 @@ TEST(CliList, VerdictsPassableSharedAndNone) {
   EXPECT_NE(std::find(eps.begin(), eps.end(), "0000:00:1f.4"), eps.end());
 
   Result r = vfioctl({"--root", host("intel-desktop-z370"), "list"});
-  EXPECT_TRUE(has(r.out, "IOMMU group 10  shared: these devices can only leave the host together: "
-                         "00:1f.0, 00:1f.2, 00:1f.3 (snd_hda_intel), 00:1f.4 (i801_smbus)"));
+  EXPECT_TRUE(has(r.out,
+                  "IOMMU group 10  shared: these devices can only leave the host together: "
+                  "00:1f.0, 00:1f.2, 00:1f.3 (snd_hda_intel), 00:1f.4 (i801_smbus)"));
   EXPECT_TRUE(has(r.out, "IOMMU group 2  passable"));
-  EXPECT_TRUE(has(r.out, "01:00.0 VGA compatible controller: NVIDIA Corporation GP108 [GeForce GT 1030] [10de:1d01] (rev a1)  driver: nouveau"));
+  EXPECT_TRUE(has(r.out,
+                  "01:00.0 VGA compatible controller: NVIDIA Corporation GP108 [GeForce GT 1030] [10de:1d01] (rev a1)  "
+                  "driver: nouveau"));
 }
 
 TEST(CliList, ReadyWhenEveryEndpointIsOnVfioPci) {

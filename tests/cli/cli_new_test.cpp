@@ -113,18 +113,21 @@ TEST(CliNewGolden, WindowsGamingOnTheHybridHostPinsPCoresAndPassesTheGpuOnOneSlo
   EXPECT_FALSE(has(r.out, "cpuset=\"1\" />"));
   EXPECT_TRUE(has(r.out, "<emulatorpin cpuset=\"16\" />"));
   EXPECT_TRUE(has(r.out, "<topology sockets=\"1\" dies=\"1\" cores=\"7\" threads=\"2\" />"));
-  EXPECT_TRUE(has(r.out, "<source>\n        <address domain=\"0x0000\" bus=\"0x01\" slot=\"0x00\" function=\"0x0\" />"));
+  EXPECT_TRUE(
+      has(r.out, "<source>\n        <address domain=\"0x0000\" bus=\"0x01\" slot=\"0x00\" function=\"0x0\" />"));
   EXPECT_TRUE(has(r.out, "function=\"0x0\" multifunction=\"on\" />"));
   EXPECT_TRUE(has(r.out, "<memballoon model=\"none\" />"));
   EXPECT_TRUE(has(r.out, "<hyperv mode=\"custom\">"));
   // The domain asks the libvirt hook to tune the host, and the host has no hook yet: said at the end.
-  EXPECT_TRUE(has(r.err, "  - vfioctl hook /etc/libvirt/hooks/qemu.d/vfioctl: tunes the host while the guest runs "
-                         "(hugepages, isolate, governor, irq): 'vfioctl hook install --apply', then restart libvirtd"))
+  EXPECT_TRUE(has(r.err,
+                  "  - vfioctl hook /etc/libvirt/hooks/qemu.d/vfioctl: tunes the host while the guest runs "
+                  "(hugepages, isolate, governor, irq): 'vfioctl hook install --apply', then restart libvirtd"))
       << r.err;
   // A plain QEMU script has no libvirt hook to ask for.
-  Result script = vfioctl({"--root", golden_root("intel-hybrid-13700k"), "new",
-                           std::string(VFIOCTL_SOURCE_DIR) + "/examples/windows-gaming.toml", "--qemu-script",
-                           (fs::temp_directory_path() / ("vfioctl-hookless-" + std::to_string(::getpid()) + ".sh")).string()});
+  Result script =
+      vfioctl({"--root", golden_root("intel-hybrid-13700k"), "new",
+               std::string(VFIOCTL_SOURCE_DIR) + "/examples/windows-gaming.toml", "--qemu-script",
+               (fs::temp_directory_path() / ("vfioctl-hookless-" + std::to_string(::getpid()) + ".sh")).string()});
   ASSERT_EQ(script.rc, 0) << script.err;
   EXPECT_FALSE(has(script.err, "vfioctl hook")) << script.err;
   fs::remove(fs::temp_directory_path() / ("vfioctl-hookless-" + std::to_string(::getpid()) + ".sh"));
@@ -177,7 +180,8 @@ TEST_F(SpecFile, AmbiguousKindAsksForAnAddress) {
   Result r = vfioctl({"--root", host("threadripper-3960x"), "new", spec});
   EXPECT_EQ(r.rc, 2);
   EXPECT_TRUE(has(r.err, spec + ":2: passthrough 'gpu' matches 2 devices (21:00.0 [10de:1b80], 4c:00.0 [1002:67df]); "
-                         "name one by address, e.g. \"21:00.0\"")) << r.err;
+                                "name one by address, e.g. \"21:00.0\""))
+      << r.err;
   // The boot GPU is left out when another remains.
   Result z = vfioctl({"--root", host("intel-desktop-z370"), "new", spec});
   EXPECT_EQ(z.rc, 0) << z.err;

@@ -36,7 +36,9 @@ const std::vector<Case>& cases() {
       {"debian-12_z370", "intel-desktop-z370", "debian-12", {"--device", "01:00.0", "--windows", "--hugepages", "8G"}},
       {"ubuntu-24.04_identical-gpus", "two-identical-gpus", "ubuntu-24.04", {"--device", "24:00.0"}},
       {"arch-grub_3900x", "amd-ryzen9-3900x", "arch-grub", {"--device", "0b:00.0", "--isolate", "6-11,18-23"}},
-      {"arch-systemd-boot_5800h", "amd-laptop-5800h", "arch-systemd-boot",
+      {"arch-systemd-boot_5800h",
+       "amd-laptop-5800h",
+       "arch-systemd-boot",
        {"--device", "gpu", "--hugepages", "8G", "--hugepage-size", "2M"}},
       {"fedora-41_13700k", "intel-hybrid-13700k", "fedora-41", {"--device", "01:00.0", "--hugepages", "16G"}},
   };
@@ -50,9 +52,12 @@ std::map<std::string, std::string> tree(const fs::path& root) {
   for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
     std::string rel = fs::relative(it->path(), root).string();
     if (rel.rfind("var/lib/vfioctl", 0) == 0 || rel == "var" || rel == "var/lib") continue;
-    if (it->is_symlink()) out[rel] = "-> " + fs::read_symlink(it->path()).string();
-    else if (it->is_regular_file()) out[rel] = slurp(it->path());
-    else if (it->is_directory()) out[rel + "/"] = "";
+    if (it->is_symlink())
+      out[rel] = "-> " + fs::read_symlink(it->path()).string();
+    else if (it->is_regular_file())
+      out[rel] = slurp(it->path());
+    else if (it->is_directory())
+      out[rel + "/"] = "";
   }
   return out;
 }
@@ -62,8 +67,10 @@ std::string differences(const std::map<std::string, std::string>& a, const std::
   std::string out;
   for (const auto& [path, content] : a) {
     auto it = b.find(path);
-    if (it == b.end()) out += "only before: " + path + "\n";
-    else if (it->second != content) out += "changed: " + path + "\n";
+    if (it == b.end())
+      out += "only before: " + path + "\n";
+    else if (it->second != content)
+      out += "changed: " + path + "\n";
   }
   for (const auto& [path, content] : b) {
     if (!a.count(path)) out += "only after: " + path + "\n";

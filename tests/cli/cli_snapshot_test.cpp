@@ -23,10 +23,8 @@ class Snapshot : public ::testing::Test {
 };
 
 void expect_same_answers(const std::string& root) {
-  for (std::vector<std::string> cmd : {std::vector<std::string>{"list", "--json"},
-                                       {"list"},
-                                       {"topo", "--json"},
-                                       {"topo"}}) {
+  for (std::vector<std::string> cmd :
+       {std::vector<std::string>{"list", "--json"}, {"list"}, {"topo", "--json"}, {"topo"}}) {
     Result live = vfioctl(cmd);
     std::vector<std::string> with_root = {"--root", root};
     with_root.insert(with_root.end(), cmd.begin(), cmd.end());

@@ -31,8 +31,10 @@ inline std::string slurp(const std::filesystem::path& p) {
 inline std::string quote(const std::string& s) {
   std::string q = "'";
   for (char c : s) {
-    if (c == '\'') q += "'\\''";
-    else q += c;
+    if (c == '\'')
+      q += "'\\''";
+    else
+      q += c;
   }
   return q + "'";
 }
@@ -69,8 +71,6 @@ inline Result shell(const std::string& cmd) {
   return r;
 }
 
-inline std::string host(const std::string& name) {
-  return std::string(VFIOCTL_SOURCE_DIR) + "/tests/hosts/" + name;
-}
+inline std::string host(const std::string& name) { return std::string(VFIOCTL_SOURCE_DIR) + "/tests/hosts/" + name; }
 
 }  // namespace vfioctl::test

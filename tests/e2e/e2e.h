@@ -32,8 +32,10 @@ inline std::string slurp(const fs::path& p) {
 inline std::string quote(const std::string& s) {
   std::string q = "'";
   for (char c : s) {
-    if (c == '\'') q += "'\\''";
-    else q += c;
+    if (c == '\'')
+      q += "'\\''";
+    else
+      q += c;
   }
   return q + "'";
 }
@@ -54,8 +56,8 @@ struct Result {
 // the command starts cannot hold the caller up.
 inline Result sh(const std::string& cmd) {
   static int counter = 0;
-  auto file = fs::temp_directory_path() /
-              ("vfioctl-e2e-out-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  auto file =
+      fs::temp_directory_path() / ("vfioctl-e2e-out-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
   std::string full = "(" + cmd + ") >" + quote(file.string()) + " 2>&1 </dev/null";
   int status = std::system(full.c_str());
   Result r;
@@ -109,9 +111,7 @@ inline Env up() {
   return e;
 }
 
-inline Result virsh(const Env& e, const std::string& args) {
-  return sh("virsh -q -c " + quote(e.uri) + " " + args);
-}
+inline Result virsh(const Env& e, const std::string& args) { return sh("virsh -q -c " + quote(e.uri) + " " + args); }
 
 // Polls pred every 100 ms until it holds or the timeout passes.
 inline bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
@@ -142,7 +142,7 @@ inline int qemu_pid(const std::string& domain) {
 
 struct Thread {
   int tid = 0;
-  std::string comm;         // "CPU 0/TCG", "IO iothread1", "qemu-system-x86", ...
+  std::string comm;          // "CPU 0/TCG", "IO iothread1", "qemu-system-x86", ...
   std::string cpus_allowed;  // Cpus_allowed_list, e.g. "0-1"
   int last_cpu = -1;         // the CPU it last ran on (field 39 of stat)
 };
@@ -194,8 +194,10 @@ inline std::map<std::string, std::string> guest_report(const std::string& serial
     std::istringstream words(line.substr(at + 14));
     for (std::string w; words >> w;) {
       auto eq = w.find('=');
-      if (eq != std::string::npos) kv[w.substr(0, eq)] = w.substr(eq + 1);
-      else kv[w] = "";
+      if (eq != std::string::npos)
+        kv[w.substr(0, eq)] = w.substr(eq + 1);
+      else
+        kv[w] = "";
     }
   }
   return kv;

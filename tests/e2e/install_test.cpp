@@ -46,18 +46,24 @@ class Install : public ::testing::Test {
     serial_ = dir_ / "serial.log";
     spec_ = dir_ / "guest.toml";
     std::ofstream(spec_) << "preset = \"linux-server\"\n"
-                            "name = \"" << name_ << "\"\n"
+                            "name = \""
+                         << name_
+                         << "\"\n"
                             "memory = \"256M\"\n"
                             "hugepages = \"off\"\n"
                             "cpus = \"1c1t\"\n"
                             "\n"
                             "[[disk]]\n"
-                            "source = \"" << disk_.string() << "\"\n"
+                            "source = \""
+                         << disk_.string()
+                         << "\"\n"
                             "size = \"64M\"\n"
                             "bus = \"virtio-blk\"\n"
                             "\n"
                             "[install]\n"
-                            "iso = \"" << iso_ << "\"\n"
+                            "iso = \""
+                         << iso_
+                         << "\"\n"
                             "\n"
                             "[network]\n"
                             "mode = \"none\"\n";
@@ -66,8 +72,9 @@ class Install : public ::testing::Test {
   void TearDown() override {
     if (name_.empty()) return;
     if (HasFailure()) {
-      std::cerr << "--- serial log (tail) ---\n" << tail(slurp(serial_), 30) << "--- /var/log/libvirt/qemu/" << name_
-                << ".log (tail) ---\n" << tail(slurp("/var/log/libvirt/qemu/" + name_ + ".log"), 15);
+      std::cerr << "--- serial log (tail) ---\n"
+                << tail(slurp(serial_), 30) << "--- /var/log/libvirt/qemu/" << name_ << ".log (tail) ---\n"
+                << tail(slurp("/var/log/libvirt/qemu/" + name_ + ".log"), 15);
     }
     virsh(env_, "destroy " + name_);
     virsh(env_, "undefine --nvram " + name_);
@@ -75,9 +82,7 @@ class Install : public ::testing::Test {
     fs::remove_all(dir_, ec);
   }
 
-  Result vfioctl(const std::string& args) const {
-    return sh("LC_ALL=C NO_COLOR=1 " + quote(VFIOCTL_BIN) + " " + args);
-  }
+  Result vfioctl(const std::string& args) const { return sh("LC_ALL=C NO_COLOR=1 " + quote(VFIOCTL_BIN) + " " + args); }
 
   bool serial_has(const std::string& what) const { return slurp(serial_).find(what) != std::string::npos; }
 
@@ -116,8 +121,7 @@ TEST_F(Install, BootsTheInstallerSeesTheCreatedDiskAndStartsWithoutMediaAfterIns
   // 3. --installed: the CD-ROM goes, the domain is redefined and still starts.
   Result installed = vfioctl("new --installed " + quote(name_) + " --connect " + quote(env_.uri));
   ASSERT_EQ(installed.rc, 0) << installed.out;
-  EXPECT_NE(installed.out.find("Removed 1 CD-ROM(s) (" + iso_ + ") from " + name_), std::string::npos)
-      << installed.out;
+  EXPECT_NE(installed.out.find("Removed 1 CD-ROM(s) (" + iso_ + ") from " + name_), std::string::npos) << installed.out;
   Result after = virsh(env_, "dumpxml --inactive " + name_);
   ASSERT_EQ(after.rc, 0) << after.out;
   EXPECT_EQ(after.out.find("cdrom"), std::string::npos) << after.out;
@@ -133,7 +137,8 @@ TEST_F(Install, BootsTheInstallerSeesTheCreatedDiskAndStartsWithoutMediaAfterIns
   // 4. The image is never made again over the existing file.
   auto mtime = fs::last_write_time(disk_);
   ASSERT_EQ(virsh(env_, "destroy " + name_).rc, 0);
-  Result twice = vfioctl("new " + quote(spec_.string()) + " --virt-type qemu -o " + quote((dir_ / "again.xml").string()));
+  Result twice =
+      vfioctl("new " + quote(spec_.string()) + " --virt-type qemu -o " + quote((dir_ / "again.xml").string()));
   EXPECT_EQ(twice.rc, 0) << twice.out;
   EXPECT_EQ(twice.out.find("Created "), std::string::npos) << twice.out;
   EXPECT_EQ(fs::last_write_time(disk_), mtime);

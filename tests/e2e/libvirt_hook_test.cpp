@@ -81,7 +81,8 @@ class Hook : public ::testing::Test {
     if (!env_->error.empty() || !env_->skipped.empty()) return;
     journal_before_ = new std::set<std::string>(journal_ids());
     // Directories the install creates go again at the end.
-    for (const char* d : {"/var/lib/vfioctl/journal", "/var/lib/vfioctl", "/etc/libvirt/hooks/qemu.d", "/etc/libvirt/hooks"})
+    for (const char* d :
+         {"/var/lib/vfioctl/journal", "/var/lib/vfioctl", "/etc/libvirt/hooks/qemu.d", "/etc/libvirt/hooks"})
       if (!fs::exists(d)) created_dirs_.push_back(d);
     Result r = vfioctl("hook install --apply --binary " + quote(VFIOCTL_BIN));
     if (r.rc != 0) {
@@ -89,8 +90,10 @@ class Hook : public ::testing::Test {
       return;
     }
     r = sh(quote(env_script()) + " restart-libvirtd");
-    if (r.rc == 77 && !ci()) env_->skipped = r.out;
-    else if (r.rc != 0) env_->error = "env.sh restart-libvirtd failed:\n" + r.out;
+    if (r.rc == 77 && !ci())
+      env_->skipped = r.out;
+    else if (r.rc != 0)
+      env_->error = "env.sh restart-libvirtd failed:\n" + r.out;
   }
 
   static void TearDownTestSuite() {
@@ -205,7 +208,8 @@ TEST_F(Hook, TwoGuestsGetTheirPagesAndCpusAndGiveThemBack) {
   Result r = start(a);
   ASSERT_EQ(r.rc, 0) << r.out;
   EXPECT_EQ(pool(), pool_before_ + 32) << "the pool grows by exactly the shortfall";
-  EXPECT_NE(slurp("/var/log/libvirt/qemu/" + a + ".log").find("prepare: reserved 32 more 2 MiB pages"), std::string::npos);
+  EXPECT_NE(slurp("/var/log/libvirt/qemu/" + a + ".log").find("prepare: reserved 32 more 2 MiB pages"),
+            std::string::npos);
 
   // While it runs, host processes are in the host cpuset, off CPU 1.
   ASSERT_TRUE(fs::exists(kHostCgroup));
@@ -262,34 +266,39 @@ TEST_F(Hook, AHookKilledHalfWayIsUndoneByRecover) {
   const std::string name = "vfioctl-e2e-hook-kill-" + std::to_string(::getpid());
   const long free0 = meminfo("HugePages_Free");
   fs::path xml = dir_ / "kill.xml";
-  std::ofstream(xml) << "<domain type='qemu'><name>" << name
-                     << "</name><metadata><vfioctl:tune xmlns:vfioctl='urn:vfioctl:tune:1' actions='hugepages isolate'/>"
-                        "</metadata><memory unit='MiB'>"
-                     << (free0 + 16) * 2
-                     << "</memory><memoryBacking><hugepages><page size='2048' unit='KiB'/></hugepages></memoryBacking>"
-                        "<vcpu placement='static'>1</vcpu><cputune><vcpupin vcpu='0' cpuset='1'/></cputune></domain>";
+  std::ofstream(xml)
+      << "<domain type='qemu'><name>" << name
+      << "</name><metadata><vfioctl:tune xmlns:vfioctl='urn:vfioctl:tune:1' actions='hugepages isolate'/>"
+         "</metadata><memory unit='MiB'>"
+      << (free0 + 16) * 2
+      << "</memory><memoryBacking><hugepages><page size='2048' unit='KiB'/></hugepages></memoryBacking>"
+         "<vcpu placement='static'>1</vcpu><cputune><vcpupin vcpu='0' cpuset='1'/></cputune></domain>";
 
   for (const std::string& step : {std::string("prepare"), std::string("started")}) {
     const std::string checkpoint = step == "prepare" ? "hugepages" : "isolate";
     fs::path err = dir_ / (step + ".err"), pidfile = dir_ / (step + ".pid");
-    Result r = sh("VFIOCTL_HOOK_PAUSE=" + checkpoint + " " + quote(VFIOCTL_BIN) + " hook run " + name + " " + step +
-                  " begin - <" + quote(xml.string()) + " 2>" + quote(err.string()) + " & echo $! >" +
-                  quote(pidfile.string()));
+    Result r =
+        sh("VFIOCTL_HOOK_PAUSE=" + checkpoint + " " + quote(VFIOCTL_BIN) + " hook run " + name + " " + step +
+           " begin - <" + quote(xml.string()) + " 2>" + quote(err.string()) + " & echo $! >" + quote(pidfile.string()));
     ASSERT_EQ(r.rc, 0);
     ASSERT_TRUE(wait_for([&] { return slurp(err).find("paused at " + checkpoint) != std::string::npos; }, 20s))
         << slurp(err);
     pid_t pid = std::stoi(trim(slurp(pidfile)));
     ASSERT_EQ(::kill(pid, SIGKILL), 0);
-    EXPECT_TRUE(wait_for([&] { return !fs::exists("/proc/" + std::to_string(pid)) ||
-                                      slurp("/proc/" + std::to_string(pid) + "/stat").find(") Z") != std::string::npos; },
-                         5s));
+    EXPECT_TRUE(wait_for(
+        [&] {
+          return !fs::exists("/proc/" + std::to_string(pid)) ||
+                 slurp("/proc/" + std::to_string(pid) + "/stat").find(") Z") != std::string::npos;
+        },
+        5s));
     if (step == "prepare") {
       EXPECT_EQ(pool(), pool_before_ + 16) << "the kernel grew the pool before the kill";
       Result st = vfioctl("hook status --json");
       Json status = Json::parse(st.out, nullptr, false);
       ASSERT_FALSE(status.is_discarded()) << st.out;
       ASSERT_EQ(status["guests"].size(), 1u) << st.out;
-      EXPECT_TRUE(status["guests"][0]["hugepages"]["added"].is_null()) << "killed before it recorded the pages: " << st.out;
+      EXPECT_TRUE(status["guests"][0]["hugepages"]["added"].is_null())
+          << "killed before it recorded the pages: " << st.out;
     } else {
       ASSERT_TRUE(fs::exists(kHostCgroup));
       EXPECT_TRUE(in_cgroup(kHostCgroup, ::getpid()));
@@ -328,8 +337,11 @@ TEST_F(Hook, RecoverAfterLibvirtdAndTheGuestWereKilled) {
 
   ASSERT_EQ(::kill(libvirtd, SIGKILL), 0);
   ASSERT_EQ(::kill(qemu, SIGKILL), 0);
-  EXPECT_TRUE(wait_for([&] { return !fs::exists("/proc/" + std::to_string(qemu)) && !fs::exists("/proc/" + std::to_string(libvirtd)); }, 10s));
-  EXPECT_TRUE(wait_for([&] { return meminfo("HugePages_Free") >= free0 + 8; }, 10s)) << "the dead QEMU's pages are free again";
+  EXPECT_TRUE(wait_for(
+      [&] { return !fs::exists("/proc/" + std::to_string(qemu)) && !fs::exists("/proc/" + std::to_string(libvirtd)); },
+      10s));
+  EXPECT_TRUE(wait_for([&] { return meminfo("HugePages_Free") >= free0 + 8; }, 10s))
+      << "the dead QEMU's pages are free again";
   EXPECT_EQ(pool(), pool_before_ + 8) << "nothing released them from the pool";
   EXPECT_TRUE(fs::exists(kHostCgroup));
 

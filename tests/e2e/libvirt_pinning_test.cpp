@@ -28,12 +28,16 @@ const std::string kEmulatorCpus = "0";  // <emulatorpin cpuset='0'/>: every othe
 
 std::string domain_xml(const std::string& name, const Env& env, const fs::path& serial) {
   return R"(<domain type='qemu'>
-  <name>)" + name + R"(</name>
-  <memory unit='KiB'>)" + std::to_string(kGuestKib) + R"(</memory>
-  <currentMemory unit='KiB'>)" + std::to_string(kGuestKib) + R"(</currentMemory>
+  <name>)" +
+         name + R"(</name>
+  <memory unit='KiB'>)" +
+         std::to_string(kGuestKib) + R"(</memory>
+  <currentMemory unit='KiB'>)" +
+         std::to_string(kGuestKib) + R"(</currentMemory>
   <memoryBacking>
     <hugepages>
-      <page size=')" + std::to_string(env.hugepage_kib) + R"(' unit='KiB'/>
+      <page size=')" +
+         std::to_string(env.hugepage_kib) + R"(' unit='KiB'/>
     </hugepages>
   </memoryBacking>
   <vcpu placement='static'>2</vcpu>
@@ -41,13 +45,16 @@ std::string domain_xml(const std::string& name, const Env& env, const fs::path& 
   <cputune>
     <vcpupin vcpu='0' cpuset='1'/>
     <vcpupin vcpu='1' cpuset='0'/>
-    <emulatorpin cpuset=')" + kEmulatorCpus + R"('/>
+    <emulatorpin cpuset=')" +
+         kEmulatorCpus + R"('/>
     <iothreadpin iothread='1' cpuset='1'/>
   </cputune>
   <os>
     <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>)" + env.kernel + R"(</kernel>
-    <initrd>)" + env.initrd + R"(</initrd>
+    <kernel>)" +
+         env.kernel + R"(</kernel>
+    <initrd>)" +
+         env.initrd + R"(</initrd>
     <cmdline>console=ttyS0</cmdline>
   </os>
   <features>
@@ -64,7 +71,8 @@ std::string domain_xml(const std::string& name, const Env& env, const fs::path& 
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
     <serial type='file'>
-      <source path=')" + serial.string() + R"('/>
+      <source path=')" +
+         serial.string() + R"('/>
       <target port='0'/>
     </serial>
     <memballoon model='none'/>
@@ -99,8 +107,7 @@ class LibvirtPinning : public ::testing::Test {
     if (name_.empty()) return;
     if (HasFailure()) {
       std::cerr << "--- serial log (tail) ---\n"
-                << tail(slurp(dir_ / "serial.log"), 40) << "--- /var/log/libvirt/qemu/" << name_
-                << ".log (tail) ---\n"
+                << tail(slurp(dir_ / "serial.log"), 40) << "--- /var/log/libvirt/qemu/" << name_ << ".log (tail) ---\n"
                 << tail(slurp("/var/log/libvirt/qemu/" + name_ + ".log"), 20);
     }
     virsh(*env_, "destroy " + name_);

@@ -104,7 +104,9 @@ class NewGuest : public ::testing::Test {
     std::ofstream f(spec_);
     f << "# A small Linux guest for the vfioctl end-to-end test.\n"
          "preset = \"linux-server\"\n"
-         "name = \"" << name_ << "\"\n"
+         "name = \""
+      << name_
+      << "\"\n"
          "memory = \"256M\"\n"
          "hugepages = \"2M\"\n"
          "cpus = \"auto\"\n"
@@ -144,10 +146,8 @@ class NewGuest : public ::testing::Test {
 
   // The options that make a guest this host can boot: TCG, the test kernel, the serial log.
   std::vector<std::string> boot_options() const {
-    return {"--virt-type",    "qemu",
-            "--test-kernel",  env_->kernel,
-            "--test-initrd",  env_->initrd,
-            "--test-cmdline", "console=ttyS0 loglevel=4",
+    return {"--virt-type",       "qemu",          "--test-kernel",  env_->kernel,
+            "--test-initrd",     env_->initrd,    "--test-cmdline", "console=ttyS0 loglevel=4",
             "--test-serial-log", serial_.string()};
   }
 

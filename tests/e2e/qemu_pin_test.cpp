@@ -104,7 +104,7 @@ class PlainQemuGuest : public ::testing::Test {
     name_ = "vfioctl-e2e-qemu-" + std::to_string(::getpid());
     dir_ = fs::path(env_->state) / "guests" / name_;
     run_ = fs::path("/run/vfioctl/qemu") / name_;  // the script's default runtime directory
-    stop();  // a leftover of a killed run with this PID
+    stop();                                        // a leftover of a killed run with this PID
     fs::remove_all(dir_);
     fs::remove_all(run_);
     fs::create_directories(dir_);
@@ -208,7 +208,8 @@ TEST_F(PlainQemuGuest, GuestRunsPinnedOnItsHugepagesAndSeesItsCpus) {
 
   // Threads, after the vCPUs have run the boot: each where the plan puts it.
   std::map<std::string, std::string> want;
-  for (int i = 0; i < vcpus; ++i) want["CPU " + std::to_string(i) + "/TCG"] = std::to_string(cpu["vcpus"][i].get<int>());
+  for (int i = 0; i < vcpus; ++i)
+    want["CPU " + std::to_string(i) + "/TCG"] = std::to_string(cpu["vcpus"][i].get<int>());
   want["IO iothread1"] = list_of(cpu["iothread"]);
   const std::string emulator = list_of(cpu["emulator"]);
   std::map<std::string, int> seen;

@@ -36,7 +36,8 @@ void check_report(const lint::FileReport& r, const std::string& text) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > 256 * 1024) return 0;
   std::string text(reinterpret_cast<const char*>(data), size);
-  const Host* hosts[] = {nullptr, &test::fixture_host("intel-hybrid-13700k"), &test::fixture_host("threadripper-3960x")};
+  const Host* hosts[] = {nullptr, &test::fixture_host("intel-hybrid-13700k"),
+                         &test::fixture_host("threadripper-3960x")};
   std::vector<lint::FileReport> reports;
   for (const Host* host : hosts) {
     reports.push_back(lint::lint_text("fuzz.xml", text, host, {}));

@@ -11,8 +11,7 @@ namespace {
 const std::string kCpu = "/sys/devices/system/cpu";
 
 // One CPU's topology and L3 files.
-void cpu(const test::TempTree& t, int id, int package, int core, const std::string& siblings,
-         const std::string& l3) {
+void cpu(const test::TempTree& t, int id, int package, int core, const std::string& siblings, const std::string& l3) {
   std::string d = kCpu + "/cpu" + std::to_string(id);
   t.file(d + "/topology/physical_package_id", std::to_string(package) + "\n");
   t.file(d + "/topology/die_id", "0\n");

@@ -115,8 +115,9 @@ TEST(Doctor, KernelArgumentFixesNameTheFileAndLine) {
   h.system.boot.grub_line = 6;
   h.system.boot.grub_value = "quiet splash";
   auto f = find(host_checks(h, offline()), "H003");
-  EXPECT_TRUE(has(f.fix, "/etc/default/grub:6: GRUB_CMDLINE_LINUX_DEFAULT=\"quiet splash\" -> "
-                         "\"quiet splash intel_iommu=on\", then run 'update-grub' and reboot"))
+  EXPECT_TRUE(has(f.fix,
+                  "/etc/default/grub:6: GRUB_CMDLINE_LINUX_DEFAULT=\"quiet splash\" -> "
+                  "\"quiet splash intel_iommu=on\", then run 'update-grub' and reboot"))
       << f.fix;
   h.system.boot.grub_value = "quiet splash pcie_acs_override=downstream";
   set_cmdline(h, "ro quiet splash pcie_acs_override=downstream");

@@ -62,9 +62,10 @@ TEST(GuestNeeds, ReadsWhatTheDomainAsksOfTheHost) {
 }
 
 TEST(QemuConf, ParsesUserAndAMultiLineAclAndIgnoresComments) {
-  QemuConf c = parse_qemu_conf("#user = \"root\"\nuser = \"+1000\"  # the desktop user\n"
-                               "#cgroup_device_acl = [ \"/dev/x\" ]\ncgroup_device_acl = [\n  \"/dev/null\", \"/dev/kvm\",\n"
-                               "  \"/dev/input/by-id/a#b\"\n]\n");
+  QemuConf c = parse_qemu_conf(
+      "#user = \"root\"\nuser = \"+1000\"  # the desktop user\n"
+      "#cgroup_device_acl = [ \"/dev/x\" ]\ncgroup_device_acl = [\n  \"/dev/null\", \"/dev/kvm\",\n"
+      "  \"/dev/input/by-id/a#b\"\n]\n");
   EXPECT_EQ(c.user, std::optional<std::string>("+1000"));
   ASSERT_TRUE(c.cgroup_device_acl);
   EXPECT_EQ(*c.cgroup_device_acl, (std::vector<std::string>{"/dev/null", "/dev/kvm", "/dev/input/by-id/a#b"}));
@@ -74,8 +75,9 @@ TEST(QemuConf, ParsesUserAndAMultiLineAclAndIgnoresComments) {
 
 // A scratch host: libvirt-qemu (uid 64055) and alice (uid 1000, group kvm).
 void accounts(const TempTree& t) {
-  t.file("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n"
-                        "libvirt-qemu:x:64055:108:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin\n");
+  t.file("/etc/passwd",
+         "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n"
+         "libvirt-qemu:x:64055:108:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin\n");
   t.file("/etc/group", "root:x:0:\nkvm:x:104:libvirt-qemu,alice\nalice:x:1000:\n");
 }
 
@@ -96,13 +98,15 @@ TEST(GuestAccess, TheUsersRuntimeDirectoryShutsQemuOutUntilQemuRunsAsThatUser) {
   owned(t, "/run/user/1000/pulse/native", 1000, 1000, 0666);
   t.file("/var/lib/libvirt/vbios/gpu.rom", "rom");
   owned(t, "/var/lib/libvirt/vbios/gpu.rom", 0, 0, 0600);
-  t.file("/proc/mounts", "hugetlbfs /dev/hugepages hugetlbfs rw,relatime,pagesize=2M 0 0\n"
-                         "hugetlbfs /dev/hugepages1G hugetlbfs rw,relatime,pagesize=1024M 0 0\n");
+  t.file("/proc/mounts",
+         "hugetlbfs /dev/hugepages hugetlbfs rw,relatime,pagesize=2M 0 0\n"
+         "hugetlbfs /dev/hugepages1G hugetlbfs rw,relatime,pagesize=1024M 0 0\n");
   t.file("/proc/meminfo", "Hugepagesize:       2048 kB\n");
   t.file("/sys/module/kvm_intel/parameters/nested", "N\n");
   t.file("/sys/module/apparmor/parameters/enabled", "Y\n");
   t.file("/var/log/kern.log",
-         "audit: type=1400 apparmor=\"DENIED\" operation=\"open\" profile=\"libvirt-4c98ba58-72b8-4cdb-a5d7-b151dea180e4\" "
+         "audit: type=1400 apparmor=\"DENIED\" operation=\"open\" "
+         "profile=\"libvirt-4c98ba58-72b8-4cdb-a5d7-b151dea180e4\" "
          "name=\"/srv/rom.bin\" requested_mask=\"r\"\n"
          "audit: type=1400 apparmor=\"DENIED\" profile=\"libvirt-00000000-0000-0000-0000-000000000000\" name=\"/x\"\n");
   Root root(t.dir());
@@ -130,8 +134,9 @@ TEST(GuestAccess, TheUsersRuntimeDirectoryShutsQemuOutUntilQemuRunsAsThatUser) {
   EXPECT_EQ(find(fs, "H210")->severity, Severity::warn);
 
   // QEMU as alice: the socket opens; the ACL names the mouse; the ROM is readable.
-  t.file("/etc/libvirt/qemu.conf", "user = \"+1000\"\ncgroup_device_acl = [ \"/dev/null\", "
-                                   "\"/dev/input/by-id/mouse-event-mouse\" ]\n");
+  t.file("/etc/libvirt/qemu.conf",
+         "user = \"+1000\"\ncgroup_device_acl = [ \"/dev/null\", "
+         "\"/dev/input/by-id/mouse-event-mouse\" ]\n");
   owned(t, "/var/lib/libvirt/vbios/gpu.rom", 0, 0, 0644);
   t.file("/sys/module/kvm_intel/parameters/nested", "Y\n");
   t.file("/dev/vhost-net", "");
@@ -175,8 +180,9 @@ TEST(GuestAccess, TheHookForAGuestThatAsksToBeTuned) {
   auto verdict = [&]() { return *find(guest_checks(n, read_guest_access(root, n), Session{}), "H211"); };
   Finding missing = verdict();
   EXPECT_EQ(missing.severity, Severity::warn);
-  EXPECT_EQ(missing.message, "<vfioctl:tune> asks for isolate, irq, but /etc/libvirt/hooks/qemu.d/vfioctl does not "
-                             "exist: nothing will tune the host");
+  EXPECT_EQ(missing.message,
+            "<vfioctl:tune> asks for isolate, irq, but /etc/libvirt/hooks/qemu.d/vfioctl does not "
+            "exist: nothing will tune the host");
   EXPECT_EQ(missing.fix, "vfioctl hook install --apply, then restart libvirtd (or virtqemud)");
 
   std::string hook = (t.dir() / "etc/libvirt/hooks/qemu.d/vfioctl").string();
@@ -185,7 +191,8 @@ TEST(GuestAccess, TheHookForAGuestThatAsksToBeTuned) {
   EXPECT_EQ(verdict().severity, Severity::warn);
   EXPECT_NE(verdict().message.find("was not written by vfioctl"), std::string::npos);
 
-  t.file("/etc/libvirt/hooks/qemu.d/vfioctl", std::string("#!/bin/sh\n") + kLibvirtHookMarker + "\nexec vfioctl hook run \"$@\"\n");
+  t.file("/etc/libvirt/hooks/qemu.d/vfioctl",
+         std::string("#!/bin/sh\n") + kLibvirtHookMarker + "\nexec vfioctl hook run \"$@\"\n");
   ASSERT_EQ(::chmod(hook.c_str(), 0644), 0);
   EXPECT_EQ(verdict().severity, Severity::fail);
   EXPECT_EQ(verdict().fix, "chmod 755 /etc/libvirt/hooks/qemu.d/vfioctl");

@@ -79,15 +79,16 @@ TEST(DayOneDisks, AMissingImageWithASizeIsCreatedWithTheDocumentedOptions) {
   GuestEnv env = base_env();
   env.files["/img/a.qcow2"] = missing();
   env.files["/img/b.img"] = missing();
-  GuestPlan p = day_one("memory = \"4G\"\n[[disk]]\nsource = \"/img/a.qcow2\"\nsize = \"256G\"\n"
-                        "[[disk]]\nsource = \"/img/b.img\"\nsize = \"1.5G\"\n",
-                        env);
+  GuestPlan p = day_one(
+      "memory = \"4G\"\n[[disk]]\nsource = \"/img/a.qcow2\"\nsize = \"256G\"\n"
+      "[[disk]]\nsource = \"/img/b.img\"\nsize = \"1.5G\"\n",
+      env);
   ASSERT_EQ(p.images.size(), 2u);
-  EXPECT_EQ(p.images[0].argv(), (std::vector<std::string>{"qemu-img", "create", "-q", "-f", "qcow2", "-o",
-                                                           "preallocation=metadata,cluster_size=2M", "/img/a.qcow2",
-                                                           "256G"}));
+  EXPECT_EQ(p.images[0].argv(),
+            (std::vector<std::string>{"qemu-img", "create", "-q", "-f", "qcow2", "-o",
+                                      "preallocation=metadata,cluster_size=2M", "/img/a.qcow2", "256G"}));
   EXPECT_EQ(p.images[1].argv(), (std::vector<std::string>{"qemu-img", "create", "-q", "-f", "raw", "-o",
-                                                           "preallocation=falloc", "/img/b.img", "1536M"}));
+                                                          "preallocation=falloc", "/img/b.img", "1536M"}));
   // A qcow2 image vfioctl preallocates takes native I/O; so does raw.
   EXPECT_STREQ(p.disks[0].io.io, "native");
   EXPECT_STREQ(p.disks[1].io.io, "native");
@@ -145,9 +146,10 @@ TEST(DayOneInstall, WindowsGetsTheInstallerAndDriversAsSataCdromsAndTheDriverFol
   env.files["/iso/win.iso"] = file(6ULL << 30);
   env.files["/dev/nvme0n1"] = FileFact{Kind::block, 0, std::nullopt, true, {}};
   env.virtio_win = "/usr/share/virtio-win/virtio-win.iso";
-  GuestPlan p = day_one("preset = \"windows-gaming\"\nmemory = \"8G\"\n[[disk]]\nsource = \"/dev/nvme0n1\"\n"
-                        "[install]\niso = \"/iso/win.iso\"\n",
-                        env);
+  GuestPlan p = day_one(
+      "preset = \"windows-gaming\"\nmemory = \"8G\"\n[[disk]]\nsource = \"/dev/nvme0n1\"\n"
+      "[install]\niso = \"/iso/win.iso\"\n",
+      env);
   ASSERT_EQ(p.disks.size(), 3u);
   EXPECT_EQ(p.disks[0].boot, 1);  // the disk first: once installed, it boots
   EXPECT_EQ(p.disks[1].role, DiskRole::installer);
@@ -157,9 +159,10 @@ TEST(DayOneInstall, WindowsGetsTheInstallerAndDriversAsSataCdromsAndTheDriverFol
   EXPECT_EQ(p.disks[2].source, "/usr/share/virtio-win/virtio-win.iso");
   EXPECT_EQ(p.disks[2].boot, 0);
   EXPECT_TRUE(any_contains(p.next_steps, "pick the folder vioscsi\\w11\\amd64")) << p.next_steps[0];
-  GuestPlan blk = day_one("preset = \"windows-workstation\"\nos = \"win2k22\"\nmemory = \"8G\"\n[[disk]]\n"
-                          "source = \"/dev/nvme0n1\"\nbus = \"virtio-blk\"\n[install]\niso = \"/iso/win.iso\"\n",
-                          env);
+  GuestPlan blk = day_one(
+      "preset = \"windows-workstation\"\nos = \"win2k22\"\nmemory = \"8G\"\n[[disk]]\n"
+      "source = \"/dev/nvme0n1\"\nbus = \"virtio-blk\"\n[install]\niso = \"/iso/win.iso\"\n",
+      env);
   EXPECT_TRUE(any_contains(blk.next_steps, "pick the folder viostor\\2k22\\amd64"));
 }
 
@@ -167,19 +170,21 @@ TEST(DayOneInstall, WindowsWithoutADriverIsoIsWarnedThatSetupWillNotSeeTheDisk) 
   GuestEnv env = base_env();
   env.files["/iso/win.iso"] = file(6ULL << 30);
   env.files["/dev/nvme0n1"] = FileFact{Kind::block, 0, std::nullopt, true, {}};
-  GuestPlan p = day_one("preset = \"windows-gaming\"\nmemory = \"8G\"\n[[disk]]\nsource = \"/dev/nvme0n1\"\n"
-                        "[install]\niso = \"/iso/win.iso\"\n",
-                        env);
+  GuestPlan p = day_one(
+      "preset = \"windows-gaming\"\nmemory = \"8G\"\n[[disk]]\nsource = \"/dev/nvme0n1\"\n"
+      "[install]\niso = \"/iso/win.iso\"\n",
+      env);
   EXPECT_EQ(p.disks.size(), 2u);
   EXPECT_TRUE(any_contains(p.warnings, "g.toml:5: no virtio-win ISO found")) << p.warnings.size();
   EXPECT_TRUE(any_contains(p.warnings, "Windows Setup will not see the virtio disk"));
-  GuestPlan none = day_one("preset = \"windows-gaming\"\nmemory = \"8G\"\n[[disk]]\nsource = \"/dev/nvme0n1\"\n"
-                           "[install]\niso = \"/iso/win.iso\"\ndrivers = \"none\"\n",
-                           env);
+  GuestPlan none = day_one(
+      "preset = \"windows-gaming\"\nmemory = \"8G\"\n[[disk]]\nsource = \"/dev/nvme0n1\"\n"
+      "[install]\niso = \"/iso/win.iso\"\ndrivers = \"none\"\n",
+      env);
   EXPECT_TRUE(any_contains(none.warnings, "g.toml:7: install.drivers = \"none\": Windows Setup will not see"));
   // Linux has the drivers built in: no driver ISO, no warning.
-  GuestPlan linux = day_one("memory = \"8G\"\n[[disk]]\nsource = \"/dev/nvme0n1\"\n[install]\niso = \"/iso/win.iso\"\n",
-                            env);
+  GuestPlan linux =
+      day_one("memory = \"8G\"\n[[disk]]\nsource = \"/dev/nvme0n1\"\n[install]\niso = \"/iso/win.iso\"\n", env);
   EXPECT_EQ(linux.disks.size(), 2u);
   EXPECT_FALSE(any_contains(linux.warnings, "virtio"));
 }
@@ -269,8 +274,9 @@ TEST(DayOneNetwork, NatSaysHowToCreateAMissingLibvirtNetwork) {
   GuestEnv env = base_env();
   env.libvirt_config = true;
   GuestPlan p = day_one("memory = \"4G\"\n", env);
-  EXPECT_TRUE(any_contains(p.warnings, "libvirt has no network 'default' on this host; create it: virsh net-define "
-                                       "/usr/share/libvirt/networks/default.xml"));
+  EXPECT_TRUE(any_contains(p.warnings,
+                           "libvirt has no network 'default' on this host; create it: virsh net-define "
+                           "/usr/share/libvirt/networks/default.xml"));
   env.libvirt_networks = {"default"};
   env.libvirt_autostart = {"default"};
   EXPECT_TRUE(day_one("memory = \"4G\"\n", env).warnings.empty());
@@ -325,8 +331,10 @@ TEST(DayOneSmbios, HostStringsWithSerialsMaskedAndNoDmiIsAnError) {
             "g.toml:2: smbios.from_host: this host has no DMI tables (/sys/class/dmi/id is missing: a virtual "
             "machine without SMBIOS, or a board without it); remove [smbios]");
   env.dmi.present = true;
-  env.dmi.fields = {{"sys_vendor", "ACME"}, {"product_serial", "SN123"},
-                    {"product_uuid", "EBEF7CD8-A8CE-5311-A4B1-D8BBC18EB062"}, {"bios_date", "2022-09-06"}};
+  env.dmi.fields = {{"sys_vendor", "ACME"},
+                    {"product_serial", "SN123"},
+                    {"product_uuid", "EBEF7CD8-A8CE-5311-A4B1-D8BBC18EB062"},
+                    {"bios_date", "2022-09-06"}};
   GuestPlan p = day_one("memory = \"4G\"\n[smbios]\nfrom_host = true\n", env);
   ASSERT_EQ(p.sysinfo.size(), 1u);  // the date is not mm/dd/yyyy: left out
   EXPECT_EQ(p.sysinfo[0].first, "system");

@@ -23,7 +23,8 @@ const ListedDevice& dev(const Listing& l, const char* addr) {
 TEST(hostgen_device_line, BracketsInNamesAndLastIdsWin) {
   auto d = parse_device_line(
       "2d:00.1 Audio device [0403]: Advanced Micro Devices, Inc. [AMD/ATI] Ellesmere HDMI Audio "
-      "[Radeon RX 470/480 / 570/580/590] [1002:aaf0]", "t");
+      "[Radeon RX 470/480 / 570/580/590] [1002:aaf0]",
+      "t");
   ASSERT_TRUE(d);
   EXPECT_EQ(d->class_id, 0x0403);
   EXPECT_EQ(d->vendor_id, 0x1002);
@@ -53,9 +54,7 @@ TEST(hostgen_device_line, NotADeviceAndMalformed) {
   }
 }
 
-TEST(hostgen_listing, RejectsTextWithoutDevices) {
-  EXPECT_THROW(parse_listing("hello\nworld\n", "x.txt"), InputError);
-}
+TEST(hostgen_listing, RejectsTextWithoutDevices) { EXPECT_THROW(parse_listing("hello\nworld\n", "x.txt"), InputError); }
 
 TEST(hostgen_listing, OneLineLexicographicWithCmdline) {
   auto l = load("intel-i5-9400-asrock-z370m-itx_gt1030_asokolsky-duo.txt");

@@ -36,9 +36,12 @@ std::map<std::string, std::string> snapshot(const fs::path& dir) {
   for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator(); ++it) {
     std::string rel = it->path().lexically_relative(dir).string();
     auto st = it->symlink_status();
-    if (fs::is_symlink(st)) out[rel] = "l:" + fs::read_symlink(it->path()).string();
-    else if (fs::is_directory(st)) out[rel] = "d";
-    else out[rel] = "f:" + read_text_file(it->path());
+    if (fs::is_symlink(st))
+      out[rel] = "l:" + fs::read_symlink(it->path()).string();
+    else if (fs::is_directory(st))
+      out[rel] = "d";
+    else
+      out[rel] = "f:" + read_text_file(it->path());
   }
   return out;
 }
@@ -72,8 +75,10 @@ TEST(hostgen_regen, CheckedInTreesMatchTheGenerator) {
     auto have = snapshot(kHosts / name);
     for (const auto& [path, v] : want) {
       auto it = have.find(path);
-      if (it == have.end()) ADD_FAILURE() << "missing in tests/hosts/" << name << ": " << path;
-      else if (it->second != v) ADD_FAILURE() << "differs: tests/hosts/" << name << "/" << path;
+      if (it == have.end())
+        ADD_FAILURE() << "missing in tests/hosts/" << name << ": " << path;
+      else if (it->second != v)
+        ADD_FAILURE() << "differs: tests/hosts/" << name << "/" << path;
     }
     for (const auto& [path, v] : have) {
       if (!want.count(path)) ADD_FAILURE() << "not generated: tests/hosts/" << name << "/" << path;
@@ -138,7 +143,8 @@ TEST(hostgen_fixtures, ThreadripperDriversAndIsolation) {
 TEST(hostgen_description, UnknownKeyNamesFileAndLine) {
   TempDir tmp;
   fs::create_directories(tmp.dir() / "listings");
-  std::ofstream(tmp.dir() / "listings/l.txt") << "IOMMU group 1 01:00.0 VGA compatible controller [0300]: X [10de:1b80]\n";
+  std::ofstream(tmp.dir() / "listings/l.txt")
+      << "IOMMU group 1 01:00.0 VGA compatible controller [0300]: X [10de:1b80]\n";
   std::ofstream(tmp.dir() / "h.toml") << "source = \"s\"\nlisting = \"listings/l.txt\"\n[cpu]\nmodel_name = \"m\"\n"
                                          "[cpu.shape]\ncores = 4\n";
   try {

@@ -78,13 +78,15 @@ TEST(Input, DanglingLinkIsKeptWithoutEventAndNoted) {
   EXPECT_EQ(notes[0].message,
             "links to ../event9, which does not exist (unplugged?); left out of the guest configuration");
   // Only the device that is there goes into the configuration.
-  EXPECT_EQ(libvirt_evdev_xml(devs, "ctrl-ctrl"),
-            "<input type='evdev'>\n"
-            "  <source dev='/dev/input/by-id/usb-Good_Keyboard-event-kbd' grab='all' grabToggle='ctrl-ctrl' repeat='on'/>\n"
-            "</input>\n");
-  EXPECT_EQ(qemu_evdev_args(devs, "ctrl-ctrl"),
-            (std::vector<std::string>{"-object",
-                                      "input-linux,id=kbd1,evdev=/dev/input/by-id/usb-Good_Keyboard-event-kbd,grab_all=on,repeat=on"}));
+  EXPECT_EQ(
+      libvirt_evdev_xml(devs, "ctrl-ctrl"),
+      "<input type='evdev'>\n"
+      "  <source dev='/dev/input/by-id/usb-Good_Keyboard-event-kbd' grab='all' grabToggle='ctrl-ctrl' repeat='on'/>\n"
+      "</input>\n");
+  EXPECT_EQ(
+      qemu_evdev_args(devs, "ctrl-ctrl"),
+      (std::vector<std::string>{
+          "-object", "input-linux,id=kbd1,evdev=/dev/input/by-id/usb-Good_Keyboard-event-kbd,grab_all=on,repeat=on"}));
 }
 
 TEST(Input, MissingNameIsANoteAndEmptyNameIsUnknown) {
@@ -162,7 +164,8 @@ TEST(Input, QemuArgsNumberDevicesAndDoubleCommas) {
   // A toggle other than QEMU's default is passed on; mice never carry one.
   auto args = qemu_evdev_args(devs, "alt-alt");
   ASSERT_EQ(args.size(), 6u);
-  EXPECT_EQ(args[1], "input-linux,id=kbd1,evdev=/dev/input/by-id/usb-A-event-kbd,grab_all=on,repeat=on,grab-toggle=alt-alt");
+  EXPECT_EQ(args[1],
+            "input-linux,id=kbd1,evdev=/dev/input/by-id/usb-A-event-kbd,grab_all=on,repeat=on,grab-toggle=alt-alt");
   EXPECT_EQ(args[5], "input-linux,id=mouse1,evdev=/dev/input/by-id/usb-M-event-mouse");
 }
 

@@ -32,7 +32,8 @@ TEST(Kernel, ReadsModulesBuiltinsAndParameters) {
   t.file("/proc/sys/kernel/osrelease", "6.1.0-18-amd64\n");
   t.file("/proc/cmdline", "root=/dev/sda1 amd_iommu=on\n");
   t.file("/proc/modules", "vfio_pci 16384 0 - Live 0x0\nkvm_amd 155648 0 - Live 0x0\n");
-  t.file("/lib/modules/6.1.0-18-amd64/modules.builtin", "kernel/drivers/vfio/vfio.ko\nkernel/drivers/usb/host/xhci-hcd.ko\n");
+  t.file("/lib/modules/6.1.0-18-amd64/modules.builtin",
+         "kernel/drivers/vfio/vfio.ko\nkernel/drivers/usb/host/xhci-hcd.ko\n");
   t.file("/sys/module/kvm/parameters/ignore_msrs", "Y\n");
   Root root(t.dir());
   Notes notes;

@@ -246,7 +246,8 @@ TEST(LintEdit, NewChildrenTakeTheirSiblingsIndentation) {
 }
 
 TEST(LintEdit, TextOnlyWhereThereIsNothingElse) {
-  auto r = parse_domain("<domain>\n  <memory unit='GiB'>8</memory>\n  <vcpu><!-- n -->4</vcpu>\n  <iothreads/>\n</domain>");
+  auto r =
+      parse_domain("<domain>\n  <memory unit='GiB'>8</memory>\n  <vcpu><!-- n -->4</vcpu>\n  <iothreads/>\n</domain>");
   ASSERT_TRUE(r.domain);
   const Domain& d = *r.domain;
   const XmlEditor& ed = d.editor();
@@ -273,7 +274,7 @@ TEST(LintEdit, CollisionsAndOrder) {
   TextEdit ins5{5, 5, "a"}, ins5b{5, 5, "b"}, rep5_8{5, 8, "x"}, rep2_6{2, 6, "y"}, rep8_9{8, 9, "z"};
   EXPECT_TRUE(collide(ins5, ins5b));
   EXPECT_FALSE(collide(ins5, rep5_8));  // at its edge
-  EXPECT_TRUE(collide(ins5, rep2_6));  // inside
+  EXPECT_TRUE(collide(ins5, rep2_6));   // inside
   EXPECT_FALSE(collide(TextEdit{2, 2, "c"}, rep2_6));
   EXPECT_TRUE(collide(rep2_6, rep5_8));
   EXPECT_FALSE(collide(rep5_8, rep8_9));

@@ -65,9 +65,9 @@ TEST(LintRealdata, BryansteinerStaleHostdevs) {
   // On the 3900X fixture (another 3900X, whose lscpu it shares) the pinning is
   // right, but the 4-function card at 0d:00 and 07:00.1/.3 are not there, and
   // its 6144 free 2 MiB pages (joe-p's 12 GiB) are short of this guest's 16 GiB.
-  EXPECT_EQ(ids_and_lines(file, &fixture_host("amd-ryzen9-3900x")),
-            (V{"L110@12", "L021@176", "L105@182", "L105@188", "L021@194", "L105@200", "L105@206", "L105@212",
-               "L009@218"}));
+  EXPECT_EQ(
+      ids_and_lines(file, &fixture_host("amd-ryzen9-3900x")),
+      (V{"L110@12", "L021@176", "L105@182", "L105@188", "L021@194", "L105@200", "L105@206", "L105@212", "L009@218"}));
 }
 
 TEST(LintRealdata, LegionY540) {

@@ -57,7 +57,8 @@ TEST(MemoryPlan, TwoMegPagesCountedExactly) {
   EXPECT_EQ(p.pages, 8192);
   ASSERT_EQ(p.warnings.size(), 1u);
   EXPECT_NE(p.warnings[0].find("6144 free 2 MiB pages, 8192 needed"), std::string::npos);
-  EXPECT_NE(p.warnings[0].find("echo 8192 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"), std::string::npos);
+  EXPECT_NE(p.warnings[0].find("echo 8192 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"),
+            std::string::npos);
 }
 
 TEST(MemoryPlan, SizeNotWholeGibFallsBackTo2M) {

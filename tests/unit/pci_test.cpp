@@ -108,8 +108,9 @@ TEST(Pci, UeventGivesIdsClassAndDriverInOneRead) {
   gpu_host(t);
   std::string dir = std::string(kRootPort) + "/0000:01:00.0";
   // The separate files say otherwise: uevent wins when it is complete.
-  t.file(dir + "/uevent", "DRIVER=vfio-pci\nPCI_CLASS=30000\nPCI_ID=10DE:1B06\nPCI_SUBSYS_ID=1043:8599\n"
-                          "PCI_SLOT_NAME=0000:01:00.0\n");
+  t.file(dir + "/uevent",
+         "DRIVER=vfio-pci\nPCI_CLASS=30000\nPCI_ID=10DE:1B06\nPCI_SUBSYS_ID=1043:8599\n"
+         "PCI_SLOT_NAME=0000:01:00.0\n");
   t.file(std::string(kRootPort) + "/0000:01:00.1/uevent", "PCI_CLASS=40300\nPCI_ID=10DE:10F0\n");
   t.file(std::string(kRootPort) + "/0000:00:01.0/uevent", "PCI_CLASS=zz\nPCI_ID=8086:1901\n");
   Root root(t.dir());

@@ -30,7 +30,7 @@ namespace fs = std::filesystem;
 const std::string kSource = VFIOCTL_SOURCE_DIR;
 const std::vector<std::string> kGoldenHosts = {"amd-laptop-5800h", "intel-desktop-z370", "intel-hybrid-13700k",
                                                "two-identical-gpus"};
-const std::vector<std::string> kExamples = {"linux-desktop",  "linux-server",   "windows-gaming",
+const std::vector<std::string> kExamples = {"linux-desktop",       "linux-server",   "windows-gaming",
                                             "windows-workstation", "legacy-windows", "linux-nested"};
 
 GuestPlan plan_on(const std::string& host_name, const GuestSpec& spec) {
@@ -76,8 +76,8 @@ std::vector<std::string> lines_starting(const std::string& script, const std::st
 // bash -n: the script parses. Returns bash's complaints, "" when fine.
 std::string bash_syntax_errors(const std::string& script) {
   static int n = 0;
-  fs::path file = fs::temp_directory_path() / ("vfioctl-qemu-script-" + std::to_string(::getpid()) + "-" +
-                                               std::to_string(n++) + ".sh");
+  fs::path file = fs::temp_directory_path() /
+                  ("vfioctl-qemu-script-" + std::to_string(::getpid()) + "-" + std::to_string(n++) + ".sh");
   fs::path err = file.string() + ".err";
   std::ofstream(file) << script;
   int rc = std::system(("bash -n '" + file.string() + "' 2>'" + err.string() + "'").c_str());
@@ -109,8 +109,8 @@ TEST(QemuScript, WindowsGamingOnTheLaptop) {
   EXPECT_TRUE(has_line(s, "  -machine q35,accel=kvm,smm=on,vmport=off,hpet=off,kernel-irqchip=on"));
   EXPECT_TRUE(has_line(s, "  -smp 12,sockets=1,dies=1,cores=6,threads=2"));
   EXPECT_TRUE(has_line(s, "  -m 16384M"));
-  EXPECT_TRUE(has_line(
-      s, "  -object memory-backend-file,id=mem,size=16384M,mem-path=/dev/hugepages1G,prealloc=on,share=off"));
+  EXPECT_TRUE(
+      has_line(s, "  -object memory-backend-file,id=mem,size=16384M,mem-path=/dev/hugepages1G,prealloc=on,share=off"));
   EXPECT_TRUE(has_line(s, "  -machine memory-backend=mem"));
   EXPECT_TRUE(has_line(s, "  -machine mem-merge=off"));
   EXPECT_TRUE(has_line(s, "  -overcommit mem-lock=on"));
@@ -123,7 +123,8 @@ TEST(QemuScript, WindowsGamingOnTheLaptop) {
   // AMD: topoext; Windows: Hyper-V enlightenments, local time.
   auto cpu = lines_starting(s, "  -cpu ");
   ASSERT_EQ(cpu.size(), 1u);
-  EXPECT_TRUE(starts_with(cpu[0], "  -cpu host,migratable=off,host-cache-info=on,l3-cache=off,topoext=on,hv-relaxed=on,"));
+  EXPECT_TRUE(
+      starts_with(cpu[0], "  -cpu host,migratable=off,host-cache-info=on,l3-cache=off,topoext=on,hv-relaxed=on,"));
   EXPECT_TRUE(has(cpu[0], ",hv-spinlocks=0x1fff,"));
   EXPECT_TRUE(has(cpu[0], ",hv-vendor-id=vfioctlguest,"));
   EXPECT_TRUE(has_line(s, "  -rtc base=localtime,driftfix=slew"));
@@ -139,14 +140,15 @@ TEST(QemuScript, WindowsGamingOnTheLaptop) {
   // Windows 11: Secure Boot firmware (SMM-secured flash) and swtpm.
   EXPECT_TRUE(has_line(s, "  -global driver=cfi.pflash01,property=secure,value=on"));
   EXPECT_TRUE(has_line(s, "  -drive if=pflash,format=raw,unit=0,file=/usr/share/OVMF/OVMF_CODE_4M.ms.fd,readonly=on"));
-  EXPECT_TRUE(has_line(
-      s, "  -drive if=pflash,format=raw,unit=1,file=/var/lib/vfioctl/qemu/win11-gaming/OVMF_VARS.fd"));
-  EXPECT_TRUE(has_line(s, "  install -m 0600 /usr/share/OVMF/OVMF_VARS_4M.ms.fd "
-                          "/var/lib/vfioctl/qemu/win11-gaming/OVMF_VARS.fd"));
-  EXPECT_TRUE(has_line(s, "swtpm socket --tpm2 --tpmstate dir=/var/lib/vfioctl/qemu/win11-gaming/tpm --ctrl "
-                          "type=unixio,path=/run/vfioctl/qemu/win11-gaming/swtpm.sock --terminate --daemon --pid "
-                          "file=/run/vfioctl/qemu/win11-gaming/swtpm.pid --log "
-                          "file=/run/vfioctl/qemu/win11-gaming/swtpm.log"));
+  EXPECT_TRUE(has_line(s, "  -drive if=pflash,format=raw,unit=1,file=/var/lib/vfioctl/qemu/win11-gaming/OVMF_VARS.fd"));
+  EXPECT_TRUE(has_line(s,
+                       "  install -m 0600 /usr/share/OVMF/OVMF_VARS_4M.ms.fd "
+                       "/var/lib/vfioctl/qemu/win11-gaming/OVMF_VARS.fd"));
+  EXPECT_TRUE(has_line(s,
+                       "swtpm socket --tpm2 --tpmstate dir=/var/lib/vfioctl/qemu/win11-gaming/tpm --ctrl "
+                       "type=unixio,path=/run/vfioctl/qemu/win11-gaming/swtpm.sock --terminate --daemon --pid "
+                       "file=/run/vfioctl/qemu/win11-gaming/swtpm.pid --log "
+                       "file=/run/vfioctl/qemu/win11-gaming/swtpm.log"));
   EXPECT_TRUE(has_line(s, "  -chardev socket,id=chrtpm,path=/run/vfioctl/qemu/win11-gaming/swtpm.sock"));
   EXPECT_TRUE(has_line(s, "  -tpmdev emulator,id=tpm0,chardev=chrtpm"));
   EXPECT_TRUE(has_line(s, "  -device tpm-crb,tpmdev=tpm0"));
@@ -154,15 +156,19 @@ TEST(QemuScript, WindowsGamingOnTheLaptop) {
   // (the plan has no host facts here, so no virtio-win ISO was found).
   EXPECT_TRUE(has_line(s, "  -device virtio-scsi-pci,id=scsi0,iothread=iothread1,num_queues=12"));
   EXPECT_TRUE(has_line(s, "  -device ide-cd,bus=ide.0,drive=drive-sata0-0,id=sata0-0,bootindex=2"));
-  EXPECT_TRUE(has_line(s, "  -drive file=/var/lib/libvirt/images/Win11_23H2_English_x64.iso,if=none,format=raw,"
-                          "id=drive-sata0-0,media=cdrom,readonly=on"));
-  EXPECT_TRUE(has_line(s, "  -drive file=/dev/disk/by-id/nvme-Samsung_SSD_980_PRO_1TB_S5GXNX0T000000X,if=none,"
-                          "format=raw,id=drive-scsi0-0-0-0,cache=none,aio=native,discard=unmap"));
-  EXPECT_TRUE(has_line(s, "  -device scsi-hd,bus=scsi0.0,channel=0,scsi-id=0,lun=0,drive=drive-scsi0-0-0-0,"
-                          "id=scsi0-0-0-0,bootindex=1"));
+  EXPECT_TRUE(has_line(s,
+                       "  -drive file=/var/lib/libvirt/images/Win11_23H2_English_x64.iso,if=none,format=raw,"
+                       "id=drive-sata0-0,media=cdrom,readonly=on"));
+  EXPECT_TRUE(has_line(s,
+                       "  -drive file=/dev/disk/by-id/nvme-Samsung_SSD_980_PRO_1TB_S5GXNX0T000000X,if=none,"
+                       "format=raw,id=drive-scsi0-0-0-0,cache=none,aio=native,discard=unmap"));
+  EXPECT_TRUE(has_line(s,
+                       "  -device scsi-hd,bus=scsi0.0,channel=0,scsi-id=0,lun=0,drive=drive-scsi0-0-0-0,"
+                       "id=scsi0-0-0-0,bootindex=1"));
   // Looking Glass at 2560x1440: 64 MiB.
-  EXPECT_TRUE(has_line(s, "  -object memory-backend-file,id=looking-glass,mem-path=/dev/shm/looking-glass,size=64M,"
-                          "share=on"));
+  EXPECT_TRUE(has_line(s,
+                       "  -object memory-backend-file,id=looking-glass,mem-path=/dev/shm/looking-glass,size=64M,"
+                       "share=on"));
   EXPECT_TRUE(has_line(s, "  -device ivshmem-plain,memdev=looking-glass"));
   EXPECT_TRUE(has_line(s, "  -qmp unix:/run/vfioctl/qemu/win11-gaming/qmp.sock,server=on,wait=off"));
   EXPECT_TRUE(has_line(s, "  -daemonize"));
@@ -175,8 +181,9 @@ TEST(QemuScript, WindowsGamingOnTheLaptop) {
   EXPECT_TRUE(has_line(s, "    drop=(-runas \"$run_as\")"));
   // Sound to user 1000's PulseAudio socket (the spec's pipewire).
   EXPECT_TRUE(has_line(s, "  -audiodev pa,id=snd0,server=unix:/run/user/1000/pulse/native"));
-  EXPECT_TRUE(has_line(s, "if ! \"$vfioctl\" pin --qmp /run/vfioctl/qemu/win11-gaming/qmp.sock --vcpus "
-                          "2,3,4,5,6,7,8,9,10,11,12,13 --emulator 14-15 --iothread 14-15 --resume; then"));
+  EXPECT_TRUE(has_line(s,
+                       "if ! \"$vfioctl\" pin --qmp /run/vfioctl/qemu/win11-gaming/qmp.sock --vcpus "
+                       "2,3,4,5,6,7,8,9,10,11,12,13 --emulator 14-15 --iothread 14-15 --resume; then"));
   EXPECT_TRUE(has_line(s, "vfioctl=vfioctl"));
   EXPECT_FALSE(has(s, "virtio-balloon")) << "no balloon with a passed device";
   EXPECT_EQ(bash_syntax_errors(s), "");
@@ -190,8 +197,9 @@ TEST(QemuScript, LinuxDesktopOnZ370KeepsVcpuOrderAndUses2MiBPages) {
   opt.vfioctl = "/usr/local/bin/vfioctl";
   std::string s = qemu_script(plan, opt);
   EXPECT_TRUE(has_line(s, "  -smp 4,sockets=1,dies=1,cores=2,threads=2"));
-  EXPECT_TRUE(has_line(s, "  -object memory-backend-file,id=mem,size=8192M,mem-path=/dev/hugepages,prealloc=on,"
-                          "share=off"));
+  EXPECT_TRUE(has_line(s,
+                       "  -object memory-backend-file,id=mem,size=8192M,mem-path=/dev/hugepages,prealloc=on,"
+                       "share=off"));
   EXPECT_TRUE(has_line(s, "hugepool=/sys/kernel/mm/hugepages/hugepages-2048kB"));
   EXPECT_TRUE(has_line(s, "pages=4096"));
   EXPECT_TRUE(has_line(s, "[ \"$(stat -f -c %S \"$hugetlbfs\")\" = 2097152 ] ||"));
@@ -201,13 +209,16 @@ TEST(QemuScript, LinuxDesktopOnZ370KeepsVcpuOrderAndUses2MiBPages) {
   EXPECT_TRUE(has_line(s, "  -drive if=pflash,format=raw,unit=0,file=/usr/share/OVMF/OVMF_CODE_4M.fd,readonly=on"));
   EXPECT_FALSE(has(s, "property=secure"));
   EXPECT_FALSE(has(s, "swtpm"));
-  EXPECT_TRUE(has_line(s, "  -object input-linux,id=kbd1,evdev=/dev/input/by-id/usb-Logitech_USB_Receiver-event-kbd,"
-                          "grab_all=on,repeat=on,grab-toggle=scrolllock"));
-  EXPECT_TRUE(has_line(s, "  -object input-linux,id=mouse1,evdev=/dev/input/by-id/"
-                          "usb-Logitech_USB_Receiver-if02-event-mouse"));
+  EXPECT_TRUE(has_line(s,
+                       "  -object input-linux,id=kbd1,evdev=/dev/input/by-id/usb-Logitech_USB_Receiver-event-kbd,"
+                       "grab_all=on,repeat=on,grab-toggle=scrolllock"));
+  EXPECT_TRUE(has_line(s,
+                       "  -object input-linux,id=mouse1,evdev=/dev/input/by-id/"
+                       "usb-Logitech_USB_Receiver-if02-event-mouse"));
   EXPECT_TRUE(has_line(s, "vfioctl=/usr/local/bin/vfioctl"));
-  EXPECT_TRUE(has_line(s, "if ! \"$vfioctl\" pin --qmp /run/vfioctl/qemu/desktop_nvidia_debian12_x64_q35_uefi_2c4t/"
-                          "qmp.sock --vcpus 1,5,2,6 --emulator 3,7 --iothread 3,7 --resume; then"));
+  EXPECT_TRUE(has_line(s,
+                       "if ! \"$vfioctl\" pin --qmp /run/vfioctl/qemu/desktop_nvidia_debian12_x64_q35_uefi_2c4t/"
+                       "qmp.sock --vcpus 1,5,2,6 --emulator 3,7 --iothread 3,7 --resume; then"));
   EXPECT_EQ(bash_syntax_errors(s), "");
 }
 
@@ -223,8 +234,9 @@ TEST(QemuScript, LinuxServerWithoutHugepagesOnABridge) {
   EXPECT_TRUE(has_line(s, "  -netdev tap,id=hostnet0,br=br0,helper=/usr/lib/qemu/qemu-bridge-helper,vhost=on"));
   EXPECT_TRUE(has_line(s, "  -device virtio-net-pci,netdev=hostnet0,id=net0,mac=52:54:00:00:f1:1e"));
   EXPECT_TRUE(has(s, "/etc/qemu/bridge.conf"));
-  EXPECT_TRUE(has_line(s, "  -device virtio-blk-pci,drive=drive-virtio-disk0,id=virtio-disk0,iothread=iothread1,"
-                          "num-queues=4,bootindex=1"));
+  EXPECT_TRUE(has_line(s,
+                       "  -device virtio-blk-pci,drive=drive-virtio-disk0,id=virtio-disk0,iothread=iothread1,"
+                       "num-queues=4,bootindex=1"));
   EXPECT_TRUE(has_line(s, "  -device virtio-balloon-pci,id=balloon0"));
   EXPECT_TRUE(has_line(s, "  -global ICH9-LPC.disable_s3=0"));
   EXPECT_TRUE(lines_starting(s, "  -device vfio-pci").empty());
@@ -252,8 +264,9 @@ TEST(QemuScript, TcgWithADirectKernelBoot) {
   EXPECT_TRUE(has_line(s, "  -machine q35,accel=tcg,smm=on,vmport=off,hpet=off"));
   EXPECT_TRUE(has_line(s, "  -cpu Skylake-Client"));
   EXPECT_TRUE(has_line(s, "  -smp 2,sockets=1,dies=1,cores=1,threads=2"));
-  EXPECT_TRUE(has_line(s, "  -object memory-backend-file,id=mem,size=256M,mem-path=/dev/hugepages,prealloc=on,"
-                          "share=off"));
+  EXPECT_TRUE(has_line(s,
+                       "  -object memory-backend-file,id=mem,size=256M,mem-path=/dev/hugepages,prealloc=on,"
+                       "share=off"));
   EXPECT_TRUE(has_line(s, "pages=128"));
   EXPECT_TRUE(has_line(s, "  -kernel /k/vmlinuz"));
   EXPECT_TRUE(has_line(s, "  -initrd /k/initrd.gz"));
@@ -267,8 +280,9 @@ TEST(QemuScript, TcgWithADirectKernelBoot) {
   EXPECT_FALSE(has(s, "/dev/kvm"));
   EXPECT_FALSE(has(s, "-netdev"));
   EXPECT_TRUE(has_line(s, "vfioctl=/opt/vfioctl"));
-  EXPECT_TRUE(has_line(s, "if ! \"$vfioctl\" pin --qmp /tmp/t1/qmp.sock --vcpus 1,5 --emulator 2,6 --iothread 2,6 "
-                          "--resume; then"));
+  EXPECT_TRUE(has_line(s,
+                       "if ! \"$vfioctl\" pin --qmp /tmp/t1/qmp.sock --vcpus 1,5 --emulator 2,6 --iothread 2,6 "
+                       "--resume; then"));
   EXPECT_EQ(bash_syntax_errors(s), "");
 }
 
@@ -292,8 +306,9 @@ TEST(QemuScript, PathsWithCommasAndSpacesAreEscaped) {
                            "preset = \"linux-desktop\"\nmemory = \"2G\"\nhugepages = \"off\"\ncores = 1\n"
                            "[[disk]]\nsource = \"/srv/my images/a,b.img\"\nbus = \"sata\"\n");
   std::string s = qemu_script(plan);
-  EXPECT_TRUE(has_line(s, "  -drive 'file=/srv/my images/a,,b.img,if=none,format=raw,id=drive-sata0-0,cache=none,"
-                          "aio=native,discard=unmap'"));
+  EXPECT_TRUE(has_line(s,
+                       "  -drive 'file=/srv/my images/a,,b.img,if=none,format=raw,id=drive-sata0-0,cache=none,"
+                       "aio=native,discard=unmap'"));
   EXPECT_TRUE(has_line(s, "  -device ide-hd,bus=ide.0,drive=drive-sata0-0,id=sata0-0,bootindex=1"));
   EXPECT_TRUE(has(s, "[ -e '/srv/my images/a,b.img' ] || die"));
   // No GPU on a desktop: virtio video through SPICE.
@@ -308,7 +323,10 @@ std::vector<std::string> qemu_words(const std::string& script) {
   std::vector<std::string> out;
   bool in = false;
   for (const auto& l : lines_of(script)) {
-    if (l == "args=(") { in = true; continue; }
+    if (l == "args=(") {
+      in = true;
+      continue;
+    }
     if (l == ")") in = false;
     if (!in || l.empty() || starts_with(trim(l), "#")) continue;
     out.push_back(std::string(trim(l)));
@@ -342,9 +360,9 @@ TEST(QemuScript, RendersTheSamePlanAsTheLibvirtXml) {
 
       // CPUs: topology, then vCPU i -> cpuset i, emulator, iothread.
       pugi::xml_node topo = dom.child("cpu").child("topology");
-      EXPECT_EQ(count_prefix(words, std::string("-smp ") + dom.child_value("vcpu") + ",sockets=1,dies=1,cores=" +
-                                        topo.attribute("cores").value() + ",threads=" +
-                                        topo.attribute("threads").value()),
+      EXPECT_EQ(count_prefix(words, std::string("-smp ") + dom.child_value("vcpu") +
+                                        ",sockets=1,dies=1,cores=" + topo.attribute("cores").value() +
+                                        ",threads=" + topo.attribute("threads").value()),
                 1u);
       std::vector<std::string> pins;
       for (auto p : dom.child("cputune").children("vcpupin")) pins.push_back(p.attribute("cpuset").value());
@@ -359,8 +377,8 @@ TEST(QemuScript, RendersTheSamePlanAsTheLibvirtXml) {
       EXPECT_EQ(count_prefix(words, "-m " + std::to_string(kib / 1024) + "M"), 1u);
       pugi::xml_node page = dom.child("memoryBacking").child("hugepages").child("page");
       if (page) {
-        std::string mount = std::string(page.attribute("size").value()) == "1048576" ? "/dev/hugepages1G"
-                                                                                    : "/dev/hugepages";
+        std::string mount =
+            std::string(page.attribute("size").value()) == "1048576" ? "/dev/hugepages1G" : "/dev/hugepages";
         EXPECT_EQ(count_prefix(words, "-object memory-backend-file,id=mem,size=" + std::to_string(kib / 1024) +
                                           "M,mem-path=" + mount + ",prealloc=on,share=off"),
                   1u);
@@ -368,8 +386,7 @@ TEST(QemuScript, RendersTheSamePlanAsTheLibvirtXml) {
       } else {
         EXPECT_EQ(count_prefix(words, "-object memory-backend-file,id=mem,"), 0u);
       }
-      EXPECT_EQ(count_prefix(words, "-overcommit mem-lock=on"),
-                dom.child("memoryBacking").child("locked") ? 1u : 0u);
+      EXPECT_EQ(count_prefix(words, "-overcommit mem-lock=on"), dom.child("memoryBacking").child("locked") ? 1u : 0u);
       EXPECT_EQ(count_prefix(words, "-machine mem-merge=off"),
                 dom.child("memoryBacking").child("nosharepages") ? 1u : 0u);
 
@@ -428,7 +445,8 @@ TEST(QemuScript, RendersTheSamePlanAsTheLibvirtXml) {
       // Firmware, features, clock, power.
       bool sb = false;
       for (auto f : dom.child("os").child("firmware").children("feature")) {
-        if (std::string(f.attribute("name").value()) == "secure-boot") sb = std::string(f.attribute("enabled").value()) == "yes";
+        if (std::string(f.attribute("name").value()) == "secure-boot")
+          sb = std::string(f.attribute("enabled").value()) == "yes";
       }
       EXPECT_EQ(count_prefix(words, "-global driver=cfi.pflash01,property=secure,value=on"), sb ? 1u : 0u);
       EXPECT_EQ(has(script, "hv-relaxed=on"), static_cast<bool>(dom.child("features").child("hyperv")));
@@ -440,8 +458,8 @@ TEST(QemuScript, RendersTheSamePlanAsTheLibvirtXml) {
       EXPECT_EQ(count_prefix(words, std::string("-rtc base=") + dom.child("clock").attribute("offset").value()), 1u);
       std::string s3 = dom.child("pm").child("suspend-to-mem").attribute("enabled").value();
       // q35's power management sits in ICH9-LPC, i440fx's in PIIX4_PM.
-      std::string pm = std::string(dom.child("os").child("type").attribute("machine").value()) == "pc" ? "PIIX4_PM"
-                                                                                                       : "ICH9-LPC";
+      std::string pm =
+          std::string(dom.child("os").child("type").attribute("machine").value()) == "pc" ? "PIIX4_PM" : "ICH9-LPC";
       EXPECT_EQ(count_prefix(words, "-global " + pm + ".disable_s3=" + (s3 == "no" ? "1" : "0")), 1u);
       for (auto f : dom.child("cpu").children("feature")) {
         std::string name = f.attribute("name").value();

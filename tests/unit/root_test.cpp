@@ -42,8 +42,7 @@ TEST(Root, ResolvesLinksInsideTheRoot) {
   t.link("/sys/abs", "/sys/devices");
   Root root(t.dir());
   root.set_recording(Recording::on);
-  EXPECT_EQ(root.resolve("/sys/bus/pci/devices/0000:01:00.0"),
-            "/sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0");
+  EXPECT_EQ(root.resolve("/sys/bus/pci/devices/0000:01:00.0"), "/sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0");
   EXPECT_EQ(root.resolve("/sys/abs/pci0000:00"), "/sys/devices/pci0000:00");
   EXPECT_EQ(root.read("/sys/bus/pci/devices/0000:01:00.0/vendor"), "0x10de\n");
   EXPECT_FALSE(root.resolve("/sys/bus/pci/devices/0000:02:00.0"));

@@ -39,7 +39,8 @@ TEST(ShellValue, LastUncommentedAssignmentWins) {
 
 TEST(Cmdline, ReplacesInPlaceAppendsTheRest) {
   std::vector<KernelArg> want = {{"iommu", "pt"}, {"vfio_pci.ids", "10de:1b81"}, {"quiet", std::nullopt}};
-  EXPECT_EQ(edit_cmdline("root=/dev/sda1 iommu=soft ro", want), "root=/dev/sda1 iommu=pt ro vfio_pci.ids=10de:1b81 quiet");
+  EXPECT_EQ(edit_cmdline("root=/dev/sda1 iommu=soft ro", want),
+            "root=/dev/sda1 iommu=pt ro vfio_pci.ids=10de:1b81 quiet");
   // '-' and '_' are the same in module parameters; duplicates after the first go.
   EXPECT_EQ(edit_cmdline("vfio-pci.ids=1 x vfio_pci.ids=2", want), "vfio_pci.ids=10de:1b81 x iommu=pt quiet");
   std::string once = edit_cmdline("ro", want);
@@ -76,7 +77,8 @@ TEST(LoaderEntry, EditsTheOptionsLine) {
 
 TEST(UnifiedDiff, HunksLikeDiffU) {
   EXPECT_EQ(unified_diff("/f", std::string("a\n"), std::string("a\n")), "");
-  EXPECT_EQ(unified_diff("/f", std::nullopt, std::string("x\ny\n")), "--- /dev/null\n+++ b/f\n@@ -0,0 +1,2 @@\n+x\n+y\n");
+  EXPECT_EQ(unified_diff("/f", std::nullopt, std::string("x\ny\n")),
+            "--- /dev/null\n+++ b/f\n@@ -0,0 +1,2 @@\n+x\n+y\n");
   std::string before, after;
   for (int i = 1; i <= 20; ++i) {
     before += std::to_string(i) + "\n";

@@ -1,7 +1,7 @@
 #include "vfioctl/host/snapshot.h"
 
-#include <sstream>
 #include <gtest/gtest.h>
+#include <sstream>
 
 #include "temp_tree.h"
 #include "vfioctl/host/host.h"

@@ -11,8 +11,9 @@ namespace vfioctl {
 namespace {
 
 TEST(System, OsReleaseGivesTheFamily) {
-  auto d = parse_os_release("NAME=\"Ubuntu\"\nID=ubuntu\nID_LIKE=debian\nVERSION_ID=\"24.04\"\n"
-                            "PRETTY_NAME=\"Ubuntu 24.04.1 LTS\"\n# comment=1\n");
+  auto d = parse_os_release(
+      "NAME=\"Ubuntu\"\nID=ubuntu\nID_LIKE=debian\nVERSION_ID=\"24.04\"\n"
+      "PRETTY_NAME=\"Ubuntu 24.04.1 LTS\"\n# comment=1\n");
   EXPECT_EQ(d.id, "ubuntu");
   EXPECT_EQ(d.version_id, "24.04");
   EXPECT_EQ(d.pretty_name, "Ubuntu 24.04.1 LTS");
@@ -68,8 +69,8 @@ TEST(System, InterruptRemappingFromInterruptsAndEcap) {
          "  0:         33          0   IO-APIC    2-edge      timer\n"
          "124:          0          0  IR-PCI-MSI 327680-edge      xhci_hcd\n"
          "125:          0          0  IR-PCI-MSI 520192-edge      enp0s31f6\n");
-  t.file("/sys/class/iommu/dmar0/intel-iommu/ecap", "f050da\n");   // bit 3 set
-  t.file("/sys/class/iommu/dmar1/intel-iommu/ecap", "1e0\n");      // bit 3 clear
+  t.file("/sys/class/iommu/dmar0/intel-iommu/ecap", "f050da\n");  // bit 3 set
+  t.file("/sys/class/iommu/dmar1/intel-iommu/ecap", "1e0\n");     // bit 3 clear
   Root root(t.dir());
   Notes notes;
   auto s = read_system(root, std::nullopt, notes);
@@ -100,9 +101,11 @@ TEST(System, RootFilesystemThroughDeviceMapperToItsController) {
   std::string nvme = "/sys/devices/pci0000:00/0000:00:01.1/0000:01:00.0/nvme/nvme0/nvme0n1";
   t.mkdir(nvme + "/nvme0n1p3");
   t.mkdir("/sys/devices/virtual/block/dm-0/slaves");
-  t.link("/sys/devices/virtual/block/dm-0/slaves/nvme0n1p3", "../../../../pci0000:00/0000:00:01.1/0000:01:00.0/nvme/nvme0/nvme0n1/nvme0n1p3");
+  t.link("/sys/devices/virtual/block/dm-0/slaves/nvme0n1p3",
+         "../../../../pci0000:00/0000:00:01.1/0000:01:00.0/nvme/nvme0/nvme0n1/nvme0n1p3");
   t.link("/sys/class/block/dm-0", "../../devices/virtual/block/dm-0");
-  t.link("/sys/class/block/nvme0n1p3", "../../devices/pci0000:00/0000:00:01.1/0000:01:00.0/nvme/nvme0/nvme0n1/nvme0n1p3");
+  t.link("/sys/class/block/nvme0n1p3",
+         "../../devices/pci0000:00/0000:00:01.1/0000:01:00.0/nvme/nvme0/nvme0n1/nvme0n1p3");
   Root root(t.dir());
   Notes notes;
   auto s = read_system(root, std::nullopt, notes);

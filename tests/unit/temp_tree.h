@@ -39,16 +39,13 @@ class TempTree {
     std::filesystem::create_directories(p.parent_path());
     std::filesystem::create_symlink(target, p);
   }
-  void mkdir(const std::string& path) const {
-    std::filesystem::create_directories(m_dir / path.substr(1));
-  }
+  void mkdir(const std::string& path) const { std::filesystem::create_directories(m_dir / path.substr(1)); }
 
   // A PCI device the way the kernel lays it out: the real directory under
   // its parent bridge, a link in /sys/bus/pci/devices, optional driver and
   // group links.
-  void pci(const std::string& parent_dir, const std::string& addr, const std::string& vendor,
-           const std::string& device, const std::string& cls, const std::string& driver = "",
-           int group = -1) const {
+  void pci(const std::string& parent_dir, const std::string& addr, const std::string& vendor, const std::string& device,
+           const std::string& cls, const std::string& driver = "", int group = -1) const {
     std::string dir = parent_dir + "/" + addr;
     file(dir + "/vendor", "0x" + vendor + "\n");
     file(dir + "/device", "0x" + device + "\n");

@@ -38,11 +38,11 @@ CpuSet parse_hwloc_set(std::string_view text) {
 
 struct Oracle {
   CpuSet online;
-  std::map<int, int> package;                // PU -> package os_index
-  std::map<int, CpuSet> core;                // PU -> its core's PUs
-  std::map<int, CpuSet> l3;                  // PU -> its L3's PUs
-  std::map<int, CpuSet> node_cpus;           // node -> PUs
-  std::vector<CpuSet> kinds;                 // least to most performant
+  std::map<int, int> package;       // PU -> package os_index
+  std::map<int, CpuSet> core;       // PU -> its core's PUs
+  std::map<int, CpuSet> l3;         // PU -> its L3's PUs
+  std::map<int, CpuSet> node_cpus;  // node -> PUs
+  std::vector<CpuSet> kinds;        // least to most performant
 };
 
 void walk(const pugi::xml_node& obj, Oracle& o, int package, const CpuSet* core, const CpuSet* l3) {

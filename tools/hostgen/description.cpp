@@ -2,11 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/strings.h"
@@ -170,7 +170,8 @@ void load_cpu(Section& top, const fs::path& dir, CpuFacts& cpu) {
     sh.cores_per_socket = static_cast<int>(shape->integer("cores_per_socket").value_or(4));
     sh.threads_per_core = static_cast<int>(shape->integer("threads_per_core").value_or(2));
     auto numbering = shape->text("numbering").value_or("split");
-    if (numbering != "split" && numbering != "adjacent") throw shape->error(shape->get("numbering"), "numbering is 'split' or 'adjacent'");
+    if (numbering != "split" && numbering != "adjacent")
+      throw shape->error(shape->get("numbering"), "numbering is 'split' or 'adjacent'");
     sh.split = numbering == "split";
     sh.cores_per_l3 = static_cast<int>(shape->integer("cores_per_l3").value_or(0));
     sh.numa_nodes = static_cast<int>(shape->integer("numa_nodes").value_or(1));
@@ -216,8 +217,10 @@ void load_pci(Section& top, PciFacts& pci) {
   auto s = top.sub("pci");
   if (!s) return;
   if (auto b = s->text("boot_vga")) {
-    if (*b == "none") pci.no_boot_vga = true;
-    else pci.boot_vga = address(*s, s->get("boot_vga"), *b);
+    if (*b == "none")
+      pci.no_boot_vga = true;
+    else
+      pci.boot_vga = address(*s, s->get("boot_vga"), *b);
   }
   pci.reset_methods = s->value<bool>("reset_methods").value_or(true);
   for (auto& bus : s->strings("root_buses")) {
@@ -298,10 +301,12 @@ HostDescription load_description(const fs::path& file) {
   load_pci(top, d.pci);
   top.finish();
   if (d.pci.boot_vga && !d.listing.find(d.pci.boot_vga->str())) {
-    throw InputError(fmt::format("{}: [pci] boot_vga {}: no such device in {}", name, d.pci.boot_vga->short_str(), *listing));
+    throw InputError(
+        fmt::format("{}: [pci] boot_vga {}: no such device in {}", name, d.pci.boot_vga->short_str(), *listing));
   }
   for (const auto& [addr, f] : d.pci.devices) {
-    if (!d.listing.find(addr.str())) throw InputError(fmt::format("{}: [pci.devices.\"{}\"]: no such device in {}", name, addr.short_str(), *listing));
+    if (!d.listing.find(addr.str()))
+      throw InputError(fmt::format("{}: [pci.devices.\"{}\"]: no such device in {}", name, addr.short_str(), *listing));
   }
   return d;
 }

@@ -20,13 +20,13 @@ struct CacheSizes {
 
 struct CpuFacts {
   CpuTable table;
-  std::string table_source;      // the lscpu file, or "synthetic"
-  std::string vendor_id;         // GenuineIntel / AuthenticAMD
+  std::string table_source;  // the lscpu file, or "synthetic"
+  std::string vendor_id;     // GenuineIntel / AuthenticAMD
   int family = 6, model = 0, stepping = 0;
   std::string model_name;
   std::vector<std::string> flags;  // complete flag list, in order
-  double base_mhz = 0;           // 0: no cpufreq/base_frequency files
-  double e_base_mhz = 0;         // base frequency of E cores on hybrids
+  double base_mhz = 0;             // 0: no cpufreq/base_frequency files
+  double e_base_mhz = 0;           // base frequency of E cores on hybrids
   CacheSizes cache, e_cache;
   std::vector<int> p_cpus, e_cpus;  // hybrid parts only
 };
@@ -34,10 +34,10 @@ struct CpuFacts {
 struct KernelFacts {
   std::string release;
   std::string cmdline;
-  std::vector<std::string> modules;   // loaded (proc/modules), drivers in use added
-  std::vector<std::string> builtin;   // modules.builtin
+  std::vector<std::string> modules;  // loaded (proc/modules), drivers in use added
+  std::vector<std::string> builtin;  // modules.builtin
   std::vector<int> isolated, nohz_full;
-  bool kvm = true;                    // dev/kvm present
+  bool kvm = true;                                                   // dev/kvm present
   std::map<std::string, std::map<std::string, std::string>> params;  // module -> name -> value
 };
 
@@ -57,19 +57,19 @@ struct DeviceFacts {
 
 struct PciFacts {
   std::optional<PciAddress> boot_vga;
-  bool no_boot_vga = false;                         // boot_vga = "none": the boot GPU is not listed
-  bool reset_methods = true;                        // false: a kernel before 5.15 (no reset_method files)
-  std::vector<unsigned> root_buses;                 // besides bus 0 and buses with host bridges
-  std::map<unsigned, PciAddress> upstream;          // bus -> the bridge above it
+  bool no_boot_vga = false;                 // boot_vga = "none": the boot GPU is not listed
+  bool reset_methods = true;                // false: a kernel before 5.15 (no reset_method files)
+  std::vector<unsigned> root_buses;         // besides bus 0 and buses with host bridges
+  std::map<unsigned, PciAddress> upstream;  // bus -> the bridge above it
   int numa_node = -1;
   std::optional<std::pair<uint16_t, uint16_t>> subsystem;  // board default
   std::map<PciAddress, DeviceFacts> devices;
 };
 
 struct HostDescription {
-  std::string name;                  // file stem
-  std::string source;                // README text
-  std::string listing_path;          // relative to the description's directory
+  std::string name;          // file stem
+  std::string source;        // README text
+  std::string listing_path;  // relative to the description's directory
   Listing listing;
   CpuFacts cpu;
   KernelFacts kernel;

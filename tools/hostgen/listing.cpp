@@ -13,7 +13,8 @@ namespace vfioctl::hostgen {
 namespace {
 
 bool is_hex(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
 }
 
 uint16_t hex16(std::string_view s) { return static_cast<uint16_t>(*parse_hex(s)); }
@@ -28,7 +29,7 @@ std::string_view strip_decoration(std::string_view line, bool& tree) {
       line.remove_prefix(1);
     } else if (line.size() >= 3 && c == 0xE2 && static_cast<unsigned char>(line[1]) == 0x94) {
       unsigned char k = static_cast<unsigned char>(line[2]);
-      if (k == 0x9C || k == 0x94) tree = true;          // ├ └
+      if (k == 0x9C || k == 0x94) tree = true;                      // ├ └
       if (k != 0x9C && k != 0x94 && k != 0x82 && k != 0x80) break;  // │ ─
       line.remove_prefix(3);
     } else {

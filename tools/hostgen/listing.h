@@ -22,27 +22,27 @@ class InputError : public std::runtime_error {
 // One device line of a listing, with what the following lines added.
 struct ListedDevice {
   PciAddress address;
-  std::optional<int> group;                // nullopt: the listing has no groups
-  uint16_t class_id = 0;                   // base class and subclass (0x0300)
-  std::optional<uint8_t> prog_if;          // only when "(prog-if xx" is shown
+  std::optional<int> group;        // nullopt: the listing has no groups
+  uint16_t class_id = 0;           // base class and subclass (0x0300)
+  std::optional<uint8_t> prog_if;  // only when "(prog-if xx" is shown
   uint16_t vendor_id = 0;
   uint16_t device_id = 0;
   std::optional<uint8_t> revision;
   std::optional<uint16_t> subsystem_vendor_id;
   std::optional<uint16_t> subsystem_device_id;
-  std::optional<std::string> driver;       // "" means listed as bound to nothing
-  std::vector<std::string> modules;        // "Kernel modules:" line
-  std::string class_name;                  // "VGA compatible controller"
-  std::string name;                        // vendor and device names as printed
-  int line = 0;                            // 1-based line of the device in the file
+  std::optional<std::string> driver;  // "" means listed as bound to nothing
+  std::vector<std::string> modules;   // "Kernel modules:" line
+  std::string class_name;             // "VGA compatible controller"
+  std::string name;                   // vendor and device names as printed
+  int line = 0;                       // 1-based line of the device in the file
 };
 
 // A parsed listing: devices in file order.
 struct Listing {
   std::vector<ListedDevice> devices;
-  bool has_groups = false;                 // any "IOMMU group N" seen
-  bool lists_drivers = false;              // driver lines present: absence means unbound
-  std::optional<std::string> cmdline;      // a /proc/cmdline line, when pasted along
+  bool has_groups = false;             // any "IOMMU group N" seen
+  bool lists_drivers = false;          // driver lines present: absence means unbound
+  std::optional<std::string> cmdline;  // a /proc/cmdline line, when pasted along
 
   // Devices sorted by address.
   std::vector<ListedDevice> sorted() const;

@@ -130,9 +130,7 @@ CpuTable parse_lscpu(std::string_view text, const std::string& name) {
       }
       continue;
     }
-    auto fail = [&](const std::string& why) {
-      return InputError(fmt::format("{}:{}: {}", name, number, why));
-    };
+    auto fail = [&](const std::string& why) { return InputError(fmt::format("{}:{}: {}", name, number, why)); };
     if (tokens.size() != columns.size()) {
       throw fail(fmt::format("{} fields, the header has {}", tokens.size(), columns.size()));
     }
@@ -161,15 +159,20 @@ CpuTable parse_lscpu(std::string_view text, const std::string& name) {
       } else if (starts_with(col, "L1d") || starts_with(col, "L1i") || starts_with(col, "L2")) {
         auto names = split(col, ':');
         auto values = split(v, ':');
-        if (v != "-" && values.size() != names.size()) throw fail(fmt::format("cache ids '{}' do not match '{}'", v, col));
+        if (v != "-" && values.size() != names.size())
+          throw fail(fmt::format("cache ids '{}' do not match '{}'", v, col));
         for (size_t k = 0; k < names.size() && v != "-"; ++k) {
           auto id = parse_int(values[k]);
           if (!id) throw fail(fmt::format("cache id '{}' is not a number", values[k]));
           int x = static_cast<int>(*id);
-          if (names[k] == "L1d") row.l1d = x;
-          else if (names[k] == "L1i") row.l1i = x;
-          else if (names[k] == "L2") row.l2 = x;
-          else if (names[k] == "L3") row.l3 = x;
+          if (names[k] == "L1d")
+            row.l1d = x;
+          else if (names[k] == "L1i")
+            row.l1i = x;
+          else if (names[k] == "L2")
+            row.l2 = x;
+          else if (names[k] == "L3")
+            row.l3 = x;
         }
       } else if (col == "ONLINE") {
         auto yn = parse_yes_no(v);
@@ -194,7 +197,8 @@ CpuTable parse_lscpu(std::string_view text, const std::string& name) {
 
 CpuTable build_cpu_table(const CpuShape& s, const std::string& where) {
   auto fail = [&](const char* why) { return InputError(fmt::format("{}: CPU shape: {}", where, why)); };
-  if (s.sockets < 1 || s.cores_per_socket < 1 || s.threads_per_core < 1) throw fail("sockets, cores and threads must be at least 1");
+  if (s.sockets < 1 || s.cores_per_socket < 1 || s.threads_per_core < 1)
+    throw fail("sockets, cores and threads must be at least 1");
   int cores_per_l3 = s.cores_per_l3 > 0 ? s.cores_per_l3 : s.cores_per_socket;
   if (s.cores_per_socket % cores_per_l3 != 0) throw fail("cores_per_socket is not a multiple of cores_per_l3");
   int cores = s.sockets * s.cores_per_socket;

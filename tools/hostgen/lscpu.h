@@ -14,7 +14,7 @@ struct CpuRow {
   int cpu = 0;
   int node = 0;
   int socket = 0;
-  int core = 0;                 // lscpu's logical core number (unique system-wide)
+  int core = 0;  // lscpu's logical core number (unique system-wide)
   std::optional<int> l1d, l1i, l2, l3;
   bool online = true;
   std::optional<double> max_mhz, min_mhz;
@@ -51,10 +51,10 @@ struct CpuShape {
   int sockets = 1;
   int cores_per_socket = 4;
   int threads_per_core = 2;
-  bool split = true;            // true: N and N+half are siblings; false: adjacent
-  int cores_per_l3 = 0;         // 0: one L3 per socket
-  int numa_nodes = 1;           // nodes split the sockets (or a socket's cores) evenly
-  double max_mhz = 0;           // 0: unknown
+  bool split = true;     // true: N and N+half are siblings; false: adjacent
+  int cores_per_l3 = 0;  // 0: one L3 per socket
+  int numa_nodes = 1;    // nodes split the sockets (or a socket's cores) evenly
+  double max_mhz = 0;    // 0: unknown
   double min_mhz = 0;
 };
 

@@ -7,8 +7,9 @@
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::fprintf(stderr, "usage: vfioctl-hostgen DESCRIPTION.toml OUTDIR\n"
-                         "Writes a host root (sys/, proc/, ...) for vfioctl --root; OUTDIR must be empty or absent.\n");
+    std::fprintf(stderr,
+                 "usage: vfioctl-hostgen DESCRIPTION.toml OUTDIR\n"
+                 "Writes a host root (sys/, proc/, ...) for vfioctl --root; OUTDIR must be empty or absent.\n");
     return 2;
   }
   try {

@@ -33,7 +33,8 @@ std::optional<size_t> pick_upstream(const std::vector<PlacedDevice>& devs, const
     for (size_t i = 0; i < devs.size(); ++i) {
       if (devs[i].dev.address == it->second) return i;
     }
-    throw InputError(fmt::format("[pci.upstream] bus {:02x}: bridge {} is not in the listing", bus.second, it->second.short_str()));
+    throw InputError(
+        fmt::format("[pci.upstream] bus {:02x}: bridge {} is not in the listing", bus.second, it->second.short_str()));
   }
   std::set<int> groups;
   std::map<int, int> group_size;
@@ -81,7 +82,8 @@ std::vector<PlacedDevice> place_devices(const Listing& listing, const PciFacts& 
   for (auto& p : devs) {
     const PciAddress& a = p.dev.address;
     p.parent = upstream[bus_of(a)];
-    p.multifunction = std::count_if(devs.begin(), devs.end(), [&](const PlacedDevice& o) { return o.dev.address.same_slot(a); }) > 1;
+    p.multifunction =
+        std::count_if(devs.begin(), devs.end(), [&](const PlacedDevice& o) { return o.dev.address.same_slot(a); }) > 1;
     if (p.parent) {
       const PlacedDevice& up = devs[*p.parent];
       p.root_bus = up.root_bus;
@@ -120,7 +122,8 @@ uint8_t default_prog_if(const ListedDevice& dev) {
 std::string default_driver(const ListedDevice& d) {
   uint16_t v = d.vendor_id;
   switch (d.class_id) {
-    case 0x0604: case 0x0609: return "pcieport";
+    case 0x0604:
+    case 0x0609: return "pcieport";
     case 0x0108: return "nvme";
     case 0x0106: return "ahci";
     case 0x0101: return "ata_piix";
@@ -132,7 +135,9 @@ std::string default_driver(const ListedDevice& d) {
     case 0x1080: return v == 0x1022 ? "ccp" : "";
     case 0x1180: return v == 0x8086 ? "intel_pch_thermal" : "";
     case 0x0280: return v == 0x8086 ? "iwlwifi" : v == 0x14c3 ? "mt7921e" : "";
-    case 0x0300: case 0x0302: case 0x0380:
+    case 0x0300:
+    case 0x0302:
+    case 0x0380:
       if (v == 0x10de) return "nouveau";
       if (v == 0x1002) return "amdgpu";
       if (v == 0x8086) return "i915";
@@ -144,9 +149,14 @@ std::string default_driver(const ListedDevice& d) {
       if (v == 0x1d6a) return "atlantic";
       if (v == 0x8086) {
         switch (d.device_id) {
-          case 0x10fb: case 0x1528: return "ixgbe";
-          case 0x1533: case 0x1539: case 0x1521: case 0x157b: return "igb";
-          case 0x1572: case 0x1583: return "i40e";
+          case 0x10fb:
+          case 0x1528: return "ixgbe";
+          case 0x1533:
+          case 0x1539:
+          case 0x1521:
+          case 0x157b: return "igb";
+          case 0x1572:
+          case 0x1583: return "i40e";
           default: return "e1000e";
         }
       }

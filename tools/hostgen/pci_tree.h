@@ -13,12 +13,12 @@ namespace vfioctl::hostgen {
 
 struct PlacedDevice {
   ListedDevice dev;
-  std::optional<size_t> parent;     // index of the upstream bridge
-  unsigned root_bus = 0;            // the root bus the device hangs from
-  unsigned secondary = 0;           // bridges: bus behind it (0: none inferred)
-  unsigned subordinate = 0;         // bridges: highest bus behind it
-  bool multifunction = false;       // its slot has several functions
-  std::string path;                 // "sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0"
+  std::optional<size_t> parent;  // index of the upstream bridge
+  unsigned root_bus = 0;         // the root bus the device hangs from
+  unsigned secondary = 0;        // bridges: bus behind it (0: none inferred)
+  unsigned subordinate = 0;      // bridges: highest bus behind it
+  bool multifunction = false;    // its slot has several functions
+  std::string path;              // "sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0"
 };
 
 // Places every device of the listing. Root buses: the lowest bus of each

@@ -30,7 +30,8 @@ struct CacheLevel {
   int level;
   const char* type;
 };
-constexpr CacheLevel kLevels[] = {{"l1d", 1, "Data"}, {"l1i", 1, "Instruction"}, {"l2", 2, "Unified"}, {"l3", 3, "Unified"}};
+constexpr CacheLevel kLevels[] = {
+    {"l1d", 1, "Data"}, {"l1i", 1, "Instruction"}, {"l2", 2, "Unified"}, {"l3", 3, "Unified"}};
 
 void write_pair(const TreeWriter& w, const std::string& base, const std::vector<int>& cpus, int nbits) {
   w.file(base + "_list", list_text(cpus));
@@ -69,12 +70,12 @@ void write_cpus(const HostDescription& desc, const TreeWriter& w) {
   w.file(cpu_dir + "/possible", list_text(all));
   w.file(cpu_dir + "/present", list_text(all));
   w.file(cpu_dir + "/offline", list_text([&] {
-    std::vector<int> off;
-    for (int c : all) {
-      if (!contains(online, c)) off.push_back(c);
-    }
-    return off;
-  }()));
+           std::vector<int> off;
+           for (int c : all) {
+             if (!contains(online, c)) off.push_back(c);
+           }
+           return off;
+         }()));
   w.file(cpu_dir + "/kernel_max", "8191\n");
   w.file(cpu_dir + "/isolated", list_text(desc.kernel.isolated));
   w.file(cpu_dir + "/nohz_full", desc.kernel.nohz_full.empty() ? "(null)\n" : list_text(desc.kernel.nohz_full));
@@ -126,8 +127,10 @@ void write_cpus(const HostDescription& desc, const TreeWriter& w) {
       w.file(c + "/shared_cpu_map", cpumask(shared, nbits) + "\n");
     }
     std::string freq = dir + "/cpufreq";
-    if (r.max_mhz) w.file(freq + "/cpuinfo_max_freq", fmt::format("{}\n", static_cast<long long>(*r.max_mhz * 1000 + 0.5)));
-    if (r.min_mhz) w.file(freq + "/cpuinfo_min_freq", fmt::format("{}\n", static_cast<long long>(*r.min_mhz * 1000 + 0.5)));
+    if (r.max_mhz)
+      w.file(freq + "/cpuinfo_max_freq", fmt::format("{}\n", static_cast<long long>(*r.max_mhz * 1000 + 0.5)));
+    if (r.min_mhz)
+      w.file(freq + "/cpuinfo_min_freq", fmt::format("{}\n", static_cast<long long>(*r.min_mhz * 1000 + 0.5)));
     double base = e_core && cf.e_base_mhz > 0 ? cf.e_base_mhz : cf.base_mhz;
     if (base > 0) w.file(freq + "/base_frequency", fmt::format("{}\n", static_cast<long long>(base * 1000 + 0.5)));
   }

@@ -50,9 +50,12 @@ void write_pci(const HostDescription& desc, const TreeWriter& w) {
     DeviceFacts f;
     if (auto it = desc.pci.devices.find(d.address); it != desc.pci.devices.end()) f = it->second;
     std::pair<uint16_t, uint16_t> sub{d.vendor_id, d.device_id};
-    if (f.subsystem) sub = *f.subsystem;
-    else if (d.subsystem_vendor_id) sub = {*d.subsystem_vendor_id, *d.subsystem_device_id};
-    else if (desc.pci.subsystem && !is_pci_bridge(d.class_id)) sub = *desc.pci.subsystem;
+    if (f.subsystem)
+      sub = *f.subsystem;
+    else if (d.subsystem_vendor_id)
+      sub = {*d.subsystem_vendor_id, *d.subsystem_device_id};
+    else if (desc.pci.subsystem && !is_pci_bridge(d.class_id))
+      sub = *desc.pci.subsystem;
     bool is_boot = vga && *vga == d.address;
     const std::string& dir = p.path;
     w.file(dir + "/vendor", fmt::format("0x{:04x}\n", d.vendor_id));
@@ -88,8 +91,8 @@ void write_pci(const HostDescription& desc, const TreeWriter& w) {
     // The kernel's uevent: what udev (and vfioctl) read in one go.
     std::string uevent = driver.empty() ? "" : "DRIVER=" + driver + "\n";
     unsigned cls = (unsigned{d.class_id} << 8) | default_prog_if(d);
-    uevent += fmt::format("PCI_CLASS={:X}\nPCI_ID={:04X}:{:04X}\nPCI_SUBSYS_ID={:04X}:{:04X}\nPCI_SLOT_NAME={}\n",
-                          cls, d.vendor_id, d.device_id, sub.first, sub.second, d.address.str());
+    uevent += fmt::format("PCI_CLASS={:X}\nPCI_ID={:04X}:{:04X}\nPCI_SUBSYS_ID={:04X}:{:04X}\nPCI_SLOT_NAME={}\n", cls,
+                          d.vendor_id, d.device_id, sub.first, sub.second, d.address.str());
     uevent += fmt::format("MODALIAS=pci:v{:08X}d{:08X}sv{:08X}sd{:08X}bc{:02X}sc{:02X}i{:02X}\n", d.vendor_id,
                           d.device_id, sub.first, sub.second, cls >> 16, (cls >> 8) & 0xff, cls & 0xff);
     w.file(dir + "/uevent", uevent);

@@ -34,18 +34,20 @@ void write_cpuinfo(const HostDescription& desc, const TreeWriter& w) {
     int apic = (r.socket << (core_bits + 1)) | (cid << 1) | thread;
     double mhz = cf.base_mhz > 0 ? cf.base_mhz : r.max_mhz.value_or(2000);
     int cache = amd ? cf.cache.l2 : cf.cache.l3;
-    out += fmt::format("processor\t: {}\nvendor_id\t: {}\ncpu family\t: {}\nmodel\t\t: {}\nmodel name\t: {}\n",
-                       r.cpu, cf.vendor_id, cf.family, cf.model, cf.model_name);
-    out += fmt::format("stepping\t: {}\nmicrocode\t: 0x{:x}\ncpu MHz\t\t: {:.3f}\ncache size\t: {} KB\n",
-                       cf.stepping, amd ? 0x8701021 : 0xf0, mhz, cache);
+    out += fmt::format("processor\t: {}\nvendor_id\t: {}\ncpu family\t: {}\nmodel\t\t: {}\nmodel name\t: {}\n", r.cpu,
+                       cf.vendor_id, cf.family, cf.model, cf.model_name);
+    out += fmt::format("stepping\t: {}\nmicrocode\t: 0x{:x}\ncpu MHz\t\t: {:.3f}\ncache size\t: {} KB\n", cf.stepping,
+                       amd ? 0x8701021 : 0xf0, mhz, cache);
     out += fmt::format("physical id\t: {}\nsiblings\t: {}\ncore id\t\t: {}\ncpu cores\t: {}\n", r.socket,
                        threads[r.socket], cid, cores[r.socket]);
-    out += fmt::format("apicid\t\t: {0}\ninitial apicid\t: {0}\nfpu\t\t: yes\nfpu_exception\t: yes\n"
-                       "cpuid level\t: {1}\nwp\t\t: yes\nflags\t\t: {2}\n",
-                       apic, amd ? 16 : 22, fmt::join(cf.flags, " "));
-    out += fmt::format("bogomips\t: {:.2f}\nclflush size\t: 64\ncache_alignment\t: 64\n"
-                       "address sizes\t: {} bits physical, 48 bits virtual\npower management:\n\n",
-                       mhz * 2, amd ? 43 : 39);
+    out += fmt::format(
+        "apicid\t\t: {0}\ninitial apicid\t: {0}\nfpu\t\t: yes\nfpu_exception\t: yes\n"
+        "cpuid level\t: {1}\nwp\t\t: yes\nflags\t\t: {2}\n",
+        apic, amd ? 16 : 22, fmt::join(cf.flags, " "));
+    out += fmt::format(
+        "bogomips\t: {:.2f}\nclflush size\t: 64\ncache_alignment\t: 64\n"
+        "address sizes\t: {} bits physical, 48 bits virtual\npower management:\n\n",
+        mhz * 2, amd ? 43 : 39);
   }
   w.file("proc/cpuinfo", out);
 }
@@ -69,8 +71,10 @@ void write_readme(const HostDescription& desc, const TreeWriter& w) {
       "- Kernel {10}; cmdline `{11}`\n"
       "- Memory {12} MiB; hugepages 2 MiB x {13}, 1 GiB x {14}; THP {15}\n",
       desc.name, desc.listing.devices.size(), desc.listing_path,
-      desc.listing.has_groups ? fmt::format("{} IOMMU groups", desc.listing.group_ids().size()) : std::string("no IOMMU groups"),
-      desc.cpu.table_source == "synthetic" ? std::string("synthetic shape") : "`tests/hosts/src/" + desc.cpu.table_source + "`",
+      desc.listing.has_groups ? fmt::format("{} IOMMU groups", desc.listing.group_ids().size())
+                              : std::string("no IOMMU groups"),
+      desc.cpu.table_source == "synthetic" ? std::string("synthetic shape")
+                                           : "`tests/hosts/src/" + desc.cpu.table_source + "`",
       t.rows.size(), cores, t.sockets().size(), t.nodes().size(), t.l3_domains().size(), desc.kernel.release,
       desc.kernel.cmdline, desc.memory.total_mib, desc.memory.hugepages_2m, desc.memory.hugepages_1g, desc.memory.thp);
   w.file("README.md", text);

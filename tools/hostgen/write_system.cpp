@@ -38,22 +38,32 @@ void write_pool(const TreeWriter& w, const std::string& dir, long long count, bo
 }
 
 // Modules that use another (the "used by" column of /proc/modules).
-const std::map<std::string, std::vector<std::string>> kDependsOn = {
-    {"kvm_intel", {"kvm"}}, {"kvm_amd", {"kvm"}}, {"kvm", {"irqbypass"}},
-    {"vfio_pci", {"vfio_pci_core"}}, {"vfio_pci_core", {"vfio", "irqbypass"}},
-    {"vfio_iommu_type1", {"vfio"}}, {"snd_hda_intel", {"snd_hda_codec", "snd"}},
-    {"snd_hda_codec", {"snd"}}, {"nouveau", {"drm"}}, {"amdgpu", {"drm"}}, {"i915", {"drm"}},
-    {"mgag200", {"drm"}}};
+const std::map<std::string, std::vector<std::string>> kDependsOn = {{"kvm_intel", {"kvm"}},
+                                                                    {"kvm_amd", {"kvm"}},
+                                                                    {"kvm", {"irqbypass"}},
+                                                                    {"vfio_pci", {"vfio_pci_core"}},
+                                                                    {"vfio_pci_core", {"vfio", "irqbypass"}},
+                                                                    {"vfio_iommu_type1", {"vfio"}},
+                                                                    {"snd_hda_intel", {"snd_hda_codec", "snd"}},
+                                                                    {"snd_hda_codec", {"snd"}},
+                                                                    {"nouveau", {"drm"}},
+                                                                    {"amdgpu", {"drm"}},
+                                                                    {"i915", {"drm"}},
+                                                                    {"mgag200", {"drm"}}};
 
 const std::map<std::string, std::string> kModulePaths = {
     {"vfio", "kernel/drivers/vfio/vfio.ko"},
     {"vfio_pci", "kernel/drivers/vfio/pci/vfio-pci.ko"},
     {"vfio_pci_core", "kernel/drivers/vfio/pci/vfio-pci-core.ko"},
     {"vfio_iommu_type1", "kernel/drivers/vfio/vfio_iommu_type1.ko"},
-    {"kvm", "kernel/arch/x86/kvm/kvm.ko"}, {"kvm_intel", "kernel/arch/x86/kvm/kvm-intel.ko"},
-    {"kvm_amd", "kernel/arch/x86/kvm/kvm-amd.ko"}, {"irqbypass", "kernel/virt/lib/irqbypass.ko"},
-    {"ahci", "kernel/drivers/ata/ahci.ko"}, {"nvme", "kernel/drivers/nvme/host/nvme.ko"},
-    {"xhci_pci", "kernel/drivers/usb/host/xhci-pci.ko"}, {"ehci_pci", "kernel/drivers/usb/host/ehci-pci.ko"}};
+    {"kvm", "kernel/arch/x86/kvm/kvm.ko"},
+    {"kvm_intel", "kernel/arch/x86/kvm/kvm-intel.ko"},
+    {"kvm_amd", "kernel/arch/x86/kvm/kvm-amd.ko"},
+    {"irqbypass", "kernel/virt/lib/irqbypass.ko"},
+    {"ahci", "kernel/drivers/ata/ahci.ko"},
+    {"nvme", "kernel/drivers/nvme/host/nvme.ko"},
+    {"xhci_pci", "kernel/drivers/usb/host/xhci-pci.ko"},
+    {"ehci_pci", "kernel/drivers/usb/host/ehci-pci.ko"}};
 
 unsigned long long fnv(const std::string& s) {
   unsigned long long h = 1469598103934665603ULL;
@@ -70,7 +80,8 @@ std::vector<std::string> loaded_modules(const HostDescription& desc) {
   for (const auto& p : placed) {
     auto it = desc.pci.devices.find(p.dev.address);
     std::string drv = it != desc.pci.devices.end() && it->second.driver ? *it->second.driver
-                    : p.dev.driver ? *p.dev.driver : default_driver(p.dev);
+                      : p.dev.driver                                    ? *p.dev.driver
+                                                                        : default_driver(p.dev);
     std::string mod = driver_module(drv);
     if (!mod.empty() && !builtin.count(mod)) out.insert(mod);
   }
@@ -94,18 +105,35 @@ void write_memory(const HostDescription& desc, const TreeWriter& w) {
   if (m.hugepages_1g > 0 && !gb) throw InputError("[memory] hugepages_1g needs the CPU flag pdpe1gb");
   long long total = m.total_mib * 1024 - m.total_mib * 16;  // firmware and kernel keep ~1.5%
   long long huge = m.hugepages_2m * 2048 + m.hugepages_1g * 1048576;
-  if (huge > total * 9 / 10) throw InputError(fmt::format("[memory] hugepages ({} MiB) exceed 90% of {} MiB", huge / 1024, m.total_mib));
+  if (huge > total * 9 / 10)
+    throw InputError(fmt::format("[memory] hugepages ({} MiB) exceed 90% of {} MiB", huge / 1024, m.total_mib));
   long long rest = total - huge;
-  std::vector<std::pair<std::string, long long>> f = {
-      {"MemTotal", total}, {"MemFree", rest * 6 / 10}, {"MemAvailable", rest * 8 / 10},
-      {"Buffers", rest / 100}, {"Cached", rest * 15 / 100}, {"SwapCached", 0},
-      {"Active", rest * 12 / 100}, {"Inactive", rest * 10 / 100}, {"SwapTotal", 2097148},
-      {"SwapFree", 2097148}, {"Dirty", 128}, {"AnonPages", rest * 8 / 100}, {"Mapped", rest * 3 / 100},
-      {"Shmem", rest / 100}, {"Slab", rest * 2 / 100}, {"SReclaimable", rest / 100},
-      {"SUnreclaim", rest / 100}, {"KernelStack", 16384}, {"PageTables", 40960},
-      {"CommitLimit", rest / 2 + 2097148}, {"Committed_AS", rest / 5},
-      {"VmallocTotal", 34359738367LL}, {"VmallocUsed", 65536}, {"AnonHugePages", 0},
-      {"ShmemHugePages", 0}, {"FileHugePages", 0}};
+  std::vector<std::pair<std::string, long long>> f = {{"MemTotal", total},
+                                                      {"MemFree", rest * 6 / 10},
+                                                      {"MemAvailable", rest * 8 / 10},
+                                                      {"Buffers", rest / 100},
+                                                      {"Cached", rest * 15 / 100},
+                                                      {"SwapCached", 0},
+                                                      {"Active", rest * 12 / 100},
+                                                      {"Inactive", rest * 10 / 100},
+                                                      {"SwapTotal", 2097148},
+                                                      {"SwapFree", 2097148},
+                                                      {"Dirty", 128},
+                                                      {"AnonPages", rest * 8 / 100},
+                                                      {"Mapped", rest * 3 / 100},
+                                                      {"Shmem", rest / 100},
+                                                      {"Slab", rest * 2 / 100},
+                                                      {"SReclaimable", rest / 100},
+                                                      {"SUnreclaim", rest / 100},
+                                                      {"KernelStack", 16384},
+                                                      {"PageTables", 40960},
+                                                      {"CommitLimit", rest / 2 + 2097148},
+                                                      {"Committed_AS", rest / 5},
+                                                      {"VmallocTotal", 34359738367LL},
+                                                      {"VmallocUsed", 65536},
+                                                      {"AnonHugePages", 0},
+                                                      {"ShmemHugePages", 0},
+                                                      {"FileHugePages", 0}};
   std::string text;
   for (const auto& [k, v] : f) text += fmt::format("{:<16}{:>8} kB\n", k + ":", v);
   text += fmt::format("{:<16}{:>8}\n{:<16}{:>8}\n{:<16}{:>8}\n{:<16}{:>8}\n", "HugePages_Total:", m.hugepages_2m,
@@ -127,8 +155,8 @@ void write_memory(const HostDescription& desc, const TreeWriter& w) {
     w.file(dir + "/meminfo", fmt::format("Node {0} MemTotal:       {1:>8} kB\nNode {0} MemFree:        {2:>8} kB\n"
                                          "Node {0} MemUsed:        {3:>8} kB\nNode {0} HugePages_Total: {4:>7}\n"
                                          "Node {0} HugePages_Free:  {4:>7}\nNode {0} HugePages_Surp:  {5:>7}\n",
-                                         nodes[i], share(total), share(rest * 6 / 10), share(total) - share(rest * 6 / 10),
-                                         share(m.hugepages_2m), 0));
+                                         nodes[i], share(total), share(rest * 6 / 10),
+                                         share(total) - share(rest * 6 / 10), share(m.hugepages_2m), 0));
     write_pool(w, dir + "/hugepages/hugepages-2048kB", share(m.hugepages_2m), false);
     if (gb) write_pool(w, dir + "/hugepages/hugepages-1048576kB", share(m.hugepages_1g), false);
   }
@@ -157,7 +185,8 @@ void write_kernel(const HostDescription& desc, const TreeWriter& w) {
     builtin.push_back(it != kModulePaths.end() ? it->second : "kernel/drivers/misc/" + b + ".ko");
   }
   std::sort(builtin.begin(), builtin.end());
-  w.file("lib/modules/" + k.release + "/modules.builtin", builtin.empty() ? "" : fmt::format("{}\n", fmt::join(builtin, "\n")));
+  w.file("lib/modules/" + k.release + "/modules.builtin",
+         builtin.empty() ? "" : fmt::format("{}\n", fmt::join(builtin, "\n")));
   for (const auto& [mod, params] : k.params) {
     for (const auto& [key, value] : params) w.file(fmt::format("sys/module/{}/parameters/{}", mod, key), value + "\n");
   }

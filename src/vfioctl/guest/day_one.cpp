@@ -67,9 +67,10 @@ void plan_disks(const GuestEnv& env, GuestPlan& plan) {
     if (const FileFact* f = env.known ? fact(env, d.source) : nullptr) {
       if (p.block || f->kind == Kind::block) {
         if (!f->exists()) {
-          plan.warnings.push_back(fmt::format("{}: disk {} is not on this host now; attach it before the guest "
-                                              "starts",
-                                              d.source_pos.str(), d.source));
+          plan.warnings.push_back(
+              fmt::format("{}: disk {} is not on this host now; attach it before the guest "
+                          "starts",
+                          d.source_pos.str(), d.source));
         } else if (f->kind != Kind::block) {
           fail_at(d.source_pos, fmt::format("disk.source {} is not a block device", d.source));
         }
@@ -93,8 +94,8 @@ void plan_disks(const GuestEnv& env, GuestPlan& plan) {
                                             "nothing is created over an existing file: choose another path",
                                             d.source));
         if (p.format == "raw" && f->qcow2_size)
-          fail_at(d.source_pos, fmt::format("disk.source {} exists and is a qcow2 image: write format = \"qcow2\"",
-                                            d.source));
+          fail_at(d.source_pos,
+                  fmt::format("disk.source {} exists and is a qcow2 image: write format = \"qcow2\"", d.source));
         unsigned long long have = f->qcow2_size ? *f->qcow2_size : f->size;
         if (have != want)
           fail_at(d.size_pos, fmt::format("disk.size {}: {} exists with {} (nothing is created over an existing "
@@ -103,10 +104,10 @@ void plan_disks(const GuestEnv& env, GuestPlan& plan) {
       }
     }
     if (!p.cdrom) {
-      Backing b = p.block                ? Backing::block_device
-                  : p.format == "raw"    ? Backing::raw_file
-                  : created              ? Backing::qcow2_preallocated
-                                         : Backing::qcow2;
+      Backing b = p.block             ? Backing::block_device
+                  : p.format == "raw" ? Backing::raw_file
+                  : created           ? Backing::qcow2_preallocated
+                                      : Backing::qcow2;
       p.io = disk_io(b);
     }
     plan.disks.push_back(p);
@@ -156,12 +157,14 @@ void plan_disks(const GuestEnv& env, GuestPlan& plan) {
             "Windows Setup shows no disk at first: choose \"Load driver\", browse the virtio-win CD-ROM ({}) and "
             "pick the folder {}\\{}\\amd64",
             *drivers, scsi ? "vioscsi" : "viostor", virtio_win_os_dir(spec.os)));
-        plan.next_steps.push_back("after Setup, install the rest from the same CD-ROM (virtio-win-guest-tools.exe: "
-                                  "network, balloon, guest agent)");
+        plan.next_steps.push_back(
+            "after Setup, install the rest from the same CD-ROM (virtio-win-guest-tools.exe: "
+            "network, balloon, guest agent)");
       } else if (in.drivers == InstallSpec::Drivers::none) {
-        plan.warnings.push_back(fmt::format("{}: install.drivers = \"none\": Windows Setup will not see the virtio "
-                                            "disk; give it the virtio-win ISO (drivers = \"auto\" or a path)",
-                                            in.drivers_pos.str()));
+        plan.warnings.push_back(
+            fmt::format("{}: install.drivers = \"none\": Windows Setup will not see the virtio "
+                        "disk; give it the virtio-win ISO (drivers = \"auto\" or a path)",
+                        in.drivers_pos.str()));
       } else if (env.known) {
         plan.warnings.push_back(fmt::format(
             "{}: no virtio-win ISO found ({}): Windows Setup will not see the virtio disk; download virtio-win.iso "
@@ -170,8 +173,9 @@ void plan_disks(const GuestEnv& env, GuestPlan& plan) {
             in.pos.str(), join(virtio_win_candidates(), ", ")));
       }
     }
-    plan.next_steps.push_back("when the OS is installed: vfioctl new --installed DOMAIN.xml (or the domain's name "
-                              "with --connect) removes the install media");
+    plan.next_steps.push_back(
+        "when the OS is installed: vfioctl new --installed DOMAIN.xml (or the domain's name "
+        "with --connect) removes the install media");
   }
 
   // Boot order: the first disk, then the installer and other install media
@@ -244,13 +248,15 @@ void plan_usb(const GuestEnv& env, GuestPlan& plan) {
       pick = same.front();
     }
     if (pick->hub)
-      plan.warnings.push_back(fmt::format("{}: {} is a USB hub: only the hub goes to the guest, not what is "
-                                          "plugged into it; pass its controller instead (passthrough = [\"usb\"])",
-                                          u.pos.str(), u.id()));
+      plan.warnings.push_back(
+          fmt::format("{}: {} is a USB hub: only the hub goes to the guest, not what is "
+                      "plugged into it; pass its controller instead (passthrough = [\"usb\"])",
+                      u.pos.str(), u.id()));
     if (p.by_port)
-      plan.warnings.push_back(fmt::format("{}: {} is picked by its bus and device number ({} on bus {}): they "
-                                          "change when it is plugged in again",
-                                          u.pos.str(), u.id(), pick->devnum.value_or(0), pick->busnum.value_or(0)));
+      plan.warnings.push_back(
+          fmt::format("{}: {} is picked by its bus and device number ({} on bus {}): they "
+                      "change when it is plugged in again",
+                      u.pos.str(), u.id(), pick->devnum.value_or(0), pick->busnum.value_or(0)));
     p.host = *pick;
     plan.usb.push_back(p);
   }
@@ -290,9 +296,10 @@ void plan_network(const Host& host, const GuestEnv& env, GuestPlan& plan) {
                               "net-start {}",
                               net.network, net.network)));
       } else if (env.known && env.libvirt_networks.count(net.network) && !env.libvirt_autostart.count(net.network)) {
-        plan.warnings.push_back(fmt::format("{}: libvirt's network '{}' does not start with libvirtd: virsh "
-                                            "net-autostart {} && virsh net-start {}",
-                                            net.source_pos.str(), net.network, net.network, net.network));
+        plan.warnings.push_back(
+            fmt::format("{}: libvirt's network '{}' does not start with libvirtd: virsh "
+                        "net-autostart {} && virsh net-start {}",
+                        net.source_pos.str(), net.network, net.network, net.network));
       }
       return;
     case NetworkSpec::Mode::bridge: {
@@ -320,9 +327,10 @@ void plan_network(const Host& host, const GuestEnv& env, GuestPlan& plan) {
                               net.bridge, port));
       }
       if (f.ports.empty())
-        plan.warnings.push_back(fmt::format("{}: bridge {} has no port yet: the guest reaches only the host until a "
-                                            "wired interface joins it",
-                                            net.source_pos.str(), net.bridge));
+        plan.warnings.push_back(
+            fmt::format("{}: bridge {} has no port yet: the guest reaches only the host until a "
+                        "wired interface joins it",
+                        net.source_pos.str(), net.bridge));
       return;
     }
     case NetworkSpec::Mode::macvtap: {
@@ -336,11 +344,12 @@ void plan_network(const Host& host, const GuestEnv& env, GuestPlan& plan) {
                                             "which an access point drops; use mode = \"nat\"",
                                             net.dev));
       if (it->second.bridge)
-        fail_at(net.source_pos, fmt::format("network.dev {} is a bridge: write bridge = \"{}\" instead of macvtap",
-                                            net.dev, net.dev));
-      plan.next_steps.push_back(fmt::format("with macvtap the guest and this host cannot reach each other over {} "
-                                            "(other machines can reach both)",
-                                            net.dev));
+        fail_at(net.source_pos,
+                fmt::format("network.dev {} is a bridge: write bridge = \"{}\" instead of macvtap", net.dev, net.dev));
+      plan.next_steps.push_back(
+          fmt::format("with macvtap the guest and this host cannot reach each other over {} "
+                      "(other machines can reach both)",
+                      net.dev));
       return;
     }
     case NetworkSpec::Mode::sriov: {
@@ -349,8 +358,7 @@ void plan_network(const Host& host, const GuestEnv& env, GuestPlan& plan) {
       auto it = env.net.find(net.pf);
       if (it == env.net.end())
         fail_at(net.source_pos, fmt::format("network.pf {} does not exist ({})", net.pf, interfaces_text(env)));
-      if (!it->second.pci)
-        fail_at(net.source_pos, fmt::format("network.pf {} is not a PCI network card", net.pf));
+      if (!it->second.pci) fail_at(net.source_pos, fmt::format("network.pf {} is not a PCI network card", net.pf));
       const PciDevice* pf = host.device(*it->second.pci);
       std::vector<const PciDevice*> vfs;
       for (const auto& d : host.pci) {
@@ -376,9 +384,10 @@ void plan_network(const Host& host, const GuestEnv& env, GuestPlan& plan) {
         }
       }
       if (!pick)
-        fail_at(net.source_pos, fmt::format("every virtual function of {} ({}) has a host interface; enable more: "
-                                            "echo {} > /sys/class/net/{}/device/sriov_numvfs",
-                                            net.pf, vfs.size(), std::min<size_t>(vfs.size() + 1, static_cast<size_t>(total)), net.pf));
+        fail_at(net.source_pos,
+                fmt::format("every virtual function of {} ({}) has a host interface; enable more: "
+                            "echo {} > /sys/class/net/{}/device/sriov_numvfs",
+                            net.pf, vfs.size(), std::min<size_t>(vfs.size() + 1, static_cast<size_t>(total)), net.pf));
       if (host.groups.empty() || !pick->iommu_group)
         fail_at(net.source_pos, fmt::format("network.pf {}: VF {} has no IOMMU group: the IOMMU is off ('vfioctl "
                                             "doctor')",
@@ -397,9 +406,10 @@ void plan_audio(const GuestEnv& env, GuestPlan& plan) {
     case AudioBackend::scream:
       // Scream's default ring: 2 MiB of IVSHMEM (the receiver's -m option).
       plan.scream_mib = 2;
-      plan.next_steps.push_back("install the Scream driver in the guest (IVSHMEM mode: registry value "
-                                "HKLM\\SYSTEM\\CurrentControlSet\\Services\\Scream\\Options\\UseIVSHMEM = 2), and run "
-                                "scream -m /dev/shm/scream-ivshmem on the host");
+      plan.next_steps.push_back(
+          "install the Scream driver in the guest (IVSHMEM mode: registry value "
+          "HKLM\\SYSTEM\\CurrentControlSet\\Services\\Scream\\Options\\UseIVSHMEM = 2), and run "
+          "scream -m /dev/shm/scream-ivshmem on the host");
       return;
     case AudioBackend::pipewire:
     case AudioBackend::pulseaudio: {
@@ -414,10 +424,9 @@ void plan_audio(const GuestEnv& env, GuestPlan& plan) {
       plan.audio_socket = pulse_socket(*env.user_uid);
       const FileFact* f = fact(env, plan.audio_socket);
       if (f && !f->exists())
-        plan.warnings.push_back(fmt::format("{}: no sound server socket at {}: is {} running for user {}?",
-                                            a.pos.str(), plan.audio_socket,
-                                            a.backend == AudioBackend::pipewire ? "pipewire-pulse" : "pulseaudio",
-                                            *env.user_uid));
+        plan.warnings.push_back(
+            fmt::format("{}: no sound server socket at {}: is {} running for user {}?", a.pos.str(), plan.audio_socket,
+                        a.backend == AudioBackend::pipewire ? "pipewire-pulse" : "pulseaudio", *env.user_uid));
       return;
     }
   }
@@ -427,10 +436,11 @@ void plan_display(GuestPlan& plan) {
   bool gpu = std::any_of(plan.passed.begin(), plan.passed.end(), [](const PassedFunction& f) { return f.gpu; });
   plan.spice_input = gpu && plan.looking_glass_mib > 0;
   if (plan.looking_glass_mib > 0) {
-    plan.next_steps.push_back(fmt::format("Looking Glass: install its host application in the guest; on this host "
-                                          "run looking-glass-client (shared memory /dev/shm/looking-glass, {} MiB; "
-                                          "keyboard and mouse through SPICE)",
-                                          plan.looking_glass_mib));
+    plan.next_steps.push_back(
+        fmt::format("Looking Glass: install its host application in the guest; on this host "
+                    "run looking-glass-client (shared memory /dev/shm/looking-glass, {} MiB; "
+                    "keyboard and mouse through SPICE)",
+                    plan.looking_glass_mib));
   }
 }
 
@@ -439,8 +449,9 @@ void plan_smbios(const GuestEnv& env, GuestPlan& plan) {
   const SmbiosSpec& sm = plan.spec.smbios;
   if (!sm.from_host || !env.known) return;
   if (!env.dmi.present)
-    fail_at(sm.pos, "smbios.from_host: this host has no DMI tables (/sys/class/dmi/id is missing: a virtual machine "
-                    "without SMBIOS, or a board without it); remove [smbios]");
+    fail_at(sm.pos,
+            "smbios.from_host: this host has no DMI tables (/sys/class/dmi/id is missing: a virtual machine "
+            "without SMBIOS, or a board without it); remove [smbios]");
   const auto& f = env.dmi.fields;
   auto value = [&](const std::string& field) -> std::optional<std::string> {
     auto it = f.find(field);
@@ -454,24 +465,32 @@ void plan_smbios(const GuestEnv& env, GuestPlan& plan) {
     const char* field;
   };
   const Map kMap[] = {
-      {"bios", "vendor", "bios_vendor"},         {"bios", "version", "bios_version"},
-      {"bios", "date", "bios_date"},             {"system", "manufacturer", "sys_vendor"},
-      {"system", "product", "product_name"},     {"system", "version", "product_version"},
-      {"system", "serial", "product_serial"},    {"system", "sku", "product_sku"},
-      {"system", "family", "product_family"},    {"baseBoard", "manufacturer", "board_vendor"},
-      {"baseBoard", "product", "board_name"},    {"baseBoard", "version", "board_version"},
-      {"baseBoard", "serial", "board_serial"},   {"baseBoard", "asset", "board_asset_tag"},
-      {"chassis", "manufacturer", "chassis_vendor"}, {"chassis", "version", "chassis_version"},
-      {"chassis", "serial", "chassis_serial"},   {"chassis", "asset", "chassis_asset_tag"},
+      {"bios", "vendor", "bios_vendor"},
+      {"bios", "version", "bios_version"},
+      {"bios", "date", "bios_date"},
+      {"system", "manufacturer", "sys_vendor"},
+      {"system", "product", "product_name"},
+      {"system", "version", "product_version"},
+      {"system", "serial", "product_serial"},
+      {"system", "sku", "product_sku"},
+      {"system", "family", "product_family"},
+      {"baseBoard", "manufacturer", "board_vendor"},
+      {"baseBoard", "product", "board_name"},
+      {"baseBoard", "version", "board_version"},
+      {"baseBoard", "serial", "board_serial"},
+      {"baseBoard", "asset", "board_asset_tag"},
+      {"chassis", "manufacturer", "chassis_vendor"},
+      {"chassis", "version", "chassis_version"},
+      {"chassis", "serial", "chassis_serial"},
+      {"chassis", "asset", "chassis_asset_tag"},
   };
   for (const auto& m : kMap) {
     auto v = value(m.field);
     if (!v) continue;
     // libvirt takes a BIOS date as mm/dd/yyyy only.
-    if (std::string(m.entry) == "date" &&
-        !(v->size() == 10 && (*v)[2] == '/' && (*v)[5] == '/'))
-      continue;
-    auto sec = std::find_if(plan.sysinfo.begin(), plan.sysinfo.end(), [&](const auto& s) { return s.first == m.section; });
+    if (std::string(m.entry) == "date" && !(v->size() == 10 && (*v)[2] == '/' && (*v)[5] == '/')) continue;
+    auto sec =
+        std::find_if(plan.sysinfo.begin(), plan.sysinfo.end(), [&](const auto& s) { return s.first == m.section; });
     if (sec == plan.sysinfo.end()) {
       plan.sysinfo.push_back({m.section, {}});
       sec = plan.sysinfo.end() - 1;
@@ -496,8 +515,9 @@ void plan_permissions(GuestPlan& plan) {
   }
   for (const auto& f : plan.passed) {
     if (f.romfile) {
-      plan.permissions.push_back({"ROM file", *f.romfile, "readable by QEMU's user (mode 0644; under "
-                                                          "/var/lib/libvirt/vbios/ for AppArmor)"});
+      plan.permissions.push_back({"ROM file", *f.romfile,
+                                  "readable by QEMU's user (mode 0644; under "
+                                  "/var/lib/libvirt/vbios/ for AppArmor)"});
       break;
     }
   }

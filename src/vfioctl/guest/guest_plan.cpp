@@ -66,9 +66,10 @@ void plan_devices(const Host& host, const GuestSpec& spec, GuestPlan& plan) {
       }
     }
     if (d && d->driver && *d->driver != "vfio-pci") {
-      plan.warnings.push_back(fmt::format("{} is bound to {}: libvirt detaches it at start (managed='yes'); "
-                                          "binding it to vfio-pci at boot is more reliable",
-                                          addr.short_str(), *d->driver));
+      plan.warnings.push_back(
+          fmt::format("{} is bound to {}: libvirt detaches it at start (managed='yes'); "
+                      "binding it to vfio-pci at boot is more reliable",
+                      addr.short_str(), *d->driver));
     }
   }
   // Guest functions must start at 0 on each slot.
@@ -168,7 +169,8 @@ GuestPlan plan_guest(const Host& host, const GuestSpec& spec, const std::vector<
       plan.evdev.push_back(d);
     }
   }
-  if (spec.looking_glass) plan.looking_glass_mib = looking_glass_mib(spec.looking_glass->width, spec.looking_glass->height);
+  if (spec.looking_glass)
+    plan.looking_glass_mib = looking_glass_mib(spec.looking_glass->width, spec.looking_glass->height);
 
   plan.name = spec.name ? *spec.name : guest_name(plan);
   plan_day_one(host, env, plan);

@@ -18,8 +18,8 @@ namespace vfioctl {
 // One host PCI function given to the guest, and where it appears there.
 struct PassedFunction {
   PciAddress host;
-  int guest_bus = 0;        // the pcie-root-port it sits behind (its index)
-  int guest_function = 0;   // functions of one host device share one guest slot
+  int guest_bus = 0;       // the pcie-root-port it sits behind (its index)
+  int guest_function = 0;  // functions of one host device share one guest slot
   bool multifunction = false;
   bool gpu = false;
   std::optional<std::string> romfile;
@@ -31,8 +31,8 @@ enum class DiskRole { disk, media, installer, drivers };
 
 // Cache and I/O mode for a disk's backing store (docs/spec.md, "Disk I/O").
 struct DiskIo {
-  const char* cache;   // "none"
-  const char* io;      // "native" or "threads"
+  const char* cache;  // "none"
+  const char* io;     // "native" or "threads"
 };
 enum class Backing { block_device, raw_file, qcow2_preallocated, qcow2 };
 DiskIo disk_io(Backing b);
@@ -42,17 +42,17 @@ struct PlannedDisk {
   DiskRole role = DiskRole::disk;
   DiskBus bus = DiskBus::virtio_scsi;
   std::string format = "raw";
-  bool block = false;        // a block device (/dev/...)
+  bool block = false;  // a block device (/dev/...)
   bool cdrom = false;
   DiskIo io{"none", "native"};
-  bool discard = true;       // discard='unmap'
-  int boot = 0;              // boot order; 0: not a boot device
+  bool discard = true;  // discard='unmap'
+  int boot = 0;         // boot order; 0: not a boot device
 };
 
 // An image `vfioctl new` creates with qemu-img when it writes the guest.
 struct ImageToCreate {
   std::string path;
-  std::string format;        // raw or qcow2
+  std::string format;  // raw or qcow2
   long long size_mib = 0;
   std::vector<std::string> argv() const;  // the qemu-img command line
 };
@@ -60,21 +60,21 @@ struct ImageToCreate {
 struct PlannedUsb {
   UsbSpec spec;
   UsbDevice host;
-  bool by_port = false;      // two devices share the id: pick this one by bus and port
+  bool by_port = false;  // two devices share the id: pick this one by bus and port
 };
 
 struct PlannedNet {
   NetworkSpec::Mode mode = NetworkSpec::Mode::nat;
-  std::string source;              // network name, bridge, macvtap dev or PF interface
-  std::optional<PciAddress> vf;    // sriov: the VF given to the guest
+  std::string source;            // network name, bridge, macvtap dev or PF interface
+  std::optional<PciAddress> vf;  // sriov: the VF given to the guest
 };
 
 // Something the host must allow for the guest to start and work, shown at
 // the end of `vfioctl new` and checked by `vfioctl doctor --guest`.
 struct Permission {
-  std::string what;    // "evdev keyboard"
-  std::string path;    // "/dev/input/by-id/usb-...-event-kbd"
-  std::string fix;     // the change that allows it
+  std::string what;  // "evdev keyboard"
+  std::string path;  // "/dev/input/by-id/usb-...-event-kbd"
+  std::string fix;   // the change that allows it
 };
 
 struct GuestPlan {
@@ -83,24 +83,24 @@ struct GuestPlan {
   CpuVendor vendor = CpuVendor::unknown;
   CpuPlan cpu;
   MemoryPlan memory;
-  std::vector<PassedFunction> passed;   // by host address
-  int root_ports = 0;                   // pcie-root-port controllers to create
-  std::vector<InputDevice> evdev;       // with event nodes
-  long long looking_glass_mib = 0;      // 0: none
-  std::string gpu_vendor;               // "nvidia", "amd", "intel", or "" without a GPU
+  std::vector<PassedFunction> passed;  // by host address
+  int root_ports = 0;                  // pcie-root-port controllers to create
+  std::vector<InputDevice> evdev;      // with event nodes
+  long long looking_glass_mib = 0;     // 0: none
+  std::string gpu_vendor;              // "nvidia", "amd", "intel", or "" without a GPU
   bool windows = false;
-  bool legacy = false;                  // i440fx + SeaBIOS (preset legacy-windows)
+  bool legacy = false;  // i440fx + SeaBIOS (preset legacy-windows)
   std::vector<std::string> warnings;
 
   // Day one: install media, images, USB, network, sound, display, SMBIOS.
-  std::vector<PlannedDisk> disks;       // in device order
-  std::vector<ImageToCreate> images;    // created when the guest is written or defined
+  std::vector<PlannedDisk> disks;     // in device order
+  std::vector<ImageToCreate> images;  // created when the guest is written or defined
   std::vector<PlannedUsb> usb;
   PlannedNet net;
   AudioBackend audio = AudioBackend::none;
-  std::string audio_socket;             // pulseaudio/pipewire: the user's socket
-  long long scream_mib = 0;             // scream: the IVSHMEM size
-  bool spice_input = false;             // Looking Glass: SPICE carries its keyboard and mouse
+  std::string audio_socket;  // pulseaudio/pipewire: the user's socket
+  long long scream_mib = 0;  // scream: the IVSHMEM size
+  bool spice_input = false;  // Looking Glass: SPICE carries its keyboard and mouse
   std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> sysinfo;  // section -> entries
   std::string uuid;                     // stable, from the name (or the host's with keep_serials)
   std::vector<std::string> next_steps;  // what to do in the installer, in order

@@ -36,7 +36,8 @@ std::string remove_install_media(const std::string& xml, std::vector<std::string
   }
   std::vector<std::pair<int, pugi::xml_node>> boots;
   for (pugi::xml_node dev : devices.children()) {
-    if (pugi::xml_node b = dev.child("boot"); b && b.attribute("order")) boots.push_back({b.attribute("order").as_int(), b});
+    if (pugi::xml_node b = dev.child("boot"); b && b.attribute("order"))
+      boots.push_back({b.attribute("order").as_int(), b});
   }
   std::stable_sort(boots.begin(), boots.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   int n = 1;

@@ -52,7 +52,8 @@ GuestNeeds read_guest_needs(const std::string& xml) {
   }
   pugi::xml_node devices = dom.child("devices");
   for (pugi::xml_node in : devices.children("input")) {
-    if (std::string(in.attribute("type").value()) == "evdev") n.evdev.push_back(in.child("source").attribute("dev").value());
+    if (std::string(in.attribute("type").value()) == "evdev")
+      n.evdev.push_back(in.child("source").attribute("dev").value());
   }
   for (pugi::xml_node a : devices.children("audio")) {
     if (std::string(a.attribute("type").value()) != "pulseaudio") continue;
@@ -61,7 +62,8 @@ GuestNeeds read_guest_needs(const std::string& xml) {
     if (starts_with(server, "/")) n.audio_sockets.push_back(server);
   }
   for (pugi::xml_node hd : devices.children("hostdev")) {
-    if (pugi::xml_node rom = hd.child("rom"); rom && rom.attribute("file")) n.roms.push_back(rom.attribute("file").value());
+    if (pugi::xml_node rom = hd.child("rom"); rom && rom.attribute("file"))
+      n.roms.push_back(rom.attribute("file").value());
   }
   for (pugi::xml_node sh : devices.children("shmem")) n.shmems.push_back(sh.attribute("name").value());
   for (pugi::xml_node i : devices.children("interface")) {

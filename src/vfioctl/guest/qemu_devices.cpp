@@ -33,9 +33,8 @@ std::string cpu_value(const GuestPlan& plan, const QemuOptions& opt) {
 void disks(Args& args, const GuestPlan& plan) {
   int queues = std::min(plan.cpu.vcpu_count(), 16);
   if (plan.disks.empty()) return;
-  bool scsi = std::any_of(plan.disks.begin(), plan.disks.end(), [](const PlannedDisk& d) {
-    return !d.cdrom && d.bus == DiskBus::virtio_scsi;
-  });
+  bool scsi = std::any_of(plan.disks.begin(), plan.disks.end(),
+                          [](const PlannedDisk& d) { return !d.cdrom && d.bus == DiskBus::virtio_scsi; });
   ArgBlock& b = args.block({"Disks: the first disk boots first, then the installer; cache and I/O mode per backing",
                             "store (docs/spec.md, \"Disk I/O\"); virtio-scsi and virtio-blk on iothread1"});
   if (scsi) {
@@ -102,8 +101,8 @@ void network(Args& args, const GuestPlan& plan, const QemuOptions& opt) {
   }
   if (net.mode == NetworkSpec::Mode::macvtap) {
     // The macvtap device made above carries this MAC: the guest's must match.
-    ArgBlock& b = args.block({fmt::format("Network: virtio-net on a macvtap over {} (made above, on descriptor 3)",
-                                          net.dev)});
+    ArgBlock& b =
+        args.block({fmt::format("Network: virtio-net on a macvtap over {} (made above, on descriptor 3)", net.dev)});
     std::string netdev = "tap,id=hostnet0,fd=3";
     if (opt.virt_type == "kvm") netdev += ",vhost=on";
     add(b, {"-netdev", netdev});
@@ -114,15 +113,15 @@ void network(Args& args, const GuestPlan& plan, const QemuOptions& opt) {
   if (net.mode == NetworkSpec::Mode::bridge) {
     std::string netdev = fmt::format("tap,id=hostnet0,br={},helper=/usr/lib/qemu/qemu-bridge-helper", qesc(net.bridge));
     if (opt.virt_type == "kvm") netdev += ",vhost=on";
-    ArgBlock& b = args.block({fmt::format("Network: virtio-net on the host's bridge {} (a tap made by qemu-bridge-helper;",
-                                          net.bridge),
-                              "vhost in the kernel; one queue: the helper cannot make multiqueue taps)"});
+    ArgBlock& b = args.block(
+        {fmt::format("Network: virtio-net on the host's bridge {} (a tap made by qemu-bridge-helper;", net.bridge),
+         "vhost in the kernel; one queue: the helper cannot make multiqueue taps)"});
     add(b, {"-netdev", netdev});
     add(b, {"-device", dev});
   } else {
-    ArgBlock& b = args.block({"Network: virtio-net behind QEMU's own NAT (user networking): outgoing connections",
-                              fmt::format("work; libvirt's '{}' network is libvirt's, not available to plain QEMU",
-                                          net.network)});
+    ArgBlock& b = args.block(
+        {"Network: virtio-net behind QEMU's own NAT (user networking): outgoing connections",
+         fmt::format("work; libvirt's '{}' network is libvirt's, not available to plain QEMU", net.network)});
     add(b, {"-netdev", "user,id=hostnet0"});
     add(b, {"-device", dev});
   }

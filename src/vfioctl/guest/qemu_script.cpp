@@ -18,7 +18,6 @@ namespace {
 
 using namespace qemu;
 
-
 // "256M" for whole MiB, else "262145K".
 std::string qemu_size(long long kib) {
   if (kib % 1024 == 0) return fmt::format("{}M", kib / 1024);
@@ -58,8 +57,10 @@ std::string shell_quote(const std::string& word) {
   if (safe) return word;
   std::string q = "'";
   for (char c : word) {
-    if (c == '\'') q += "'\\''";
-    else q += c;
+    if (c == '\'')
+      q += "'\\''";
+    else
+      q += c;
   }
   return q + "'";
 }
@@ -124,7 +125,8 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
       add(b, {"-global", fmt::format("PIIX4_PM.disable_s3={}", passed ? 1 : 0)});
       add(b, {"-global", "PIIX4_PM.disable_s4=1"});
     } else {
-      ArgBlock& b = args.block({"Machine: q35, SMM on, no VMware port, no HPET; S3 off with a passed device, S4 always off"});
+      ArgBlock& b =
+          args.block({"Machine: q35, SMM on, no VMware port, no HPET; S3 off with a passed device, S4 always off"});
       std::string machine = fmt::format("q35,accel={},smm=on,vmport=off,hpet=off", kvm ? "kvm" : "tcg");
       if (kvm) machine += ",kernel-irqchip=on";
       add(b, {"-machine", machine});
@@ -133,15 +135,27 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
     }
     if (!plan.uuid.empty()) add(args.blocks_back(), {"-uuid", plan.uuid});
     if (!plan.sysinfo.empty()) {
-      ArgBlock& smb = args.block({"SMBIOS: the host's BIOS, system, board and chassis strings (serials masked unless asked)"});
+      ArgBlock& smb =
+          args.block({"SMBIOS: the host's BIOS, system, board and chassis strings (serials masked unless asked)"});
       static const std::map<std::string, std::pair<int, std::map<std::string, std::string>>> kTypes = {
           {"bios", {0, {{"vendor", "vendor"}, {"version", "version"}, {"date", "date"}}}},
-          {"system", {1, {{"manufacturer", "manufacturer"}, {"product", "product"}, {"version", "version"},
-                          {"serial", "serial"}, {"sku", "sku"}, {"family", "family"}}}},
-          {"baseBoard", {2, {{"manufacturer", "manufacturer"}, {"product", "product"}, {"version", "version"},
-                             {"serial", "serial"}, {"asset", "asset"}}}},
-          {"chassis", {3, {{"manufacturer", "manufacturer"}, {"version", "version"}, {"serial", "serial"},
-                           {"asset", "asset"}}}},
+          {"system",
+           {1,
+            {{"manufacturer", "manufacturer"},
+             {"product", "product"},
+             {"version", "version"},
+             {"serial", "serial"},
+             {"sku", "sku"},
+             {"family", "family"}}}},
+          {"baseBoard",
+           {2,
+            {{"manufacturer", "manufacturer"},
+             {"product", "product"},
+             {"version", "version"},
+             {"serial", "serial"},
+             {"asset", "asset"}}}},
+          {"chassis",
+           {3, {{"manufacturer", "manufacturer"}, {"version", "version"}, {"serial", "serial"}, {"asset", "asset"}}}},
       };
       for (const auto& [section, entries] : plan.sysinfo) {
         auto t = kTypes.find(section);
@@ -164,8 +178,8 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
     } else {
       comment.push_back("CPU: " + opt.tcg_cpu_model + " (TCG cannot pass the host CPU; an Intel model shows SMT)");
     }
-    comment.push_back(fmt::format("Topology as pinned: 1 socket, {} cores x {} threads", plan.cpu.cores,
-                                  plan.cpu.threads));
+    comment.push_back(
+        fmt::format("Topology as pinned: 1 socket, {} cores x {} threads", plan.cpu.cores, plan.cpu.threads));
     ArgBlock& b = args.block(comment);
     add(b, {"-cpu", cpu_value(plan, opt)});
     add(b, {"-smp", fmt::format("{},sockets=1,dies=1,cores={},threads={}", plan.cpu.vcpu_count(), plan.cpu.cores,
@@ -197,9 +211,9 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
     if (mem.locked) add(b, {"-overcommit", "mem-lock=on"});
   }
   {
-    ArgBlock& b = args.block({fmt::format("Clock: {}, the RTC catches up missed ticks{}",
-                                          plan.windows ? "local time (Windows)" : "UTC",
-                                          kvm ? ", the PIT delays them" : "")});
+    ArgBlock& b =
+        args.block({fmt::format("Clock: {}, the RTC catches up missed ticks{}",
+                                plan.windows ? "local time (Windows)" : "UTC", kvm ? ", the PIT delays them" : "")});
     add(b, {"-rtc", fmt::format("base={},driftfix=slew", plan.windows ? "localtime" : "utc")});
     if (kvm) add(b, {"-global", "kvm-pit.lost_tick_policy=delay"});
   }
@@ -211,9 +225,10 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
   } else if (plan.legacy) {
     // QEMU's own SeaBIOS: no firmware files to name.
   } else {
-    ArgBlock& b = args.block({sb ? "Firmware: OVMF with Secure Boot (Microsoft keys enrolled; needs SMM), read-only, and this"
-                                 : "Firmware: OVMF (UEFI, no Secure Boot), read-only, and this",
-                              "guest's own copy of the UEFI variables"});
+    ArgBlock& b =
+        args.block({sb ? "Firmware: OVMF with Secure Boot (Microsoft keys enrolled; needs SMM), read-only, and this"
+                       : "Firmware: OVMF (UEFI, no Secure Boot), read-only, and this",
+                    "guest's own copy of the UEFI variables"});
     if (sb) add(b, {"-global", "driver=cfi.pflash01,property=secure,value=on"});
     add(b, {"-drive", fmt::format("if=pflash,format=raw,unit=0,file={},readonly=on", qesc(p.code))});
     add(b, {"-drive", fmt::format("if=pflash,format=raw,unit=1,file={}", qesc(p.vars))});
@@ -224,16 +239,16 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
   }
   disks(args, plan);
   {
-    ArgBlock& b = args.block({plan.legacy ? "USB controller: UHCI (Windows 7 and older have no xHCI driver)"
-                                          : "USB 3 controller"});
+    ArgBlock& b = args.block(
+        {plan.legacy ? "USB controller: UHCI (Windows 7 and older have no xHCI driver)" : "USB 3 controller"});
     add(b, {"-device", plan.legacy ? "piix3-usb-uhci,id=usb" : "qemu-xhci,id=usb"});
     for (const auto& u : plan.usb) {
       // By port when two devices share the id: the port path stays when it is plugged in again.
-      std::string v = u.by_port && u.host.busnum
-                          ? fmt::format("usb-host,bus=usb.0,hostbus={},hostport={}", *u.host.busnum,
-                                        u.host.port.substr(u.host.port.find('-') + 1))
-                          : fmt::format("usb-host,bus=usb.0,vendorid=0x{:04x},productid=0x{:04x}", u.host.vendor,
-                                        u.host.product);
+      std::string v =
+          u.by_port && u.host.busnum
+              ? fmt::format("usb-host,bus=usb.0,hostbus={},hostport={}", *u.host.busnum,
+                            u.host.port.substr(u.host.port.find('-') + 1))
+              : fmt::format("usb-host,bus=usb.0,vendorid=0x{:04x},productid=0x{:04x}", u.host.vendor, u.host.product);
       add(b, {"-device", v});
     }
   }
@@ -276,31 +291,33 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
     add(b, {"-device", "tpm-crb,tpmdev=tpm0"});
   }
   if (plan.audio == AudioBackend::pulseaudio || plan.audio == AudioBackend::pipewire) {
-    ArgBlock& b = args.block({"Sound: Intel HDA to the user's PulseAudio socket (PipeWire serves it through pipewire-pulse)"});
+    ArgBlock& b =
+        args.block({"Sound: Intel HDA to the user's PulseAudio socket (PipeWire serves it through pipewire-pulse)"});
     add(b, {"-audiodev", fmt::format("pa,id=snd0,server=unix:{}", qesc(plan.audio_socket))});
     add(b, {"-device", "ich9-intel-hda,id=sound0"});
     add(b, {"-device", "hda-micro,audiodev=snd0"});
   } else if (plan.audio == AudioBackend::scream) {
-    ArgBlock& b = args.block({fmt::format("Sound: {} MiB of shared memory for the Scream receiver (/dev/shm/scream-ivshmem)",
-                                          plan.scream_mib)});
+    ArgBlock& b = args.block({fmt::format(
+        "Sound: {} MiB of shared memory for the Scream receiver (/dev/shm/scream-ivshmem)", plan.scream_mib)});
     add(b, {"-object", fmt::format("memory-backend-file,id=scream,mem-path=/dev/shm/scream-ivshmem,size={}M,share=on",
                                    plan.scream_mib)});
     add(b, {"-device", "ivshmem-plain,memdev=scream"});
   }
   if (plan.looking_glass_mib > 0) {
-    ArgBlock& b = args.block({fmt::format("Looking Glass: {} MiB shared with the host's client (/dev/shm/looking-glass)",
-                                          plan.looking_glass_mib)});
-    add(b, {"-object", fmt::format("memory-backend-file,id=looking-glass,mem-path=/dev/shm/looking-glass,size={}M,share=on",
-                                   plan.looking_glass_mib)});
+    ArgBlock& b = args.block({fmt::format(
+        "Looking Glass: {} MiB shared with the host's client (/dev/shm/looking-glass)", plan.looking_glass_mib)});
+    add(b, {"-object",
+            fmt::format("memory-backend-file,id=looking-glass,mem-path=/dev/shm/looking-glass,size={}M,share=on",
+                        plan.looking_glass_mib)});
     add(b, {"-device", "ivshmem-plain,memdev=looking-glass"});
   }
   {
     bool gpu = any_gpu(plan);
     bool spice = !gpu && plan.spec.preset != Preset::linux_server;
-    ArgBlock& b = args.block(
-        {gpu     ? "Display: the passed GPU's own outputs; no emulated video"
-         : spice ? "Display: virtio video through SPICE on a unix socket (remote-viewer spice+unix://SOCKET)"
-                 : "Display: none (a server)"});
+    ArgBlock& b =
+        args.block({gpu     ? "Display: the passed GPU's own outputs; no emulated video"
+                    : spice ? "Display: virtio video through SPICE on a unix socket (remote-viewer spice+unix://SOCKET)"
+                            : "Display: none (a server)"});
     add(b, {"-display", "none"});
     if (spice) {
       add(b, {"-device", plan.legacy ? "VGA,id=video0" : "virtio-vga,id=video0,max_outputs=1"});
@@ -316,8 +333,9 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
     }
   }
   {
-    ArgBlock& b = args.block({opt.serial_stdio ? "Serial console on this terminal (Ctrl-A C: QEMU's monitor; Ctrl-A X: quit)"
-                                               : "Serial console to a file"});
+    ArgBlock& b =
+        args.block({opt.serial_stdio ? "Serial console on this terminal (Ctrl-A C: QEMU's monitor; Ctrl-A X: quit)"
+                                     : "Serial console to a file"});
     if (opt.serial_stdio) {
       add(b, {"-serial", "mon:stdio"});
     } else {
@@ -403,7 +421,8 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
   line("command -v \"$qemu\" >/dev/null || die \"$qemu is missing (Debian: apt-get install qemu-system-x86)\"");
   line("command -v \"$vfioctl\" >/dev/null || die \"$vfioctl is missing: it pins the guest's threads\"");
   if (kvm) {
-    line("[ -w /dev/kvm ] || die \"/dev/kvm is missing or not writable: virtualization must be on ('vfioctl doctor')\"");
+    line(
+        "[ -w /dev/kvm ] || die \"/dev/kvm is missing or not writable: virtualization must be on ('vfioctl doctor')\"");
   }
   line("");
 
@@ -417,23 +436,27 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
     line(fmt::format("hugepool={}", q(pool)));
     line(fmt::format("pages={}", mem.pages));
     line("[ \"$(stat -f -c %T \"$hugetlbfs\" 2>/dev/null || true)\" = hugetlbfs ] ||");
-    line(fmt::format("  die \"no hugetlbfs at $hugetlbfs; mount one: mkdir -p $hugetlbfs && mount -t hugetlbfs -o "
-                     "pagesize={} hugetlbfs $hugetlbfs\"",
-                     page_option(mem.page_kib)));
+    line(
+        fmt::format("  die \"no hugetlbfs at $hugetlbfs; mount one: mkdir -p $hugetlbfs && mount -t hugetlbfs -o "
+                    "pagesize={} hugetlbfs $hugetlbfs\"",
+                    page_option(mem.page_kib)));
     line(fmt::format("[ \"$(stat -f -c %S \"$hugetlbfs\")\" = {} ] ||", mem.page_kib * 1024));
-    line(fmt::format("  die \"the hugetlbfs at $hugetlbfs has pages of $(stat -f -c %S \"$hugetlbfs\") bytes, not {}: "
-                     "mount one with -o pagesize={}\"",
-                     page_name(mem.page_kib), page_option(mem.page_kib)));
+    line(
+        fmt::format("  die \"the hugetlbfs at $hugetlbfs has pages of $(stat -f -c %S \"$hugetlbfs\") bytes, not {}: "
+                    "mount one with -o pagesize={}\"",
+                    page_name(mem.page_kib), page_option(mem.page_kib)));
     line("free=$(cat \"$hugepool/free_hugepages\" 2>/dev/null || echo 0)");
     line("if [ \"$free\" -lt \"$pages\" ]; then");
     if (mem.page_kib >= 1048576) {
-      line(fmt::format("  die \"$free free hugepages of {}, $pages needed: reserve them at boot (kernel arguments "
-                       "default_hugepagesz=1G hugepagesz=1G hugepages=N; 'vfioctl doctor')\"",
-                       page_name(mem.page_kib)));
+      line(
+          fmt::format("  die \"$free free hugepages of {}, $pages needed: reserve them at boot (kernel arguments "
+                      "default_hugepagesz=1G hugepagesz=1G hugepages=N; 'vfioctl doctor')\"",
+                      page_name(mem.page_kib)));
     } else {
-      line(fmt::format("  die \"$free free hugepages of {}, $pages needed: echo $(( $(cat \"$hugepool/nr_hugepages\") + "
-                       "pages - free )) > $hugepool/nr_hugepages\"",
-                       page_name(mem.page_kib)));
+      line(
+          fmt::format("  die \"$free free hugepages of {}, $pages needed: echo $(( $(cat \"$hugepool/nr_hugepages\") + "
+                      "pages - free )) > $hugepool/nr_hugepages\"",
+                      page_name(mem.page_kib)));
     }
     line("fi");
     line("");
@@ -450,9 +473,10 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
     line("  [ -e \"$sys\" ] || die \"$dev: no such PCI device\"");
     line("  drv=none");
     line("  [ -e \"$sys/driver\" ] && drv=$(basename \"$(readlink -f \"$sys/driver\")\")");
-    line("  [ \"$drv\" = vfio-pci ] || die \"$dev is bound to $drv, not vfio-pci; hand it over with: echo vfio-pci > "
-         "$sys/driver_override; [ -e $sys/driver ] && echo $dev > $sys/driver/unbind; echo $dev > "
-         "/sys/bus/pci/drivers_probe\"");
+    line(
+        "  [ \"$drv\" = vfio-pci ] || die \"$dev is bound to $drv, not vfio-pci; hand it over with: echo vfio-pci > "
+        "$sys/driver_override; [ -e $sys/driver ] && echo $dev > $sys/driver/unbind; echo $dev > "
+        "/sys/bus/pci/drivers_probe\"");
     line("done");
     line("");
   }
@@ -483,7 +507,8 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
     line("# --- Network: the bridge must exist and qemu-bridge-helper may use it ---");
     line(fmt::format("[ -d /sys/class/net/{}/bridge ] || die {}", q(br), q(fmt::format("bridge {} is missing", br))));
     line(fmt::format("grep -qsE '^allow[[:space:]]+({}|all)[[:space:]]*$' /etc/qemu/bridge.conf ||", br));
-    line(fmt::format("  die {}", q(fmt::format("/etc/qemu/bridge.conf does not allow {}: add the line 'allow {}'", br, br))));
+    line(fmt::format("  die {}",
+                     q(fmt::format("/etc/qemu/bridge.conf does not allow {}: add the line 'allow {}'", br, br))));
     line("");
   }
 
@@ -493,7 +518,8 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
     line(fmt::format("# --- Network: a macvtap device over {} for this guest, opened as descriptor 3 ---", dev));
     line(fmt::format("[ -e /sys/class/net/{} ] || die {}", q(dev), q(fmt::format("interface {} is missing", dev))));
     line(fmt::format("ip link del {} 2>/dev/null || true", tap));
-    line(fmt::format("ip link add link {} name {} address {} type macvtap mode bridge ||", q(dev), tap, script_mac(plan)));
+    line(fmt::format("ip link add link {} name {} address {} type macvtap mode bridge ||", q(dev), tap,
+                     script_mac(plan)));
     line(fmt::format("  die {}", q("cannot create the macvtap device " + tap + " over " + dev)));
     line(fmt::format("ip link set {} up", tap));
     line(fmt::format("exec 3<>\"/dev/tap$(cat /sys/class/net/{}/ifindex)\"", tap));
@@ -518,17 +544,19 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
     line(fmt::format("mkdir -p {}", q(p.tpm_state)));
     line(fmt::format("if [ ! -e {} ] && command -v swtpm_setup >/dev/null; then", q(p.tpm_state + "/tpm2-00.permall")));
     line("  # First start: manufacture the TPM (endorsement key and certificates), as libvirt does.");
-    line(fmt::format("  swtpm_setup --tpm2 --tpmstate {} --createek --create-ek-cert --create-platform-cert "
-                     "--lock-nvram --not-overwrite --logfile {} >/dev/null ||",
-                     q(p.tpm_state), q(p.run + "/swtpm_setup.log")));
+    line(
+        fmt::format("  swtpm_setup --tpm2 --tpmstate {} --createek --create-ek-cert --create-platform-cert "
+                    "--lock-nvram --not-overwrite --logfile {} >/dev/null ||",
+                    q(p.tpm_state), q(p.run + "/swtpm_setup.log")));
     line(fmt::format("    die {}", q("swtpm_setup failed; see " + p.run + "/swtpm_setup.log")));
     line("fi");
     line(fmt::format("if [ -s {} ] && kill -0 \"$(cat {})\" 2>/dev/null; then kill \"$(cat {})\"; sleep 0.2; fi",
                      q(p.swtpm_pid), q(p.swtpm_pid), q(p.swtpm_pid)));
     line(fmt::format("rm -f {}", q(p.swtpm_sock)));
-    line(fmt::format("swtpm socket --tpm2 --tpmstate dir={} --ctrl type=unixio,path={} --terminate --daemon "
-                     "--pid file={} --log file={}",
-                     q(p.tpm_state), q(p.swtpm_sock), q(p.swtpm_pid), q(p.swtpm_log)));
+    line(
+        fmt::format("swtpm socket --tpm2 --tpmstate dir={} --ctrl type=unixio,path={} --terminate --daemon "
+                    "--pid file={} --log file={}",
+                    q(p.tpm_state), q(p.swtpm_sock), q(p.swtpm_pid), q(p.swtpm_log)));
     line("");
   }
 
@@ -538,8 +566,12 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
   line("drop=()");
   line("if [ -n \"$run_as\" ] && [ \"$run_as\" != root ]; then");
   line("  id -u \"$run_as\" >/dev/null 2>&1 || die \"no user $run_as to run QEMU as\"");
-  line("  read -r qemu_major qemu_minor < <(\"$qemu\" --version | sed -n '1s/.*version \\([0-9]*\\)\\.\\([0-9]*\\).*/\\1 \\2/p') || true");
-  line("  if [ \"${qemu_major:-0}\" -gt 9 ] || { [ \"${qemu_major:-0}\" -eq 9 ] && [ \"${qemu_minor:-0}\" -ge 1 ]; }; then");
+  line(
+      "  read -r qemu_major qemu_minor < <(\"$qemu\" --version | sed -n '1s/.*version "
+      "\\([0-9]*\\)\\.\\([0-9]*\\).*/\\1 \\2/p') || true");
+  line(
+      "  if [ \"${qemu_major:-0}\" -gt 9 ] || { [ \"${qemu_major:-0}\" -eq 9 ] && [ \"${qemu_minor:-0}\" -ge 1 ]; }; "
+      "then");
   line("    drop=(-run-with \"user=$run_as\")");
   line("  else");
   line("    drop=(-runas \"$run_as\")");

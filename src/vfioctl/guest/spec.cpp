@@ -66,20 +66,20 @@ namespace spec_detail {
 
 namespace {
 
-const std::vector<std::string> kPresets = {"windows-gaming", "windows-workstation", "linux-desktop",
-                                           "linux-server", "legacy-windows"};
-const std::vector<std::string> kWindowsOs = {"win11",  "win10",   "win8.1",  "win8",      "win7",   "win2k25",
+const std::vector<std::string> kPresets = {"windows-gaming", "windows-workstation", "linux-desktop", "linux-server",
+                                           "legacy-windows"};
+const std::vector<std::string> kWindowsOs = {"win11",   "win10",   "win8.1",  "win8",      "win7",    "win2k25",
                                              "win2k22", "win2k19", "win2k16", "win2k12r2", "win2k12", "win2k8r2"};
 const std::vector<std::string> kHugepages = {"auto", "2M", "1G", "off"};
 const std::vector<std::string> kBuses = {"virtio-scsi", "virtio-blk", "sata", "nvme"};
 const std::vector<std::string> kFormats = {"raw", "qcow2"};
 const std::vector<std::string> kKinds = {"disk", "cdrom"};
 
-const std::vector<std::string> kTopKeys = {"preset", "os",          "name",     "memory",      "hugepages",
-                                           "cpus",   "cores",       "threads",  "passthrough", "romfile",
-                                           "secure_boot", "tpm", "nested"};
-const std::vector<std::string> kTopTables = {"disk", "network", "input", "looking_glass", "install", "usb", "audio",
-                                             "smbios", "tune"};
+const std::vector<std::string> kTopKeys = {"preset",      "os",    "name",    "memory",      "hugepages",
+                                           "cpus",        "cores", "threads", "passthrough", "romfile",
+                                           "secure_boot", "tpm",   "nested"};
+const std::vector<std::string> kTopTables = {"disk", "network", "input",  "looking_glass", "install",
+                                             "usb",  "audio",   "smbios", "tune"};
 const char* const kTablesHelp =
     "[[disk]], [network], [input], [looking_glass], [install], [[usb]], [audio], [smbios], [tune]";
 const std::vector<std::string> kDiskKeys = {"source", "bus", "size", "format", "kind"};
@@ -103,8 +103,8 @@ GuestSpec SpecParser::parse(const std::string& text) {
   try {
     root = toml::parse(std::string_view(text), std::string_view(m_file));
   } catch (const toml::parse_error& e) {
-    throw input_error(fmt::format("{}: invalid TOML: {}", at_line(static_cast<int>(e.source().begin.line)),
-                                  e.description()));
+    throw input_error(
+        fmt::format("{}: invalid TOML: {}", at_line(static_cast<int>(e.source().begin.line)), e.description()));
   }
   GuestSpec spec;
   spec.file = m_file;
@@ -148,15 +148,14 @@ void SpecParser::check_top_keys(const toml::table& root) const {
       const char* close = e.node->is_table() ? "]" : "]]";
       std::string near = nearest(e.key, kTopTables);
       if (!near.empty())
-        fail_at(e.line, fmt::format("unknown table {}{}{}; did you mean {}{}{}?", open, e.key, close, open, near,
-                                    close));
+        fail_at(e.line,
+                fmt::format("unknown table {}{}{}; did you mean {}{}{}?", open, e.key, close, open, near, close));
       fail_at(e.line, fmt::format("unknown table {}{}{} (tables: {})", open, e.key, close, kTablesHelp));
     }
     // A plain value is a misspelt key, not a table.
     std::string near = nearest(e.key, kTopKeys);
     if (!near.empty()) fail_at(e.line, fmt::format("unknown key '{}'; did you mean '{}'?", e.key, near));
-    fail_at(e.line, fmt::format("unknown key '{}' (keys: {}; tables: {})", e.key, join(kTopKeys, ", "),
-                                kTablesHelp));
+    fail_at(e.line, fmt::format("unknown key '{}' (keys: {}; tables: {})", e.key, join(kTopKeys, ", "), kTablesHelp));
   }
 }
 
@@ -165,11 +164,16 @@ void SpecParser::check_top_keys(const toml::table& root) const {
 void SpecParser::parse_preset_os(const toml::table& root, GuestSpec& spec) const {
   if (const auto* n = root.get("preset")) {
     std::string p = choice_of(*n, "preset", kPresets);
-    if (p == "windows-gaming") spec.preset = Preset::windows_gaming;
-    else if (p == "windows-workstation") spec.preset = Preset::windows_workstation;
-    else if (p == "linux-desktop") spec.preset = Preset::linux_desktop;
-    else if (p == "legacy-windows") spec.preset = Preset::legacy_windows;
-    else spec.preset = Preset::linux_server;
+    if (p == "windows-gaming")
+      spec.preset = Preset::windows_gaming;
+    else if (p == "windows-workstation")
+      spec.preset = Preset::windows_workstation;
+    else if (p == "linux-desktop")
+      spec.preset = Preset::linux_desktop;
+    else if (p == "legacy-windows")
+      spec.preset = Preset::legacy_windows;
+    else
+      spec.preset = Preset::linux_server;
   }
   bool windows = preset_is_windows(spec.preset);
   const auto* n = root.get("os");
@@ -185,15 +189,16 @@ void SpecParser::parse_preset_os(const toml::table& root, GuestSpec& spec) const
                          os));
   bool is_windows_os = std::find(kWindowsOs.begin(), kWindowsOs.end(), os) != kWindowsOs.end();
   if (windows && !is_windows_os)
-    fail(*n, fmt::format("os '{}' is not a Windows version for preset '{}': one of {}{}", os,
-                         preset_name(spec.preset), join(kWindowsOs, ", "), did_you_mean(os, kWindowsOs)));
+    fail(*n, fmt::format("os '{}' is not a Windows version for preset '{}': one of {}{}", os, preset_name(spec.preset),
+                         join(kWindowsOs, ", "), did_you_mean(os, kWindowsOs)));
   if (!windows && is_windows_os)
     fail(*n, fmt::format("os '{}' is Windows but preset '{}' is for Linux: use preset = \"windows-gaming\" or "
                          "\"windows-workstation\"",
                          os, preset_name(spec.preset)));
   if (spec.preset == Preset::legacy_windows && os == "win11")
-    fail(*n, "os 'win11' needs UEFI, Secure Boot and a TPM, which preset 'legacy-windows' (SeaBIOS) does not have; "
-             "use preset = \"windows-gaming\" or \"windows-workstation\"");
+    fail(*n,
+         "os 'win11' needs UEFI, Secure Boot and a TPM, which preset 'legacy-windows' (SeaBIOS) does not have; "
+         "use preset = \"windows-gaming\" or \"windows-workstation\"");
   spec.os = os;
 }
 
@@ -290,7 +295,8 @@ void SpecParser::parse_cpus(const toml::table& root, GuestSpec& spec) const {
     std::string_view n_text = std::string_view(lower).substr(0, c);
     std::string_view m_text = std::string_view(lower).substr(c + 1, lower.size() - c - 2);
     auto is_digits = [](std::string_view v) {
-      return !v.empty() && v.size() <= 6 && std::all_of(v.begin(), v.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+      return !v.empty() && v.size() <= 6 &&
+             std::all_of(v.begin(), v.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
     };
     if (!is_digits(n_text) || !is_digits(m_text)) bad_form();
     long long n = *parse_int(n_text);
@@ -338,14 +344,12 @@ void SpecParser::parse_passthrough(const toml::table& root, GuestSpec& spec) con
     auto sel = parse_selector(s->get());
     if (!sel) {
       std::string near = nearest(s->get(), selector_kinds());
-      if (!near.empty())
-        fail(e, fmt::format("passthrough '{}' is not a selector; did you mean '{}'?", s->get(), near));
+      if (!near.empty()) fail(e, fmt::format("passthrough '{}' is not a selector; did you mean '{}'?", s->get(), near));
       fail(e, fmt::format("passthrough '{}' is not a selector: {}", s->get(), selector_help()));
     }
     int line = static_cast<int>(e.source().begin.line);
     auto [it, fresh] = seen.emplace(selector_key(*sel), line);
-    if (!fresh)
-      fail(e, fmt::format("passthrough lists '{}' twice (also line {})", s->get(), it->second));
+    if (!fresh) fail(e, fmt::format("passthrough lists '{}' twice (also line {})", s->get(), it->second));
     spec.passthrough.push_back(s->get());
   }
 }
@@ -393,10 +397,14 @@ void SpecParser::parse_disks(const toml::table& root, GuestSpec& spec) const {
 
     if (const auto* bus = t.get("bus")) {
       std::string b = choice_of(*bus, "disk.bus", kBuses);
-      if (b == "virtio-scsi") d.bus = DiskBus::virtio_scsi;
-      else if (b == "virtio-blk") d.bus = DiskBus::virtio_blk;
-      else if (b == "sata") d.bus = DiskBus::sata;
-      else d.bus = DiskBus::nvme;
+      if (b == "virtio-scsi")
+        d.bus = DiskBus::virtio_scsi;
+      else if (b == "virtio-blk")
+        d.bus = DiskBus::virtio_blk;
+      else if (b == "sata")
+        d.bus = DiskBus::sata;
+      else
+        d.bus = DiskBus::nvme;
       if (d.cdrom && d.bus != DiskBus::sata)
         fail(*bus, fmt::format("disk.bus '{}' cannot hold install media (kind = \"cdrom\"); use bus = \"sata\" "
                                "or leave bus out",
@@ -407,8 +415,7 @@ void SpecParser::parse_disks(const toml::table& root, GuestSpec& spec) const {
 
     if (const auto* size = t.get("size")) {
       if (d.cdrom) fail(*size, "disk.size is for a new image; install media (kind = \"cdrom\") have their size");
-      if (device)
-        fail(*size, fmt::format("disk.size is for a new image, but source '{}' is a device", d.source));
+      if (device) fail(*size, fmt::format("disk.size is for a new image, but source '{}' is a device", d.source));
       d.size_mib = size_of(*size, "disk.size", "100G");
       d.size_pos = pos(*size);
       if (*d.size_mib <= 0) fail(*size, fmt::format("disk.size '{}' must be more than 0", size->as_string()->get()));

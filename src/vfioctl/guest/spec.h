@@ -27,24 +27,24 @@ enum class DiskBus { virtio_scsi, virtio_blk, sata, nvme };
 const char* disk_bus_name(DiskBus b);  // "virtio-scsi", "virtio-blk", "sata", "nvme"
 
 struct DiskSpec {
-  std::string source;          // block device (/dev/...) or image path
+  std::string source;            // block device (/dev/...) or image path
   SpecPos source_pos, size_pos;  // lines of `source` and `size`
   DiskBus bus = DiskBus::virtio_scsi;
   std::optional<long long> size_mib;  // for a new image: size = "100G"
-  std::string format;          // "raw" or "qcow2"; when not given: raw for devices, by extension for files
-  bool cdrom = false;          // install media: kind = "cdrom"
+  std::string format;                 // "raw" or "qcow2"; when not given: raw for devices, by extension for files
+  bool cdrom = false;                 // install media: kind = "cdrom"
   SpecPos pos;
 };
 
 struct NetworkSpec {
   enum class Mode { nat, bridge, macvtap, sriov, none } mode = Mode::nat;
-  std::string bridge;          // mode bridge: "br0"
-  std::string dev;             // mode macvtap: the host's wired interface, "enp5s0"
-  std::string pf;              // mode sriov: the physical function's interface, "enp5s0f0"
+  std::string bridge;               // mode bridge: "br0"
+  std::string dev;                  // mode macvtap: the host's wired interface, "enp5s0"
+  std::string pf;                   // mode sriov: the physical function's interface, "enp5s0f0"
   std::string network = "default";  // libvirt network for nat
   std::optional<std::string> mac;   // "52:54:00:..."
   SpecPos pos;
-  SpecPos source_pos;               // the line of bridge, dev, pf or network
+  SpecPos source_pos;  // the line of bridge, dev, pf or network
 };
 
 struct InputSpec {
@@ -57,15 +57,15 @@ struct InputSpec {
 };
 
 struct LookingGlassSpec {
-  int width = 0, height = 0;   // resolution = "2560x1440"
+  int width = 0, height = 0;  // resolution = "2560x1440"
   SpecPos pos;
 };
 
 // [install]: the OS installer and the virtio drivers it needs.
 struct InstallSpec {
-  std::string iso;             // absolute path of the installer ISO
+  std::string iso;  // absolute path of the installer ISO
   enum class Drivers { automatic, path, none } drivers = Drivers::automatic;
-  std::string drivers_path;    // with Drivers::path
+  std::string drivers_path;  // with Drivers::path
   SpecPos pos, iso_pos, drivers_pos;
 };
 
@@ -75,7 +75,7 @@ struct UsbSpec {
   unsigned vendor = 0, product = 0;
   std::optional<std::string> port;
   SpecPos pos;
-  std::string id() const;      // "046d:c52b"
+  std::string id() const;  // "046d:c52b"
 };
 
 // [audio]: where the guest's sound goes.
@@ -95,9 +95,9 @@ struct SmbiosSpec {
 };
 
 struct GuestSpec {
-  std::string file;            // the spec file as given (for messages)
+  std::string file;  // the spec file as given (for messages)
   Preset preset = Preset::linux_desktop;
-  std::string os;              // libosinfo-like short id: "win11", "win10", "linux", "debian12"...
+  std::string os;  // libosinfo-like short id: "win11", "win10", "linux", "debian12"...
   std::optional<std::string> name;
 
   // memory = "16G" (MiB after parsing).
@@ -109,13 +109,13 @@ struct GuestSpec {
 
   // cpus = "6c12t" | "auto", or cores = 6 and threads = 2.
   bool cpus_auto = true;
-  int cores = 0;               // physical cores requested (0 with cpus_auto)
-  int threads = 0;             // threads per core requested (0: as the host has)
+  int cores = 0;    // physical cores requested (0 with cpus_auto)
+  int threads = 0;  // threads per core requested (0: as the host has)
   SpecPos cpus_pos;
 
   std::vector<std::string> passthrough;  // selectors as in `vfioctl list`
   SpecPos passthrough_pos;
-  std::optional<std::string> romfile;    // GPU ROM file
+  std::optional<std::string> romfile;  // GPU ROM file
 
   std::vector<DiskSpec> disks;
   NetworkSpec network;
@@ -125,11 +125,11 @@ struct GuestSpec {
   std::vector<UsbSpec> usb;
   AudioSpec audio;
   SmbiosSpec smbios;
-  bool nested = false;         // vmx/svm for the guest's own guests
+  bool nested = false;  // vmx/svm for the guest's own guests
   SpecPos nested_pos;
 
-  bool secure_boot = false;    // default: on for win11
-  bool tpm = false;            // default: on for win11
+  bool secure_boot = false;  // default: on for win11
+  bool tpm = false;          // default: on for win11
 
   // [tune] actions: what the libvirt hook does while the guest runs. Not
   // given: every action (hugepages only when the memory is on hugepages).

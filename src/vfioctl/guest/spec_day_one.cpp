@@ -17,8 +17,8 @@ namespace {
 const std::vector<std::string> kNetModes = {"nat", "bridge", "macvtap", "sriov", "none"};
 const std::vector<std::string> kAudioBackends = {"pipewire", "pulseaudio", "scream", "none"};
 const std::vector<std::string> kEvdev = {"auto", "none"};
-const std::vector<std::string> kGrabToggles = {"ctrl-ctrl",   "alt-alt",    "shift-shift",
-                                               "meta-meta",   "scrolllock", "ctrl-scrolllock"};
+const std::vector<std::string> kGrabToggles = {"ctrl-ctrl", "alt-alt",    "shift-shift",
+                                               "meta-meta", "scrolllock", "ctrl-scrolllock"};
 const std::vector<std::string> kNetworkKeys = {"mode", "bridge", "network", "mac", "dev", "pf"};
 const std::vector<std::string> kInstallKeys = {"iso", "drivers"};
 const std::vector<std::string> kUsbKeys = {"id", "port"};
@@ -48,7 +48,11 @@ void SpecParser::parse_network(const toml::table& root, GuestSpec& spec) const {
   const auto* mac = t.get("mac");
   const auto* dev = t.get("dev");
   const auto* pf = t.get("pf");
-  std::string m = mode ? choice_of(*mode, "network.mode", kNetModes) : bridge ? "bridge" : dev ? "macvtap" : pf ? "sriov" : "nat";
+  std::string m = mode     ? choice_of(*mode, "network.mode", kNetModes)
+                  : bridge ? "bridge"
+                  : dev    ? "macvtap"
+                  : pf     ? "sriov"
+                           : "nat";
   net.mode = m == "nat"       ? NetworkSpec::Mode::nat
              : m == "bridge"  ? NetworkSpec::Mode::bridge
              : m == "macvtap" ? NetworkSpec::Mode::macvtap
@@ -106,8 +110,8 @@ void SpecParser::parse_network(const toml::table& root, GuestSpec& spec) const {
                        std::isxdigit(static_cast<unsigned char>(p[1]));
               });
     if (!ok)
-      fail(*mac, fmt::format("network.mac '{}' is not a MAC address like \"52:54:00:12:34:56\"",
-                             mac->as_string()->get()));
+      fail(*mac,
+           fmt::format("network.mac '{}' is not a MAC address like \"52:54:00:12:34:56\"", mac->as_string()->get()));
     unsigned long first = *parse_hex(parts[0]);
     if (first & 1UL)
       fail(*mac, fmt::format("network.mac '{}' is a multicast address (the first byte is odd); libvirt's guests "
@@ -180,8 +184,7 @@ void SpecParser::parse_looking_glass(const toml::table& root, GuestSpec& spec) c
     w = parse_int(parts[0]);
     h = parse_int(parts[1]);
   }
-  if (!w || !h)
-    fail(*res, fmt::format("looking_glass.resolution '{}' is not WIDTHxHEIGHT, like \"2560x1440\"", s));
+  if (!w || !h) fail(*res, fmt::format("looking_glass.resolution '{}' is not WIDTHxHEIGHT, like \"2560x1440\"", s));
   if (*w < kMinResolution || *w > kMaxResolution || *h < kMinResolution || *h > kMaxResolution)
     fail(*res, fmt::format("looking_glass.resolution '{}': width and height must be {} to {}", s, kMinResolution,
                            kMaxResolution));
@@ -201,13 +204,17 @@ void SpecParser::parse_tune(const toml::table& root, GuestSpec& spec) const {
   check_keys(t, kTuneKeys, "[tune]");
   spec.tune_pos = pos(*n);
   const auto* a = t.get("actions");
-  if (!a) fail(*n, "[tune] needs actions, like actions = [\"hugepages\", \"isolate\", \"governor\", \"irq\"] (or [] for none)");
+  if (!a)
+    fail(*n,
+         "[tune] needs actions, like actions = [\"hugepages\", \"isolate\", \"governor\", \"irq\"] (or [] for none)");
   const auto* arr = a->as_array();
-  if (!arr) fail(*a, fmt::format("tune.actions must be an array of {}, not {}", join(kTuneActions, ", "), kind_name(*a)));
+  if (!arr)
+    fail(*a, fmt::format("tune.actions must be an array of {}, not {}", join(kTuneActions, ", "), kind_name(*a)));
   std::vector<std::string> actions;
   for (const auto& e : *arr) {
     const auto* s = e.as_string();
-    if (!s) fail(e, fmt::format("tune.actions entries must be strings ({}), not {}", join(kTuneActions, ", "), kind_name(e)));
+    if (!s)
+      fail(e, fmt::format("tune.actions entries must be strings ({}), not {}", join(kTuneActions, ", "), kind_name(e)));
     if (std::find(kTuneActions.begin(), kTuneActions.end(), s->get()) == kTuneActions.end()) {
       std::string near = nearest(s->get(), kTuneActions);
       fail(e, fmt::format("tune.actions '{}' is not one of {}{}", s->get(), join(kTuneActions, ", "),
@@ -273,7 +280,8 @@ void SpecParser::parse_usb(const toml::table& root, GuestSpec& spec) const {
     std::string v = to_lower(string_of(*id, "usb.id", "046d:c52b"));
     auto parts = split(v, ':');
     auto hex4 = [](std::string_view p) {
-      return p.size() == 4 && std::all_of(p.begin(), p.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+      return p.size() == 4 &&
+             std::all_of(p.begin(), p.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
     };
     if (parts.size() != 2 || !hex4(parts[0]) || !hex4(parts[1]))
       fail(*id, fmt::format("usb.id '{}' is not vendor:product in hex, like \"046d:c52b\" ('vfioctl list usb')",
@@ -285,7 +293,8 @@ void SpecParser::parse_usb(const toml::table& root, GuestSpec& spec) const {
       std::string p = string_of(*port, "usb.port", "1-4.2");
       // The kernel's name for a port path: BUS-PORT[.PORT...], numbers only.
       bool ok = !p.empty() && std::isdigit(static_cast<unsigned char>(p.front())) && p.find('-') != std::string::npos &&
-                std::all_of(p.begin(), p.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '.'; });
+                std::all_of(p.begin(), p.end(),
+                            [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '.'; });
       if (!ok)
         fail(*port, fmt::format("usb.port '{}' is not a USB port path like \"1-4\" or \"3-1.2\" (the PORT column "
                                 "of 'vfioctl list usb')",

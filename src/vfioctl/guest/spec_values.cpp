@@ -155,9 +155,7 @@ void SpecParser::fail(const toml::node& n, const std::string& msg) const {
   throw input_error(pos(n).str() + ": " + msg);
 }
 
-void SpecParser::fail_at(int line, const std::string& msg) const {
-  throw input_error(at_line(line) + ": " + msg);
-}
+void SpecParser::fail_at(int line, const std::string& msg) const { throw input_error(at_line(line) + ": " + msg); }
 
 std::vector<SpecParser::Entry> SpecParser::entries(const toml::table& t) {
   std::vector<Entry> out;
@@ -170,12 +168,12 @@ std::vector<SpecParser::Entry> SpecParser::entries(const toml::table& t) {
   return out;
 }
 
-void SpecParser::check_keys(const toml::table& t, const std::vector<std::string>& allowed, const std::string& where) const {
+void SpecParser::check_keys(const toml::table& t, const std::vector<std::string>& allowed,
+                            const std::string& where) const {
   for (const auto& e : entries(t)) {
     if (std::find(allowed.begin(), allowed.end(), e.key) != allowed.end()) continue;
     std::string near = nearest(e.key, allowed);
-    if (!near.empty())
-      fail_at(e.line, fmt::format("unknown key '{}' in {}; did you mean '{}'?", e.key, where, near));
+    if (!near.empty()) fail_at(e.line, fmt::format("unknown key '{}' in {}; did you mean '{}'?", e.key, where, near));
     fail_at(e.line, fmt::format("unknown key '{}' in {} (keys: {})", e.key, where, join(allowed, ", ")));
   }
 }
@@ -187,7 +185,8 @@ std::string SpecParser::string_of(const toml::node& n, const std::string& key, c
   fail(n, fmt::format("{} must be a string like \"{}\", not {}", key, example, kind_name(n)));
 }
 
-std::string SpecParser::choice_of(const toml::node& n, const std::string& key, const std::vector<std::string>& choices) const {
+std::string SpecParser::choice_of(const toml::node& n, const std::string& key,
+                                  const std::vector<std::string>& choices) const {
   std::string s = string_of(n, key, choices.front());
   if (std::find(choices.begin(), choices.end(), s) != choices.end()) return s;
   fail(n, fmt::format("{} '{}' is not one of {}{}", key, s, join(choices, ", "), did_you_mean(s, choices)));
@@ -238,14 +237,12 @@ long long SpecParser::size_of(const toml::node& n, const std::string& key, const
       std::string stem(t.substr(0, t.size() - 1));
       fail(n, fmt::format("{} '{}': sizes are binary; write \"{}\" or \"{}iB\"", key, s, stem, stem));
     }
-    case SizeProblem::fraction:
-      fail(n, fmt::format("{} '{}' is not a whole number of MiB", key, s));
-    case SizeProblem::too_big:
-      fail(n, fmt::format("{} '{}' is too large", key, s));
+    case SizeProblem::fraction: fail(n, fmt::format("{} '{}' is not a whole number of MiB", key, s));
+    case SizeProblem::too_big: fail(n, fmt::format("{} '{}' is too large", key, s));
     case SizeProblem::malformed: break;
   }
-  fail(n, fmt::format("{} '{}' is not a size: write it like \"{}\" (units M, G, T; MiB without a unit)", key, s,
-                      example));
+  fail(n,
+       fmt::format("{} '{}' is not a size: write it like \"{}\" (units M, G, T; MiB without a unit)", key, s, example));
 }
 
 const toml::table* SpecParser::table_of(const toml::node& n, const std::string& key, const std::string& hint) const {
@@ -253,7 +250,8 @@ const toml::table* SpecParser::table_of(const toml::node& n, const std::string& 
   fail(n, fmt::format("{} must be a table, not {}: write [{}] with {}", key, kind_name(n), key, hint));
 }
 
-std::string SpecParser::absolute_path_of(const toml::node& n, const std::string& key, const std::string& example) const {
+std::string SpecParser::absolute_path_of(const toml::node& n, const std::string& key,
+                                         const std::string& example) const {
   std::string s = string_of(n, key, example);
   if (s.empty()) fail(n, fmt::format("{} is empty; write a path like \"{}\"", key, example));
   if (s.front() != '/') fail(n, fmt::format("{} '{}' must be an absolute path, like \"{}\"", key, s, example));

@@ -59,9 +59,8 @@ std::optional<Account> from_passwd(const Root& root, const std::string& key, boo
 }  // namespace
 
 const std::vector<std::string>& default_cgroup_device_acl() {
-  static const std::vector<std::string> acl = {"/dev/null",    "/dev/full", "/dev/zero",
-                                               "/dev/random",  "/dev/urandom", "/dev/ptmx",
-                                               "/dev/kvm",     "/dev/userfaultfd"};
+  static const std::vector<std::string> acl = {"/dev/null",    "/dev/full", "/dev/zero", "/dev/random",
+                                               "/dev/urandom", "/dev/ptmx", "/dev/kvm",  "/dev/userfaultfd"};
   return acl;
 }
 
@@ -128,8 +127,9 @@ Access can_access(const Root& root, const std::string& path, const Account& who,
     dir = next;
     Root::FileInfo d = root.stat(dir);
     if (!allowed(d, 1)) {
-      if (why) *why = dir + " (mode " + std::to_string((d.mode >> 6) & 7) + std::to_string((d.mode >> 3) & 7) +
-                      std::to_string(d.mode & 7) + ") may not be entered";
+      if (why)
+        *why = dir + " (mode " + std::to_string((d.mode >> 6) & 7) + std::to_string((d.mode >> 3) & 7) +
+               std::to_string(d.mode & 7) + ") may not be entered";
       return Access::no;
     }
   }
@@ -152,7 +152,8 @@ MacFacts read_mac(const Root& root, const std::string& uuid) {
     for (auto line : split(*text, '\n')) {
       bool apparmor = line.find("apparmor=\"DENIED\"") != std::string_view::npos &&
                       line.find("libvirt-" + uuid) != std::string_view::npos;
-      bool selinux = line.find("avc:  denied") != std::string_view::npos && line.find("svirt") != std::string_view::npos;
+      bool selinux =
+          line.find("avc:  denied") != std::string_view::npos && line.find("svirt") != std::string_view::npos;
       if (apparmor || selinux) m.denials.emplace_back(trim(line));
     }
   }
@@ -171,8 +172,8 @@ GuestAccess read_guest_access(const Root& root, const GuestNeeds& needs) {
     for (const auto& p : paths) {
       GuestAccess::PathAccess a;
       a.path = p;
-      a.access = g.qemu ? can_access(root, p, *g.qemu, write, &a.why)
-                        : (root.exists(p) ? Access::yes : Access::missing);
+      a.access =
+          g.qemu ? can_access(root, p, *g.qemu, write, &a.why) : (root.exists(p) ? Access::yes : Access::missing);
       out.push_back(a);
     }
   };

@@ -13,10 +13,10 @@ namespace vfioctl {
 class Root;
 
 struct QemuConf {
-  bool present = false;                                  // /etc/libvirt/qemu.conf readable
+  bool present = false;                                       // /etc/libvirt/qemu.conf readable
   std::optional<std::vector<std::string>> cgroup_device_acl;  // uncommented, else libvirt's default applies
   int acl_line = 0;
-  std::optional<std::string> user, group;                // "libvirt-qemu", "+1000"
+  std::optional<std::string> user, group;  // "libvirt-qemu", "+1000"
 };
 
 // Parses qemu.conf's syntax: NAME = "string" | [ "a", "b", ... ] (lists may
@@ -50,8 +50,8 @@ enum class Access { yes, no, missing };
 Access can_access(const Root& root, const std::string& path, const Account& who, bool write, std::string* why);
 
 struct MacFacts {
-  bool apparmor = false;           // /sys/module/apparmor/parameters/enabled = Y
-  bool selinux_enforcing = false;  // /sys/fs/selinux/enforce = 1
+  bool apparmor = false;             // /sys/module/apparmor/parameters/enabled = Y
+  bool selinux_enforcing = false;    // /sys/fs/selinux/enforce = 1
   std::vector<std::string> denials;  // log lines that deny this guest something
 };
 
@@ -75,10 +75,10 @@ struct GuestNeeds {
   bool hugepages_default_size = false;     // <hugepages/> without a page: the default size
   bool locked = false;                     // <memoryBacking><locked/>
   long long memory_kib = 0;
-  std::string nested;                      // "vmx" or "svm" when the CPU asks for it
-  bool virtio_net = false;                 // a virtio <interface> (vhost-net)
-  bool tune = false;                       // <vfioctl:tune> in <metadata>: the hook tunes the host
-  std::vector<std::string> tune_actions;   // its actions
+  std::string nested;                     // "vmx" or "svm" when the CPU asks for it
+  bool virtio_net = false;                // a virtio <interface> (vhost-net)
+  bool tune = false;                      // <vfioctl:tune> in <metadata>: the hook tunes the host
+  std::vector<std::string> tune_actions;  // its actions
 };
 
 // The libvirt hook `vfioctl hook install` writes (libvirt 6.5 and later run
@@ -101,18 +101,18 @@ struct HugetlbfsMount {
 // The host's side of each need, read through Root.
 struct GuestAccess {
   QemuConf conf;
-  std::optional<Account> qemu;                 // the QEMU user
+  std::optional<Account> qemu;  // the QEMU user
   struct PathAccess {
     std::string path;
     Access access = Access::missing;
     std::string why;
   };
-  std::vector<PathAccess> audio, roms, shmems; // in the needs' order
-  std::vector<HugetlbfsMount> hugetlbfs;       // from /proc/mounts
-  long long default_hugepage_kib = 0;          // /proc/meminfo Hugepagesize
-  std::optional<std::string> nested_param;     // /sys/module/kvm_intel|kvm_amd/parameters/nested
-  bool vhost_net = false;                      // /dev/vhost-net
-  HookInstall hook;                            // read when the guest opts into tuning
+  std::vector<PathAccess> audio, roms, shmems;  // in the needs' order
+  std::vector<HugetlbfsMount> hugetlbfs;        // from /proc/mounts
+  long long default_hugepage_kib = 0;           // /proc/meminfo Hugepagesize
+  std::optional<std::string> nested_param;      // /sys/module/kvm_intel|kvm_amd/parameters/nested
+  bool vhost_net = false;                       // /dev/vhost-net
+  HookInstall hook;                             // read when the guest opts into tuning
   MacFacts mac;
 };
 

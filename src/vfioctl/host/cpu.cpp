@@ -24,8 +24,8 @@ std::optional<int> read_int(const Root& root, const std::string& path) {
 }
 
 // Reads a CPU list file, trying the "_list" form first and the hex mask next.
-std::optional<std::vector<int>> read_cpus(const Root& root, const std::string& list_path,
-                                          const std::string& mask_path, Notes& notes) {
+std::optional<std::vector<int>> read_cpus(const Root& root, const std::string& list_path, const std::string& mask_path,
+                                          Notes& notes) {
   if (auto text = root.read(list_path)) {
     if (auto cpus = parse_cpulist(*text)) return cpus;
     notes.push_back({list_path, "not a CPU list; ignored"});
@@ -47,9 +47,7 @@ std::vector<int> intersect(const std::vector<int>& a, const std::set<int>& keep)
   return out;
 }
 
-bool contains(const std::vector<int>& v, int x) {
-  return std::binary_search(v.begin(), v.end(), x);
-}
+bool contains(const std::vector<int>& v, int x) { return std::binary_search(v.begin(), v.end(), x); }
 
 // Kernel parameter lists: "isolated" and "nohz_full" files.
 std::vector<int> read_optional_list(const Root& root, std::string_view name, Notes& notes) {
@@ -73,8 +71,10 @@ void read_kinds(const Root& root, CpuTopology& topo, Notes& notes) {
   auto e = read_cpus(root, "/sys/devices/cpu_atom/cpus", "", notes);
   if (p && e) {
     for (auto& cpu : topo.cpus) {
-      if (contains(*p, cpu.id)) cpu.kind = CoreKind::performance;
-      else if (contains(*e, cpu.id)) cpu.kind = CoreKind::efficiency;
+      if (contains(*p, cpu.id))
+        cpu.kind = CoreKind::performance;
+      else if (contains(*e, cpu.id))
+        cpu.kind = CoreKind::efficiency;
     }
     topo.hybrid = !p->empty() && !e->empty();
     return;
@@ -112,8 +112,7 @@ const char* core_kind_name(CoreKind kind) {
 }
 
 const Cpu* CpuTopology::find(int id) const {
-  auto it = std::lower_bound(cpus.begin(), cpus.end(), id,
-                             [](const Cpu& c, int v) { return c.id < v; });
+  auto it = std::lower_bound(cpus.begin(), cpus.end(), id, [](const Cpu& c, int v) { return c.id < v; });
   return it != cpus.end() && it->id == id ? &*it : nullptr;
 }
 
@@ -179,12 +178,14 @@ CpuTopology read_cpu_topology(const Root& root, Notes& notes) {
     cpu.die = read_int(root, join_path(topo_dir, "die_id"));
     cpu.core_id = read_int(root, join_path(topo_dir, "core_id"));
     cpu.cluster = read_int(root, join_path(topo_dir, "cluster_id"));
-    auto sib = read_cpus(root, join_path(topo_dir, "thread_siblings_list"),
-                         join_path(topo_dir, "thread_siblings"), notes);
+    auto sib =
+        read_cpus(root, join_path(topo_dir, "thread_siblings_list"), join_path(topo_dir, "thread_siblings"), notes);
     if (!sib) sib = read_cpus(root, join_path(topo_dir, "core_cpus_list"), "", notes);
     cpu.siblings = sib ? intersect(*sib, online) : std::vector<int>{};
     if (!contains(cpu.siblings, cpu.id)) {
-      if (sib) notes.push_back({join_path(topo_dir, "thread_siblings_list"), "does not contain the CPU itself; treated as a core of its own"});
+      if (sib)
+        notes.push_back({join_path(topo_dir, "thread_siblings_list"),
+                         "does not contain the CPU itself; treated as a core of its own"});
       cpu.siblings = {cpu.id};
     }
     if (!cpu.package) notes.push_back({join_path(topo_dir, "physical_package_id"), "missing or -1; package unknown"});
@@ -217,7 +218,8 @@ CpuTopology read_cpu_topology(const Root& root, Notes& notes) {
         }
         return false;
       });
-      if (!contains(dom.cpus, cpu.id)) dom.cpus.insert(std::lower_bound(dom.cpus.begin(), dom.cpus.end(), cpu.id), cpu.id);
+      if (!contains(dom.cpus, cpu.id))
+        dom.cpus.insert(std::lower_bound(dom.cpus.begin(), dom.cpus.end(), cpu.id), cpu.id);
       if (auto size = root.read(join_path(idir, "size"))) {
         std::string_view s = trim(*size);
         if (ends_with(s, "K")) s.remove_suffix(1);

@@ -24,11 +24,11 @@ struct Cpu {
   bool online = false;
   std::optional<int> package;
   std::optional<int> die;
-  std::optional<int> core_id;     // as the kernel numbers it (not unique across packages)
+  std::optional<int> core_id;  // as the kernel numbers it (not unique across packages)
   std::optional<int> cluster;
-  std::vector<int> siblings;      // online SMT siblings, itself included
-  std::optional<int> node;        // NUMA node
-  std::optional<int> l3;          // index into CpuTopology::l3
+  std::vector<int> siblings;  // online SMT siblings, itself included
+  std::optional<int> node;    // NUMA node
+  std::optional<int> l3;      // index into CpuTopology::l3
   CoreKind kind = CoreKind::unknown;
   bool isolated = false;
   bool nohz_full = false;
@@ -37,23 +37,23 @@ struct Cpu {
 // A set of CPUs sharing one cache (an L3 domain: an AMD CCX/CCD, an Intel
 // package).
 struct CacheDomain {
-  int index = 0;                  // our numbering, by lowest CPU
-  std::vector<int> cpus;          // online CPUs only
+  int index = 0;          // our numbering, by lowest CPU
+  std::vector<int> cpus;  // online CPUs only
   std::optional<long long> size_kib;
 };
 
 struct NumaNode {
   int id = 0;
-  std::vector<int> cpus;          // online CPUs only; may be empty
+  std::vector<int> cpus;  // online CPUs only; may be empty
 };
 
 struct CpuTopology {
-  std::vector<Cpu> cpus;          // every CPU the kernel knows, sorted by id
+  std::vector<Cpu> cpus;  // every CPU the kernel knows, sorted by id
   std::vector<CacheDomain> l3;
   std::vector<NumaNode> nodes;
-  std::vector<int> isolated;      // /sys/devices/system/cpu/isolated
-  std::vector<int> nohz_full;     // /sys/devices/system/cpu/nohz_full
-  bool hybrid = false;            // both kinds present
+  std::vector<int> isolated;   // /sys/devices/system/cpu/isolated
+  std::vector<int> nohz_full;  // /sys/devices/system/cpu/nohz_full
+  bool hybrid = false;         // both kinds present
 
   const Cpu* find(int id) const;
   std::vector<int> online() const;

@@ -9,10 +9,10 @@ namespace {
 
 // The fields SMBIOS types 0, 1, 2 and 3 carry.
 const char* const kFields[] = {
-    "bios_vendor",   "bios_version",    "bios_date",      "bios_release",  "sys_vendor",   "product_name",
-    "product_version", "product_serial", "product_uuid",  "product_sku",   "product_family", "board_vendor",
-    "board_name",    "board_version",   "board_serial",   "board_asset_tag", "chassis_vendor", "chassis_version",
-    "chassis_serial", "chassis_asset_tag",
+    "bios_vendor",     "bios_version",    "bios_date",       "bios_release",   "sys_vendor",
+    "product_name",    "product_version", "product_serial",  "product_uuid",   "product_sku",
+    "product_family",  "board_vendor",    "board_name",      "board_version",  "board_serial",
+    "board_asset_tag", "chassis_vendor",  "chassis_version", "chassis_serial", "chassis_asset_tag",
 };
 
 }  // namespace

@@ -17,7 +17,7 @@ struct Dmi {
   // product_serial, board_serial, chassis_serial and product_uuid are
   // readable by root only.
   std::map<std::string, std::string> fields;
-  bool present = false;   // /sys/class/dmi/id exists
+  bool present = false;  // /sys/class/dmi/id exists
 };
 
 Dmi read_dmi(const Root& root, Notes& notes);

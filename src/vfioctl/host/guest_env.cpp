@@ -27,9 +27,9 @@ unsigned long long be64(const std::string& s, size_t at) {
 
 const std::vector<std::string>& virtio_win_candidates() {
   static const std::vector<std::string> paths = {
-      "/usr/share/virtio-win/virtio-win.iso",      // Fedora, RHEL (virtio-win package)
-      "/usr/share/virtio/virtio-win.iso",          // Arch (AUR virtio-win)
-      "/var/lib/libvirt/images/virtio-win.iso",    // where the guides download it
+      "/usr/share/virtio-win/virtio-win.iso",    // Fedora, RHEL (virtio-win package)
+      "/usr/share/virtio/virtio-win.iso",        // Arch (AUR virtio-win)
+      "/var/lib/libvirt/images/virtio-win.iso",  // where the guides download it
       "/var/lib/libvirt/boot/virtio-win.iso",
   };
   return paths;

@@ -21,9 +21,9 @@ namespace vfioctl {
 
 struct FileFact {
   Root::FileInfo::Kind kind = Root::FileInfo::Kind::missing;
-  unsigned long long size = 0;                  // bytes, regular files
-  std::optional<unsigned long long> qcow2_size; // virtual size from a qcow2 header
-  bool parent_is_dir = false;                   // whether the directory exists (to create the file)
+  unsigned long long size = 0;                   // bytes, regular files
+  std::optional<unsigned long long> qcow2_size;  // virtual size from a qcow2 header
+  bool parent_is_dir = false;                    // whether the directory exists (to create the file)
   // A missing file's neighbours with the same extension (".iso"), sorted:
   // what exists instead.
   std::vector<std::string> siblings;
@@ -32,18 +32,18 @@ struct FileFact {
 
 struct NetFact {
   std::string name;
-  bool bridge = false;                    // /sys/class/net/NAME/bridge
-  bool wireless = false;                  // /sys/class/net/NAME/wireless or phy80211
-  std::vector<std::string> ports;         // a bridge's ports (brif/)
-  std::optional<PciAddress> pci;          // the PCI function behind it
+  bool bridge = false;             // /sys/class/net/NAME/bridge
+  bool wireless = false;           // /sys/class/net/NAME/wireless or phy80211
+  std::vector<std::string> ports;  // a bridge's ports (brif/)
+  std::optional<PciAddress> pci;   // the PCI function behind it
 };
 
 struct GuestEnv {
-  bool known = false;   // false: nothing was read (plans for tests); the planner checks nothing
+  bool known = false;                     // false: nothing was read (plans for tests); the planner checks nothing
   std::map<std::string, FileFact> files;  // every path the spec names, and the virtio-win candidates
   std::vector<UsbDevice> usb;
   Dmi dmi;
-  std::map<std::string, NetFact> net;     // every interface in /sys/class/net but lo
+  std::map<std::string, NetFact> net;  // every interface in /sys/class/net but lo
   // libvirt's persistent networks (/etc/libvirt/qemu/networks/NAME.xml),
   // and which of them start with libvirtd (autostart/).
   std::set<std::string> libvirt_networks, libvirt_autostart;
@@ -65,7 +65,7 @@ struct EnvRequest {
   bool virtio_win = false;         // look for the virtio-win ISO
   bool usb = false;
   bool dmi = false;
-  std::optional<int> user_uid;     // the invoking user (SUDO_UID, or the caller)
+  std::optional<int> user_uid;  // the invoking user (SUDO_UID, or the caller)
 };
 
 GuestEnv read_guest_env(const Root& root, const EnvRequest& req, Notes& notes);

@@ -17,8 +17,8 @@ namespace vfioctl {
 class Root;
 
 struct Host {
-  std::vector<PciDevice> pci;     // sorted by address
-  std::vector<IommuGroup> groups; // sorted by id
+  std::vector<PciDevice> pci;      // sorted by address
+  std::vector<IommuGroup> groups;  // sorted by id
   CpuTopology cpu;
   Memory memory;
   Kernel kernel;
@@ -32,14 +32,18 @@ struct Host {
 
 // Which parts to read; commands read only what they show.
 enum class HostPart : unsigned {
-  pci = 1, cpu = 2, memory = 4, kernel = 8, platform = 16, system = 32, all = 63,
+  pci = 1,
+  cpu = 2,
+  memory = 4,
+  kernel = 8,
+  platform = 16,
+  system = 32,
+  all = 63,
 };
 inline HostPart operator|(HostPart a, HostPart b) {
   return static_cast<HostPart>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
 }
-inline bool has_part(HostPart set, HostPart p) {
-  return (static_cast<unsigned>(set) & static_cast<unsigned>(p)) != 0;
-}
+inline bool has_part(HostPart set, HostPart p) { return (static_cast<unsigned>(set) & static_cast<unsigned>(p)) != 0; }
 
 Host read_host(const Root& root, HostPart parts = HostPart::all);
 

@@ -34,10 +34,8 @@ std::string qemu_escape(std::string_view value) {
 
 const char* input_kind_name(InputKind kind) {
   switch (kind) {
-    case InputKind::keyboard:
-      return "keyboard";
-    case InputKind::mouse:
-      return "mouse";
+    case InputKind::keyboard: return "keyboard";
+    case InputKind::mouse: return "mouse";
   }
   return "keyboard";
 }
@@ -56,7 +54,8 @@ std::vector<InputDevice> read_input_devices(const Root& root, Notes& notes) {
       if (auto event = root.resolve(dev.path)) {
         dev.event = *event;
       } else {
-        notes.push_back({dev.path, "links to " + *target + ", which does not exist (unplugged?); left out of the guest configuration"});
+        notes.push_back({dev.path, "links to " + *target +
+                                       ", which does not exist (unplugged?); left out of the guest configuration"});
       }
     } else {
       notes.push_back({dev.path, "not a symbolic link; event node unknown, left out of the guest configuration"});
@@ -79,7 +78,7 @@ std::vector<InputDevice> read_input_devices(const Root& root, Notes& notes) {
 }
 
 const std::vector<std::string>& grab_toggle_keys() {
-  static const std::vector<std::string> keys = {"ctrl-ctrl",  "alt-alt",    "shift-shift",
+  static const std::vector<std::string> keys = {"ctrl-ctrl", "alt-alt",    "shift-shift",
                                                 "meta-meta", "scrolllock", "ctrl-scrolllock"};
   return keys;
 }
@@ -99,23 +98,12 @@ std::string xml_escape(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '\'': out += "&apos;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
     }
   }
   return out;

@@ -21,7 +21,7 @@ enum class InputKind { keyboard, mouse };
 const char* input_kind_name(InputKind kind);
 
 struct InputDevice {
-  std::string path;                  // "/dev/input/by-id/usb-Logitech_USB_Receiver-if02-event-mouse"
+  std::string path;  // "/dev/input/by-id/usb-Logitech_USB_Receiver-if02-event-mouse"
   InputKind kind = InputKind::keyboard;
   std::optional<std::string> event;  // "/dev/input/event3"; nullopt when the link leads nowhere
   std::optional<std::string> name;   // "Logitech USB Receiver Mouse" (sysfs), trimmed

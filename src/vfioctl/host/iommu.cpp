@@ -41,8 +41,7 @@ std::vector<IommuGroup> read_iommu_groups(const Root& root, Notes& notes) {
     std::sort(group.devices.begin(), group.devices.end());
     groups.push_back(std::move(group));
   }
-  std::sort(groups.begin(), groups.end(),
-            [](const IommuGroup& a, const IommuGroup& b) { return a.id < b.id; });
+  std::sort(groups.begin(), groups.end(), [](const IommuGroup& a, const IommuGroup& b) { return a.id < b.id; });
   return groups;
 }
 
@@ -54,9 +53,12 @@ std::vector<IommuUnit> read_iommu_units(const Root& root) {
     root.read_link(join_path("/sys/class/iommu", name));
     IommuUnit unit;
     unit.name = name;
-    if (starts_with(name, "dmar")) unit.kind = "intel-vt-d";
-    else if (starts_with(name, "ivhd")) unit.kind = "amd-vi";
-    else unit.kind = "other";
+    if (starts_with(name, "dmar"))
+      unit.kind = "intel-vt-d";
+    else if (starts_with(name, "ivhd"))
+      unit.kind = "amd-vi";
+    else
+      unit.kind = "other";
     units.push_back(std::move(unit));
   }
   return units;

@@ -23,13 +23,17 @@ void write_json(JsonWriter& w, const PciDevice& dev) {
   w.field("address", dev.address.str());
   w.field("vendor_id", hex_opt(dev.vendor_id));
   w.field("device_id", hex_opt(dev.device_id));
-  if (auto c = dev.class_id()) w.field("class", fmt::format("{:04x}", *c));
-  else w.field("class", nullptr);
+  if (auto c = dev.class_id())
+    w.field("class", fmt::format("{:04x}", *c));
+  else
+    w.field("class", nullptr);
   w.field("driver", dev.driver);
   w.field("subsystem_vendor_id", hex_opt(dev.subsystem_vendor_id));
   w.field("subsystem_device_id", hex_opt(dev.subsystem_device_id));
-  if (dev.revision) w.field("revision", fmt::format("{:02x}", *dev.revision));
-  else w.field("revision", nullptr);
+  if (dev.revision)
+    w.field("revision", fmt::format("{:02x}", *dev.revision));
+  else
+    w.field("revision", nullptr);
   w.field("vendor_name", name_or_null(dev.vendor_name));
   w.field("device_name", name_or_null(dev.device_name));
   w.field("class_name", name_or_null(dev.class_name));
@@ -39,11 +43,15 @@ void write_json(JsonWriter& w, const PciDevice& dev) {
   w.field("reset_methods", dev.reset_methods);
   w.field("sriov_totalvfs", dev.sriov_totalvfs);
   w.field("sriov_numvfs", dev.sriov_numvfs);
-  if (dev.physfn) w.field("physfn", dev.physfn->str());
-  else w.field("physfn", nullptr);
+  if (dev.physfn)
+    w.field("physfn", dev.physfn->str());
+  else
+    w.field("physfn", nullptr);
   w.field("numa_node", dev.numa_node);
-  if (dev.parent) w.field("parent", dev.parent->str());
-  else w.field("parent", nullptr);
+  if (dev.parent)
+    w.field("parent", dev.parent->str());
+  else
+    w.field("parent", nullptr);
   w.field("notes", dev.notes);
   w.end_object();
 }
@@ -61,8 +69,10 @@ void write_json(JsonWriter& w, const CpuTopology& topo) {
     w.field("siblings", c.siblings);
     w.field("l3", c.l3);
     w.field("node", c.node);
-    if (c.kind == CoreKind::unknown) w.field("kind", nullptr);
-    else w.field("kind", core_kind_name(c.kind));
+    if (c.kind == CoreKind::unknown)
+      w.field("kind", nullptr);
+    else
+      w.field("kind", core_kind_name(c.kind));
     w.field("online", c.online);
     w.field("isolated", c.isolated);
     w.field("nohz_full", c.nohz_full);
@@ -130,8 +140,10 @@ void write_json(JsonWriter& w, const Kernel& k) {
   }
   w.end_array();
   w.field("loaded_modules", k.loaded);
-  if (k.builtin_known) w.field("builtin_modules", k.builtin);
-  else w.field("builtin_modules", nullptr);
+  if (k.builtin_known)
+    w.field("builtin_modules", k.builtin);
+  else
+    w.field("builtin_modules", nullptr);
   w.field("module_params", k.params);
   w.end_object();
 }

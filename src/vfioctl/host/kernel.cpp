@@ -20,8 +20,8 @@ std::string normalise_key(const std::string& key) {
 }  // namespace
 
 const std::vector<std::string>& watched_modules() {
-  static const std::vector<std::string> modules = {
-      "kvm", "kvm_intel", "kvm_amd", "vfio", "vfio_pci", "vfio_iommu_type1", "vfio_pci_core"};
+  static const std::vector<std::string> modules = {"kvm",      "kvm_intel",        "kvm_amd",      "vfio",
+                                                   "vfio_pci", "vfio_iommu_type1", "vfio_pci_core"};
   return modules;
 }
 
@@ -41,8 +41,10 @@ std::vector<KernelArg> parse_cmdline(const std::string& cmdline) {
     std::string word;
     bool quoted = false;
     while (i < cmdline.size() && (quoted || !std::isspace(static_cast<unsigned char>(cmdline[i])))) {
-      if (cmdline[i] == '"') quoted = !quoted;
-      else word += cmdline[i];
+      if (cmdline[i] == '"')
+        quoted = !quoted;
+      else
+        word += cmdline[i];
       ++i;
     }
     // Everything after "--" goes to init, not the kernel.
@@ -76,8 +78,10 @@ bool Kernel::has_module(const std::string& name) const {
 
 Kernel read_kernel(const Root& root, Notes& notes) {
   Kernel k;
-  if (auto t = root.read("/proc/sys/kernel/osrelease")) k.release = std::string(trim(*t));
-  else notes.push_back({"/proc/sys/kernel/osrelease", "missing; kernel release unknown"});
+  if (auto t = root.read("/proc/sys/kernel/osrelease"))
+    k.release = std::string(trim(*t));
+  else
+    notes.push_back({"/proc/sys/kernel/osrelease", "missing; kernel release unknown"});
   if (auto t = root.read("/proc/cmdline")) {
     k.cmdline = std::string(trim(*t));
     k.args = parse_cmdline(*k.cmdline);

@@ -23,8 +23,7 @@ std::optional<long long> page_size_of(std::string_view dir) {
   return parse_int(dir);
 }
 
-void read_pools(const Root& root, const std::string& dir, std::optional<int> node,
-                std::vector<HugepagePool>& pools) {
+void read_pools(const Root& root, const std::string& dir, std::optional<int> node, std::vector<HugepagePool>& pools) {
   auto sizes = root.list(dir);
   if (!sizes) return;
   for (const auto& name : *sizes) {
@@ -93,8 +92,8 @@ Memory read_memory(const Root& root, Notes& notes) {
       if (!starts_with(name, "node")) continue;
       auto id = parse_int(std::string_view(name).substr(4));
       if (!id) continue;
-      read_pools(root, join_path(join_path("/sys/devices/system/node", name), "hugepages"),
-                 static_cast<int>(*id), mem.pools);
+      read_pools(root, join_path(join_path("/sys/devices/system/node", name), "hugepages"), static_cast<int>(*id),
+                 mem.pools);
     }
   }
   std::stable_sort(mem.pools.begin(), mem.pools.end(), [](const HugepagePool& a, const HugepagePool& b) {

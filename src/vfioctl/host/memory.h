@@ -14,18 +14,18 @@ namespace vfioctl {
 class Root;
 
 struct HugepagePool {
-  long long page_kib = 0;          // 2048, 1048576
-  std::optional<int> node;         // nullopt: the system-wide pool
-  std::optional<long long> total;  // nr_hugepages
-  std::optional<long long> free;   // free_hugepages
-  std::optional<long long> reserved;   // resv_hugepages (system-wide only)
-  std::optional<long long> surplus;    // surplus_hugepages
+  long long page_kib = 0;             // 2048, 1048576
+  std::optional<int> node;            // nullopt: the system-wide pool
+  std::optional<long long> total;     // nr_hugepages
+  std::optional<long long> free;      // free_hugepages
+  std::optional<long long> reserved;  // resv_hugepages (system-wide only)
+  std::optional<long long> surplus;   // surplus_hugepages
 };
 
 struct Memory {
   std::map<std::string, long long> meminfo_kib;  // "MemTotal" -> kB (counts stay counts)
   std::vector<HugepagePool> pools;               // system-wide first, then per node
-  std::optional<std::string> thp_enabled;       // "always", "madvise", "never"
+  std::optional<std::string> thp_enabled;        // "always", "madvise", "never"
   std::optional<std::string> thp_defrag;
 
   std::optional<long long> total_kib() const;

@@ -6,8 +6,8 @@
 #include <map>
 #include <set>
 
-#include "vfioctl/host/pci_names.h"
 #include "vfioctl/host/iommu.h"
+#include "vfioctl/host/pci_names.h"
 #include "vfioctl/host/root.h"
 #include "vfioctl/util/strings.h"
 
@@ -27,8 +27,8 @@ std::optional<uint32_t> hex_field(std::string_view s, size_t max_digits) {
 // Reads a hex attribute ("0x10de\n") no wider than `max`; a note when the
 // file is there but holds something else.
 template <typename T>
-std::optional<T> read_hex_attr(const Root& root, const std::string& dir, std::string_view name,
-                               unsigned long max, PciDevice& dev, Notes& notes) {
+std::optional<T> read_hex_attr(const Root& root, const std::string& dir, std::string_view name, unsigned long max,
+                               PciDevice& dev, Notes& notes) {
   std::string path = join_path(dir, name);
   auto text = root.read(path);
   if (!text) {
@@ -97,8 +97,8 @@ struct GroupIndex {
   std::set<std::string> ids;
 };
 
-PciDevice read_device(const Root& root, const PciAddress& addr, const GroupIndex& groups,
-                      PciNames& names, Notes& notes) {
+PciDevice read_device(const Root& root, const PciAddress& addr, const GroupIndex& groups, PciNames& names,
+                      Notes& notes) {
   PciDevice dev;
   dev.address = addr;
   std::string dir = join_path(kDevices, addr.str());
@@ -206,9 +206,7 @@ std::optional<PciAddress> PciAddress::parse(std::string_view text) {
   return a;
 }
 
-std::string PciAddress::str() const {
-  return fmt::format("{:04x}:{:02x}:{:02x}.{:x}", domain, bus, device, function);
-}
+std::string PciAddress::str() const { return fmt::format("{:04x}:{:02x}:{:02x}.{:x}", domain, bus, device, function); }
 
 std::string PciAddress::short_str() const {
   if (domain != 0) return str();
@@ -223,9 +221,7 @@ bool PciDevice::is_bridge() const {
 }
 bool PciDevice::is_gpu() const { return class_id() && (*class_id() >> 8) == 0x03; }
 bool PciDevice::is_vga() const { return class_id() && *class_id() == 0x0300; }
-bool PciDevice::is_audio() const {
-  return class_id() && (*class_id() == 0x0403 || *class_id() == 0x0401);
-}
+bool PciDevice::is_audio() const { return class_id() && (*class_id() == 0x0403 || *class_id() == 0x0401); }
 bool PciDevice::is_usb() const { return class_id() && *class_id() == 0x0c03; }
 bool PciDevice::is_nvme() const { return class_id() && *class_id() == 0x0108; }
 bool PciDevice::is_network() const { return class_id() && (*class_id() >> 8) == 0x02; }

@@ -26,9 +26,7 @@ struct PciAddress {
   std::string str() const;        // "0000:01:00.0"
   std::string short_str() const;  // "01:00.0" in domain 0, str() otherwise
   // Same slot: the functions of one physical device share it.
-  bool same_slot(const PciAddress& o) const {
-    return domain == o.domain && bus == o.bus && device == o.device;
-  }
+  bool same_slot(const PciAddress& o) const { return domain == o.domain && bus == o.bus && device == o.device; }
   auto operator<=>(const PciAddress&) const = default;
 };
 
@@ -51,10 +49,10 @@ struct PciDevice {
   std::optional<std::vector<std::string>> reset_methods;
   std::optional<int> sriov_totalvfs;
   std::optional<int> sriov_numvfs;
-  std::optional<PciAddress> physfn;   // set on an SR-IOV virtual function
-  std::optional<int> numa_node;       // nullopt when the kernel says -1
-  std::optional<PciAddress> parent;   // upstream bridge; nullopt on a root bus
-  std::vector<std::string> notes;     // what could not be read, for display
+  std::optional<PciAddress> physfn;  // set on an SR-IOV virtual function
+  std::optional<int> numa_node;      // nullopt when the kernel says -1
+  std::optional<PciAddress> parent;  // upstream bridge; nullopt on a root bus
+  std::vector<std::string> notes;    // what could not be read, for display
 
   // Base class and subclass, e.g. 0x0300 for a VGA controller.
   std::optional<uint16_t> class_id() const {

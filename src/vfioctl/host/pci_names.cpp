@@ -47,23 +47,22 @@ PciNames::~PciNames() { pci_cleanup(m_access); }
 
 std::string PciNames::vendor(uint16_t vendor_id) {
   char buf[256];
-  const char* name = pci_lookup_name(m_access, buf, sizeof buf,
-                                     PCI_LOOKUP_VENDOR | PCI_LOOKUP_NO_NUMBERS | kFlags, vendor_id);
+  const char* name =
+      pci_lookup_name(m_access, buf, sizeof buf, PCI_LOOKUP_VENDOR | PCI_LOOKUP_NO_NUMBERS | kFlags, vendor_id);
   return name ? name : "";
 }
 
 std::string PciNames::device(uint16_t vendor_id, uint16_t device_id) {
   char buf[256];
-  const char* name = pci_lookup_name(m_access, buf, sizeof buf,
-                                     PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS | kFlags, vendor_id,
-                                     device_id);
+  const char* name = pci_lookup_name(m_access, buf, sizeof buf, PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS | kFlags,
+                                     vendor_id, device_id);
   return name ? name : "";
 }
 
 std::string PciNames::device_class(uint16_t class_id) {
   char buf[256];
-  const char* name = pci_lookup_name(m_access, buf, sizeof buf,
-                                     PCI_LOOKUP_CLASS | PCI_LOOKUP_NO_NUMBERS | kFlags, class_id);
+  const char* name =
+      pci_lookup_name(m_access, buf, sizeof buf, PCI_LOOKUP_CLASS | PCI_LOOKUP_NO_NUMBERS | kFlags, class_id);
   return name ? name : "";
 }
 

@@ -26,16 +26,22 @@ Platform read_platform(const Root& root, Notes& notes) {
       if (colon == std::string_view::npos) continue;
       std::string_view key = trim(line.substr(0, colon));
       std::string_view value = trim(line.substr(colon + 1));
-      if (key == "vendor_id" && !p.vendor_id) p.vendor_id = std::string(value);
-      else if (key == "model name" && !p.model_name) p.model_name = std::string(value);
+      if (key == "vendor_id" && !p.vendor_id)
+        p.vendor_id = std::string(value);
+      else if (key == "model name" && !p.model_name)
+        p.model_name = std::string(value);
       else if (key == "flags" && p.flags.empty()) {
         for (auto f : split_ws(value)) p.flags.emplace(f);
       }
     }
-    if (!p.vendor_id) p.vendor = CpuVendor::other;
-    else if (*p.vendor_id == "GenuineIntel") p.vendor = CpuVendor::intel;
-    else if (*p.vendor_id == "AuthenticAMD" || *p.vendor_id == "HygonGenuine") p.vendor = CpuVendor::amd;
-    else p.vendor = CpuVendor::other;
+    if (!p.vendor_id)
+      p.vendor = CpuVendor::other;
+    else if (*p.vendor_id == "GenuineIntel")
+      p.vendor = CpuVendor::intel;
+    else if (*p.vendor_id == "AuthenticAMD" || *p.vendor_id == "HygonGenuine")
+      p.vendor = CpuVendor::amd;
+    else
+      p.vendor = CpuVendor::other;
   } else {
     notes.push_back({"/proc/cpuinfo", "missing; CPU vendor and flags unknown"});
   }

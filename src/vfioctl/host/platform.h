@@ -25,7 +25,7 @@ struct Platform {
   std::optional<std::string> model_name;  // "AMD Ryzen 9 3900X 12-Core Processor"
   std::set<std::string> flags;            // of the first CPU
   std::vector<IommuUnit> iommu_units;
-  bool kvm_device = false;                // /dev/kvm exists
+  bool kvm_device = false;  // /dev/kvm exists
 
   bool has_flag(const std::string& f) const { return flags.count(f) > 0; }
 };

@@ -46,10 +46,14 @@ Root Root::open(const std::string& dir) {
   std::error_code ec;
   if (dir.empty()) throw input_error("--root: empty path; give a directory such as tests/hosts/NAME");
   if (!fs::is_directory(dir, ec)) {
-    throw input_error("--root " + dir + ": no such directory; give a host tree (a directory with sys/ and proc/) or an unpacked snapshot");
+    throw input_error(
+        "--root " + dir +
+        ": no such directory; give a host tree (a directory with sys/ and proc/) or an unpacked snapshot");
   }
   if (!fs::is_directory(fs::path(dir) / "sys", ec) && !fs::is_directory(fs::path(dir) / "proc", ec)) {
-    throw input_error("--root " + dir + ": not a host tree (it has neither sys/ nor proc/); unpack a snapshot with 'tar xzf' and give the directory that holds sys/");
+    throw input_error("--root " + dir +
+                      ": not a host tree (it has neither sys/ nor proc/); unpack a snapshot with 'tar xzf' and give "
+                      "the directory that holds sys/");
   }
   return Root(fs::absolute(dir, ec).lexically_normal());
 }
@@ -242,8 +246,8 @@ std::optional<std::string> Root::read_head(std::string_view path, size_t n) cons
 
 std::optional<std::string> Root::resolve(std::string_view path) const {
   // Walk component by component so that links resolve inside the root.
-  std::vector<std::string> done;   // resolved components
-  std::vector<std::string> todo;   // components still to walk, reversed
+  std::vector<std::string> done;  // resolved components
+  std::vector<std::string> todo;  // components still to walk, reversed
   auto push_todo = [&todo](std::string_view p) {
     std::vector<std::string> parts;
     size_t i = 0;

@@ -55,7 +55,7 @@ class Root {
   struct FileInfo {
     enum class Kind { missing, regular, block, directory, other } kind = Kind::missing;
     unsigned long long size = 0;
-    unsigned mode = 0;        // permission bits (07777)
+    unsigned mode = 0;  // permission bits (07777)
     unsigned uid = 0, gid = 0;
   };
   FileInfo stat(std::string_view path) const;

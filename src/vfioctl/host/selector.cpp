@@ -58,8 +58,7 @@ bool selector_matches(const Selector& sel, const PciDevice& dev) {
   switch (sel.kind) {
     case Selector::Kind::address: return dev.address == sel.address;
     case Selector::Kind::slot: return dev.address.same_slot(sel.address);
-    case Selector::Kind::ids:
-      return dev.vendor_id == sel.vendor_id && dev.device_id == sel.device_id;
+    case Selector::Kind::ids: return dev.vendor_id == sel.vendor_id && dev.device_id == sel.device_id;
     case Selector::Kind::device_class:
       if (sel.class_name == "gpu") return dev.is_gpu();
       if (sel.class_name == "audio") return dev.is_audio();

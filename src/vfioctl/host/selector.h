@@ -14,11 +14,11 @@ namespace vfioctl {
 struct Selector {
   enum class Kind { address, slot, ids, device_class };
   Kind kind = Kind::address;
-  std::string text;       // as given
-  PciAddress address;     // address, slot (function ignored)
-  uint16_t vendor_id = 0; // ids
+  std::string text;        // as given
+  PciAddress address;      // address, slot (function ignored)
+  uint16_t vendor_id = 0;  // ids
   uint16_t device_id = 0;
-  std::string class_name; // device_class: "gpu", ...
+  std::string class_name;  // device_class: "gpu", ...
 };
 
 // nullopt when the text is none of the forms; see selector_help().

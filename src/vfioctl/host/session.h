@@ -10,9 +10,9 @@ namespace vfioctl {
 class Root;
 
 struct Session {
-  bool live = true;                    // reading "/", not a snapshot or fixture
-  bool root_user = false;              // effective uid 0
-  std::optional<bool> kvm_usable;      // /dev/kvm opened read-write
+  bool live = true;                // reading "/", not a snapshot or fixture
+  bool root_user = false;          // effective uid 0
+  std::optional<bool> kvm_usable;  // /dev/kvm opened read-write
   // RLIMIT_MEMLOCK soft limit in bytes; nullopt when unknown, -1 unlimited.
   std::optional<long long> memlock_bytes;
 };

@@ -17,17 +17,15 @@ namespace {
 
 // Where host facts live. Anything else a reader touched (none today) is
 // left out rather than risk copying a person's files.
-const char* const kAllowed[] = {"/sys/", "/proc/", "/dev/", "/lib/modules/", "/usr/lib/modules/",
-                                "/etc/os-release", "/etc/default/grub", "/etc/kernel/cmdline",
-                                "/etc/modprobe.d/", "/etc/libvirt/qemu.conf", "/usr/lib/os-release",
-                                "/var/lib/dpkg/status",
+const char* const kAllowed[] = {"/sys/", "/proc/", "/dev/", "/lib/modules/", "/usr/lib/modules/", "/etc/os-release",
+                                "/etc/default/grub", "/etc/kernel/cmdline", "/etc/modprobe.d/",
+                                "/etc/libvirt/qemu.conf", "/usr/lib/os-release", "/var/lib/dpkg/status",
                                 // Only tested for existence: copied as empty placeholders.
-                                "/usr/bin/", "/usr/sbin/", "/usr/libexec/", "/usr/share/OVMF/",
-                                "/usr/share/edk2/", "/usr/share/edk2-ovmf/", "/usr/share/qemu/"};
+                                "/usr/bin/", "/usr/sbin/", "/usr/libexec/", "/usr/share/OVMF/", "/usr/share/edk2/",
+                                "/usr/share/edk2-ovmf/", "/usr/share/qemu/"};
 
 // Never, whatever the area: process environments and memory, key material.
-const char* const kDeniedNames[] = {"environ", "mem", "kcore", "kmem", "shadow", "gshadow",
-                                    "passwd", "private_key"};
+const char* const kDeniedNames[] = {"environ", "mem", "kcore", "kmem", "shadow", "gshadow", "passwd", "private_key"};
 const char* const kDeniedDirs[] = {".ssh", ".gnupg", "private", "secrets"};
 
 bool denied(const std::string& path) {
@@ -57,7 +55,9 @@ bool snapshot_allows(const std::string& path) {
   // /proc/<pid>/ and /proc/self/ hold process state, not host facts.
   if (starts_with(path, "/proc/")) {
     std::string_view rest = std::string_view(path).substr(6);
-    if (!rest.empty() && (std::isdigit(static_cast<unsigned char>(rest[0])) || starts_with(rest, "self") || starts_with(rest, "thread-self"))) return false;
+    if (!rest.empty() && (std::isdigit(static_cast<unsigned char>(rest[0])) || starts_with(rest, "self") ||
+                          starts_with(rest, "thread-self")))
+      return false;
   }
   for (const char* a : kAllowed) {
     if (path == a || starts_with(path, a)) return true;

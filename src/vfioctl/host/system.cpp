@@ -12,8 +12,8 @@ namespace {
 
 // Packages doctor names, across Debian-family releases.
 const char* const kWatchedPackages[] = {
-    "qemu-system-x86", "qemu-kvm", "libvirt-daemon", "libvirt-daemon-system", "libvirt-clients",
-    "ovmf", "swtpm", "swtpm-tools", "virt-manager",
+    "qemu-system-x86", "qemu-kvm",    "libvirt-daemon", "libvirt-daemon-system", "libvirt-clients", "ovmf",
+    "swtpm",           "swtpm-tools", "virt-manager",
 };
 
 struct ToolPath {
@@ -22,24 +22,20 @@ struct ToolPath {
 };
 // First existing path wins.
 const ToolPath kTools[] = {
-    {"qemu", "/usr/bin/qemu-system-x86_64"},
-    {"qemu", "/usr/libexec/qemu-kvm"},
-    {"libvirtd", "/usr/sbin/libvirtd"},
-    {"libvirtd", "/usr/sbin/virtqemud"},
-    {"virsh", "/usr/bin/virsh"},
-    {"swtpm", "/usr/bin/swtpm"},
+    {"qemu", "/usr/bin/qemu-system-x86_64"}, {"qemu", "/usr/libexec/qemu-kvm"}, {"libvirtd", "/usr/sbin/libvirtd"},
+    {"libvirtd", "/usr/sbin/virtqemud"},     {"virsh", "/usr/bin/virsh"},       {"swtpm", "/usr/bin/swtpm"},
 };
 
 // UEFI firmware code files of the major distributions.
 const char* const kOvmf[] = {
-    "/usr/share/OVMF/OVMF_CODE_4M.fd",         // Debian 12, Ubuntu 22.04+
+    "/usr/share/OVMF/OVMF_CODE_4M.fd",  // Debian 12, Ubuntu 22.04+
     "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd",
-    "/usr/share/OVMF/OVMF_CODE.fd",            // older Debian/Ubuntu
-    "/usr/share/edk2/ovmf/OVMF_CODE.fd",       // Fedora
+    "/usr/share/OVMF/OVMF_CODE.fd",       // older Debian/Ubuntu
+    "/usr/share/edk2/ovmf/OVMF_CODE.fd",  // Fedora
     "/usr/share/edk2/ovmf/OVMF_CODE.secboot.fd",
-    "/usr/share/edk2/x64/OVMF_CODE.4m.fd",     // Arch
-    "/usr/share/edk2-ovmf/x64/OVMF_CODE.fd",   // older Arch
-    "/usr/share/qemu/ovmf-x86_64-code.bin",    // openSUSE
+    "/usr/share/edk2/x64/OVMF_CODE.4m.fd",    // Arch
+    "/usr/share/edk2-ovmf/x64/OVMF_CODE.fd",  // older Arch
+    "/usr/share/qemu/ovmf-x86_64-code.bin",   // openSUSE
 };
 
 void read_packages(const Root& root, System& s) {
@@ -60,9 +56,12 @@ void read_packages(const Root& root, System& s) {
       flush();
       continue;
     }
-    if (starts_with(line, "Package:")) name = std::string(trim(line.substr(8)));
-    else if (starts_with(line, "Version:")) version = std::string(trim(line.substr(8)));
-    else if (starts_with(line, "Status:")) installed = ends_with(trim(line), " installed");
+    if (starts_with(line, "Package:"))
+      name = std::string(trim(line.substr(8)));
+    else if (starts_with(line, "Version:"))
+      version = std::string(trim(line.substr(8)));
+    else if (starts_with(line, "Status:"))
+      installed = ends_with(trim(line), " installed");
   }
   flush();
 }
@@ -217,11 +216,14 @@ Distro parse_os_release(const std::string& text) {
     if (eq == std::string_view::npos || starts_with(trim(line), "#")) continue;
     std::string_view key = trim(line.substr(0, eq));
     std::string value = unquote(line.substr(eq + 1));
-    if (key == "ID") d.id = to_lower(value);
+    if (key == "ID")
+      d.id = to_lower(value);
     else if (key == "ID_LIKE") {
       for (auto w : split_ws(value)) d.id_like.push_back(to_lower(w));
-    } else if (key == "VERSION_ID") d.version_id = value;
-    else if (key == "PRETTY_NAME") d.pretty_name = value;
+    } else if (key == "VERSION_ID")
+      d.version_id = value;
+    else if (key == "PRETTY_NAME")
+      d.pretty_name = value;
   }
   return d;
 }

@@ -28,10 +28,10 @@ struct Distro {
 };
 
 struct NetInterface {
-  std::string name;                 // "enp3s0"
-  std::optional<PciAddress> pci;    // the PCI function behind it, if any
+  std::string name;               // "enp3s0"
+  std::optional<PciAddress> pci;  // the PCI function behind it, if any
   bool wireless = false;
-  bool default_route = false;       // carries an IPv4 default route
+  bool default_route = false;  // carries an IPv4 default route
 };
 
 // Where the kernel command line is configured.
@@ -50,9 +50,9 @@ struct System {
   // Installed package versions from the dpkg database, for the packages
   // doctor reports on; empty when the host has no dpkg.
   std::map<std::string, std::string> packages;
-  bool package_db = false;                  // /var/lib/dpkg/status readable
-  std::map<std::string, std::string> tools; // "qemu" -> "/usr/bin/qemu-system-x86_64"
-  std::vector<std::string> ovmf;            // UEFI firmware code files found
+  bool package_db = false;                   // /var/lib/dpkg/status readable
+  std::map<std::string, std::string> tools;  // "qemu" -> "/usr/bin/qemu-system-x86_64"
+  std::vector<std::string> ovmf;             // UEFI firmware code files found
   // Modules the running kernel can load from files (modules.dep), '_' names.
   std::set<std::string> module_files;
   bool module_files_known = false;

@@ -14,14 +14,14 @@ namespace vfioctl {
 class Root;
 
 struct UsbDevice {
-  std::string port;                        // the kernel's name: "1-4", "3-1.2"
-  unsigned vendor = 0, product = 0;        // idVendor, idProduct
-  std::optional<int> busnum, devnum;       // what libvirt's <address bus= device=> names
+  std::string port;                   // the kernel's name: "1-4", "3-1.2"
+  unsigned vendor = 0, product = 0;   // idVendor, idProduct
+  std::optional<int> busnum, devnum;  // what libvirt's <address bus= device=> names
   std::optional<std::string> manufacturer, name, serial;
-  std::optional<std::string> speed;        // Mb/s as the kernel writes it: "12", "480", "5000"
-  bool hub = false;                        // bDeviceClass 09
-  std::optional<PciAddress> controller;    // the PCI USB controller it hangs off
-  std::string id() const;                  // "046d:c52b"
+  std::optional<std::string> speed;      // Mb/s as the kernel writes it: "12", "480", "5000"
+  bool hub = false;                      // bDeviceClass 09
+  std::optional<PciAddress> controller;  // the PCI USB controller it hangs off
+  std::string id() const;                // "046d:c52b"
 };
 
 // Every USB device but the root hubs, sorted by bus and port. No

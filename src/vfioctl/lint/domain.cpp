@@ -50,9 +50,7 @@ ThreadPin thread_pin(pugi::xml_node n, int id) {
   return p;
 }
 
-bool is_windows_os_id(std::string_view id) {
-  return starts_with(id, "http://microsoft.com/win");
-}
+bool is_windows_os_id(std::string_view id) { return starts_with(id, "http://microsoft.com/win"); }
 
 }  // namespace
 
@@ -97,9 +95,12 @@ std::optional<unsigned long long> parse_scaled(std::string_view value, std::stri
     } else {
       unsigned long long base;
       std::string rest = u.substr(1);
-      if (rest.empty() || rest == "ib") base = 1024;
-      else if (rest == "b") base = 1000;
-      else return std::nullopt;
+      if (rest.empty() || rest == "ib")
+        base = 1024;
+      else if (rest == "b")
+        base = 1000;
+      else
+        return std::nullopt;
       int power;
       switch (u[0]) {
         case 'k': power = 1; break;

@@ -47,17 +47,17 @@ struct VcpuPin {
 };
 
 struct ThreadPin {
-  int iothread = 0;       // 0 for the emulator
+  int iothread = 0;  // 0 for the emulator
   std::vector<int> cpus;
   std::string cpuset;
   pugi::xml_node node;
 };
 
 struct PciHostdev {
-  PciLocation host;                    // <source><address .../>
-  std::optional<PciLocation> guest;    // <address type='pci' .../>, when given
-  bool multifunction = false;          // the guest address says multifunction='on'
-  pugi::xml_node node;                 // the <hostdev>
+  PciLocation host;                  // <source><address .../>
+  std::optional<PciLocation> guest;  // <address type='pci' .../>, when given
+  bool multifunction = false;        // the guest address says multifunction='on'
+  pugi::xml_node node;               // the <hostdev>
 };
 
 // One <qemu:arg value='...'/> of a <qemu:commandline> (namespace
@@ -69,7 +69,7 @@ struct QemuArg {
 
 struct HugepageSize {
   unsigned long long kib = 0;
-  pugi::xml_node node;                 // <page>, or <hugepages> for the default
+  pugi::xml_node node;  // <page>, or <hugepages> for the default
 };
 
 struct ParseResult;
@@ -98,7 +98,7 @@ class Domain {
   // <vcpu> count (maximum) and element.
   std::optional<int> vcpus;
   pugi::xml_node vcpu_node;
-  std::vector<VcpuPin> vcpupins;       // in document order
+  std::vector<VcpuPin> vcpupins;  // in document order
   std::optional<ThreadPin> emulatorpin;
   std::vector<ThreadPin> iothreadpins;
   pugi::xml_node cputune;
@@ -109,13 +109,13 @@ class Domain {
   std::optional<unsigned long long> memory_kib;  // <memory>
   pugi::xml_node memory_node;
   pugi::xml_node memory_backing;
-  pugi::xml_node hugepages;                      // <memoryBacking><hugepages>
-  std::vector<HugepageSize> page_sizes;          // the <page> sizes given
+  pugi::xml_node hugepages;              // <memoryBacking><hugepages>
+  std::vector<HugepageSize> page_sizes;  // the <page> sizes given
   pugi::xml_node locked;
 
   std::vector<PciHostdev> pci_hostdevs;
   pugi::xml_node features;
-  pugi::xml_node hyperv;                         // <features><hyperv>
+  pugi::xml_node hyperv;  // <features><hyperv>
   // Windows: Hyper-V enlightenments present, or a libosinfo Windows id.
   bool windows = false;
   pugi::xml_node windows_evidence;

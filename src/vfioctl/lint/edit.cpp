@@ -285,8 +285,10 @@ std::optional<TextEdit> XmlEditor::append_block(pugi::xml_node parent, F block) 
   if (px->empty) {
     // <x .../> becomes <x ...>CHILD</x>.
     TextEdit e{px->open_end - 2, px->open_end, {}};
-    if (own && ci) e.text = cat({">\n", *ci, block(ci), "\n", *own, "</", name, ">"});
-    else e.text = cat({">", block(std::nullopt), "</", name, ">"});
+    if (own && ci)
+      e.text = cat({">\n", *ci, block(ci), "\n", *own, "</", name, ">"});
+    else
+      e.text = cat({">", block(std::nullopt), "</", name, ">"});
     return e;
   }
   size_t ls = m_text.rfind('\n', px->close - 1);
@@ -334,8 +336,9 @@ std::optional<TextEdit> XmlEditor::remove(pugi::xml_node n) const {
   auto ind = indent_before(x->lt);
   size_t nl = m_text.find('\n', x->end);
   size_t line_end = nl == std::string::npos ? m_text.size() : nl;
-  bool rest_blank = std::all_of(m_text.begin() + static_cast<long>(x->end), m_text.begin() + static_cast<long>(line_end),
-                                [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
+  bool rest_blank =
+      std::all_of(m_text.begin() + static_cast<long>(x->end), m_text.begin() + static_cast<long>(line_end),
+                  [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
   if (ind && rest_blank && nl != std::string::npos) return TextEdit{x->lt - ind->size(), nl + 1, {}};
   return TextEdit{x->lt, x->end, {}};
 }

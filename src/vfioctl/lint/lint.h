@@ -16,7 +16,7 @@ struct Host;
 namespace vfioctl::lint {
 
 struct LintOptions {
-  std::set<std::string> disabled;        // rule ids, upper case ("L002")
+  std::set<std::string> disabled;          // rule ids, upper case ("L002")
   Severity min_severity = Severity::info;  // info < warn < fail
 };
 

@@ -85,8 +85,8 @@ const std::vector<Rule>& rules() {
        "back to threads).",
        check_io_native_cache, kFixable},
       {"L008", "queues-exceed-vcpus", "More virtio queues than vCPUs", Severity::warn, false,
-       "A virtio queue per vCPU is the most that helps; more only cost interrupt vectors and memory.",
-       check_queues, kFixable},
+       "A virtio queue per vCPU is the most that helps; more only cost interrupt vectors and memory.", check_queues,
+       kFixable},
       {"L009", "balloon-with-hostdev", "Memory balloon in a passthrough guest", Severity::warn, false,
        "A passed-through device can DMA into any guest page, so all guest memory stays pinned: QEMU disables "
        "ballooning and the balloon only costs a PCI slot and a driver.",
@@ -103,8 +103,7 @@ const std::vector<Rule>& rules() {
        "Hugepages back the guest in whole pages: QEMU rounds the size up, so the guest takes one page more than "
        "its memory says and a pool sized from the XML comes up short.",
        check_page_multiple, kFixable},
-      {"L013", "hostdev-cpu-not-passthrough", "Passthrough guest without host-passthrough CPU", Severity::warn,
-       false,
+      {"L013", "hostdev-cpu-not-passthrough", "Passthrough guest without host-passthrough CPU", Severity::warn, false,
        "GPU drivers and games read the CPU's features and caches: a named or host-model CPU hides some (invtsc, "
        "cache topology) and costs speed; host-passthrough gives the guest the real CPU.",
        check_cpu_mode, kFixable},
@@ -123,8 +122,8 @@ const std::vector<Rule>& rules() {
       {"L017", "hyperv-vendor-id-length", "Hyper-V vendor_id longer than 12 characters", Severity::fail, false,
        "The Hyper-V vendor id is a 12-byte CPUID field: libvirt refuses a longer value.", check_vendor_id, kFixable},
       {"L018", "hyperv-spinlocks-retries", "Hyper-V spinlocks retries below 4095", Severity::fail, false,
-       "libvirt refuses Hyper-V spinlocks without a retries count of at least 4095 (8191 is usual).",
-       check_spinlocks, kFixable},
+       "libvirt refuses Hyper-V spinlocks without a retries count of at least 4095 (8191 is usual).", check_spinlocks,
+       kFixable},
       {"L019", "misplaced-element", "Element where libvirt does not read it", Severity::warn, false,
        "libvirt silently drops elements it does not expect where they are, so a <kvm> or <hyperv> outside "
        "<features> (or a vcpupin outside <cputune>) does nothing, and disappears at the next save.",
@@ -168,8 +167,8 @@ const std::vector<Rule>& rules() {
        "with ids of libvirt's choosing, so the count and the list say different things.",
        check_iothread_count, kFixable},
       {"L101", "pinned-cpu-missing", "Pinned host CPU that does not exist", Severity::fail, true,
-       "A pin to a CPU the host lacks (or has offline) makes libvirt fail to start the guest.",
-       check_host_cpus_exist, kNoFix},
+       "A pin to a CPU the host lacks (or has offline) makes libvirt fail to start the guest.", check_host_cpus_exist,
+       kNoFix},
       {"L102", "threads-not-smt-siblings", "Guest threads of one core not on SMT siblings", Severity::warn, true,
        "The guest schedules as if the vCPUs of one core shared it, as SMT siblings do; on separate host cores "
        "that is wrong in both directions and wastes the cores' siblings.",

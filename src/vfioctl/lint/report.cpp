@@ -64,7 +64,8 @@ std::string host_rule_ids() {
 }  // namespace
 
 std::string file_error(const FileReport& f) {
-  return f.error_line > 0 ? fmt::format("{}:{}: {}", f.file, f.error_line, f.error) : fmt::format("{}: {}", f.file, f.error);
+  return f.error_line > 0 ? fmt::format("{}:{}: {}", f.file, f.error_line, f.error)
+                          : fmt::format("{}: {}", f.file, f.error);
 }
 
 std::string path_to_uri(const std::string& path) {
@@ -72,8 +73,10 @@ std::string path_to_uri(const std::string& path) {
   for (unsigned char c : path) {
     bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
                 c == '_' || c == '~' || c == '/';
-    if (keep) out += static_cast<char>(c);
-    else out += fmt::format("%{:02X}", c);
+    if (keep)
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("%{:02X}", c);
   }
   return out;
 }
@@ -119,8 +122,10 @@ void write_json(std::ostream& out, const std::vector<FileReport>& files, const R
       w.field("line", nullptr);
     } else {
       w.field("error", f.error);
-      if (f.error_line > 0) w.field("line", f.error_line);
-      else w.field("line", nullptr);
+      if (f.error_line > 0)
+        w.field("line", f.error_line);
+      else
+        w.field("line", nullptr);
     }
     w.field("findings", static_cast<int>(f.findings.size()));
     w.key("fixed");
@@ -143,12 +148,16 @@ void write_json(std::ostream& out, const std::vector<FileReport>& files, const R
       w.field("title", x.finding.title);
       w.field("severity", lint_severity_name(x.finding.severity));
       w.field("file", x.file);
-      if (x.line > 0) w.field("line", x.line);
-      else w.field("line", nullptr);
+      if (x.line > 0)
+        w.field("line", x.line);
+      else
+        w.field("line", nullptr);
       w.field("message", x.finding.message);
       w.field("why", x.finding.why);
-      if (x.finding.fix.empty()) w.field("fix", nullptr);
-      else w.field("fix", x.finding.fix);
+      if (x.finding.fix.empty())
+        w.field("fix", nullptr);
+      else
+        w.field("fix", x.finding.fix);
       w.field("fixable", x.fixable());
       w.end_object();
     }

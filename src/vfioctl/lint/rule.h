@@ -19,9 +19,9 @@ namespace vfioctl::lint {
 
 // One finding at one place of one file.
 struct LintFinding {
-  Finding finding;   // id, title, severity, message, why, fix; where = "FILE:LINE"
-  std::string file;  // as given
-  int line = 0;      // 1-based; 0 when unknown
+  Finding finding;              // id, title, severity, message, why, fix; where = "FILE:LINE"
+  std::string file;             // as given
+  int line = 0;                 // 1-based; 0 when unknown
   std::vector<TextEdit> edits;  // what --fix changes; empty when it cannot fix this one
 
   bool fixable() const { return !edits.empty(); }
@@ -63,7 +63,7 @@ struct Rule {
   bool needs_host;         // judged against host facts (--host)
   std::string_view why;    // why it matters, one or two sentences
   CheckFn check;
-  bool fixable;            // --fix fixes its findings (those that carry edits)
+  bool fixable;  // --fix fixes its findings (those that carry edits)
 };
 
 inline constexpr bool kFixable = true;

@@ -55,8 +55,10 @@ CpuPlan plan_cpus(const CpuTopology& topo, const CpuRequest& req) {
   }
   int total = static_cast<int>(cores.size());
   if (total == 0) throw input_error("no online CPU is known (/sys/devices/system/cpu unreadable): cannot plan vCPUs");
-  if (total < 2) throw input_error("the host has a single core: nothing can be given to a guest while the host keeps one");
-  if (req.threads < 0 || req.threads > 2) throw input_error(fmt::format("threads = {}: a core has 1 or 2 threads", req.threads));
+  if (total < 2)
+    throw input_error("the host has a single core: nothing can be given to a guest while the host keeps one");
+  if (req.threads < 0 || req.threads > 2)
+    throw input_error(fmt::format("threads = {}: a core has 1 or 2 threads", req.threads));
 
   CpuPlan plan;
   bool hybrid = topo.hybrid;
@@ -67,8 +69,9 @@ CpuPlan plan_cpus(const CpuTopology& topo, const CpuRequest& req) {
   }
   int threads = req.threads > 0 ? req.threads : width;
   if (threads > width) {
-    throw input_error(fmt::format("threads = {}: this host's cores have {} thread{} (SMT off or absent); ask for threads = {}",
-                                  threads, width, width == 1 ? "" : "s", width));
+    throw input_error(
+        fmt::format("threads = {}: this host's cores have {} thread{} (SMT off or absent); ask for threads = {}",
+                    threads, width, width == 1 ? "" : "s", width));
   }
 
   // Cores a guest may get: not CPU 0's, with enough threads; on hybrid
@@ -103,14 +106,15 @@ CpuPlan plan_cpus(const CpuTopology& topo, const CpuRequest& req) {
           "E-cores have one thread: ask threads = 1 to use them too)",
           want, threads, eligible.size()));
     }
-    throw input_error(fmt::format("{} cores asked, but the host has {} and keeps at least one (the core of CPU 0): "
-                                  "at most {} can be given",
-                                  want, total, eligible.size()));
+    throw input_error(
+        fmt::format("{} cores asked, but the host has {} and keeps at least one (the core of CPU 0): "
+                    "at most {} can be given",
+                    want, total, eligible.size()));
   }
   if (total - want < keep) {
-    plan.warnings.push_back(fmt::format(
-        "the host keeps only {} core{} ({} recommended on a {}-core host): expect host stutter under load",
-        total - want, total - want == 1 ? "" : "s", keep, total));
+    plan.warnings.push_back(
+        fmt::format("the host keeps only {} core{} ({} recommended on a {}-core host): expect host stutter under load",
+                    total - want, total - want == 1 ? "" : "s", keep, total));
   }
 
   // Group by L3 domain and rank the domains.
@@ -118,7 +122,8 @@ CpuPlan plan_cpus(const CpuTopology& topo, const CpuRequest& req) {
   for (const Core* c : eligible) by_l3[c->l3].push_back(c);
   for (auto& [l3, list] : by_l3) {
     std::stable_sort(list.begin(), list.end(), [](const Core* a, const Core* b) {
-      return std::make_tuple(kind_rank(a->kind), a->cpus.front()) < std::make_tuple(kind_rank(b->kind), b->cpus.front());
+      return std::make_tuple(kind_rank(a->kind), a->cpus.front()) <
+             std::make_tuple(kind_rank(b->kind), b->cpus.front());
     });
   }
   auto score = [&](int l3) {
@@ -151,7 +156,8 @@ CpuPlan plan_cpus(const CpuTopology& topo, const CpuRequest& req) {
     }
     plan.reasons.push_back(fmt::format("no L3 domain has {} free cores: the guest spans several", want));
   }
-  std::sort(chosen.begin(), chosen.end(), [](const Core* a, const Core* b) { return a->cpus.front() < b->cpus.front(); });
+  std::sort(chosen.begin(), chosen.end(),
+            [](const Core* a, const Core* b) { return a->cpus.front() < b->cpus.front(); });
 
   std::set<int> used, idle;
   std::set<int> l3s, nodes;
@@ -168,9 +174,9 @@ CpuPlan plan_cpus(const CpuTopology& topo, const CpuRequest& req) {
     nodes.insert(c->node);
   }
   if (!idle.empty()) {
-    plan.warnings.push_back(fmt::format(
-        "threads = 1 on SMT cores: their siblings ({}) stay idle, so no host work shares a guest core",
-        cpus_text(std::vector<int>(idle.begin(), idle.end()))));
+    plan.warnings.push_back(
+        fmt::format("threads = 1 on SMT cores: their siblings ({}) stay idle, so no host work shares a guest core",
+                    cpus_text(std::vector<int>(idle.begin(), idle.end()))));
   }
   plan.cores = want;
   plan.threads = threads;
@@ -180,12 +186,13 @@ CpuPlan plan_cpus(const CpuTopology& topo, const CpuRequest& req) {
     if (plan.node == req.near_node) {
       plan.reasons.push_back(fmt::format("NUMA node {}: the node of the passed device", *req.near_node));
     } else {
-      plan.warnings.push_back(fmt::format("the passed device sits on NUMA node {}, but the guest's cores do not all fit there",
-                                          *req.near_node));
+      plan.warnings.push_back(fmt::format(
+          "the passed device sits on NUMA node {}, but the guest's cores do not all fit there", *req.near_node));
     }
   }
   if (hybrid) {
-    bool all_p = std::all_of(chosen.begin(), chosen.end(), [](const Core* c) { return c->kind == CoreKind::performance; });
+    bool all_p =
+        std::all_of(chosen.begin(), chosen.end(), [](const Core* c) { return c->kind == CoreKind::performance; });
     if (all_p) plan.reasons.push_back("performance cores only (E-cores stay with the host)");
   }
 
@@ -199,7 +206,8 @@ CpuPlan plan_cpus(const CpuTopology& topo, const CpuRequest& req) {
   auto helper_score = [&](const Core* c) {
     bool same_l3 = c->l3 >= 0 && l3s.count(c->l3);
     bool same_node = plan.node && c->node == *plan.node;
-    return std::make_tuple(c->has_cpu0 ? 1 : 0, same_node ? 0 : 1, same_l3 ? 0 : 1, kind_rank(c->kind), c->cpus.front());
+    return std::make_tuple(c->has_cpu0 ? 1 : 0, same_node ? 0 : 1, same_l3 ? 0 : 1, kind_rank(c->kind),
+                           c->cpus.front());
   };
   for (const Core* c : host_cores) {
     if (!helper || helper_score(c) < helper_score(helper)) helper = c;
@@ -207,7 +215,8 @@ CpuPlan plan_cpus(const CpuTopology& topo, const CpuRequest& req) {
   if (helper) {
     plan.emulator = helper->cpus;
     plan.iothread = helper->cpus;
-    plan.reasons.push_back(fmt::format("emulator and iothread on CPUs {}, which no vCPU uses", cpus_text(helper->cpus)));
+    plan.reasons.push_back(
+        fmt::format("emulator and iothread on CPUs {}, which no vCPU uses", cpus_text(helper->cpus)));
   }
   for (int cpu : topo.online()) {
     if (!used.count(cpu)) plan.host.push_back(cpu);

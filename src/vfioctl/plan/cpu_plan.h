@@ -19,20 +19,20 @@
 namespace vfioctl {
 
 struct CpuRequest {
-  int cores = 0;                  // 0: as many as the host can spare ("auto")
-  int threads = 0;                // per core; 0: what the chosen cores have
-  std::optional<int> near_node;   // NUMA node of a passed device
+  int cores = 0;                 // 0: as many as the host can spare ("auto")
+  int threads = 0;               // per core; 0: what the chosen cores have
+  std::optional<int> near_node;  // NUMA node of a passed device
 };
 
 struct CpuPlan {
-  int cores = 0;                  // guest topology: 1 socket, `cores` x `threads`
+  int cores = 0;  // guest topology: 1 socket, `cores` x `threads`
   int threads = 1;
-  std::vector<int> vcpus;         // vCPU i runs on host CPU vcpus[i]
-  std::vector<int> emulator;      // host CPUs for QEMU's emulator threads
-  std::vector<int> iothread;      // host CPUs for iothread 1
-  std::vector<int> host;          // CPUs no vCPU uses (emulator and iothread included)
-  std::optional<int> node;        // NUMA node of every vCPU, when one
-  std::vector<int> l3;            // L3 domains the vCPUs use
+  std::vector<int> vcpus;     // vCPU i runs on host CPU vcpus[i]
+  std::vector<int> emulator;  // host CPUs for QEMU's emulator threads
+  std::vector<int> iothread;  // host CPUs for iothread 1
+  std::vector<int> host;      // CPUs no vCPU uses (emulator and iothread included)
+  std::optional<int> node;    // NUMA node of every vCPU, when one
+  std::vector<int> l3;        // L3 domains the vCPUs use
   std::vector<std::string> warnings;
   std::vector<std::string> reasons;  // why this choice, one line each (--explain)
   int vcpu_count() const { return static_cast<int>(vcpus.size()); }

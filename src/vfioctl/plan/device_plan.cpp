@@ -46,8 +46,10 @@ GroupAssessment assess_group(const Host& host, const IommuGroup& group) {
     const PciDevice* dev = host.device(addr);
     // A device the group names but sysfs does not list is still an endpoint
     // as far as the kernel's viability check goes.
-    if (dev && dev->is_bridge()) a.bridges.push_back(addr);
-    else a.endpoints.push_back(addr);
+    if (dev && dev->is_bridge())
+      a.bridges.push_back(addr);
+    else
+      a.endpoints.push_back(addr);
   }
   if (a.endpoints.empty()) {
     a.verdict = GroupVerdict::none;
@@ -60,14 +62,16 @@ GroupAssessment assess_group(const Host& host, const IommuGroup& group) {
     if (!dev || dev->driver != "vfio-pci") all_vfio = false;
     if (!same_unit(host, addr, a.endpoints.front())) one_slot = false;
   }
-  if (all_vfio) a.verdict = GroupVerdict::ready;
-  else if (one_slot) a.verdict = GroupVerdict::passable;
-  else a.verdict = GroupVerdict::shared;
+  if (all_vfio)
+    a.verdict = GroupVerdict::ready;
+  else if (one_slot)
+    a.verdict = GroupVerdict::passable;
+  else
+    a.verdict = GroupVerdict::shared;
   return a;
 }
 
-std::vector<PciAddress> group_companions(const Host& host, const IommuGroup& group,
-                                         const PciAddress& dev) {
+std::vector<PciAddress> group_companions(const Host& host, const IommuGroup& group, const PciAddress& dev) {
   std::vector<PciAddress> out;
   for (const auto& addr : assess_group(host, group).endpoints) {
     if (!same_unit(host, addr, dev)) out.push_back(addr);
@@ -112,9 +116,10 @@ std::vector<PciAddress> take_devices(const Host& host, const std::string& text, 
   std::set<PciAddress> taken;
   for (const PciDevice* d : matched) {
     if (host.groups.empty()) {
-      throw input_error(fmt::format("{} '{}': the IOMMU is off on this host, so no device can be passed "
-                                    "('vfioctl doctor' says how to turn it on)",
-                                    where, text));
+      throw input_error(
+          fmt::format("{} '{}': the IOMMU is off on this host, so no device can be passed "
+                      "('vfioctl doctor' says how to turn it on)",
+                      where, text));
     }
     const IommuGroup* g = d->iommu_group ? host.group(*d->iommu_group) : nullptr;
     if (!g) throw input_error(fmt::format("{} '{}': {} is in no IOMMU group", where, text, d->address.short_str()));
@@ -125,10 +130,10 @@ std::vector<PciAddress> take_devices(const Host& host, const std::string& text, 
         const PciDevice* od = host.device(o);
         names.push_back(o.short_str() + (od && od->driver ? " (" + *od->driver + ")" : ""));
       }
-      throw input_error(fmt::format(
-          "{} '{}': {} shares IOMMU group {} with {}; they would all have to leave the host. Pass a "
-          "device that has its group to itself ('vfioctl list' shows the verdicts)",
-          where, text, d->address.short_str(), g->id, join(names, ", ")));
+      throw input_error(
+          fmt::format("{} '{}': {} shares IOMMU group {} with {}; they would all have to leave the host. Pass a "
+                      "device that has its group to itself ('vfioctl list' shows the verdicts)",
+                      where, text, d->address.short_str(), g->id, join(names, ", ")));
     }
     for (const auto& e : assess_group(host, *g).endpoints) taken.insert(e);
   }

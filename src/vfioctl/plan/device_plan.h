@@ -31,8 +31,7 @@ GroupAssessment assess_group(const Host& host, const IommuGroup& group);
 
 // Endpoints of `group` outside the slot of `dev`: what passing `dev` would
 // also take. Empty when the group is passable for it.
-std::vector<PciAddress> group_companions(const Host& host, const IommuGroup& group,
-                                         const PciAddress& dev);
+std::vector<PciAddress> group_companions(const Host& host, const IommuGroup& group, const PciAddress& dev);
 
 // Endpoint ids ("10de:1b81") held by more than one device, with the devices:
 // a `vfio-pci.ids=` binding would claim every one of them.

@@ -110,19 +110,24 @@ std::vector<Finding> device_checks(const Host& host, const PciDevice& dev, const
   } else if (!dev.driver) {
     c.add("H102", "Driver", Severity::info, "no driver bound: vfio-pci can take it", dwhy);
   } else if (host.kernel.builtin.count(module_name(*dev.driver))) {
-    c.add("H102", "Driver", Severity::warn,
-          fmt::format("bound to {}, which is built into the kernel: a modprobe softdep cannot keep it away", *dev.driver),
-          dwhy, "bind by address instead: set driver_override to vfio-pci for " + where + " before " + *dev.driver + " probes (in the initramfs)",
-          where);
+    c.add(
+        "H102", "Driver", Severity::warn,
+        fmt::format("bound to {}, which is built into the kernel: a modprobe softdep cannot keep it away", *dev.driver),
+        dwhy,
+        "bind by address instead: set driver_override to vfio-pci for " + where + " before " + *dev.driver +
+            " probes (in the initramfs)",
+        where);
   } else {
     c.add("H102", "Driver", Severity::info,
-          fmt::format("bound to {}; vfio-pci must claim it first (vfio-pci.ids= with a softdep on {}, or driver_override)",
-                      *dev.driver, *dev.driver),
+          fmt::format(
+              "bound to {}; vfio-pci must claim it first (vfio-pci.ids= with a softdep on {}, or driver_override)",
+              *dev.driver, *dev.driver),
           dwhy);
   }
 
   if (dev.is_gpu()) {
-    const char* bwhy = "The firmware initialised the boot GPU and the host console runs on it; its ROM may be shadowed.";
+    const char* bwhy =
+        "The firmware initialised the boot GPU and the host console runs on it; its ROM may be shadowed.";
     if (dev.boot_vga == true) {
       c.add("H103", "Boot VGA", Severity::warn, "this is the boot GPU: the host's console and firmware use it", bwhy,
             "use another GPU (or the iGPU) for the host and set it as primary in the firmware setup; or pass this one "
@@ -133,7 +138,8 @@ std::vector<Finding> device_checks(const Host& host, const PciDevice& dev, const
     }
   }
 
-  const char* rwhy = "A guest reboot resets the device; without a working reset it can come back hung (the 'reset bug').";
+  const char* rwhy =
+      "A guest reboot resets the device; without a working reset it can come back hung (the 'reset bug').";
   if (!dev.reset_methods) {
     c.add("H104", "Reset", Severity::skip, "reset_method unreadable (kernel older than 5.15?)", rwhy);
   } else if (dev.reset_methods->empty()) {
@@ -168,7 +174,8 @@ std::vector<Finding> device_checks(const Host& host, const PciDevice& dev, const
           "holds the root filesystem (" + sys.root_source.value_or("/") + "): the host would lose its disk", fwhy,
           "pass a different controller, or move the host's root filesystem first", where);
   } else if (sys.root_source) {
-    c.add("H106", "Root filesystem", Severity::pass, "does not hold the root filesystem (" + *sys.root_source + ")", fwhy);
+    c.add("H106", "Root filesystem", Severity::pass, "does not hold the root filesystem (" + *sys.root_source + ")",
+          fwhy);
   } else {
     c.add("H106", "Root filesystem", Severity::skip, "the root filesystem's source is unknown (/proc/mounts)", fwhy);
   }
@@ -177,8 +184,10 @@ std::vector<Finding> device_checks(const Host& host, const PciDevice& dev, const
   std::vector<const NetInterface*> mine;
   int wired_others = 0;
   for (const auto& i : sys.net) {
-    if (i.pci == dev.address) mine.push_back(&i);
-    else if (i.pci) ++wired_others;
+    if (i.pci == dev.address)
+      mine.push_back(&i);
+    else if (i.pci)
+      ++wired_others;
   }
   if (mine.empty()) {
     if (dev.is_network()) {

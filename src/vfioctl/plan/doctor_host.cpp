@@ -35,9 +35,10 @@ std::string add_kernel_arg(const Host& host, const std::string& arg) {
   std::string family = host.system.distro.family();
   const auto& boot = host.system.boot;
   if (boot.kernel_cmdline) {
-    return fmt::format("/etc/kernel/cmdline: append {} (\"{}\" -> \"{}\"), reinstall the kernel entries "
-                       "(kernel-install, or your distribution's hook), then reboot",
-                       arg, *boot.kernel_cmdline, trim(*boot.kernel_cmdline + " " + arg));
+    return fmt::format(
+        "/etc/kernel/cmdline: append {} (\"{}\" -> \"{}\"), reinstall the kernel entries "
+        "(kernel-install, or your distribution's hook), then reboot",
+        arg, *boot.kernel_cmdline, trim(*boot.kernel_cmdline + " " + arg));
   }
   if (boot.grub_line) {
     std::string now = boot.grub_value;
@@ -55,8 +56,9 @@ std::string add_kernel_arg(const Host& host, const std::string& arg) {
 std::string remove_kernel_arg(const Host& host, const std::string& arg) {
   const auto& boot = host.system.boot;
   if (boot.grub_line && boot.grub_value.find(arg) != std::string::npos) {
-    return fmt::format("/etc/default/grub:{}: take {} out of GRUB_CMDLINE_LINUX_DEFAULT=\"{}\", then run '{}' and reboot",
-                       *boot.grub_line, arg, boot.grub_value, regenerate(host.system.distro.family()));
+    return fmt::format(
+        "/etc/default/grub:{}: take {} out of GRUB_CMDLINE_LINUX_DEFAULT=\"{}\", then run '{}' and reboot",
+        *boot.grub_line, arg, boot.grub_value, regenerate(host.system.distro.family()));
   }
   if (boot.kernel_cmdline && boot.kernel_cmdline->find(arg) != std::string::npos) {
     return fmt::format("/etc/kernel/cmdline: take {} out, reinstall the kernel entries, then reboot", arg);
@@ -103,7 +105,8 @@ void Checks::virtualization() {
         "/proc/cpuinfo");
   }
 
-  const char* kwhy = "QEMU and libvirt open /dev/kvm for hardware-accelerated guests; without it they fall back to slow emulation.";
+  const char* kwhy =
+      "QEMU and libvirt open /dev/kvm for hardware-accelerated guests; without it they fall back to slow emulation.";
   std::string kmod = amd() ? "kvm_amd" : intel() ? "kvm_intel" : "kvm_intel or kvm_amd";
   if (!p.kvm_device) {
     add("H002", "/dev/kvm", Severity::fail, "/dev/kvm does not exist", kwhy,
@@ -111,7 +114,8 @@ void Checks::virtualization() {
                                                : "fix H001 first; then modprobe " + kmod,
         "/dev/kvm");
   } else if (!ctx.live) {
-    add("H002", "/dev/kvm", Severity::pass, "present (whether this user may open it is checked only on a live host)", kwhy);
+    add("H002", "/dev/kvm", Severity::pass, "present (whether this user may open it is checked only on a live host)",
+        kwhy);
   } else if (ctx.kvm_usable == false) {
     add("H002", "/dev/kvm", Severity::fail, "present, but this user cannot open it read-write", kwhy,
         "usermod -aG kvm $USER, then log in again", "/dev/kvm");
@@ -136,13 +140,13 @@ void Checks::iommu() {
         remove_kernel_arg(host, disabling), "/proc/cmdline");
   } else if (iommu_on()) {
     add("H003", "IOMMU enabled", Severity::pass,
-        fmt::format("{} unit{} ({}), {} IOMMU groups", units.size(), units.size() == 1 ? "" : "s",
-                    join(names, ", "), host.groups.size()),
+        fmt::format("{} unit{} ({}), {} IOMMU groups", units.size(), units.size() == 1 ? "" : "s", join(names, ", "),
+                    host.groups.size()),
         why);
   } else if (!units.empty()) {
     add("H003", "IOMMU enabled", Severity::fail,
-        fmt::format("IOMMU units present ({}) but no IOMMU groups: DMA remapping is not on", join(names, ", ")),
-        why, intel() ? add_kernel_arg(host, "intel_iommu=on") : "check dmesg for AMD-Vi or DMAR errors",
+        fmt::format("IOMMU units present ({}) but no IOMMU groups: DMA remapping is not on", join(names, ", ")), why,
+        intel() ? add_kernel_arg(host, "intel_iommu=on") : "check dmesg for AMD-Vi or DMAR errors",
         "/sys/kernel/iommu_groups");
   } else if (intel()) {
     add("H003", "IOMMU enabled", Severity::fail, "no IOMMU units in /sys/class/iommu and no IOMMU groups", why,
@@ -156,7 +160,8 @@ void Checks::iommu() {
         "/sys/class/iommu");
   } else {
     add("H003", "IOMMU enabled", Severity::fail, "no IOMMU units in /sys/class/iommu and no IOMMU groups", why,
-        "enable VT-d (Intel) or AMD-Vi (AMD) in the firmware setup; on Intel also " + add_kernel_arg(host, "intel_iommu=on"),
+        "enable VT-d (Intel) or AMD-Vi (AMD) in the firmware setup; on Intel also " +
+            add_kernel_arg(host, "intel_iommu=on"),
         "/sys/class/iommu");
   }
 
@@ -182,7 +187,8 @@ void Checks::iommu() {
         k.arg("intel_iommu") ? arg_text(k, "intel_iommu") : "no IOMMU argument needed", awhy);
   }
 
-  const char* pwhy = "iommu=pt maps the host's own devices 1:1, avoiding translation overhead for them; guests are unaffected.";
+  const char* pwhy =
+      "iommu=pt maps the host's own devices 1:1, avoiding translation overhead for them; guests are unaffected.";
   if (auto v = k.arg("iommu"); v && *v == "pt") {
     add("H005", "iommu=pt", Severity::pass, "iommu=pt is set", pwhy);
   } else {
@@ -190,11 +196,13 @@ void Checks::iommu() {
         "optional: " + add_kernel_arg(host, "iommu=pt"));
   }
 
-  const char* rwhy = "Without interrupt remapping a guest can forge interrupts (MSI) to the host; VFIO then refuses devices unless allow_unsafe_interrupts is set.";
+  const char* rwhy =
+      "Without interrupt remapping a guest can forge interrupts (MSI) to the host; VFIO then refuses devices unless "
+      "allow_unsafe_interrupts is set.";
   const auto& sys = host.system;
   bool capable_known = !sys.dmar_ir_capable.empty();
-  bool capable = std::any_of(sys.dmar_ir_capable.begin(), sys.dmar_ir_capable.end(),
-                             [](const auto& kv) { return kv.second; });
+  bool capable =
+      std::any_of(sys.dmar_ir_capable.begin(), sys.dmar_ir_capable.end(), [](const auto& kv) { return kv.second; });
   if (!iommu_on()) {
     add("H006", "Interrupt remapping", Severity::skip, "needs the IOMMU (H003)", rwhy);
   } else if (!sys.remapped_irq_lines) {
@@ -203,8 +211,8 @@ void Checks::iommu() {
     add("H006", "Interrupt remapping", Severity::pass,
         fmt::format("in effect: {} interrupt lines go through a remapping chip (IR-)", *sys.remapped_irq_lines), rwhy);
   } else if (intel() && capable_known && !capable) {
-    add("H006", "Interrupt remapping", Severity::warn,
-        "the DMAR units cannot remap interrupts (ecap bit 3 clear)", rwhy,
+    add("H006", "Interrupt remapping", Severity::warn, "the DMAR units cannot remap interrupts (ecap bit 3 clear)",
+        rwhy,
         "use a platform with interrupt remapping; vfio_iommu_type1.allow_unsafe_interrupts=1 works around it "
         "at the cost of that protection",
         "/sys/class/iommu");
@@ -214,7 +222,8 @@ void Checks::iommu() {
       if (auto v = k.arg(key); v && (std::string(key) == "nointremap" || *v == "off")) off = arg_text(k, key);
     }
     add("H006", "Interrupt remapping", Severity::warn,
-        "the hardware can remap interrupts, but no interrupt goes through a remapping chip (no IR- in /proc/interrupts)",
+        "the hardware can remap interrupts, but no interrupt goes through a remapping chip (no IR- in "
+        "/proc/interrupts)",
         rwhy,
         off.empty() ? "check dmesg for 'DMAR-IR' or 'AMD-Vi: Interrupt remapping' messages; a firmware x2APIC opt-out "
                       "can disable it (try enabling x2APIC in the firmware setup)"
@@ -231,11 +240,16 @@ void Checks::kernel_options() {
   std::vector<std::string> states, missing;
   bool unknown = false;
   for (const char* m : {"vfio", "vfio_pci", "vfio_iommu_type1"}) {
-    if (k.loaded.count(m)) states.push_back(std::string(m) + ": loaded");
-    else if (k.builtin.count(m)) states.push_back(std::string(m) + ": built in");
-    else if (sys.module_files.count(m)) states.push_back(std::string(m) + ": available");
-    else if (!k.builtin_known && !sys.module_files_known) unknown = true;
-    else missing.push_back(m);
+    if (k.loaded.count(m))
+      states.push_back(std::string(m) + ": loaded");
+    else if (k.builtin.count(m))
+      states.push_back(std::string(m) + ": built in");
+    else if (sys.module_files.count(m))
+      states.push_back(std::string(m) + ": available");
+    else if (!k.builtin_known && !sys.module_files_known)
+      unknown = true;
+    else
+      missing.push_back(m);
   }
   std::string kdir = "/lib/modules/" + k.release.value_or("RELEASE");
   if (!missing.empty()) {
@@ -251,23 +265,27 @@ void Checks::kernel_options() {
     add("H007", "VFIO modules", Severity::pass, join(states, "; "), mwhy);
   }
 
-  const char* owhy = "The ACS override makes the kernel pretend devices are isolated when the hardware does not say so: devices in a split group can still reach each other by DMA.";
+  const char* owhy =
+      "The ACS override makes the kernel pretend devices are isolated when the hardware does not say so: devices in a "
+      "split group can still reach each other by DMA.";
   if (k.arg("pcie_acs_override")) {
-    bool stock = k.release && (k.release->find("-amd64") != std::string::npos ||
-                               k.release->find("-generic") != std::string::npos ||
-                               k.release->find("-cloud") != std::string::npos ||
-                               k.release->find(".fc") != std::string::npos ||
-                               k.release->find(".el") != std::string::npos);
+    bool stock = k.release &&
+                 (k.release->find("-amd64") != std::string::npos || k.release->find("-generic") != std::string::npos ||
+                  k.release->find("-cloud") != std::string::npos || k.release->find(".fc") != std::string::npos ||
+                  k.release->find(".el") != std::string::npos);
     add("H008", "ACS override", Severity::warn,
         stock ? arg_text(k, "pcie_acs_override") + " is set, but this is a stock distribution kernel (" + *k.release +
                     ") without the ACS override patch: the option is not in effect"
               : arg_text(k, "pcie_acs_override") + " is set: IOMMU groups are split beyond what the hardware isolates",
-        owhy, remove_kernel_arg(host, "pcie_acs_override") + "; pass whole groups instead (vfioctl list)", "/proc/cmdline");
+        owhy, remove_kernel_arg(host, "pcie_acs_override") + "; pass whole groups instead (vfioctl list)",
+        "/proc/cmdline");
   } else {
     add("H008", "ACS override", Severity::pass, "not set", owhy);
   }
 
-  const char* uwhy = "allow_unsafe_interrupts lets VFIO assign devices without interrupt remapping: a guest can then inject interrupts into the host.";
+  const char* uwhy =
+      "allow_unsafe_interrupts lets VFIO assign devices without interrupt remapping: a guest can then inject "
+      "interrupts into the host.";
   bool unsafe = false;
   if (auto it = k.params.find("vfio_iommu_type1"); it != k.params.end()) {
     if (auto p = it->second.find("allow_unsafe_interrupts"); p != it->second.end()) unsafe = truthy(p->second);
@@ -282,7 +300,8 @@ void Checks::kernel_options() {
     add("H009", "Unsafe interrupts", Severity::pass, "allow_unsafe_interrupts is off", uwhy);
   }
 
-  const char* dwhy = "Options for features removed from the kernel are ignored; they suggest a setup copied from an outdated guide.";
+  const char* dwhy =
+      "Options for features removed from the kernel are ignored; they suggest a setup copied from an outdated guide.";
   if (k.arg("kvm.allow_unsafe_assigned_interrupts")) {
     add("H010", "Obsolete options", Severity::info,
         "kvm.allow_unsafe_assigned_interrupts does nothing: it belonged to KVM's legacy device assignment, "
@@ -292,18 +311,21 @@ void Checks::kernel_options() {
     add("H010", "Obsolete options", Severity::pass, "none on the kernel command line", dwhy);
   }
 
-  const char* iwhy = "Windows guests can crash on model-specific registers KVM does not emulate; ignore_msrs makes KVM ignore them instead.";
+  const char* iwhy =
+      "Windows guests can crash on model-specific registers KVM does not emulate; ignore_msrs makes KVM ignore them "
+      "instead.";
   std::optional<std::string> im;
   if (auto it = k.params.find("kvm"); it != k.params.end()) {
     if (auto p = it->second.find("ignore_msrs"); p != it->second.end()) im = p->second;
   }
   if (!im) {
-    add("H014", "kvm.ignore_msrs", Severity::skip, "the kvm module's parameters are not readable (kvm not loaded?)", iwhy);
+    add("H014", "kvm.ignore_msrs", Severity::skip, "the kvm module's parameters are not readable (kvm not loaded?)",
+        iwhy);
   } else if (truthy(*im)) {
     add("H014", "kvm.ignore_msrs", Severity::info, "on", iwhy);
   } else {
-    add("H014", "kvm.ignore_msrs", Severity::info, "off (the default); turn it on only if a Windows guest crashes", iwhy,
-        "if needed: " + add_kernel_arg(host, "kvm.ignore_msrs=1 kvm.report_ignored_msrs=0"));
+    add("H014", "kvm.ignore_msrs", Severity::info, "off (the default); turn it on only if a Windows guest crashes",
+        iwhy, "if needed: " + add_kernel_arg(host, "kvm.ignore_msrs=1 kvm.report_ignored_msrs=0"));
   }
 }
 
@@ -316,7 +338,7 @@ void Checks::memory_and_cpu() {
   for (const auto& pool : mem.pools) {
     if (pool.node) continue;
     std::string size = pool.page_kib >= 1048576 ? fmt::format("{} GiB", pool.page_kib / 1048576)
-                                                 : fmt::format("{} MiB", pool.page_kib / 1024);
+                                                : fmt::format("{} MiB", pool.page_kib / 1024);
     pools.push_back(fmt::format("{}: {} reserved, {} free", size, pool.total.value_or(0), pool.free.value_or(0)));
   }
   std::string pool_text = pools.empty() ? "no hugepage pools" : join(pools, "; ");
@@ -329,7 +351,9 @@ void Checks::memory_and_cpu() {
         hwhy);
   }
 
-  const char* twhy = "Without reserved hugepages, transparent hugepages ('always' or 'madvise', which QEMU asks for) are what backs guest memory with large pages.";
+  const char* twhy =
+      "Without reserved hugepages, transparent hugepages ('always' or 'madvise', which QEMU asks for) are what backs "
+      "guest memory with large pages.";
   if (!mem.thp_enabled) {
     add("H012", "Transparent hugepages", Severity::skip, "mode unknown", twhy, "",
         "/sys/kernel/mm/transparent_hugepage/enabled");
@@ -347,7 +371,9 @@ void Checks::memory_and_cpu() {
 
 void Checks::isolation() {
   const auto& k = host.kernel;
-  const char* why = "isolcpus, nohz_full and rcu_nocbs keep host work off guest cores; the host must keep CPU 0 and the sets should agree.";
+  const char* why =
+      "isolcpus, nohz_full and rcu_nocbs keep host work off guest cores; the host must keep CPU 0 and the sets should "
+      "agree.";
   std::vector<std::pair<std::string, std::vector<int>>> sets;
   std::vector<std::string> bad;
   for (const char* key : {"isolcpus", "nohz_full", "rcu_nocbs"}) {
@@ -360,8 +386,7 @@ void Checks::isolation() {
       if (!part.empty() && std::isdigit(static_cast<unsigned char>(part[0]))) {
         if (!list.empty()) list += ',';
         list += std::string(part);
-      } else if (std::string_view(key) != "isolcpus" ||
-                 (part != "domain" && part != "managed_irq" && part != "nohz")) {
+      } else if (std::string_view(key) != "isolcpus" || (part != "domain" && part != "managed_irq" && part != "nohz")) {
         flags_ok = false;
       }
     }
@@ -391,7 +416,8 @@ void Checks::isolation() {
   if (!with_zero.empty()) {
     add("H013", "CPU isolation", Severity::fail, join(with_zero, ", ") + " include CPU 0: " + join(desc, ", "), why,
         "leave CPU 0 (and its SMT sibling) to the host: take it out of " + join(with_zero, ", ") +
-            " on the kernel command line (/etc/default/grub or /etc/kernel/cmdline), regenerate the boot configuration, reboot",
+            " on the kernel command line (/etc/default/grub or /etc/kernel/cmdline), regenerate the boot "
+            "configuration, reboot",
         "/proc/cmdline");
     return;
   }
@@ -405,7 +431,9 @@ void Checks::isolation() {
 }
 
 void Checks::memlock() {
-  const char* why = "VFIO pins all guest memory; a plain QEMU process needs a locked-memory limit as large as the guest (libvirt raises it itself).";
+  const char* why =
+      "VFIO pins all guest memory; a plain QEMU process needs a locked-memory limit as large as the guest (libvirt "
+      "raises it itself).";
   if (!ctx.live) {
     add("H019", "Locked-memory limit", Severity::skip, "a live session's limit: run doctor on the host itself", why);
   } else if (ctx.root_user) {
@@ -417,7 +445,8 @@ void Checks::memlock() {
   } else {
     long long mib = *ctx.memlock_bytes / (1024 * 1024);
     add("H019", "Locked-memory limit", mib < 1024 ? Severity::warn : Severity::info,
-        fmt::format("{} MiB for this user: enough for libvirt guests, too small for a plain QEMU guest larger than that", mib),
+        fmt::format(
+            "{} MiB for this user: enough for libvirt guests, too small for a plain QEMU guest larger than that", mib),
         why,
         "for plain QEMU: add '<user> hard memlock unlimited' and '<user> soft memlock unlimited' to "
         "/etc/security/limits.conf (or LimitMEMLOCK= in a systemd unit), log in again");
@@ -477,8 +506,9 @@ void Checks::guest_features() {
     add("H022", "nested virtualization", Severity::info,
         std::string(module) + " nested: " + nested.value_or("unknown") + " (only guests with nested = true need it)",
         nwhy,
-        fmt::format("echo 'options {} nested=1' > /etc/modprobe.d/kvm-nested.conf, then reload {} with no guest running",
-                    module, module),
+        fmt::format(
+            "echo 'options {} nested=1' > /etc/modprobe.d/kvm-nested.conf, then reload {} with no guest running",
+            module, module),
         "/sys/module/" + std::string(module) + "/parameters/nested");
   }
 }
@@ -504,7 +534,8 @@ void Checks::software() {
   const char* lwhy = "libvirt defines, starts and pins guests and sets their memory limits; vfioctl writes its XML.";
   if (sys.tools.count("libvirtd")) {
     add("H017", "libvirt", Severity::pass,
-        sys.tools.at("libvirtd") + version("libvirt-daemon-system") + (sys.packages.count("libvirt-daemon-system") ? "" : version("libvirt-daemon")),
+        sys.tools.at("libvirtd") + version("libvirt-daemon-system") +
+            (sys.packages.count("libvirt-daemon-system") ? "" : version("libvirt-daemon")),
         lwhy);
   } else {
     add("H017", "libvirt", Severity::warn, "libvirtd not installed (plain QEMU scripts still work)", lwhy,

@@ -14,14 +14,14 @@ const char* severity_label(Severity s);
 const char* severity_name(Severity s);
 
 struct Finding {
-  std::string id;        // "H003"
-  std::string title;     // "IOMMU enabled"
+  std::string id;     // "H003"
+  std::string title;  // "IOMMU enabled"
   Severity severity = Severity::info;
-  std::string message;   // what was found, on this host
-  std::string why;       // one sentence: why it matters
-  std::string fix;       // the exact change for this host; empty when nothing to do
-  std::string where;     // file, device or object the finding is about
-  std::string section;   // heading it is printed under
+  std::string message;  // what was found, on this host
+  std::string why;      // one sentence: why it matters
+  std::string fix;      // the exact change for this host; empty when nothing to do
+  std::string where;    // file, device or object the finding is about
+  std::string section;  // heading it is printed under
 };
 
 }  // namespace vfioctl

@@ -42,8 +42,9 @@ std::vector<Finding> guest_checks(const GuestNeeds& n, const GuestAccess& a, con
                        "every file the guest opens after start must be open to this user", "", section));
   } else {
     out.push_back(make("H201", "QEMU user", Severity::skip,
-                       a.conf.user ? fmt::format("qemu.conf names user {}, which /etc/passwd does not have", *a.conf.user)
-                                   : "no libvirt-qemu or qemu account in /etc/passwd (is libvirt installed?)",
+                       a.conf.user
+                           ? fmt::format("qemu.conf names user {}, which /etc/passwd does not have", *a.conf.user)
+                           : "no libvirt-qemu or qemu account in /etc/passwd (is libvirt installed?)",
                        "the file checks below need to know who QEMU is", "", section));
   }
 
@@ -63,11 +64,12 @@ std::vector<Finding> guest_checks(const GuestNeeds& n, const GuestAccess& a, con
                          "writes it), then restart libvirtd; or use <input type='evdev'>, which libvirt allows itself",
                          section));
     } else {
-      out.push_back(make("H202", "evdev devices", Severity::pass,
-                         fmt::format("{} evdev device(s) as <input type='evdev'>{}", n.evdev.size() + n.evdev_cmdline.size(),
-                                     n.evdev_cmdline.empty() ? ": libvirt allows them in the device cgroup itself"
-                                                             : " and in cgroup_device_acl"),
-                         "QEMU may open only the device nodes its cgroup allows", "", section));
+      out.push_back(
+          make("H202", "evdev devices", Severity::pass,
+               fmt::format("{} evdev device(s) as <input type='evdev'>{}", n.evdev.size() + n.evdev_cmdline.size(),
+                           n.evdev_cmdline.empty() ? ": libvirt allows them in the device cgroup itself"
+                                                   : " and in cgroup_device_acl"),
+               "QEMU may open only the device nodes its cgroup allows", "", section));
     }
   }
 
@@ -112,7 +114,8 @@ std::vector<Finding> guest_checks(const GuestNeeds& n, const GuestAccess& a, con
   // H205: a hugetlbfs of the guest's page size.
   if (n.hugepage_kib > 0 || n.hugepages_default_size) {
     long long want = n.hugepage_kib > 0 ? n.hugepage_kib : a.default_hugepage_kib;
-    auto it = std::find_if(a.hugetlbfs.begin(), a.hugetlbfs.end(), [&](const HugetlbfsMount& m) { return m.page_kib == want; });
+    auto it = std::find_if(a.hugetlbfs.begin(), a.hugetlbfs.end(),
+                           [&](const HugetlbfsMount& m) { return m.page_kib == want; });
     if (it != a.hugetlbfs.end()) {
       out.push_back(make("H205", "hugetlbfs mount", Severity::pass,
                          fmt::format("hugetlbfs with {} pages at {}", page_text(want), it->path),
@@ -143,7 +146,8 @@ std::vector<Finding> guest_checks(const GuestNeeds& n, const GuestAccess& a, con
                          s.access == Access::missing ? s.path + " does not exist yet: QEMU creates it, owned by " + who
                                                      : fmt::format("{} may use {}", who, s.path),
                          "the host's reader (looking-glass-client, scream) needs read-write access too",
-                         fmt::format("systemd-tmpfiles line: f {} 0660 YOU kvm - (you in group kvm)", s.path), section));
+                         fmt::format("systemd-tmpfiles line: f {} 0660 YOU kvm - (you in group kvm)", s.path),
+                         section));
     }
   }
 
@@ -151,16 +155,18 @@ std::vector<Finding> guest_checks(const GuestNeeds& n, const GuestAccess& a, con
   if (a.mac.apparmor || a.mac.selinux_enforcing) {
     std::string what = a.mac.apparmor ? "AppArmor" : "SELinux (enforcing)";
     if (a.mac.denials.empty()) {
-      out.push_back(make("H207", "AppArmor/SELinux", Severity::pass, what + " is active; no denial for this guest is logged",
+      out.push_back(make("H207", "AppArmor/SELinux", Severity::pass,
+                         what + " is active; no denial for this guest is logged",
                          "a confined QEMU is refused files its profile does not list", "", section));
     } else {
       out.push_back(make("H207", "AppArmor/SELinux", Severity::fail,
                          fmt::format("{} denied this guest {} time(s); the last: {}", what, a.mac.denials.size(),
                                      a.mac.denials.back()),
                          "a confined QEMU is refused files its profile does not list",
-                         a.mac.apparmor ? "move the file under a path libvirt's profile allows (/var/lib/libvirt/), or add "
-                                          "it to /etc/apparmor.d/local/abstractions/libvirt-qemu"
-                                        : "label the file: chcon -t svirt_image_t FILE (or virt_content_t for read-only)",
+                         a.mac.apparmor
+                             ? "move the file under a path libvirt's profile allows (/var/lib/libvirt/), or add "
+                               "it to /etc/apparmor.d/local/abstractions/libvirt-qemu"
+                             : "label the file: chcon -t svirt_image_t FILE (or virt_content_t for read-only)",
                          section));
     }
   } else {
@@ -189,41 +195,43 @@ std::vector<Finding> guest_checks(const GuestNeeds& n, const GuestAccess& a, con
 
   // H209: vhost-net for virtio NICs.
   if (n.virtio_net) {
-    out.push_back(a.vhost_net ? make("H209", "vhost-net", Severity::pass, "/dev/vhost-net exists",
-                                     "the virtio NIC's data path runs in the kernel", "", section)
-                              : make("H209", "vhost-net", Severity::warn, "/dev/vhost-net is missing",
-                                     "without it QEMU moves every packet itself: slower, more CPU",
-                                     "modprobe vhost_net (and echo vhost_net > /etc/modules-load.d/vhost_net.conf)",
-                                     section));
+    out.push_back(a.vhost_net
+                      ? make("H209", "vhost-net", Severity::pass, "/dev/vhost-net exists",
+                             "the virtio NIC's data path runs in the kernel", "", section)
+                      : make("H209", "vhost-net", Severity::warn, "/dev/vhost-net is missing",
+                             "without it QEMU moves every packet itself: slower, more CPU",
+                             "modprobe vhost_net (and echo vhost_net > /etc/modules-load.d/vhost_net.conf)", section));
   }
 
   // H210: locked memory for a plain-QEMU start of this guest.
   if (n.locked && session.memlock_bytes) {
     long long need = n.memory_kib * 1024;
     bool enough = *session.memlock_bytes < 0 || *session.memlock_bytes >= need || session.root_user;
-    out.push_back(make("H210", "locked memory", enough ? Severity::pass : Severity::warn,
-                       enough ? "this session may lock the guest's memory"
-                              : fmt::format("RLIMIT_MEMLOCK is {} MiB; the guest locks {} MiB", *session.memlock_bytes >> 20,
-                                            need >> 20),
-                       "libvirt raises the limit itself; a plain QEMU start (vfioctl new --qemu-script) needs it",
-                       enough ? "" : "run the script as root (it starts QEMU as root, then drops to the user)", section));
+    out.push_back(make(
+        "H210", "locked memory", enough ? Severity::pass : Severity::warn,
+        enough
+            ? "this session may lock the guest's memory"
+            : fmt::format("RLIMIT_MEMLOCK is {} MiB; the guest locks {} MiB", *session.memlock_bytes >> 20, need >> 20),
+        "libvirt raises the limit itself; a plain QEMU start (vfioctl new --qemu-script) needs it",
+        enough ? "" : "run the script as root (it starts QEMU as root, then drops to the user)", section));
   }
   // H211: the libvirt hook for a guest that asks to be tuned.
   if (n.tune) {
     const auto& h = a.hook;
     std::string asks = n.tune_actions.empty() ? "<vfioctl:tune> with no actions"
                                               : "<vfioctl:tune> asks for " + join(n.tune_actions, ", ");
-    const char* why = "libvirt runs the vfioctl hook as the guest starts and stops; it makes the tuning the guest's "
-                      "<vfioctl:tune> asks for (docs/hook.md)";
+    const char* why =
+        "libvirt runs the vfioctl hook as the guest starts and stops; it makes the tuning the guest's "
+        "<vfioctl:tune> asks for (docs/hook.md)";
     if (!h.present) {
       out.push_back(make("H211", "vfioctl hook", Severity::warn,
                          fmt::format("{}, but {} does not exist: nothing will tune the host", asks, kLibvirtHookFile),
                          why, "vfioctl hook install --apply, then restart libvirtd (or virtqemud)", section));
     } else if (!h.ours) {
-      out.push_back(make("H211", "vfioctl hook", Severity::warn,
-                         fmt::format("{}, but {} was not written by vfioctl", asks, kLibvirtHookFile), why,
-                         fmt::format("move that file elsewhere in {}, then vfioctl hook install --apply", kLibvirtHookDir),
-                         section));
+      out.push_back(make(
+          "H211", "vfioctl hook", Severity::warn,
+          fmt::format("{}, but {} was not written by vfioctl", asks, kLibvirtHookFile), why,
+          fmt::format("move that file elsewhere in {}, then vfioctl hook install --apply", kLibvirtHookDir), section));
     } else if (!h.executable) {
       out.push_back(make("H211", "vfioctl hook", Severity::fail,
                          fmt::format("{} is not executable: libvirt skips it", kLibvirtHookFile), why,
@@ -231,8 +239,7 @@ std::vector<Finding> guest_checks(const GuestNeeds& n, const GuestAccess& a, con
     } else {
       out.push_back(make("H211", "vfioctl hook", Severity::pass,
                          fmt::format("{}; the hook is installed ({})", asks, kLibvirtHookFile),
-                         std::string(why) + "; libvirtd must have been restarted once after the install", "",
-                         section));
+                         std::string(why) + "; libvirtd must have been restarted once after the install", "", section));
     }
   }
   return out;

@@ -41,9 +41,10 @@ MemoryPlan plan_memory(const Memory& mem, const Platform& platform, const Memory
     long long total = *total_kib / 1024;
     long long room = total - host_reserve_mib(total);
     if (req.mib > room) {
-      throw input_error(fmt::format("memory = \"{}\" is more than this host can give: it has {} MiB and keeps {} MiB; "
-                                    "at most {} for a guest",
-                                    size_text(req.mib), total, host_reserve_mib(total), room > 0 ? size_text(room) : "0"));
+      throw input_error(
+          fmt::format("memory = \"{}\" is more than this host can give: it has {} MiB and keeps {} MiB; "
+                      "at most {} for a guest",
+                      size_text(req.mib), total, host_reserve_mib(total), room > 0 ? size_text(room) : "0"));
     }
   }
   if (req.hugepages_off) {
@@ -60,9 +61,10 @@ MemoryPlan plan_memory(const Memory& mem, const Platform& platform, const Memory
       throw input_error("hugepages = \"1G\": this CPU has no 1 GiB pages (no pdpe1gb flag); use \"2M\" or \"auto\"");
     }
     if (!offered(page)) {
-      throw input_error(fmt::format("hugepages = \"{}\": the kernel offers no {} pool (/sys/kernel/mm/hugepages); "
-                                    "use \"auto\" or \"off\"",
-                                    page_text(page), page_text(page)));
+      throw input_error(
+          fmt::format("hugepages = \"{}\": the kernel offers no {} pool (/sys/kernel/mm/hugepages); "
+                      "use \"auto\" or \"off\"",
+                      page_text(page), page_text(page)));
     }
     if (plan.kib % page != 0) {
       throw input_error(fmt::format("memory = \"{}\" is not a whole number of {} pages; make it a multiple of {}",
@@ -80,7 +82,9 @@ MemoryPlan plan_memory(const Memory& mem, const Platform& platform, const Memory
                                     size_text(req.mib)));
     }
     plan.reasons.push_back(gib ? "1 GiB pages: the CPU has them and the size is whole GiB"
-                               : "2 MiB pages" + std::string(platform.has_flag("pdpe1gb") ? " (the size is not whole GiB)" : " (no 1 GiB pages on this CPU)"));
+                               : "2 MiB pages" + std::string(platform.has_flag("pdpe1gb")
+                                                                 ? " (the size is not whole GiB)"
+                                                                 : " (no 1 GiB pages on this CPU)"));
   }
   plan.page_kib = page;
   plan.pages = plan.kib / page;
@@ -91,17 +95,18 @@ MemoryPlan plan_memory(const Memory& mem, const Platform& platform, const Memory
   long long free = pool && pool->free ? *pool->free : 0;
   if (free < plan.pages) {
     if (page == 1048576) {
-      plan.warnings.push_back(fmt::format(
-          "{} free 1 GiB pages, {} needed: reserve them at boot (kernel arguments default_hugepagesz=1G "
-          "hugepagesz=1G hugepages={}; 'vfioctl setup --hugepages-for SPEC' writes them)",
-          free, plan.pages, plan.pages));
+      plan.warnings.push_back(
+          fmt::format("{} free 1 GiB pages, {} needed: reserve them at boot (kernel arguments default_hugepagesz=1G "
+                      "hugepagesz=1G hugepages={}; 'vfioctl setup --hugepages-for SPEC' writes them)",
+                      free, plan.pages, plan.pages));
     } else {
-      std::string where = req.node ? fmt::format("/sys/devices/system/node/node{}/hugepages/hugepages-2048kB/nr_hugepages", *req.node)
-                                   : "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages";
-      plan.warnings.push_back(fmt::format(
-          "{} free 2 MiB pages, {} needed: reserve them before the guest starts (echo {} > {}), or let the "
-          "vfioctl libvirt hook do it",
-          free, plan.pages, plan.pages + (pool && pool->total ? *pool->total - free : 0), where));
+      std::string where =
+          req.node ? fmt::format("/sys/devices/system/node/node{}/hugepages/hugepages-2048kB/nr_hugepages", *req.node)
+                   : "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages";
+      plan.warnings.push_back(
+          fmt::format("{} free 2 MiB pages, {} needed: reserve them before the guest starts (echo {} > {}), or let the "
+                      "vfioctl libvirt hook do it",
+                      free, plan.pages, plan.pages + (pool && pool->total ? *pool->total - free : 0), where));
     }
   }
   return plan;

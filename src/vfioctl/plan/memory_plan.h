@@ -20,13 +20,13 @@ struct MemoryRequest {
   long long mib = 0;
   std::optional<long long> page_kib;  // asked page size; nullopt: auto
   bool hugepages_off = false;
-  std::optional<int> node;            // NUMA node of the vCPUs
-  bool passthrough = false;           // a device is passed: locked, no balloon
+  std::optional<int> node;   // NUMA node of the vCPUs
+  bool passthrough = false;  // a device is passed: locked, no balloon
 };
 
 struct MemoryPlan {
   long long kib = 0;
-  long long page_kib = 0;             // 0: ordinary pages
+  long long page_kib = 0;  // 0: ordinary pages
   long long pages = 0;
   std::optional<int> node;
   bool locked = false;

@@ -100,7 +100,9 @@ DomainTune parse_domain_tune(const std::string& xml) {
       throw input_error(fmt::format("{}: <memory> '{}' is not a number", who, mem.child_value()));
     }
     t.memory_kib = to_kib(v, mem.attribute("unit").value());
-    if (t.memory_kib < 0) throw input_error(fmt::format("{}: <memory unit='{}'> is not a unit libvirt knows", who, mem.attribute("unit").value()));
+    if (t.memory_kib < 0)
+      throw input_error(
+          fmt::format("{}: <memory unit='{}'> is not a unit libvirt knows", who, mem.attribute("unit").value()));
   }
 
   if (auto hp = dom.child("memoryBacking").child("hugepages")) {
@@ -110,7 +112,9 @@ DomainTune parse_domain_tune(const std::string& xml) {
     for (auto page : hp.children("page")) {
       long long size = page.attribute("size").as_llong(0);
       long long kib = to_kib(size, page.attribute("unit").value());
-      if (kib <= 0) throw input_error(fmt::format("{}: <hugepages><page size='{}' unit='{}'> is not a page size", who, page.attribute("size").value(), page.attribute("unit").value()));
+      if (kib <= 0)
+        throw input_error(fmt::format("{}: <hugepages><page size='{}' unit='{}'> is not a page size", who,
+                                      page.attribute("size").value(), page.attribute("unit").value()));
       t.hugepage_kib = kib;
       if (!page.attribute("nodeset")) break;
     }
@@ -125,7 +129,9 @@ DomainTune parse_domain_tune(const std::string& xml) {
   for (auto pin : dom.child("cputune").children("vcpupin")) {
     std::string set = pin.attribute("cpuset").value();
     auto c = parse_libvirt_cpuset(set);
-    if (!c) throw input_error(fmt::format("{}: <vcpupin vcpu='{}' cpuset='{}'> is not a CPU list", who, pin.attribute("vcpu").value(), set));
+    if (!c)
+      throw input_error(fmt::format("{}: <vcpupin vcpu='{}' cpuset='{}'> is not a CPU list", who,
+                                    pin.attribute("vcpu").value(), set));
     cpus.insert(c->begin(), c->end());
   }
   if (cpus.empty()) {

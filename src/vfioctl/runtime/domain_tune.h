@@ -22,12 +22,12 @@ inline const std::vector<std::string>& tune_actions() {
 struct DomainTune {
   std::string name;
   std::string uuid;
-  bool opted_in = false;              // the element is there
-  std::vector<std::string> actions;   // in tune_actions() order, no duplicates
-  long long memory_kib = 0;           // <memory>
+  bool opted_in = false;                  // the element is there
+  std::vector<std::string> actions;       // in tune_actions() order, no duplicates
+  long long memory_kib = 0;               // <memory>
   std::optional<long long> hugepage_kib;  // page size when backed by hugepages (0 = the host default)
-  std::optional<int> node;            // the one NUMA node <numatune> binds memory to, if one
-  std::vector<int> vcpu_cpus;         // union of <vcpupin cpuset>, else <vcpu cpuset>
+  std::optional<int> node;                // the one NUMA node <numatune> binds memory to, if one
+  std::vector<int> vcpu_cpus;             // union of <vcpupin cpuset>, else <vcpu cpuset>
   bool wants(const std::string& action) const;
 };
 

@@ -145,8 +145,7 @@ class LiveIo : public HostIo {
     CPU_ZERO(&set);
     for (int c : cpus)
       if (c >= 0 && c < CPU_SETSIZE) CPU_SET(c, &set);
-    if (::sched_setaffinity(pid, sizeof set, &set) != 0)
-      throw IoError("/proc/" + std::to_string(pid), errno);
+    if (::sched_setaffinity(pid, sizeof set, &set) != 0) throw IoError("/proc/" + std::to_string(pid), errno);
   }
 
   double now() override {

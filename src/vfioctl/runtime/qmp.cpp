@@ -67,9 +67,10 @@ QmpClient::QmpClient(const std::string& path, std::chrono::milliseconds timeout)
     if (n == 0) {
       ::close(m_fd);
       m_fd = -1;
-      throw refused(fmt::format("QMP socket {}: no greeting within {} ms; another client may hold the monitor "
-                                "(QEMU serves one at a time)",
-                                path, timeout.count()));
+      throw refused(
+          fmt::format("QMP socket {}: no greeting within {} ms; another client may hold the monitor "
+                      "(QEMU serves one at a time)",
+                      path, timeout.count()));
     }
     break;
   }

@@ -15,7 +15,7 @@ struct QmpVcpu {
 };
 
 struct QmpIothread {
-  std::string id;     // "iothread1"
+  std::string id;  // "iothread1"
   int thread_id = 0;
 };
 

@@ -107,7 +107,8 @@ void Tuner::Impl::log(const std::string& message) {
 
 void Tuner::Impl::over_budget(const std::string& action, double took, double budget, const std::string& advice) {
   if (took > budget)
-    log(fmt::format("{} took {:.1f} s, over its {:.0f} s budget{}", action, took, budget, advice.empty() ? "" : ": " + advice));
+    log(fmt::format("{} took {:.1f} s, over its {:.0f} s budget{}", action, took, budget,
+                    advice.empty() ? "" : ": " + advice));
 }
 
 void Tuner::Impl::checkpoint(const std::string& name) {
@@ -168,7 +169,6 @@ std::vector<int> Tuner::Impl::held(const std::string& action) {
   return {u.begin(), u.end()};
 }
 
-
 // --- shared settings -------------------------------------------------------
 void Tuner::Impl::reconcile() {
   double t0 = io.now();
@@ -196,9 +196,12 @@ int Tuner::run(const std::string& operation, const std::string& sub_operation, c
   (void)sub_operation;
   if (!d.opted_in || d.actions.empty()) return 0;
   try {
-    if (operation == "prepare") prepare(d);
-    else if (operation == "started") started(d);
-    else if (operation == "release") release(d.name);
+    if (operation == "prepare")
+      prepare(d);
+    else if (operation == "started")
+      started(d);
+    else if (operation == "release")
+      release(d.name);
     return 0;
   } catch (const Error& e) {
     m_log << "vfioctl hook: " << d.name << ": " << e.what() << "\n";
@@ -224,8 +227,8 @@ void Tuner::prepare(const DomainTune& d) {
     lock = m_io.lock();
     impl.host = impl.load(kHostState);
   }
-  json st = {{"version", 1}, {"domain", d.name}, {"uuid", d.uuid}, {"actions", d.actions}, {"phase", "prepared"},
-             {"updated", now_iso()}, {"boot", impl.boot}};
+  json st = {{"version", 1},        {"domain", d.name},     {"uuid", d.uuid},   {"actions", d.actions},
+             {"phase", "prepared"}, {"updated", now_iso()}, {"boot", impl.boot}};
   m_io.save(state_path(d.name), st.dump(2) + "\n");
   if (d.wants("hugepages")) impl.prepare(d, st);
 }
@@ -248,7 +251,8 @@ void Tuner::started(const DomainTune& d) {
   }
   if (d.vcpu_cpus.empty()) {
     m_io.save(state_path(d.name), st.dump(2) + "\n");
-    impl.log("started: the vCPUs are not pinned (<cputune><vcpupin>): no CPUs to isolate, governor and IRQs left alone");
+    impl.log(
+        "started: the vCPUs are not pinned (<cputune><vcpupin>): no CPUs to isolate, governor and IRQs left alone");
     return;
   }
   std::string cpus = format_cpulist(d.vcpu_cpus);
@@ -274,7 +278,8 @@ void Tuner::release(const std::string& domain) {
   impl.give_back_pages(st);
   if (st.contains("hugepages")) {
     m_io.save(state_path(domain), st.dump(2) + "\n");
-    throw Error(ExitCode::refused, "release: the hugepages could not be given back; 'vfioctl hook recover' tries again");
+    throw Error(ExitCode::refused,
+                "release: the hugepages could not be given back; 'vfioctl hook recover' tries again");
   }
   if (held) {
     impl.host["holders"].erase(domain);

@@ -42,19 +42,19 @@ inline constexpr const char* kHostCgroup = "vfioctl.host";
 
 struct TunerOptions {
   Budgets budgets;
-  pid_t self = 0;          // this process: never moved
-  std::string pause_at;    // test seam: stop at this checkpoint until killed
+  pid_t self = 0;        // this process: never moved
+  std::string pause_at;  // test seam: stop at this checkpoint until killed
 };
 
 // One line of what a state holds, for `hook status` and `recover`.
 struct StateSummary {
   std::string domain;
-  std::string phase;                 // "prepared", "started"
-  bool running = false;              // libvirt's pid file names a live process
+  std::string phase;     // "prepared", "started"
+  bool running = false;  // libvirt's pid file names a live process
   std::optional<long long> hugepage_kib;
   long long pages_added = 0;
-  std::string pool;                  // the nr_hugepages file
-  std::string cpus;                  // isolated for this guest ("" none)
+  std::string pool;  // the nr_hugepages file
+  std::string cpus;  // isolated for this guest ("" none)
   std::vector<std::string> actions;
 };
 
@@ -67,7 +67,7 @@ class Tuner {
   // started and release do nothing.
   int run(const std::string& operation, const std::string& sub_operation, const DomainTune& d);
 
-  void prepare(const DomainTune& d);   // throws Error(refused) when the pool cannot be filled
+  void prepare(const DomainTune& d);  // throws Error(refused) when the pool cannot be filled
   void started(const DomainTune& d);
   void release(const std::string& domain);
 

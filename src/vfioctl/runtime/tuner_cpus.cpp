@@ -20,8 +20,8 @@ using tuner_detail::ProcInfo;
 using tuner_detail::read_int;
 
 bool Tuner::Impl::exempt(const ProcInfo& p, const std::string& pid) {
-  if (pid == "2" || p.ppid == 2) return true;                           // kernel threads
-  if (opt.self > 0 && pid == std::to_string(opt.self)) return true;     // this hook
+  if (pid == "2" || p.ppid == 2) return true;                        // kernel threads
+  if (opt.self > 0 && pid == std::to_string(opt.self)) return true;  // this hook
   // libvirt places guests relative to its own cgroup, and cpuset children
   // must stay inside their parent: its daemons stay where they are. QEMU
   // processes keep their own pinning.
@@ -96,7 +96,8 @@ void Tuner::Impl::apply_isolate(const std::vector<int>& guest) {
     std::string mech = detect_mechanism();
     if (mech.empty()) {
       host.erase("isolate");
-      log("started: no cpuset controller (no systemd, cgroup v2 without cpuset, no /sys/fs/cgroup/cpuset): host processes "
+      log("started: no cpuset controller (no systemd, cgroup v2 without cpuset, no /sys/fs/cgroup/cpuset): host "
+          "processes "
           "are not confined");
       return;
     }
@@ -123,7 +124,8 @@ void Tuner::Impl::apply_isolate(const std::vector<int>& guest) {
   if (mech == "systemd") {
     for (const auto& u : systemd_units()) {
       auto r = io.run({"systemctl", "set-property", "--runtime", u, "AllowedCPUs=" + cpus});
-      if (r.exit_code != 0) log(fmt::format("started: systemctl set-property {} AllowedCPUs={} failed: {}", u, cpus, trim(r.output)));
+      if (r.exit_code != 0)
+        log(fmt::format("started: systemctl set-property {} AllowedCPUs={} failed: {}", u, cpus, trim(r.output)));
     }
     log(fmt::format("started: systemd slices {} confined to CPUs {}", join(systemd_units(), ", "), cpus));
     return;
@@ -243,7 +245,8 @@ void Tuner::Impl::apply_governor(const std::vector<int>& guest) {
     std::string avail_text = io.read(dir + "/scaling_available_governors").value_or("performance");
     auto avail = split_ws(avail_text);
     if (std::find(avail.begin(), avail.end(), "performance") == avail.end()) {
-      log(fmt::format("started: CPU {} has no performance governor (it has {}): left at {}", cpu, join(std::vector<std::string>(avail.begin(), avail.end()), ", "), c));
+      log(fmt::format("started: CPU {} has no performance governor (it has {}): left at {}", cpu,
+                      join(std::vector<std::string>(avail.begin(), avail.end()), ", "), c));
       continue;
     }
     gov[std::to_string(cpu)] = c;
@@ -263,8 +266,9 @@ void Tuner::Impl::apply_governor(const std::vector<int>& guest) {
   save_host();
   if (!changed.empty()) log(fmt::format("started: performance governor on CPUs {}", format_cpulist(changed)));
   if (!missing.empty())
-    log(fmt::format("started: CPUs {} have no cpufreq driver (a VM, or frequency fixed by firmware): governor left alone",
-                    format_cpulist(missing)));
+    log(fmt::format(
+        "started: CPUs {} have no cpufreq driver (a VM, or frequency fixed by firmware): governor left alone",
+        format_cpulist(missing)));
 }
 
 // --- IRQ affinity --------------------------------------------------------
@@ -346,8 +350,9 @@ void Tuner::Impl::apply_irq(const std::vector<int>& guest) {
   if (irq.empty()) host.erase("irq");
   save_host();
   if (changed || refused)
-    log(fmt::format("{}: {} {} IRQs{}", guest.empty() ? "release" : "started", guest.empty() ? "restored the affinity of" : "moved",
-                    changed, guest.empty() ? "" : fmt::format(" to CPUs {}", format_cpulist(rest))) +
+    log(fmt::format("{}: {} {} IRQs{}", guest.empty() ? "release" : "started",
+                    guest.empty() ? "restored the affinity of" : "moved", changed,
+                    guest.empty() ? "" : fmt::format(" to CPUs {}", format_cpulist(rest))) +
         (refused ? fmt::format(" ({} kept by the kernel)", refused) : ""));
 }
 

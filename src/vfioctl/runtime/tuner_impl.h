@@ -25,7 +25,7 @@ std::vector<int> minus(const std::vector<int>& a, const std::vector<int>& b);
 std::string state_path(const std::string& domain);  // /run/vfioctl/DOMAIN.json
 std::string now_iso();                              // UTC, to the second
 std::optional<long long> read_int(HostIo& io, const std::string& path);
-std::string page_name(long long kib);               // "2 MiB", "1 GiB"
+std::string page_name(long long kib);  // "2 MiB", "1 GiB"
 
 // A process's start time (field 22 of /proc/PID/stat) and parent, which
 // tell a reused pid apart and kernel threads (children of kthreadd, pid 2).

@@ -54,33 +54,39 @@ void Tuner::Impl::prepare(const DomainTune& d, json& st) {
   long long kib = *d.hugepage_kib;
   if (kib == 0) {
     auto def = default_page_kib();
-    if (!def) throw Error(ExitCode::refused, "prepare: /proc/meminfo has no Hugepagesize: this kernel has no hugepages");
+    if (!def)
+      throw Error(ExitCode::refused, "prepare: /proc/meminfo has no Hugepagesize: this kernel has no hugepages");
     kib = *def;
   }
   Pool pool = pool_for(kib, d.node);
   std::string nr_path = pool.dir + "/nr_hugepages";
   auto before = read_int(io, nr_path);
   if (!before)
-    throw Error(ExitCode::refused, fmt::format("prepare: {} cannot be read: the kernel has no {} pages{}", nr_path, page_name(kib),
-                                               kib >= 1024 * 1024 ? " (1 GiB pages need the CPU flag pdpe1gb)" : ""));
+    throw Error(ExitCode::refused,
+                fmt::format("prepare: {} cannot be read: the kernel has no {} pages{}", nr_path, page_name(kib),
+                            kib >= 1024 * 1024 ? " (1 GiB pages need the CPU flag pdpe1gb)" : ""));
   long long need = (d.memory_kib + kib - 1) / kib;
   long long have = available(pool);
   std::string where = pool.node ? fmt::format(" on NUMA node {}", *d.node) : "";
   if (have >= need) {
-    log(fmt::format("prepare: {} {} pages needed, {} free{}: the pool is large enough", need, page_name(kib), have, where));
+    log(fmt::format("prepare: {} {} pages needed, {} free{}: the pool is large enough", need, page_name(kib), have,
+                    where));
     return;
   }
   long long short_by = need - have;
   if (kib >= 1024 * 1024)
-    throw Error(ExitCode::refused,
-                fmt::format("prepare: the guest needs {} 1 GiB pages{}, {} are free, and 1 GiB pages can only be reserved at boot: "
-                            "run 'vfioctl setup --hugepages-for SPEC --apply --regenerate' (or add hugepagesz=1G hugepages={} to the "
-                            "kernel command line) and reboot",
-                            need, where, have, *before + short_by));
+    throw Error(
+        ExitCode::refused,
+        fmt::format(
+            "prepare: the guest needs {} 1 GiB pages{}, {} are free, and 1 GiB pages can only be reserved at boot: "
+            "run 'vfioctl setup --hugepages-for SPEC --apply --regenerate' (or add hugepagesz=1G hugepages={} to the "
+            "kernel command line) and reboot",
+            need, where, have, *before + short_by));
   // Write-ahead: the pool as it was and the goal, before the kernel
   // changes anything; `added` follows once it is known.
-  st["hugepages"] = {{"size_kib", kib}, {"node", pool.node ? json(*d.node) : json()}, {"pool", nr_path},
-                     {"need", need},    {"before", *before}, {"target", *before + short_by},
+  st["hugepages"] = {{"size_kib", kib},   {"node", pool.node ? json(*d.node) : json()},
+                     {"pool", nr_path},   {"need", need},
+                     {"before", *before}, {"target", *before + short_by},
                      {"added", nullptr}};
   io.save(state_path(d.name), st.dump(2) + "\n");
 
@@ -123,16 +129,18 @@ void Tuner::Impl::prepare(const DomainTune& d, json& st) {
     }
     st.erase("hugepages");
     io.save(state_path(d.name), st.dump(2) + "\n");
-    throw Error(ExitCode::refused,
-                fmt::format("prepare: the guest needs {} more {} pages{} but the kernel found only {} after compacting memory "
-                            "(free memory is short or fragmented); the pool is back at {}. Free memory, or reserve the pages at boot: "
-                            "'vfioctl setup --hugepages-for SPEC --apply --regenerate'",
-                            short_by, page_name(kib), where, added, *before));
+    throw Error(
+        ExitCode::refused,
+        fmt::format(
+            "prepare: the guest needs {} more {} pages{} but the kernel found only {} after compacting memory "
+            "(free memory is short or fragmented); the pool is back at {}. Free memory, or reserve the pages at boot: "
+            "'vfioctl setup --hugepages-for SPEC --apply --regenerate'",
+            short_by, page_name(kib), where, added, *before));
   }
   st["hugepages"]["added"] = added;
   io.save(state_path(d.name), st.dump(2) + "\n");
-  log(fmt::format("prepare: reserved {} more {} pages{} (pool {} -> {}) in {:.2f} s", added, page_name(kib), where, *before,
-                  now_nr, took));
+  log(fmt::format("prepare: reserved {} more {} pages{} (pool {} -> {}) in {:.2f} s", added, page_name(kib), where,
+                  *before, now_nr, took));
   over_budget("prepare: the hugepage reservation", took, opt.budgets.hugepages,
               "reserve these pages at boot instead (vfioctl setup --hugepages-for SPEC)");
 }
@@ -167,8 +175,8 @@ void Tuner::Impl::give_back_pages(json& st) {
     throw Error(ExitCode::refused, fmt::format("release: {}", e.what()));
   }
   auto after = read_int(io, nr_path).value_or(want);
-  log(fmt::format("release: gave back {} {} pages (pool {} -> {}{})", added,
-                  page_name(hp.value("size_kib", 0LL)), *now_nr, after,
+  log(fmt::format("release: gave back {} {} pages (pool {} -> {}{})", added, page_name(hp.value("size_kib", 0LL)),
+                  *now_nr, after,
                   after > want ? fmt::format("; {} are still in use and leave as they are freed", after - want) : ""));
   st.erase("hugepages");
 }

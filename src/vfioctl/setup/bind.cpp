@@ -24,7 +24,8 @@ std::string dev_path(const PciAddress& a, const char* attr) {
 
 void check_needed(const Host& host, const PciDevice& d, bool force) {
   if (force) return;
-  if (auto why = host_needs(host, d.address, true)) throw Error(ExitCode::refused, *why + ". Refusing; --force overrides");
+  if (auto why = host_needs(host, d.address, true))
+    throw Error(ExitCode::refused, *why + ". Refusing; --force overrides");
   // Only VGA devices have boot_vga: the boot GPU, bound to a driver, drives
   // the console.
   if (d.boot_vga == true && d.driver) {
@@ -109,8 +110,10 @@ BindPlan plan_unbind(const Root& root, const Host& host, const std::vector<std::
     p.drivers[a] = orig;
     p.writes.push_back({dev_path(a, "driver_override"), "\n"});
     p.writes.push_back({dev_path(a, "driver/unbind"), a.str()});
-    if (orig) p.writes.push_back({fmt::format("/sys/bus/pci/drivers/{}/bind", *orig), a.str()});
-    else p.writes.push_back({"/sys/bus/pci/drivers_probe", a.str()});
+    if (orig)
+      p.writes.push_back({fmt::format("/sys/bus/pci/drivers/{}/bind", *orig), a.str()});
+    else
+      p.writes.push_back({"/sys/bus/pci/drivers_probe", a.str()});
     if (it == state.end()) {
       p.notes.push_back(a.short_str() + ": no driver recorded by 'vfioctl bind'; the kernel picks one (drivers_probe)");
     }
@@ -122,8 +125,10 @@ void apply_bind(const Root& root, FileSystem& fs, const BindPlan& plan, bool bin
   // Record first: a crash after the writes still leaves what to restore.
   auto state = bound_state(root);
   for (const auto& [a, drv] : plan.drivers) {
-    if (bind) state.emplace(a, drv);
-    else state.erase(a);
+    if (bind)
+      state.emplace(a, drv);
+    else
+      state.erase(a);
   }
   nlohmann::json j;
   j["version"] = 1;

@@ -23,10 +23,10 @@ struct SysfsWrite {
 };
 
 struct BindPlan {
-  std::vector<PciAddress> devices;                      // the whole group(s), endpoints only
+  std::vector<PciAddress> devices;                           // the whole group(s), endpoints only
   std::map<PciAddress, std::optional<std::string>> drivers;  // driver before (bind) / to restore (unbind)
-  bool load_vfio = false;                               // vfio-pci is not loaded: modprobe first
-  std::vector<SysfsWrite> writes;                       // in order
+  bool load_vfio = false;                                    // vfio-pci is not loaded: modprobe first
+  std::vector<SysfsWrite> writes;                            // in order
   std::vector<std::string> notes;
 };
 

@@ -26,11 +26,11 @@ struct Command {
 };
 
 struct Plan {
-  std::vector<FileChange> files;     // in the order they are written
-  std::vector<Command> commands;     // run after the files, with --regenerate
+  std::vector<FileChange> files;         // in the order they are written
+  std::vector<Command> commands;         // run after the files, with --regenerate
   std::vector<std::string> kernel_args;  // the arguments the boot entries get
-  std::vector<std::string> warnings; // printed before the diff
-  std::vector<std::string> notes;    // what was decided and why
+  std::vector<std::string> warnings;     // printed before the diff
+  std::vector<std::string> notes;        // what was decided and why
 
   // Files whose content changes; the rest are already as wanted.
   std::vector<const FileChange*> changed() const;

@@ -155,8 +155,8 @@ std::optional<std::vector<std::string>> array_words(const std::string& text, std
     std::string_view t = trim(l);
     if (!starts_with(t, prefix)) continue;
     size_t close = t.find(')');
-    std::string_view inner = t.substr(prefix.size(), close == std::string_view::npos ? std::string_view::npos
-                                                                                       : close - prefix.size());
+    std::string_view inner =
+        t.substr(prefix.size(), close == std::string_view::npos ? std::string_view::npos : close - prefix.size());
     std::vector<std::string> words;
     for (auto w : split_ws(inner)) words.push_back(unquote(w));
     out = std::move(words);

@@ -64,8 +64,8 @@ std::string size_text(long long kib) {
 }
 
 // One file edit, recorded only when the file would change or is new.
-void add_file(Plan& plan, const std::string& path, const std::optional<std::string>& before,
-              std::string after, mode_t mode, std::string why) {
+void add_file(Plan& plan, const std::string& path, const std::optional<std::string>& before, std::string after,
+              mode_t mode, std::string why) {
   FileChange c;
   c.path = path;
   c.before = before;
@@ -139,9 +139,10 @@ Devices resolve_devices(const Host& host, const SetupRequest& req, Plan& plan) {
     for (const auto& other : host.pci) {
       if (other.id_pair() == id && !taken.count(other.address) && !other.is_bridge()) {
         shared = true;
-        plan.notes.push_back(fmt::format("{} has the id {} of {}, which the host keeps: binding by address "
-                                         "(driver_override) instead of vfio-pci.ids",
-                                         a.short_str(), id, other.address.short_str()));
+        plan.notes.push_back(
+            fmt::format("{} has the id {} of {}, which the host keeps: binding by address "
+                        "(driver_override) instead of vfio-pci.ids",
+                        a.short_str(), id, other.address.short_str()));
       }
     }
     if (seen.insert(id).second) d.ids.push_back(id);
@@ -185,10 +186,11 @@ std::vector<KernelArg> kernel_args(const Host& host, const SetupRequest& req, co
       long long total_mib = *total / 1024;
       long long keep = host_reserve_mib(total_mib);
       if (mib > total_mib - keep) {
-        throw input_error(fmt::format("--hugepages {}: this host has {} MiB and keeps {} MiB for itself; the most it "
-                                      "can reserve is {}",
-                                      size_text(mib * 1024), total_mib, keep,
-                                      size_text(std::max(0LL, (total_mib - keep) / (page / 1024)) * page)));
+        throw input_error(
+            fmt::format("--hugepages {}: this host has {} MiB and keeps {} MiB for itself; the most it "
+                        "can reserve is {}",
+                        size_text(mib * 1024), total_mib, keep,
+                        size_text(std::max(0LL, (total_mib - keep) / (page / 1024)) * page)));
       }
     }
     long long count = mib * 1024 / page;
@@ -196,8 +198,9 @@ std::vector<KernelArg> kernel_args(const Host& host, const SetupRequest& req, co
     args.push_back({"hugepages", std::to_string(count)});
     if (page == 1048576) {
       *fstab_body = "hugetlbfs1g /dev/hugepages1G hugetlbfs pagesize=1G 0 0";
-      plan.notes.push_back("1 GiB pages need a hugetlbfs mount of that size: /dev/hugepages1G in /etc/fstab "
-                           "(libvirt finds hugetlbfs mounts itself)");
+      plan.notes.push_back(
+          "1 GiB pages need a hugetlbfs mount of that size: /dev/hugepages1G in /etc/fstab "
+          "(libvirt finds hugetlbfs mounts itself)");
     }
   }
   if (req.isolate) {
@@ -208,25 +211,26 @@ std::vector<KernelArg> kernel_args(const Host& host, const SetupRequest& req, co
     auto online = host.cpu.online();
     for (int c : *cpus) {
       if (!online.empty() && std::find(online.begin(), online.end(), c) == online.end()) {
-        throw input_error(fmt::format("--isolate '{}': CPU {} does not exist on this host (it has {})", *req.isolate,
-                                      c, format_cpulist(online)));
+        throw input_error(fmt::format("--isolate '{}': CPU {} does not exist on this host (it has {})", *req.isolate, c,
+                                      format_cpulist(online)));
       }
     }
     if (!online.empty() && cpus->size() >= online.size()) {
-      throw input_error(fmt::format("--isolate '{}' takes every CPU; the host needs at least one core for itself",
-                                    *req.isolate));
+      throw input_error(
+          fmt::format("--isolate '{}' takes every CPU; the host needs at least one core for itself", *req.isolate));
     }
     if (std::find(cpus->begin(), cpus->end(), 0) != cpus->end()) {
-      throw input_error(fmt::format("--isolate '{}' includes CPU 0, which keeps work that cannot move (timers, "
-                                    "some interrupts); leave the first core to the host",
-                                    *req.isolate));
+      throw input_error(
+          fmt::format("--isolate '{}' includes CPU 0, which keeps work that cannot move (timers, "
+                      "some interrupts); leave the first core to the host",
+                      *req.isolate));
     }
     for (const auto& core : host.cpu.cores()) {
       size_t in = 0;
       for (int c : core) in += std::count(cpus->begin(), cpus->end(), c);
       if (in != 0 && in != core.size()) {
-        plan.warnings.push_back(fmt::format("--isolate splits the SMT siblings {}: isolate both or neither",
-                                            format_cpulist(core)));
+        plan.warnings.push_back(
+            fmt::format("--isolate splits the SMT siblings {}: isolate both or neither", format_cpulist(core)));
       }
     }
     std::string list = format_cpulist(*cpus);
@@ -244,8 +248,8 @@ void plan_boot(const Root& root, const BootLayout& boot, const std::vector<Kerne
     auto before = root.read(boot.grub_file);
     std::string text = before.value_or("");
     std::string user = without_managed_block(text);
-    std::string have = shell_value(user, "GRUB_CMDLINE_LINUX").value_or("") + " " +
-                       shell_value(user, boot.grub_var).value_or("");
+    std::string have =
+        shell_value(user, "GRUB_CMDLINE_LINUX").value_or("") + " " + shell_value(user, boot.grub_var).value_or("");
     auto add = missing_args(have, args);
     std::string body;
     if (!add.empty()) {
@@ -306,7 +310,8 @@ std::string override_script(const std::vector<PciAddress>& devices) {
       "# Written by vfioctl setup: hands these devices to vfio-pci by address before\n"
       "# their host drivers load (the host keeps other devices with the same ids).\n"
       "for dev in {}; do\n"
-      "  [ -e /sys/bus/pci/devices/$dev/driver_override ] && echo vfio-pci > /sys/bus/pci/devices/$dev/driver_override\n"
+      "  [ -e /sys/bus/pci/devices/$dev/driver_override ] && echo vfio-pci > "
+      "/sys/bus/pci/devices/$dev/driver_override\n"
       "done\n"
       "exit 0\n",
       join(addrs, " "));
@@ -353,8 +358,9 @@ void plan_initramfs(const Root& root, const Host& host, const InitramfsLayout& i
       }
       auto hooks = array_words(after, "HOOKS");
       if (hooks && std::find(hooks->begin(), hooks->end(), "modconf") == hooks->end()) {
-        plan.warnings.push_back("mkinitcpio.conf HOOKS has no 'modconf': the initramfs will not read "
-                                "/etc/modprobe.d, so vfio-pci gets no ids there; add modconf to HOOKS");
+        plan.warnings.push_back(
+            "mkinitcpio.conf HOOKS has no 'modconf': the initramfs will not read "
+            "/etc/modprobe.d, so vfio-pci gets no ids there; add modconf to HOOKS");
       }
       changed |= after != before;
       add_file(plan, path, before, after, 0644, "load the vfio modules from the initramfs, before GPU drivers");
@@ -362,15 +368,16 @@ void plan_initramfs(const Root& root, const Host& host, const InitramfsLayout& i
     }
     case InitramfsLayout::Kind::dracut: {
       auto before = root.read(kDracutFile);
-      std::string after = "# Written by vfioctl setup; 'vfioctl undo' restores what was here before.\n"
-                          "force_drivers+=\" " + join(modules, " ") + " \"\n";
+      std::string after =
+          "# Written by vfioctl setup; 'vfioctl undo' restores what was here before.\n"
+          "force_drivers+=\" " +
+          join(modules, " ") + " \"\n";
       if (script) after += fmt::format("install_items+=\" {} \"\n", kOverrideScript);
       changed |= after != before;
       add_file(plan, kDracutFile, before, after, 0644, "load the vfio modules from the initramfs, before GPU drivers");
       break;
     }
-    case InitramfsLayout::Kind::none:
-      break;
+    case InitramfsLayout::Kind::none: break;
   }
   if (changed) {
     for (const auto& c : ir.regenerate) plan.commands.push_back(c);
@@ -387,13 +394,16 @@ std::string Command::str() const {
 
 std::string shell_quote(const std::string& word) {
   bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("-_./=:,+@%").find(c) != std::string_view::npos;
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("-_./=:,+@%").find(c) != std::string_view::npos;
   });
   if (plain) return word;
   std::string out = "'";
   for (char c : word) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -408,9 +418,10 @@ std::vector<const FileChange*> Plan::changed() const {
 
 std::optional<std::string> host_needs(const Host& host, const PciAddress& a, bool running) {
   if (host.system.root_devices.count(a)) {
-    return fmt::format("{} holds the root filesystem ({}): without it the host loses / now, and with it on vfio-pci "
-                       "at boot the host does not start",
-                       a.short_str(), host.system.root_source.value_or("?"));
+    return fmt::format(
+        "{} holds the root filesystem ({}): without it the host loses / now, and with it on vfio-pci "
+        "at boot the host does not start",
+        a.short_str(), host.system.root_source.value_or("?"));
   }
   std::vector<const NetInterface*> wired;
   for (const auto& n : host.system.net) {
@@ -445,11 +456,14 @@ BootLayout detect_boot(const Root& root) {
       b.regenerate.push_back({{"update-grub"}, "rebuild grub.cfg from /etc/default/grub"});
       b.describe = "GRUB (/etc/default/grub, update-grub)";
     } else if (has_tool(root, "grub2-mkconfig") || root.exists("/boot/grub2")) {
-      b.regenerate.push_back({{"grub2-mkconfig", "-o", "/boot/grub2/grub.cfg"}, "rebuild grub.cfg from /etc/default/grub"});
-      b.describe = b.entries.empty() ? "GRUB (/etc/default/grub, grub2-mkconfig)"
-                                     : "GRUB with BLS entries (/etc/default/grub, /boot/loader/entries, grub2-mkconfig)";
+      b.regenerate.push_back(
+          {{"grub2-mkconfig", "-o", "/boot/grub2/grub.cfg"}, "rebuild grub.cfg from /etc/default/grub"});
+      b.describe = b.entries.empty()
+                       ? "GRUB (/etc/default/grub, grub2-mkconfig)"
+                       : "GRUB with BLS entries (/etc/default/grub, /boot/loader/entries, grub2-mkconfig)";
     } else {
-      b.regenerate.push_back({{"grub-mkconfig", "-o", "/boot/grub/grub.cfg"}, "rebuild grub.cfg from /etc/default/grub"});
+      b.regenerate.push_back(
+          {{"grub-mkconfig", "-o", "/boot/grub/grub.cfg"}, "rebuild grub.cfg from /etc/default/grub"});
       b.describe = "GRUB (/etc/default/grub, grub-mkconfig)";
     }
     return b;
@@ -461,8 +475,8 @@ BootLayout detect_boot(const Root& root) {
     if (kernel_cmdline && has_tool(root, "kernel-install")) {
       b.regenerate.push_back({{"kernel-install", "add-all"}, "reinstall the kernels with /etc/kernel/cmdline"});
     }
-    b.describe = kernel_cmdline ? "systemd-boot / kernel-install (/etc/kernel/cmdline)"
-                                : "systemd-boot (loader entries)";
+    b.describe =
+        kernel_cmdline ? "systemd-boot / kernel-install (/etc/kernel/cmdline)" : "systemd-boot (loader entries)";
     return b;
   }
   throw Error(ExitCode::refused,
@@ -529,8 +543,9 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
   Plan plan;
   bool boot_work = !req.devices.empty() || req.hugepages_mib || req.isolate || req.windows;
   if (!boot_work && !req.qemu_conf) {
-    throw input_error("nothing to set up: give --device SEL (what guests get), --hugepages SIZE, --isolate CPUS, "
-                      "--windows or --for SPEC.toml; 'vfioctl setup --help' shows them");
+    throw input_error(
+        "nothing to set up: give --device SEL (what guests get), --hugepages SIZE, --isolate CPUS, "
+        "--windows or --for SPEC.toml; 'vfioctl setup --help' shows them");
   }
   if (req.qemu_conf) plan_qemu_conf(root, *req.qemu_conf, plan);
   if (!boot_work) return plan;

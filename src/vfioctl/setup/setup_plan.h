@@ -16,31 +16,31 @@ namespace vfioctl::setup {
 
 // What one guest needs in libvirt's qemu.conf (`setup --for SPEC.toml`).
 struct QemuConfRequest {
-  std::string spec;                    // the spec file, for messages
-  std::vector<std::string> devices;    // device nodes for cgroup_device_acl (evdev)
-  std::optional<std::string> user;     // QEMU's user: "+1000" (the sound server's owner)
+  std::string spec;                  // the spec file, for messages
+  std::vector<std::string> devices;  // device nodes for cgroup_device_acl (evdev)
+  std::optional<std::string> user;   // QEMU's user: "+1000" (the sound server's owner)
 };
 
 struct SetupRequest {
-  std::vector<std::string> devices;    // selectors (--device); whole groups are taken
-  std::optional<long long> hugepages_mib;  // static pool to reserve at boot
-  std::optional<long long> hugepage_kib;   // its page size; nullopt: 1 GiB when possible
-  std::optional<std::string> isolate;  // cpulist for isolcpus/nohz_full/rcu_nocbs
-  bool windows = false;                // kvm ignore_msrs
-  bool unsafe = false;                 // allow ACS override / unsafe interrupts
-  bool force = false;                  // pass a device the host needs (root disk, only NIC)
+  std::vector<std::string> devices;          // selectors (--device); whole groups are taken
+  std::optional<long long> hugepages_mib;    // static pool to reserve at boot
+  std::optional<long long> hugepage_kib;     // its page size; nullopt: 1 GiB when possible
+  std::optional<std::string> isolate;        // cpulist for isolcpus/nohz_full/rcu_nocbs
+  bool windows = false;                      // kvm ignore_msrs
+  bool unsafe = false;                       // allow ACS override / unsafe interrupts
+  bool force = false;                        // pass a device the host needs (root disk, only NIC)
   std::optional<QemuConfRequest> qemu_conf;  // --for SPEC.toml
 };
 
 // Where the kernel command line lives and how the boot files are rebuilt.
 struct BootLayout {
   enum class Kind { grub, systemd_boot } kind = Kind::grub;
-  std::string grub_file;                 // /etc/default/grub
-  std::string grub_var;                  // GRUB_CMDLINE_LINUX_DEFAULT or GRUB_CMDLINE_LINUX
-  std::vector<std::string> entries;      // loader entries edited directly (systemd-boot, BLS)
-  bool kernel_cmdline = false;           // /etc/kernel/cmdline present
+  std::string grub_file;             // /etc/default/grub
+  std::string grub_var;              // GRUB_CMDLINE_LINUX_DEFAULT or GRUB_CMDLINE_LINUX
+  std::vector<std::string> entries;  // loader entries edited directly (systemd-boot, BLS)
+  bool kernel_cmdline = false;       // /etc/kernel/cmdline present
   std::vector<Command> regenerate;
-  std::string describe;                  // "GRUB (update-grub)"
+  std::string describe;  // "GRUB (update-grub)"
 };
 
 struct InitramfsLayout {

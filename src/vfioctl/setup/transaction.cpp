@@ -56,7 +56,8 @@ bool numeric(const std::string& s) {
 }
 
 Error rolled_back(const Error& e) {
-  return Error(ExitCode::refused, std::string(e.what()) + "; every file written before it was restored, nothing changed");
+  return Error(ExitCode::refused,
+               std::string(e.what()) + "; every file written before it was restored, nothing changed");
 }
 
 // Removes the directories a file's write created, when they are empty again.
@@ -64,7 +65,8 @@ void remove_new_dirs(const Root& root, const JournalFile& f) {
   for (auto it = f.new_dirs.rbegin(); it != f.new_dirs.rend(); ++it) {
     std::error_code ec;
     std::string real = real_path(root, *it);
-    if (std::filesystem::is_directory(real, ec) && std::filesystem::is_empty(real, ec)) std::filesystem::remove(real, ec);
+    if (std::filesystem::is_directory(real, ec) && std::filesystem::is_empty(real, ec))
+      std::filesystem::remove(real, ec);
   }
 }
 
@@ -84,8 +86,10 @@ std::vector<std::string> missing_dirs(const Root& root, const std::string& path)
 void restore(const Root& root, FileSystem& fs, const std::vector<JournalFile>& files) {
   for (auto it = files.rbegin(); it != files.rend(); ++it) {
     try {
-      if (it->before) fs.write(real_path(root, it->path), *it->before, it->mode);
-      else fs.remove(real_path(root, it->path));
+      if (it->before)
+        fs.write(real_path(root, it->path), *it->before, it->mode);
+      else
+        fs.remove(real_path(root, it->path));
       remove_new_dirs(root, *it);
     } catch (const Error&) {
       // Keep going: the journal entry still holds the content for `undo`.
@@ -258,8 +262,8 @@ std::optional<JournalEntry> apply(const Root& root, FileSystem& fs, const Plan& 
     std::string real = real_path(root, c->path);
     auto now = read_file(real);
     if (now != c->before) {
-      throw Error(ExitCode::refused, fmt::format("{}: changed since it was read; nothing was changed, run the command again",
-                                                 c->path));
+      throw Error(ExitCode::refused,
+                  fmt::format("{}: changed since it was read; nothing was changed, run the command again", c->path));
     }
     JournalFile f;
     f.path = c->path;
@@ -279,8 +283,10 @@ std::optional<JournalEntry> apply(const Root& root, FileSystem& fs, const Plan& 
   for (size_t i = 0; i < e.files.size(); ++i) {
     const auto& f = e.files[i];
     try {
-      if (f.after) fs.write(real_path(root, f.path), *f.after, f.mode);
-      else fs.remove(real_path(root, f.path));
+      if (f.after)
+        fs.write(real_path(root, f.path), *f.after, f.mode);
+      else
+        fs.remove(real_path(root, f.path));
     } catch (const Error& err) {
       restore(root, fs, std::vector<JournalFile>(e.files.begin(), e.files.begin() + static_cast<long>(i) + 1));
       journal.remove(e.id);

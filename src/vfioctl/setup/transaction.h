@@ -28,12 +28,12 @@ struct JournalFile {
 };
 
 struct JournalEntry {
-  std::string id;                     // "1", "2", ... in order of application
-  std::string created;                // "2026-11-23T10:15:00Z"
-  std::string command;                // the command line that made it
-  std::string state;                  // "applied" or "undone"
+  std::string id;       // "1", "2", ... in order of application
+  std::string created;  // "2026-11-23T10:15:00Z"
+  std::string command;  // the command line that made it
+  std::string state;    // "applied" or "undone"
   std::vector<JournalFile> files;
-  std::vector<Command> commands;      // regenerate commands; run again after undo
+  std::vector<Command> commands;  // regenerate commands; run again after undo
 };
 
 class Journal {

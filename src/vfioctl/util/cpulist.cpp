@@ -61,10 +61,14 @@ std::optional<std::vector<int>> parse_cpumask(std::string_view text) {
     char c = text[i];
     if (c == ',') continue;
     int nibble;
-    if (c >= '0' && c <= '9') nibble = c - '0';
-    else if (c >= 'a' && c <= 'f') nibble = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') nibble = c - 'A' + 10;
-    else return std::nullopt;
+    if (c >= '0' && c <= '9')
+      nibble = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      nibble = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      nibble = c - 'A' + 10;
+    else
+      return std::nullopt;
     for (int b = 0; b < 4; ++b) {
       if (nibble & (1 << b)) cpus.push_back(bit + b);
     }

@@ -120,9 +120,20 @@ std::string unified_diff(const std::string& path, const std::optional<std::strin
       const Line* l = nullptr;
       char mark = ' ';
       switch (e[x].op) {
-        case Op::keep: l = &a[e[x].a]; ++na, ++nb; break;
-        case Op::del: l = &a[e[x].a]; mark = '-'; ++na; break;
-        case Op::add: l = &b[e[x].b]; mark = '+'; ++nb; break;
+        case Op::keep:
+          l = &a[e[x].a];
+          ++na, ++nb;
+          break;
+        case Op::del:
+          l = &a[e[x].a];
+          mark = '-';
+          ++na;
+          break;
+        case Op::add:
+          l = &b[e[x].b];
+          mark = '+';
+          ++nb;
+          break;
       }
       body += mark;
       body += l->text;

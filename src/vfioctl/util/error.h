@@ -10,15 +10,14 @@ namespace vfioctl {
 // Exit codes shared by every command (documented in the README).
 enum class ExitCode : int {
   ok = 0,
-  findings = 1,    // a check found errors (doctor, lint)
-  bad_input = 2,   // bad usage or bad input
-  refused = 3,     // the system refused: permission, missing tool, write failed
+  findings = 1,   // a check found errors (doctor, lint)
+  bad_input = 2,  // bad usage or bad input
+  refused = 3,    // the system refused: permission, missing tool, write failed
 };
 
 class Error : public std::runtime_error {
  public:
-  Error(ExitCode code, const std::string& message)
-      : std::runtime_error(message), m_code(code) {}
+  Error(ExitCode code, const std::string& message) : std::runtime_error(message), m_code(code) {}
   ExitCode code() const { return m_code; }
 
  private:
@@ -26,8 +25,6 @@ class Error : public std::runtime_error {
 };
 
 // Shorthand for the most common case: bad usage or input (exit 2).
-inline Error input_error(const std::string& message) {
-  return Error(ExitCode::bad_input, message);
-}
+inline Error input_error(const std::string& message) { return Error(ExitCode::bad_input, message); }
 
 }  // namespace vfioctl

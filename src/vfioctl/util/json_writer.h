@@ -51,8 +51,10 @@ class JsonWriter {
   }
   template <typename T>
   void value(const std::optional<T>& v) {
-    if (v) value(*v);
-    else value(nullptr);
+    if (v)
+      value(*v);
+    else
+      value(nullptr);
   }
   template <typename T>
   void value(const std::vector<T>& items) {

@@ -7,8 +7,8 @@
 namespace vfioctl {
 
 struct ProcessResult {
-  int exit_code = -1;   // -1: could not start; 128+N: killed by signal N
-  std::string output;   // stdout and stderr, interleaved
+  int exit_code = -1;  // -1: could not start; 128+N: killed by signal N
+  std::string output;  // stdout and stderr, interleaved
 };
 
 // Runs argv[0] (looked up in PATH) with the arguments, waits, captures output.

@@ -11,60 +11,60 @@
 namespace vfioctl::lint {
 
 // cpu.cpp: vCPU and thread pinning, topology.
-void check_vcpupin_range(const Domain&, const Host*, Emitter&);      // L001
-void check_thread_overlap(const Domain&, const Host*, Emitter&);     // L002
-void check_partial_pinning(const Domain&, const Host*, Emitter&);    // L003
-void check_shared_host_cpu(const Domain&, const Host*, Emitter&);    // L004
-void check_iothread_refs(const Domain&, const Host*, Emitter&);      // L005
-void check_topology_count(const Domain&, const Host*, Emitter&);     // L006
-void check_iothread_count(const Domain&, const Host*, Emitter&);     // L028
+void check_vcpupin_range(const Domain&, const Host*, Emitter&);    // L001
+void check_thread_overlap(const Domain&, const Host*, Emitter&);   // L002
+void check_partial_pinning(const Domain&, const Host*, Emitter&);  // L003
+void check_shared_host_cpu(const Domain&, const Host*, Emitter&);  // L004
+void check_iothread_refs(const Domain&, const Host*, Emitter&);    // L005
+void check_topology_count(const Domain&, const Host*, Emitter&);   // L006
+void check_iothread_count(const Domain&, const Host*, Emitter&);   // L028
 
 // devices.cpp: disks, controllers, balloon, host device layout, shared memory.
-void check_io_native_cache(const Domain&, const Host*, Emitter&);    // L007
-void check_queues(const Domain&, const Host*, Emitter&);             // L008
-void check_balloon(const Domain&, const Host*, Emitter&);            // L009
-void check_function_slots(const Domain&, const Host*, Emitter&);     // L021
-void check_suspend(const Domain&, const Host*, Emitter&);            // L022
-void check_looking_glass(const Domain&, const Host*, Emitter&);      // L023
+void check_io_native_cache(const Domain&, const Host*, Emitter&);  // L007
+void check_queues(const Domain&, const Host*, Emitter&);           // L008
+void check_balloon(const Domain&, const Host*, Emitter&);          // L009
+void check_function_slots(const Domain&, const Host*, Emitter&);   // L021
+void check_suspend(const Domain&, const Host*, Emitter&);          // L022
+void check_looking_glass(const Domain&, const Host*, Emitter&);    // L023
 
 // memory.cpp: hugepages.
-void check_hugepages(const Domain&, const Host*, Emitter&);          // L010
-void check_locked(const Domain&, const Host*, Emitter&);             // L011
-void check_page_multiple(const Domain&, const Host*, Emitter&);      // L012
+void check_hugepages(const Domain&, const Host*, Emitter&);      // L010
+void check_locked(const Domain&, const Host*, Emitter&);         // L011
+void check_page_multiple(const Domain&, const Host*, Emitter&);  // L012
 
 // guest_os.cpp: CPU model, Windows, Hyper-V, firmware.
-void check_cpu_mode(const Domain&, const Host*, Emitter&);           // L013
-void check_windows_hyperv(const Domain&, const Host*, Emitter&);     // L014
-void check_windows_clock(const Domain&, const Host*, Emitter&);      // L015
-void check_windows_hpet(const Domain&, const Host*, Emitter&);       // L016
-void check_vendor_id(const Domain&, const Host*, Emitter&);          // L017
-void check_spinlocks(const Domain&, const Host*, Emitter&);          // L018
-void check_secure_boot(const Domain&, const Host*, Emitter&);        // L024
-void check_topoext_intel(const Domain&, const Host*, Emitter&);      // L026 (uses host facts when given)
+void check_cpu_mode(const Domain&, const Host*, Emitter&);        // L013
+void check_windows_hyperv(const Domain&, const Host*, Emitter&);  // L014
+void check_windows_clock(const Domain&, const Host*, Emitter&);   // L015
+void check_windows_hpet(const Domain&, const Host*, Emitter&);    // L016
+void check_vendor_id(const Domain&, const Host*, Emitter&);       // L017
+void check_spinlocks(const Domain&, const Host*, Emitter&);       // L018
+void check_secure_boot(const Domain&, const Host*, Emitter&);     // L024
+void check_topoext_intel(const Domain&, const Host*, Emitter&);   // L026 (uses host facts when given)
 
 // devices.cpp: raw QEMU arguments in <qemu:commandline>.
-void check_qemu_cpu(const Domain&, const Host*, Emitter&);           // L025
-void check_qemu_vfio_device(const Domain&, const Host*, Emitter&);   // L027
+void check_qemu_cpu(const Domain&, const Host*, Emitter&);          // L025
+void check_qemu_vfio_device(const Domain&, const Host*, Emitter&);  // L027
 
 // structure.cpp: elements libvirt ignores.
-void check_misplaced(const Domain&, const Host*, Emitter&);          // L019
-void check_duplicates(const Domain&, const Host*, Emitter&);         // L020
+void check_misplaced(const Domain&, const Host*, Emitter&);   // L019
+void check_duplicates(const Domain&, const Host*, Emitter&);  // L020
 
 // host.cpp: against host facts.
-void check_host_cpus_exist(const Domain&, const Host*, Emitter&);    // L101
-void check_smt_siblings(const Domain&, const Host*, Emitter&);       // L102
-void check_first_core(const Domain&, const Host*, Emitter&);         // L103
-void check_iommu_groups(const Domain&, const Host*, Emitter&);       // L104
-void check_hostdev_exists(const Domain&, const Host*, Emitter&);     // L105
+void check_host_cpus_exist(const Domain&, const Host*, Emitter&);  // L101
+void check_smt_siblings(const Domain&, const Host*, Emitter&);     // L102
+void check_first_core(const Domain&, const Host*, Emitter&);       // L103
+void check_iommu_groups(const Domain&, const Host*, Emitter&);     // L104
+void check_hostdev_exists(const Domain&, const Host*, Emitter&);   // L105
 
 // host.cpp: where the vCPUs sit on the host.
-void check_ecore_threads(const Domain&, const Host*, Emitter&);      // L106
-void check_hidden_siblings(const Domain&, const Host*, Emitter&);    // L107
-void check_span(const Domain&, const Host*, Emitter&);               // L108
-void check_isolation(const Domain&, const Host*, Emitter&);          // L109
+void check_ecore_threads(const Domain&, const Host*, Emitter&);    // L106
+void check_hidden_siblings(const Domain&, const Host*, Emitter&);  // L107
+void check_span(const Domain&, const Host*, Emitter&);             // L108
+void check_isolation(const Domain&, const Host*, Emitter&);        // L109
 
 // memory.cpp, against the host's pools.
-void check_hugepage_pool(const Domain&, const Host*, Emitter&);      // L110
+void check_hugepage_pool(const Domain&, const Host*, Emitter&);  // L110
 
 // Helpers.
 
@@ -89,7 +89,7 @@ std::vector<std::string_view> domain_children_before(std::string_view name);
 // appended to <features>, or with a new <features>.
 void feature_on_edits(const Domain& d, const char* name, EditSet& edits);
 
-std::string cpus_text(const std::vector<int>& cpus);  // "0-3,8"
+std::string cpus_text(const std::vector<int>& cpus);                               // "0-3,8"
 std::vector<int> intersect(const std::vector<int>& a, const std::vector<int>& b);  // both sorted
 bool attr_is(pugi::xml_node n, const char* attr, std::string_view value);
 // <features> child switched on: present and state not "off" (state='on' or no state).

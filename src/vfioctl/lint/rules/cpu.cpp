@@ -126,7 +126,8 @@ void check_thread_overlap(const Domain& d, const Host* host, Emitter& out) {
   std::set<int> pinned_threads;
   for (const auto& t : d.iothreadpins) {
     pinned_threads.insert(t.iothread);
-    if (!t.cpus.empty()) judge(t, fmt::format("iothreadpin for iothread {} ({})", t.iothread, t.cpuset), "the iothread");
+    if (!t.cpus.empty())
+      judge(t, fmt::format("iothreadpin for iothread {} ({})", t.iothread, t.cpuset), "the iothread");
   }
   std::vector<int> unpinned;
   for (int id : d.iothread_ids) {
@@ -169,8 +170,7 @@ void check_shared_host_cpu(const Domain& d, const Host*, Emitter& out) {
     auto [it, fresh] = owner.emplace(p->cpus.front(), p);
     if (!fresh && it->second->vcpu != p->vcpu) {
       out.add(p->node,
-              fmt::format("vCPUs {} and {} are both pinned to host CPU {}", it->second->vcpu, p->vcpu,
-                          p->cpus.front()),
+              fmt::format("vCPUs {} and {} are both pinned to host CPU {}", it->second->vcpu, p->vcpu, p->cpus.front()),
               "give each vCPU a host CPU of its own");
     }
   }
@@ -184,7 +184,8 @@ void check_iothread_refs(const Domain& d, const Host*, Emitter& out) {
                                  : fmt::format("declares iothread{} {}", ids.size() == 1 ? "" : "s", cpus_text(ids));
   auto fix_for = [&](int id) {
     return ids.empty() || id > static_cast<int>(ids.size())
-               ? fmt::format("declare it (<iothreads>{}</iothreads>), or name a declared iothread", std::max<int>(id, 1))
+               ? fmt::format("declare it (<iothreads>{}</iothreads>), or name a declared iothread",
+                             std::max<int>(id, 1))
                : std::string("name a declared iothread");
   };
   for (const auto& t : d.iothreadpins) {
@@ -201,11 +202,10 @@ void check_iothread_refs(const Domain& d, const Host*, Emitter& out) {
     if (text.empty()) continue;
     auto id = parse_number(text);
     if (!id || declared(static_cast<int>(*id))) continue;
-    std::string what = kind == "disk" ? fmt::format("disk {}", dev.child("target").attribute("dev").value())
-                                      : fmt::format("{} controller {}", dev.attribute("type").value(),
-                                                    dev.attribute("index").value());
-    out.add(drv, fmt::format("{} uses iothread {}, but the guest {}", what, *id, have),
-            fix_for(static_cast<int>(*id)));
+    std::string what =
+        kind == "disk" ? fmt::format("disk {}", dev.child("target").attribute("dev").value())
+                       : fmt::format("{} controller {}", dev.attribute("type").value(), dev.attribute("index").value());
+    out.add(drv, fmt::format("{} uses iothread {}, but the guest {}", what, *id, have), fix_for(static_cast<int>(*id)));
   }
 }
 
@@ -258,8 +258,8 @@ void check_iothread_count(const Domain& d, const Host*, Emitter& out) {
   }
   if (listed.empty() || *count == listed.size()) return;
   std::vector<int> ids(listed.begin(), listed.end());
-  std::string lists = fmt::format("<iothreadids> lists {} (id{} {})", listed.size(), ids.size() == 1 ? "" : "s",
-                                  cpus_text(ids));
+  std::string lists =
+      fmt::format("<iothreadids> lists {} (id{} {})", listed.size(), ids.size() == 1 ? "" : "s", cpus_text(ids));
   EditSet edits;
   if (*count < listed.size()) {
     // What libvirt does anyway, written down.

@@ -76,8 +76,10 @@ void check_balloon(const Domain& d, const Host*, Emitter& out) {
   std::string model = balloon.attribute("model").value();
   if (model == "none") return;
   // Its address and stats go with it; a comment inside is kept by not fixing.
-  if (balloon.find_node([](pugi::xml_node n) { return n.type() == pugi::node_comment; })) edits.fail();
-  else edits.add(d.editor().replace(balloon, none));
+  if (balloon.find_node([](pugi::xml_node n) { return n.type() == pugi::node_comment; }))
+    edits.fail();
+  else
+    edits.add(d.editor().replace(balloon, none));
   out.add(balloon, fmt::format("memballoon model='{}' in a guest with passed-through PCI devices", model),
           "replace it with <memballoon model='none'/>", edits);
 }
@@ -87,10 +89,12 @@ void check_function_slots(const Domain& d, const Host*, Emitter& out) {
   // Host devices by slot, in document order of their first function.
   std::vector<std::vector<const PciHostdev*>> slots;
   for (const auto& h : d.pci_hostdevs) {
-    auto it = std::find_if(slots.begin(), slots.end(),
-                           [&](const auto& s) { return s.front()->host.same_slot(h.host); });
-    if (it == slots.end()) slots.push_back({&h});
-    else it->push_back(&h);
+    auto it =
+        std::find_if(slots.begin(), slots.end(), [&](const auto& s) { return s.front()->host.same_slot(h.host); });
+    if (it == slots.end())
+      slots.push_back({&h});
+    else
+      it->push_back(&h);
   }
   for (auto& fns : slots) {
     if (fns.size() < 2) continue;
@@ -154,8 +158,9 @@ void check_suspend(const Domain& d, const Host*, Emitter& out) {
     if (!attr_is(n, "enabled", "yes")) continue;
     EditSet edits;
     edits.add(d.editor().set_attr(n, "enabled", "no"));
-    out.add(n, fmt::format("{} (S{}) is enabled in a guest with passed-through PCI devices", name,
-                           std::string_view(name) == "suspend-to-mem" ? 3 : 4),
+    out.add(n,
+            fmt::format("{} (S{}) is enabled in a guest with passed-through PCI devices", name,
+                        std::string_view(name) == "suspend-to-mem" ? 3 : 4),
             fmt::format("set <{} enabled='no'/>", name), edits);
   }
 }
@@ -180,8 +185,7 @@ void check_looking_glass(const Domain& d, const Host*, Emitter& out) {
       return edits;
     };
     if (*bytes & (*bytes - 1)) {
-      out.add(size, Severity::fail,
-              fmt::format("Looking Glass shared memory of {} is not a power of two", shown),
+      out.add(size, Severity::fail, fmt::format("Looking Glass shared memory of {} is not a power of two", shown),
               fmt::format("<size unit='M'>{}</size>", pow2 / MiB),
               "libvirt refuses a shared memory size that is not a power of two.");
       out.with_edits(resize(pow2));
@@ -191,7 +195,6 @@ void check_looking_glass(const Domain& d, const Host*, Emitter& out) {
     }
   }
 }
-
 
 // Raw QEMU arguments.
 
@@ -263,7 +266,7 @@ std::optional<bool> qemu_bool(std::string_view v) {
 // One occurrence of `-NAME VALUE` among the QEMU arguments: either two
 // <qemu:arg> elements, or (wrongly) one holding both.
 struct OptionUse {
-  pugi::xml_node at;   // the <qemu:arg> naming the option
+  pugi::xml_node at;  // the <qemu:arg> naming the option
   std::string value;
   bool one_arg = false;  // "-cpu host,..." in a single <qemu:arg>
 };
@@ -290,9 +293,10 @@ std::vector<OptionUse> option_uses(const Domain& d, std::string_view name) {
 }
 
 std::string one_arg_note(const std::string& name, const OptionUse& u) {
-  return fmt::format("'-{} {}' is one <qemu:arg>: QEMU receives it as a single argument, an unknown option, and "
-                     "refuses to start (give '-{}' and its value as two <qemu:arg> elements)",
-                     name, u.value, name);
+  return fmt::format(
+      "'-{} {}' is one <qemu:arg>: QEMU receives it as a single argument, an unknown option, and "
+      "refuses to start (give '-{}' and its value as two <qemu:arg> elements)",
+      name, u.value, name);
 }
 
 // What the XML says instead of a -cpu property, when there is a plain
@@ -328,12 +332,13 @@ void check_qemu_cpu(const Domain& d, const Host*, Emitter& out) {
     if (auto kvm = o.last("kvm")) {
       auto on = qemu_bool(*kvm);
       if (on == true && feature_on(hidden)) {
-        conflicts.push_back(fmt::format("kvm={} shows KVM to the guest, while <kvm><hidden state='on'/> (line {}) hides it",
-                                        *kvm, d.line(hidden)));
+        conflicts.push_back(fmt::format(
+            "kvm={} shows KVM to the guest, while <kvm><hidden state='on'/> (line {}) hides it", *kvm, d.line(hidden)));
       } else if (on == false && attr_is(hidden, "state", "off")) {
-        conflicts.push_back(fmt::format("kvm={} hides KVM from the guest, while <kvm><hidden state='off'/> (line {}) "
-                                        "shows it",
-                                        *kvm, d.line(hidden)));
+        conflicts.push_back(
+            fmt::format("kvm={} hides KVM from the guest, while <kvm><hidden state='off'/> (line {}) "
+                        "shows it",
+                        *kvm, d.line(hidden)));
       }
     }
 
@@ -348,20 +353,22 @@ void check_qemu_cpu(const Domain& d, const Host*, Emitter& out) {
                                 ? fmt::format("hv_vendor_id is given {} times ({}); QEMU takes the last, '{}',",
                                               vendors.size(), join(vendors, ", "), vendors.back())
                                 : fmt::format("hv_vendor_id={}", vendors.back());
-        conflicts.push_back(fmt::format("{} differs from <vendor_id value='{}'> (line {})", given, want,
-                                        d.line(vendor)));
+        conflicts.push_back(
+            fmt::format("{} differs from <vendor_id value='{}'> (line {})", given, want, d.line(vendor)));
       }
     }
 
     std::string want_model;
-    if (mode == "host-passthrough") want_model = "host";
-    else if (mode == "maximum") want_model = "max";
-    else if ((mode.empty() || mode == "custom") && cpu.child("model")) want_model = std::string(trim(cpu.child("model").text().get()));
+    if (mode == "host-passthrough")
+      want_model = "host";
+    else if (mode == "maximum")
+      want_model = "max";
+    else if ((mode.empty() || mode == "custom") && cpu.child("model"))
+      want_model = std::string(trim(cpu.child("model").text().get()));
     if (!o.head.empty() && !want_model.empty() && o.head != want_model) {
-      conflicts.push_back(fmt::format("CPU model '{}' differs from <cpu {}> (line {})", o.head,
-                                      mode.empty() || mode == "custom" ? "<model>" + want_model + "</model>"
-                                                                       : "mode='" + mode + "'",
-                                      d.line(cpu)));
+      conflicts.push_back(fmt::format(
+          "CPU model '{}' differs from <cpu {}> (line {})", o.head,
+          mode.empty() || mode == "custom" ? "<model>" + want_model + "</model>" : "mode='" + mode + "'", d.line(cpu)));
     }
 
     for (pugi::xml_node f : cpu.children("feature")) {
@@ -388,13 +395,15 @@ void check_qemu_cpu(const Domain& d, const Host*, Emitter& out) {
       moves.resize(8);
       moves.push_back("...");
     }
-    std::string fix = "remove the -cpu arguments from <qemu:commandline> and say in <cpu> and <features> what they "
-                      "add" +
-                      (moves.empty() ? std::string() : " (" + join(moves, ", ") + ")");
+    std::string fix =
+        "remove the -cpu arguments from <qemu:commandline> and say in <cpu> and <features> what they "
+        "add" +
+        (moves.empty() ? std::string() : " (" + join(moves, ", ") + ")");
 
-    std::string replaces = fmt::format("-cpu {} in <qemu:commandline> replaces the whole -cpu libvirt builds from "
-                                       "<cpu> and <features>",
-                                       o.head.empty() ? u.value : o.head + (o.props.empty() ? "" : ",..."));
+    std::string replaces = fmt::format(
+        "-cpu {} in <qemu:commandline> replaces the whole -cpu libvirt builds from "
+        "<cpu> and <features>",
+        o.head.empty() ? u.value : o.head + (o.props.empty() ? "" : ",..."));
     std::vector<std::string> notes;
     if (u.one_arg) notes.push_back(one_arg_note("cpu", u));
     notes.insert(notes.end(), conflicts.begin(), conflicts.end());
@@ -439,12 +448,14 @@ void check_qemu_vfio_device(const Domain& d, const Host*, Emitter& out) {
     }
     std::string what = host.empty() ? std::string("a PCI device") : "PCI device " + host;
     std::string fix =
-        addr ? fmt::format("replace these arguments with <hostdev mode='subsystem' type='pci' managed='yes'><source>"
-                           "<address domain='0x{:04x}' bus='0x{:02x}' slot='0x{:02x}' function='0x{:x}'/></source>"
-                           "</hostdev> in <devices>",
-                           addr->domain, addr->bus, addr->slot, addr->function)
-             : std::string("replace these arguments with a <hostdev mode='subsystem' type='pci' managed='yes'> in "
-                           "<devices>");
+        addr ? fmt::format(
+                   "replace these arguments with <hostdev mode='subsystem' type='pci' managed='yes'><source>"
+                   "<address domain='0x{:04x}' bus='0x{:02x}' slot='0x{:02x}' function='0x{:x}'/></source>"
+                   "</hostdev> in <devices>",
+                   addr->domain, addr->bus, addr->slot, addr->function)
+             : std::string(
+                   "replace these arguments with a <hostdev mode='subsystem' type='pci' managed='yes'> in "
+                   "<devices>");
     std::vector<std::string> notes;
     if (u.one_arg) notes.push_back(one_arg_note("device", u));
     const PciHostdev* twice = nullptr;

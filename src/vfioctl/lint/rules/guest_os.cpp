@@ -23,10 +23,10 @@ pugi::xml_node timer(const Domain& d, const char* name) {
 // QEMU's Intel CPU models (libvirt's cpu_map), by the start of their names.
 bool intel_model(std::string_view model) {
   static const char* const kPrefixes[] = {
-      "skylake",   "cascadelake", "cooperlake", "icelake",     "haswell",        "broadwell",
-      "ivybridge", "sandybridge", "westmere",   "nehalem",     "penryn",         "conroe",
-      "merom",     "core2duo",    "coreduo",    "n270",        "snowridge",      "denverton",
-      "sapphirerapids", "graniterapids", "sierraforest", "clearwaterforest"};
+      "skylake",         "cascadelake", "cooperlake", "icelake",   "haswell",        "broadwell",     "ivybridge",
+      "sandybridge",     "westmere",    "nehalem",    "penryn",    "conroe",         "merom",         "core2duo",
+      "coreduo",         "n270",        "snowridge",  "denverton", "sapphirerapids", "graniterapids", "sierraforest",
+      "clearwaterforest"};
   std::string m = to_lower(trim(model));
   for (const char* p : kPrefixes) {
     if (starts_with(m, p)) return true;
@@ -46,8 +46,7 @@ void check_cpu_mode(const Domain& d, const Host*, Emitter& out) {
   if (!cpu) {
     edits.add(ed.insert(d.root(), NewElement{"cpu", {{"mode", "host-passthrough"}, {"check", "none"}}, {}, {}},
                         domain_children_before("cpu")));
-    out.add(d.vcpu_node, "no <cpu>: a guest with passed-through PCI devices gets QEMU's default CPU model", fix,
-            edits);
+    out.add(d.vcpu_node, "no <cpu>: a guest with passed-through PCI devices gets QEMU's default CPU model", fix, edits);
     return;
   }
   std::string mode = cpu.attribute("mode").value();
@@ -80,15 +79,20 @@ void check_windows_hyperv(const Domain& d, const Host*, Emitter& out) {
   auto clock_edits = [&] {
     pugi::xml_node clock = d.root().child("clock");
     NewElement t{"timer", {{"name", "hypervclock"}, {"present", "yes"}}, {}, {}};
-    if (hv_clock) edits.add(ed.set_attr(hv_clock, "present", "yes"));
-    else if (clock) edits.add(ed.append(clock, t));
-    else edits.add(ed.insert(d.root(), NewElement{"clock", {}, {t}, {}}, domain_children_before("clock")));
+    if (hv_clock)
+      edits.add(ed.set_attr(hv_clock, "present", "yes"));
+    else if (clock)
+      edits.add(ed.append(clock, t));
+    else
+      edits.add(ed.insert(d.root(), NewElement{"clock", {}, {t}, {}}, domain_children_before("clock")));
   };
   if (!d.hyperv) {
     NewElement hv{"hyperv", {{"mode", "custom"}}, {}, {}};
     for (const char* name : kSet) hv.children.push_back(enlightenment(name));
-    if (d.features) edits.add(ed.append(d.features, hv));
-    else edits.add(ed.insert(d.root(), NewElement{"features", {}, {hv}, {}}, domain_children_before("features")));
+    if (d.features)
+      edits.add(ed.append(d.features, hv));
+    else
+      edits.add(ed.insert(d.root(), NewElement{"features", {}, {hv}, {}}, domain_children_before("features")));
     if (!hv_clock || attr_is(hv_clock, "present", "no")) clock_edits();
     out.add(d.features ? d.features : d.root(),
             fmt::format("{} without Hyper-V enlightenments (no <hyperv> in <features>)", windows_what(d)),
@@ -106,8 +110,10 @@ void check_windows_hyperv(const Domain& d, const Host*, Emitter& out) {
     missing.push_back(name);
     fixes.push_back(std::string_view(name) == "spinlocks" ? "<spinlocks state='on' retries='8191'/>"
                                                           : fmt::format("<{} state='on'/>", name));
-    if (!n) added.push_back(enlightenment(name));
-    else edits.add(ed.set_attr(n, "state", "on"));
+    if (!n)
+      added.push_back(enlightenment(name));
+    else
+      edits.add(ed.set_attr(n, "state", "on"));
   }
   if (!added.empty()) edits.add(ed.append(d.hyperv, added));
   bool no_clock = !hv_clock || attr_is(hv_clock, "present", "no");
@@ -117,7 +123,8 @@ void check_windows_hyperv(const Domain& d, const Host*, Emitter& out) {
   if (no_clock) what.push_back("the hypervclock timer");
   std::string fix;
   if (!fixes.empty()) fix = "add " + join(fixes, " ") + " to <hyperv>";
-  if (no_clock) fix += std::string(fix.empty() ? "add" : ", and") + " <timer name='hypervclock' present='yes'/> to <clock>";
+  if (no_clock)
+    fix += std::string(fix.empty() ? "add" : ", and") + " <timer name='hypervclock' present='yes'/> to <clock>";
   out.add(d.hyperv, fmt::format("{} without Hyper-V {}", windows_what(d), join(what, ", ")), fix, edits);
 }
 
@@ -138,8 +145,8 @@ void check_windows_clock(const Domain& d, const Host*, Emitter& out) {
   if (offset == "utc") {
     out.add(clock, fmt::format("{} with clock offset='utc'", windows_what(d)), fix, edits);
   } else {
-    out.add(clock ? clock : d.root(), fmt::format("{} without a clock offset: libvirt's default is UTC", windows_what(d)),
-            fix, edits);
+    out.add(clock ? clock : d.root(),
+            fmt::format("{} without a clock offset: libvirt's default is UTC", windows_what(d)), fix, edits);
   }
 }
 
@@ -157,8 +164,10 @@ void check_windows_hpet(const Domain& d, const Host*, Emitter& out) {
   } else {
     pugi::xml_node clock = d.root().child("clock");
     NewElement t{"timer", {{"name", "hpet"}, {"present", "no"}}, {}, {}};
-    if (clock) edits.add(ed.append(clock, t));
-    else edits.add(ed.insert(d.root(), NewElement{"clock", {}, {t}, {}}, domain_children_before("clock")));
+    if (clock)
+      edits.add(ed.append(clock, t));
+    else
+      edits.add(ed.insert(d.root(), NewElement{"clock", {}, {t}, {}}, domain_children_before("clock")));
     out.add(clock ? clock : d.root(),
             fmt::format("{} without <timer name='hpet' present='no'/>: QEMU gives it an HPET", windows_what(d)), fix,
             edits);
@@ -253,8 +262,8 @@ void check_secure_boot(const Domain& d, const Host*, Emitter& out) {
   bool secboot_build = path.find("secboot") != std::string::npos || ends_with(path, ".ms.fd");
   if (secboot_build && !loader_secure && !fw_wants) {
     out.add(loader, Severity::warn,
-            fmt::format("loader {} is a Secure Boot build, but it is not marked secure='yes'{}",
-                        loader.text().get(), smm_on ? "" : " and smm is not on"),
+            fmt::format("loader {} is a Secure Boot build, but it is not marked secure='yes'{}", loader.text().get(),
+                        smm_on ? "" : " and smm is not on"),
             std::string("add secure='yes' to <loader>") + (smm_on ? "" : " and <smm state='on'/> to <features>"),
             "Without secure='yes' libvirt does not put the firmware's flash behind SMM, so the guest's operating "
             "system can rewrite the Secure Boot variables and Secure Boot protects nothing.");

@@ -88,9 +88,8 @@ void check_smt_siblings(const Domain& d, const Host* host, Emitter& out) {
     if (on_efficiency_core(*host, c)) continue;  // L106
     const std::vector<int>* sib = siblings_of(*host, c.cpus.front());
     if (!sib) continue;
-    bool together = std::all_of(c.cpus.begin(), c.cpus.end(), [&](int cpu) {
-      return std::find(sib->begin(), sib->end(), cpu) != sib->end();
-    });
+    bool together = std::all_of(c.cpus.begin(), c.cpus.end(),
+                                [&](int cpu) { return std::find(sib->begin(), sib->end(), cpu) != sib->end(); });
     if (together) continue;
     if (!first) first = c.first;
     std::vector<std::string> vs, cs;
@@ -105,10 +104,12 @@ void check_smt_siblings(const Domain& d, const Host* host, Emitter& out) {
     bad.push_back("...");
   }
   int total = *d.vcpus / t;
-  bool smt = std::any_of(host->cpu.cpus.begin(), host->cpu.cpus.end(), [](const Cpu& c) { return c.siblings.size() > 1; });
-  std::string fix = smt ? fmt::format("pin the vCPUs of each guest core to the SMT siblings of one host core "
-                                      "(this host's cores: {}), or declare threads='1'",
-                                      cores_text(*host, 8))
+  bool smt =
+      std::any_of(host->cpu.cpus.begin(), host->cpu.cpus.end(), [](const Cpu& c) { return c.siblings.size() > 1; });
+  std::string fix = smt ? fmt::format(
+                              "pin the vCPUs of each guest core to the SMT siblings of one host core "
+                              "(this host's cores: {}), or declare threads='1'",
+                              cores_text(*host, 8))
                         : "this host has no SMT siblings: declare threads='1' and cores equal to the vCPU count";
   out.add(first,
           fmt::format("{} of {} guest cores (threads='{}') run on host CPUs that are not SMT siblings: {}", n, total, t,
@@ -187,7 +188,8 @@ void check_iommu_groups(const Domain& d, const Host* host, Emitter& out) {
     out.add(h.node,
             fmt::format("IOMMU group {} of {} also holds {}, {} on a host driver and not passed: the guest cannot "
                         "start",
-                        group->id, addr.short_str(), join(blockers, ", "), blockers.size() == 1 ? "which stays" : "which stay"),
+                        group->id, addr.short_str(), join(blockers, ", "),
+                        blockers.size() == 1 ? "which stays" : "which stay"),
             fmt::format("pass {} to this guest too, or bind {} to vfio-pci (or unbind {}); 'vfioctl list' shows the "
                         "group",
                         blockers.size() == 1 ? "it" : "them", blockers.size() == 1 ? "it" : "them",
@@ -203,7 +205,6 @@ void check_hostdev_exists(const Domain& d, const Host* host, Emitter& out) {
             "correct the <source> address ('vfioctl list' shows this host's devices), or remove the hostdev");
   }
 }
-
 
 // Where the vCPUs sit.
 
@@ -314,9 +315,10 @@ void check_ecore_threads(const Domain& d, const Host* host, Emitter& out) {
     const Cpu* x = host->cpu.find(core.front());
     if (x && x->kind == CoreKind::performance && core.size() > 1) pcores.push_back(cpus_text(core));
   }
-  std::string fix = fmt::format("pin each guest core's {} vCPUs to the SMT siblings of one P-core{}, leave the E-cores "
-                                "to the host (or its emulator and iothreads), or declare threads='1'",
-                                *threads, pcores.empty() ? "" : " (" + list_of(pcores, 8) + ")");
+  std::string fix = fmt::format(
+      "pin each guest core's {} vCPUs to the SMT siblings of one P-core{}, leave the E-cores "
+      "to the host (or its emulator and iothreads), or declare threads='1'",
+      *threads, pcores.empty() ? "" : " (" + list_of(pcores, 8) + ")");
   out.add(at,
           fmt::format("{} of {} guest cores (threads='{}') run on E-cores, which have no SMT siblings: {}", bad.size(),
                       cores.size(), *threads, list_of(bad, 3)),
@@ -356,11 +358,13 @@ void check_hidden_siblings(const Domain& d, const Host* host, Emitter& out) {
   if (pairs.empty()) return;
   std::string fix =
       consecutive && paired == *d.vcpus && *d.vcpus % 2 == 0
-          ? fmt::format("declare <topology sockets='1' dies='1' cores='{}' threads='2'/> (each pair is already two "
-                        "consecutive vCPUs)",
-                        *d.vcpus / 2)
-          : std::string("pin the two siblings of each host core to consecutive vCPUs (0,1 2,3 ...) and declare "
-                        "threads='2', or pin each vCPU to a host core of its own");
+          ? fmt::format(
+                "declare <topology sockets='1' dies='1' cores='{}' threads='2'/> (each pair is already two "
+                "consecutive vCPUs)",
+                *d.vcpus / 2)
+          : std::string(
+                "pin the two siblings of each host core to consecutive vCPUs (0,1 2,3 ...) and declare "
+                "threads='2', or pin each vCPU to a host core of its own");
   out.add(at,
           fmt::format("{} on the SMT siblings of one host core{}, but the guest topology (threads='1') presents "
                       "them as separate cores: {}",
@@ -374,7 +378,7 @@ void check_span(const Domain& d, const Host* host, Emitter& out) {
   std::vector<int> cpus = pinned_cpus(d);
   if (cpus.empty()) return;
   struct Kind {
-    const char* name;        // "L3 domain"
+    const char* name;  // "L3 domain"
     std::function<std::optional<int>(const Cpu&)> of;
     std::map<int, size_t> sizes;  // group -> online CPUs
   };
@@ -399,8 +403,8 @@ void check_span(const Domain& d, const Host* host, Emitter& out) {
     std::vector<std::string> parts;
     for (const auto& [g, in] : used) parts.push_back(fmt::format("{} {}: {}", k.name, g, cpus_text(in)));
     out.add(first_pin_on(d, cpus),
-            fmt::format("the vCPUs' {} host CPUs span {} {}s, where {} would hold them ({})", cpus.size(),
-                        used.size(), k.name, need, list_of(parts, 4)),
+            fmt::format("the vCPUs' {} host CPUs span {} {}s, where {} would hold them ({})", cpus.size(), used.size(),
+                        k.name, need, list_of(parts, 4)),
             fmt::format("pin the vCPUs to whole cores of as few {}s as hold them ('vfioctl topo' lists them)", k.name));
   }
 }

@@ -110,7 +110,8 @@ void check_hugepage_pool(const Domain& d, const Host* host, Emitter& out) {
     if (id && bytes) cells[static_cast<int>(*id)] = *bytes / 1024;
   }
   pugi::xml_node numatune = root.child("numatune");
-  std::vector<int> all_nodes = parse_cpuset(numatune.child("memory").attribute("nodeset").value()).value_or(std::vector<int>{});
+  std::vector<int> all_nodes =
+      parse_cpuset(numatune.child("memory").attribute("nodeset").value()).value_or(std::vector<int>{});
   std::map<int, std::vector<int>> cell_nodes;
   for (pugi::xml_node m : numatune.children("memnode")) {
     auto cell = parse_number(m.attribute("cellid").value());
@@ -185,24 +186,28 @@ void check_hugepage_pool(const Domain& d, const Host* host, Emitter& out) {
     }
     if (!known || static_cast<unsigned long long>(free) >= pages) continue;
     bool per_node = pools.size() == nodes.size() && !nodes.empty() && pools.front()->node;
-    std::string where = per_node ? fmt::format(" on NUMA node{} {}", nodes.size() == 1 ? "" : "s", cpus_text(nodes)) : "";
+    std::string where =
+        per_node ? fmt::format(" on NUMA node{} {}", nodes.size() == 1 ? "" : "s", cpus_text(nodes)) : "";
     long long want = total + static_cast<long long>(pages) - free;
     std::string keep = page == default_page_kib(host)
                            ? fmt::format(", vm.nr_hugepages={} in /etc/sysctl.d/ to keep it", want)
                            : std::string();
     std::string fix;
     if (page >= 1024ULL * 1024) {
-      fix = fmt::format("reserve them at boot: hugepagesz={}G hugepages={} on the kernel command line (1 GiB pages are "
-                        "seldom found free after boot)",
-                        page / (1024ULL * 1024), want);
+      fix = fmt::format(
+          "reserve them at boot: hugepagesz={}G hugepages={} on the kernel command line (1 GiB pages are "
+          "seldom found free after boot)",
+          page / (1024ULL * 1024), want);
     } else if (per_node && nodes.size() == 1) {
-      fix = fmt::format("raise the pool to {} pages: echo {} > /sys/devices/system/node/node{}/hugepages/hugepages-{}kB/"
-                        "nr_hugepages (or let a start hook reserve them)",
-                        want, want, nodes.front(), page);
+      fix = fmt::format(
+          "raise the pool to {} pages: echo {} > /sys/devices/system/node/node{}/hugepages/hugepages-{}kB/"
+          "nr_hugepages (or let a start hook reserve them)",
+          want, want, nodes.front(), page);
     } else {
-      fix = fmt::format("raise the pool to {} pages: echo {} > /sys/kernel/mm/hugepages/hugepages-{}kB/nr_hugepages{} "
-                        "(or let a start hook reserve them)",
-                        want, want, page, keep);
+      fix = fmt::format(
+          "raise the pool to {} pages: echo {} > /sys/kernel/mm/hugepages/hugepages-{}kB/nr_hugepages{} "
+          "(or let a start hook reserve them)",
+          want, want, page, keep);
     }
     out.add(n.at,
             fmt::format("the guest needs {} pages of {} ({}){}; this host has {} free (of {} reserved)", pages, size,

@@ -77,10 +77,10 @@ pugi::xml_node home(const Domain& d, std::string_view parent) {
 // elements that come several times, the same vCPU, iothread or name.
 bool has_copy(pugi::xml_node target, pugi::xml_node n) {
   std::string_view name = n.name();
-  const char* key = name == "vcpupin"                      ? "vcpu"
-                    : name == "iothreadpin"                ? "iothread"
-                    : name == "timer" || name == "shmem"   ? "name"
-                                                           : nullptr;
+  const char* key = name == "vcpupin"                    ? "vcpu"
+                    : name == "iothreadpin"              ? "iothread"
+                    : name == "timer" || name == "shmem" ? "name"
+                                                         : nullptr;
   if (key) return !target.find_child_by_attribute(n.name(), key, n.attribute(key).value()).empty();
   return !target.child(n.name()).empty();
 }
@@ -95,8 +95,10 @@ void walk_misplaced(const Domain& d, pugi::xml_node parent, Emitter& out) {
       EditSet edits;
       pugi::xml_node target = home(d, p.parent);
       // A <hostdev> is moved by hand: which guest it belongs to is the user's call.
-      if (!target || has_copy(target, n) || name == "hostdev") edits.fail();
-      else edits.add(d.editor().move(n, target));
+      if (!target || has_copy(target, n) || name == "hostdev")
+        edits.fail();
+      else
+        edits.add(d.editor().move(n, target));
       out.add(n, fmt::format("<{}> inside <{}> is ignored: libvirt reads it only in {}", name, parent.name(), p.path),
               fmt::format("move it into {}", p.path), edits);
       break;
@@ -106,25 +108,28 @@ void walk_misplaced(const Domain& d, pugi::xml_node parent, Emitter& out) {
 }
 
 struct Singletons {
-  const char* parent;                 // element whose children are checked
-  std::set<std::string_view> names;   // empty: every child name
+  const char* parent;                // element whose children are checked
+  std::set<std::string_view> names;  // empty: every child name
 };
 
 const std::vector<Singletons>& singletons() {
   static const std::vector<Singletons> table = {
       {"domain",
-       {"name", "uuid", "genid", "title", "description", "metadata", "maxMemory", "memory", "currentMemory",
-        "blkiotune", "memtune", "memoryBacking", "vcpu", "vcpus", "iothreads", "iothreadids", "cputune", "numatune",
-        "resource", "os", "idmap", "features", "cpu", "clock", "on_poweroff", "on_reboot", "on_crash",
-        "on_lockfailure", "pm", "perf", "devices", "keywrap", "launchSecurity"}},
-      {"os", {"type", "loader", "nvram", "kernel", "initrd", "cmdline", "dtb", "bootmenu", "smbios", "bios", "firmware"}},
+       {"name",      "uuid",          "genid",     "title",       "description",   "metadata", "maxMemory",
+        "memory",    "currentMemory", "blkiotune", "memtune",     "memoryBacking", "vcpu",     "vcpus",
+        "iothreads", "iothreadids",   "cputune",   "numatune",    "resource",      "os",       "idmap",
+        "features",  "cpu",           "clock",     "on_poweroff", "on_reboot",     "on_crash", "on_lockfailure",
+        "pm",        "perf",          "devices",   "keywrap",     "launchSecurity"}},
+      {"os",
+       {"type", "loader", "nvram", "kernel", "initrd", "cmdline", "dtb", "bootmenu", "smbios", "bios", "firmware"}},
       {"features", {}},
       {"hyperv", {}},
       {"kvm", {}},
       {"cpu", {"topology", "model", "vendor", "cache", "numa"}},
       {"memoryBacking", {"hugepages", "nosharepages", "locked", "source", "access", "allocation", "discard"}},
-      {"cputune", {"emulatorpin", "shares", "period", "quota", "global_period", "global_quota", "emulator_period",
-                   "emulator_quota", "iothread_period", "iothread_quota"}},
+      {"cputune",
+       {"emulatorpin", "shares", "period", "quota", "global_period", "global_quota", "emulator_period",
+        "emulator_quota", "iothread_period", "iothread_quota"}},
       {"devices", {"emulator"}},
   };
   return table;
@@ -152,11 +157,12 @@ void check_misplaced(const Domain& d, const Host*, Emitter& out) { walk_misplace
 
 std::vector<std::string_view> domain_children_before(std::string_view name) {
   static const std::vector<std::string_view> order = {
-      "name",      "uuid",        "genid",   "title",      "description", "metadata",   "maxMemory",
-      "memory",    "currentMemory", "blkiotune", "memtune", "memoryBacking", "vcpu",      "vcpus",
-      "iothreads", "iothreadids", "cputune", "numatune",   "resource",    "sysinfo",    "bootloader",
-      "bootloader_args", "os",    "idmap",   "features",   "cpu",         "clock",      "on_poweroff",
-      "on_reboot", "on_crash",    "on_lockfailure", "pm",  "perf",        "devices"};
+      "name",           "uuid",    "genid",         "title",           "description", "metadata",
+      "maxMemory",      "memory",  "currentMemory", "blkiotune",       "memtune",     "memoryBacking",
+      "vcpu",           "vcpus",   "iothreads",     "iothreadids",     "cputune",     "numatune",
+      "resource",       "sysinfo", "bootloader",    "bootloader_args", "os",          "idmap",
+      "features",       "cpu",     "clock",         "on_poweroff",     "on_reboot",   "on_crash",
+      "on_lockfailure", "pm",      "perf",          "devices"};
   auto it = std::find(order.begin(), order.end(), name);
   return {order.begin(), it};
 }
