@@ -50,9 +50,9 @@ std::string summary(const std::vector<Finding>& findings) {
     return k ? fmt::format("{} {}", k, k == 1 ? one : many) : "";
   };
   std::vector<std::string> parts;
-  for (auto p : {part(Severity::fail, "failed", "failed"), part(Severity::warn, "warning", "warnings"),
-                 part(Severity::pass, "passed", "passed"), part(Severity::info, "note", "notes"),
-                 part(Severity::skip, "skipped", "skipped")}) {
+  for (const auto& p : {part(Severity::fail, "failed", "failed"), part(Severity::warn, "warning", "warnings"),
+                        part(Severity::pass, "passed", "passed"), part(Severity::info, "note", "notes"),
+                        part(Severity::skip, "skipped", "skipped")}) {
     if (!p.empty()) parts.push_back(p);
   }
   return join(parts, ", ");
