@@ -210,6 +210,33 @@ _e2e_hugepages() {
   fi
 }
 
+# --- /dev/kvm -----------------------------------------------------------------
+
+# Without udev, /dev/kvm keeps the kernel's mode, 0600 root:root. libvirt
+# probes QEMU's capabilities as root, so the probe finds KVM; then it checks
+# whether its QEMU user (group kvm) may open /dev/kvm, finds that it may not,
+# and throws the cached capabilities away: every define and start probes QEMU
+# again (about 30 s each on the 2-CPU machine). Give the device udev's group
+# and mode (root:kvm 0660) and put back what was there on `down`.
+_e2e_kvm_device() {
+  local s="$VFIOCTL_E2E_STATE" dev=/dev/kvm now
+  [ -c "$dev" ] && getent group kvm >/dev/null || return 0
+  [ -f "$s/kvm.mode" ] && return 0
+  now=$(stat -c '%a %U:%G' "$dev") || return 1
+  [ "$now" = "660 root:kvm" ] && return 0
+  echo "$now" >"$s/kvm.mode" || return 1
+  chown root:kvm "$dev" && chmod 0660 "$dev" ||
+    { _e2e_say "error: cannot give $dev the group kvm and mode 0660 (it is $now)"; return 1; }
+}
+
+_e2e_kvm_device_restore() {
+  local s="$VFIOCTL_E2E_STATE" mode owner
+  [ -f "$s/kvm.mode" ] || return 0
+  read -r mode owner <"$s/kvm.mode"
+  [ -c /dev/kvm ] && chown "$owner" /dev/kvm && chmod "$mode" /dev/kvm
+  rm -f "$s/kvm.mode"
+}
+
 # --- daemons ------------------------------------------------------------------
 
 _e2e_daemon() {  # NAME: start /usr/sbin/NAME -d unless it runs; record its PID
@@ -254,6 +281,7 @@ _e2e_up() {
   _e2e_kernel || return
   _e2e_initrd || return
   _e2e_hugepages || return
+  _e2e_kvm_device || return
   _e2e_daemon virtlogd || return
   _e2e_daemon libvirtd || return
   _e2e_wait_libvirtd || return
@@ -327,6 +355,7 @@ _e2e_down() {
       fi
     fi
   fi
+  _e2e_kvm_device_restore
   rm -rf "$s/guests" "$s/env"
   return 0
 }
@@ -350,6 +379,9 @@ _e2e_status() {
     echo "hugetlbfs: not mounted"; ok=1
   fi
   echo "hugepages: $(cat /proc/sys/vm/nr_hugepages) reserved, $(_e2e_meminfo HugePages_Free) free, $(cat "$s/hugepages.added" 2>/dev/null || echo 0) added by env.sh"
+  if [ -c /dev/kvm ]; then
+    echo "/dev/kvm: $(stat -c '%a %U:%G' /dev/kvm)$([ -f "$s/kvm.mode" ] && echo " (set by env.sh; was $(cat "$s/kvm.mode"))")"
+  fi
   if [ -f "$s/env" ]; then cat "$s/env"; else echo "env: none (run env.sh up)"; ok=1; fi
   return $ok
 }
