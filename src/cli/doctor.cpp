@@ -146,8 +146,9 @@ void add_doctor(CLI::App& app, GlobalOptions& g) {
   cmd->add_option("--device,-d", opts->devices,
                   "also check passing this device (repeatable): 01:00.0, 0000:01:00.0, 10de:1b81, gpu, usb, nvme, net");
   cmd->add_option("--guest", opts->guest,
-                  "check instead what the host must allow for this guest (H201-H210): the QEMU user's access to its "
-                  "sound socket, ROM and shared memory files, hugetlbfs, AppArmor/SELinux denials, nested, vhost-net")
+                  "check instead what the host must allow for this guest (H201-H212): the QEMU user's access to its "
+                  "sound socket, ROM and shared memory files, hugetlbfs and /dev/kvm, AppArmor/SELinux denials, "
+                  "nested, vhost-net, the vfioctl hook")
       ->type_name("DOMAIN.xml");
   cmd->footer(
       "\nExamples:\n  vfioctl doctor\n  vfioctl doctor --device 01:00.0\n  vfioctl doctor --device gpu --json\n"

@@ -1,6 +1,6 @@
 // doctor --guest: what a domain asks of the host (needs), the host's side
 // read from scratch trees (qemu.conf, accounts, file modes, mounts, AppArmor
-// logs, the libvirt hook), and the verdicts H201-H211.
+// logs, the libvirt hook, /dev/kvm), and the verdicts H201-H212.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -132,6 +132,8 @@ TEST(GuestAccess, TheUsersRuntimeDirectoryShutsQemuOutUntilQemuRunsAsThatUser) {
   EXPECT_EQ(find(fs, "H208")->message, "kvm_intel nested is N");
   EXPECT_EQ(find(fs, "H209")->severity, Severity::warn);  // no /dev/vhost-net
   EXPECT_EQ(find(fs, "H210")->severity, Severity::warn);
+  EXPECT_EQ(find(fs, "H212")->severity, Severity::fail);
+  EXPECT_EQ(find(fs, "H212")->message, "/dev/kvm does not exist");
 
   // QEMU as alice: the socket opens; the ACL names the mouse; the ROM is readable.
   t.file("/etc/libvirt/qemu.conf",
@@ -148,6 +150,36 @@ TEST(GuestAccess, TheUsersRuntimeDirectoryShutsQemuOutUntilQemuRunsAsThatUser) {
   EXPECT_EQ(find(ok, "H204")->severity, Severity::pass);
   EXPECT_EQ(find(ok, "H208")->severity, Severity::pass);
   EXPECT_EQ(find(ok, "H209")->severity, Severity::pass);
+}
+
+// /dev/kvm as a host without udev leaves it (0600 root:root), then as udev's
+// rules set it (0660 root:kvm); a TCG guest does not open it.
+TEST(GuestAccess, DevKvmMustOpenForQemusUserWhenTheGuestIsKvm) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give files to other users";
+  TempTree t;
+  accounts(t);
+  t.file("/dev/kvm", "");
+  owned(t, "/dev/kvm", 0, 0, 0600);
+  Root root(t.dir());
+  GuestNeeds n = read_guest_needs(kDomain);
+  EXPECT_TRUE(n.kvm);
+  auto fs = guest_checks(n, read_guest_access(root, n), Session{});
+  ASSERT_TRUE(find(fs, "H212"));
+  EXPECT_EQ(find(fs, "H212")->severity, Severity::fail);
+  EXPECT_EQ(find(fs, "H212")->message, "libvirt-qemu may not open /dev/kvm read-write (it is 600 root:root)");
+  EXPECT_NE(find(fs, "H212")->fix.find("chown root:kvm /dev/kvm && chmod 0660 /dev/kvm"), std::string::npos);
+
+  owned(t, "/dev/kvm", 0, 104, 0660);  // group kvm, which libvirt-qemu is in
+  fs = guest_checks(n, read_guest_access(root, n), Session{});
+  EXPECT_EQ(find(fs, "H212")->severity, Severity::pass);
+  EXPECT_EQ(find(fs, "H212")->message, "libvirt-qemu may open /dev/kvm (it is 660 root:kvm)");
+
+  std::string tcg = kDomain;
+  tcg.replace(tcg.find("type=\"kvm\""), 10, "type=\"qemu\"");
+  GuestNeeds q = read_guest_needs(tcg);
+  EXPECT_FALSE(q.kvm);
+  owned(t, "/dev/kvm", 0, 0, 0600);
+  EXPECT_FALSE(find(guest_checks(q, read_guest_access(root, q), Session{}), "H212"));
 }
 
 TEST(GuestAccess, NoHugetlbfsOfThePageSizeAndNoKvmModule) {

@@ -31,6 +31,7 @@ GuestNeeds read_guest_needs(const std::string& xml) {
   GuestNeeds n;
   n.name = dom.child_value("name");
   n.uuid = dom.child_value("uuid");
+  n.kvm = std::string(dom.attribute("type").value()) == "kvm";
   n.memory_kib = kib(dom.child("memory"));
   if (pugi::xml_node mb = dom.child("memoryBacking")) {
     if (pugi::xml_node hp = mb.child("hugepages")) {

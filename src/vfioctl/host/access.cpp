@@ -1,5 +1,7 @@
 #include "vfioctl/host/access.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "vfioctl/host/root.h"
@@ -54,6 +56,17 @@ std::optional<Account> from_passwd(const Root& root, const std::string& key, boo
     return a;
   }
   return std::nullopt;
+}
+
+// The name of an id in /etc/passwd (field 2) or /etc/group, else the number.
+std::string id_name(const Root& root, const char* file, unsigned id) {
+  if (auto text = root.read(file)) {
+    for (auto line : split(*text, '\n')) {
+      auto f = split(line, ':');
+      if (f.size() >= 3 && parse_int(f[2]) == static_cast<long long>(id)) return std::string(f[0]);
+    }
+  }
+  return std::to_string(id);
 }
 
 }  // namespace
@@ -212,6 +225,15 @@ GuestAccess read_guest_access(const Root& root, const GuestNeeds& needs) {
     if (auto t = root.read("/sys/module/" + module + "/parameters/nested")) g.nested_param = std::string(trim(*t));
   }
   g.vhost_net = root.exists("/dev/vhost-net");
+  if (needs.kvm) {
+    std::vector<GuestAccess::PathAccess> kvm;
+    check({"/dev/kvm"}, true, kvm);
+    g.kvm = kvm.front();
+    Root::FileInfo info = root.stat("/dev/kvm");
+    if (info.kind != Root::FileInfo::Kind::missing)
+      g.kvm_mode = fmt::format("{:o} {}:{}", info.mode, id_name(root, "/etc/passwd", info.uid),
+                               id_name(root, "/etc/group", info.gid));
+  }
   if (needs.tune) {
     Root::FileInfo info = root.stat(kLibvirtHookFile);
     g.hook.present = info.kind != Root::FileInfo::Kind::missing;

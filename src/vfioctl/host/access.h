@@ -77,6 +77,7 @@ struct GuestNeeds {
   long long memory_kib = 0;
   std::string nested;                     // "vmx" or "svm" when the CPU asks for it
   bool virtio_net = false;                // a virtio <interface> (vhost-net)
+  bool kvm = false;                       // <domain type='kvm'>: QEMU opens /dev/kvm
   bool tune = false;                      // <vfioctl:tune> in <metadata>: the hook tunes the host
   std::vector<std::string> tune_actions;  // its actions
 };
@@ -112,6 +113,8 @@ struct GuestAccess {
   long long default_hugepage_kib = 0;           // /proc/meminfo Hugepagesize
   std::optional<std::string> nested_param;      // /sys/module/kvm_intel|kvm_amd/parameters/nested
   bool vhost_net = false;                       // /dev/vhost-net
+  std::optional<PathAccess> kvm;                // /dev/kvm for QEMU's user, for a type='kvm' guest
+  std::string kvm_mode;                         // its mode and owner: "600 root:root"
   HookInstall hook;                             // read when the guest opts into tuning
   MacFacts mac;
 };

@@ -242,6 +242,29 @@ std::vector<Finding> guest_checks(const GuestNeeds& n, const GuestAccess& a, con
                          std::string(why) + "; libvirtd must have been restarted once after the install", "", section));
     }
   }
+  // H212: /dev/kvm for QEMU's user, for a type='kvm' guest.
+  if (n.kvm && a.kvm && a.qemu) {
+    const char* why =
+        "libvirt runs a type='kvm' guest only when its QEMU user may open /dev/kvm; otherwise define and start "
+        "fail with 'could not find capabilities for domaintype=kvm', and libvirt, whose own probe as root did "
+        "find KVM, probes QEMU again on every call (tens of seconds each)";
+    if (a.kvm->access == Access::missing) {
+      out.push_back(make("H212", "/dev/kvm for QEMU", Severity::fail, "/dev/kvm does not exist", why,
+                         "see H002 in 'vfioctl doctor'", section));
+    } else if (a.kvm->access == Access::no) {
+      out.push_back(
+          make("H212", "/dev/kvm for QEMU", Severity::fail,
+               fmt::format("{} may not open /dev/kvm read-write (it is {})", who, a.kvm_mode), why,
+               fmt::format("chown root:kvm /dev/kvm && chmod 0660 /dev/kvm, with {} in group kvm (udev's default "
+                           "rules set that mode at boot; where udev does not run, as in a container, set it "
+                           "at every boot)",
+                           who),
+               section));
+    } else {
+      out.push_back(make("H212", "/dev/kvm for QEMU", Severity::pass,
+                         fmt::format("{} may open /dev/kvm (it is {})", who, a.kvm_mode), why, "", section));
+    }
+  }
   return out;
 }
 
