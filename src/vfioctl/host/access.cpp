@@ -181,14 +181,14 @@ GuestAccess read_guest_access(const Root& root, const GuestNeeds& needs) {
   GuestAccess g;
   g.conf = read_qemu_conf(root);
   g.qemu = qemu_account(root, g.conf);
+  auto access_of = [&](const std::string& p, bool write) {
+    GuestAccess::PathAccess a;
+    a.path = p;
+    a.access = g.qemu ? can_access(root, p, *g.qemu, write, &a.why) : (root.exists(p) ? Access::yes : Access::missing);
+    return a;
+  };
   auto check = [&](const std::vector<std::string>& paths, bool write, std::vector<GuestAccess::PathAccess>& out) {
-    for (const auto& p : paths) {
-      GuestAccess::PathAccess a;
-      a.path = p;
-      a.access =
-          g.qemu ? can_access(root, p, *g.qemu, write, &a.why) : (root.exists(p) ? Access::yes : Access::missing);
-      out.push_back(a);
-    }
+    for (const auto& p : paths) out.push_back(access_of(p, write));
   };
   check(needs.audio_sockets, true, g.audio);
   check(needs.roms, false, g.roms);
@@ -225,10 +225,8 @@ GuestAccess read_guest_access(const Root& root, const GuestNeeds& needs) {
     if (auto t = root.read("/sys/module/" + module + "/parameters/nested")) g.nested_param = std::string(trim(*t));
   }
   g.vhost_net = root.exists("/dev/vhost-net");
-  if (needs.kvm) {
-    std::vector<GuestAccess::PathAccess> kvm;
-    check({"/dev/kvm"}, true, kvm);
-    g.kvm = kvm.front();
+  if (needs.kvm && g.qemu) {
+    g.kvm = access_of("/dev/kvm", true);
     Root::FileInfo info = root.stat("/dev/kvm");
     if (info.kind != Root::FileInfo::Kind::missing)
       g.kvm_mode = fmt::format("{:o} {}:{}", info.mode, id_name(root, "/etc/passwd", info.uid),

@@ -113,7 +113,7 @@ struct GuestAccess {
   long long default_hugepage_kib = 0;           // /proc/meminfo Hugepagesize
   std::optional<std::string> nested_param;      // /sys/module/kvm_intel|kvm_amd/parameters/nested
   bool vhost_net = false;                       // /dev/vhost-net
-  std::optional<PathAccess> kvm;                // /dev/kvm for QEMU's user, for a type='kvm' guest
+  std::optional<PathAccess> kvm;                // /dev/kvm, for a type='kvm' guest whose QEMU user is known
   std::string kvm_mode;                         // its mode and owner: "600 root:root"
   HookInstall hook;                             // read when the guest opts into tuning
   MacFacts mac;

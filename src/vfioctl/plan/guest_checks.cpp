@@ -242,8 +242,8 @@ std::vector<Finding> guest_checks(const GuestNeeds& n, const GuestAccess& a, con
                          std::string(why) + "; libvirtd must have been restarted once after the install", "", section));
     }
   }
-  // H212: /dev/kvm for QEMU's user, for a type='kvm' guest.
-  if (n.kvm && a.kvm && a.qemu) {
+  // H212: /dev/kvm for QEMU's user (read for a type='kvm' guest when that user is known).
+  if (a.kvm) {
     const char* why =
         "libvirt runs a type='kvm' guest only when its QEMU user may open /dev/kvm; otherwise define and start "
         "fail with 'could not find capabilities for domaintype=kvm', and libvirt, whose own probe as root did "
