@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -161,7 +163,11 @@ void add_doctor(CLI::App& app, GlobalOptions& g) {
     Session session = read_session(root);
     if (!opts->guest.empty()) {
       std::ifstream in(opts->guest, std::ios::binary);
-      if (!in) throw input_error(fmt::format("--guest {}: cannot read it", opts->guest));
+      if (!in)
+        throw input_error(
+            fmt::format("--guest {}: cannot read it ({}); give a domain XML file, e.g. from "
+                        "'virsh dumpxml NAME > NAME.xml'",
+                        opts->guest, std::strerror(errno)));
       std::ostringstream text;
       text << in.rdbuf();
       GuestNeeds needs;

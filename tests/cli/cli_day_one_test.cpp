@@ -311,6 +311,10 @@ TEST_F(DayOne, DoctorGuestChecksWhatTheHostMustAllow) {
   Result bad = vfioctl({"doctor", "--guest", write("x.xml", "<network/>")});
   EXPECT_EQ(bad.rc, 2);
   EXPECT_TRUE(has(bad.err, "not a libvirt domain")) << bad.err;
+  Result missing = vfioctl({"doctor", "--guest", "/nonexistent/win11.xml"});
+  EXPECT_EQ(missing.rc, 2);
+  EXPECT_TRUE(has(missing.err, "--guest /nonexistent/win11.xml: cannot read it (No such file or directory)"))
+      << missing.err;
 }
 
 }  // namespace
