@@ -258,6 +258,11 @@ void run_status(const GlobalOptions& g) {
   }
   for (const auto& s : states) std::cout << "  " << describe(s) << "\n";
   if (!host.empty()) std::cout << "Shared settings and their originals (" << kHostState << "):\n" << host;
+  if (auto cg = t.leftover_cgroup())
+    std::cout << fmt::format(
+        "\n{} could not be removed when the last tuned guest stopped (processes kept forking into it); it has "
+        "every CPU, so nothing in it is confined. 'vfioctl hook recover --apply' removes it.\n",
+        *cg);
   auto stale = t.stale_domains();
   if (!stale.empty())
     std::cout << fmt::format("\n{} not running: 'vfioctl hook recover --apply' gives back what they hold.\n",

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -71,6 +73,60 @@ inline bool ci() {
   const char* v = std::getenv("CI");
   return v != nullptr && std::string(v) == "true";
 }
+
+// A bounded forking load beside a test, standing for a busy host: a
+// process that forks short-lived children (each lives 1-8 ms; at most
+// `width` at once) until it is stopped or `limit` has passed. It runs as a
+// host process, so the hook moves it (and whatever it forked last) between
+// cgroups while it forks. The destructor kills it and its children by
+// process group and waits for it.
+class ForkLoad {
+ public:
+  explicit ForkLoad(int width = 4, std::chrono::seconds limit = std::chrono::seconds(300)) {
+    m_pid = ::fork();
+    if (m_pid != 0) return;
+    ::setpgid(0, 0);
+    struct timespec start {};
+    ::clock_gettime(CLOCK_MONOTONIC, &start);
+    int alive = 0;
+    unsigned seed = static_cast<unsigned>(::getpid());
+    for (;;) {
+      struct timespec now {};
+      ::clock_gettime(CLOCK_MONOTONIC, &now);
+      if (now.tv_sec - start.tv_sec > limit.count()) ::_exit(0);
+      while (::waitpid(-1, nullptr, WNOHANG) > 0) --alive;
+      if (alive < width) {
+        seed = seed * 1103515245u + 12345u;
+        long ms = 1 + static_cast<long>((seed >> 16) % 8);
+        pid_t c = ::fork();
+        if (c == 0) {
+          struct timespec t {
+            0, ms * 1000000L
+          };
+          ::nanosleep(&t, nullptr);
+          ::_exit(0);
+        }
+        if (c > 0) ++alive;
+      }
+      struct timespec pause {
+        0, 500000L
+      };  // 0.5 ms
+      ::nanosleep(&pause, nullptr);
+    }
+  }
+  ForkLoad(const ForkLoad&) = delete;
+  ForkLoad& operator=(const ForkLoad&) = delete;
+  ~ForkLoad() {
+    if (m_pid <= 0) return;
+    ::kill(-m_pid, SIGKILL);
+    ::kill(m_pid, SIGKILL);
+    ::waitpid(m_pid, nullptr, 0);
+  }
+  pid_t pid() const { return m_pid; }
+
+ private:
+  pid_t m_pid = -1;
+};
 
 // What `env.sh up` wrote to $VFIOCTL_E2E_STATE/env.
 struct Env {

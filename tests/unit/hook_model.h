@@ -88,6 +88,11 @@ class ModelIo : public HostIo {
   std::vector<std::string> commands;
   std::vector<std::string> writes;  // every kernel write, "path=value"
   double clock = 0, compact_cost = 0.01;
+  // A busy host: while non-zero, every process moved out of a cgroup other
+  // than the root leaves a child it forked just before behind in it (-1:
+  // forever, as a fork loop would).
+  int forks = 0;
+  int next_pid = 1000;
   int kill_after = -1;  // mutating operations before "the kill"
   int mutations = 0;
 
@@ -213,8 +218,17 @@ class ModelIo : public HostIo {
         int pid = std::stoi(value);
         if (!procs.count(pid)) throw IoError(path, ESRCH);
         if (procs[pid].ppid == 2 || pid == 2) throw IoError(path, EINVAL);
-        for (auto& [c, pids] : k.cgroups) pids.erase(pid);
+        std::string from;
+        for (auto& [c, pids] : k.cgroups)
+          if (pids.erase(pid)) from = c;
         k.cgroups[*cg].insert(pid);
+        if (!from.empty() && from != *cg && forks != 0) {
+          int child = next_pid++;
+          procs[child] = {"worker", pid, std::to_string(10000 + child)};
+          k.cgroups[from].insert(child);
+          k.affinity[child] = *parse_cpulist(k.cgroup_cpus[from]);
+          if (forks > 0) --forks;
+        }
         // The kernel resets the affinity of a task that changes cpuset.
         k.affinity[pid] = cg->empty() ? k.online : *parse_cpulist(k.cgroup_cpus[*cg]);
         return;
@@ -278,6 +292,7 @@ class ModelIo : public HostIo {
     k.affinity[pid] = cpus;
   }
   double now() override { return clock; }
+  void sleep(double seconds) override { clock += seconds; }
   std::shared_ptr<void> lock() override { return nullptr; }
 };
 

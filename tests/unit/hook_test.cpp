@@ -182,6 +182,88 @@ TEST(Hook, StartedConfinesHostProcessesAndReleaseRestoresEverything) {
   EXPECT_TRUE(io.files.empty() || (io.files.size() == 0)) << "no state left";
 }
 
+// Every process of the host cpuset, and none in the root.
+std::set<int> confined(const ModelIo& io) {
+  auto it = io.k.cgroups.find(kHostCgroup);
+  return it == io.k.cgroups.end() ? std::set<int>{} : it->second;
+}
+
+TEST(Hook, ReleaseOnABusyHostMovesForkedChildrenUntilTheCgroupCanGo) {
+  ModelIo io;
+  std::string xml = domain_xml("g", "2,3", "isolate");
+  ASSERT_EQ(event(io, xml, "prepare"), 0);
+  ASSERT_EQ(event(io, xml, "started"), 0);
+  ASSERT_FALSE(confined(io).empty());
+  io.forks = 40;  // children keep appearing in the cgroup while its processes move out
+  std::string log;
+  ASSERT_EQ(event(io, xml, "release", &log), 0) << log;
+  EXPECT_EQ(io.forks, 0) << "every fork happened during the release";
+  EXPECT_FALSE(io.k.cgroups.count(kHostCgroup)) << log;
+  EXPECT_EQ(io.k.cgroups.size(), 1u);
+  for (const auto& [pid, cpus] : io.k.affinity) {
+    if (pid == 103) continue;  // its own affinity came back
+    EXPECT_EQ(cpus, io.k.online) << "pid " << pid << " is still confined";
+  }
+  EXPECT_NE(log.find("passes: processes forked as they moved"), std::string::npos) << log;
+  EXPECT_FALSE(io.files.count(kHostState)) << "nothing left to recover";
+}
+
+TEST(Hook, ACgroupThatNeverEmptiesGetsEveryCpuAndRecoverRemovesItLater) {
+  ModelIo io;
+  Kernel before = io.k;
+  std::string xml = domain_xml("g", "2,3", "isolate governor irq");
+  ASSERT_EQ(event(io, xml, "prepare"), 0);
+  ASSERT_EQ(event(io, xml, "started"), 0);
+  io.forks = -1;  // a fork loop inside the cgroup
+  std::string log;
+  const double t0 = io.clock;
+  ASSERT_EQ(event(io, xml, "release", &log), 0) << "the guest has stopped: the hook must not fail it\n" << log;
+  EXPECT_LE(io.clock - t0, TunerOptions{}.budgets.empty_cgroup + 0.1) << "bounded by its budget";
+  ASSERT_TRUE(io.k.cgroups.count(kHostCgroup)) << log;
+  EXPECT_EQ(io.k.cgroup_cpus.at(kHostCgroup), "0-3") << "nothing left in it is confined";
+  for (int pid : confined(io)) EXPECT_EQ(io.k.affinity.at(pid), io.k.online) << pid;
+  EXPECT_EQ(io.k.governor, before.governor) << "the other settings came back all the same";
+  EXPECT_EQ(io.k.irq, before.irq);
+  EXPECT_NE(log.find("'vfioctl hook recover --apply' removes it"), std::string::npos) << log;
+  {
+    std::ostringstream quiet;
+    Tuner t(io, quiet);
+    EXPECT_EQ(t.leftover_cgroup(), std::string(ModelIo::kCpuset) + "/" + kHostCgroup);
+    EXPECT_EQ(t.stale_domains(), std::vector<std::string>{}) << "no guest holds it";
+  }
+  // The fork loop ends; recover finishes the job.
+  io.forks = 0;
+  std::ostringstream out;
+  Tuner t(io, out);
+  t.recover({});
+  EXPECT_FALSE(io.k.cgroups.count(kHostCgroup)) << out.str();
+  EXPECT_EQ(confined(io), std::set<int>{});
+  EXPECT_EQ(t.leftover_cgroup(), std::nullopt);
+  EXPECT_FALSE(io.files.count(kHostState));
+  EXPECT_EQ(io.k.affinity[103], (std::vector<int>{3})) << "a process's own affinity came back at release";
+}
+
+// A guest starting while a leftover cgroup waits for recover reuses it.
+TEST(Hook, AGuestStartingBesideALeftoverCgroupConfinesTheHostAgain) {
+  ModelIo io;
+  std::string a = domain_xml("a", "2,3", "isolate");
+  ASSERT_EQ(event(io, a, "prepare"), 0);
+  ASSERT_EQ(event(io, a, "started"), 0);
+  io.forks = -1;
+  ASSERT_EQ(event(io, a, "release"), 0);
+  ASSERT_TRUE(io.k.cgroups.count(kHostCgroup));
+  io.forks = 0;
+  std::string b = domain_xml("b", "3", "isolate");
+  std::string log;
+  ASSERT_EQ(event(io, b, "prepare"), 0);
+  ASSERT_EQ(event(io, b, "started", &log), 0) << log;
+  EXPECT_EQ(io.k.cgroup_cpus.at(kHostCgroup), "0-2");
+  for (int pid : confined(io)) EXPECT_EQ(io.k.affinity.at(pid), (std::vector<int>{0, 1, 2})) << pid;
+  ASSERT_EQ(event(io, b, "release", &log), 0) << log;
+  EXPECT_FALSE(io.k.cgroups.count(kHostCgroup)) << log;
+  EXPECT_FALSE(io.files.count(kHostState));
+}
+
 TEST(Hook, TwoGuestsReleaseInAnyOrderAndKeepEachOthersCpus) {
   for (bool a_first : {true, false}) {
     ModelIo io;

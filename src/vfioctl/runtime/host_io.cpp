@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "vfioctl/util/atomic_file.h"
 
@@ -151,6 +152,8 @@ class LiveIo : public HostIo {
   double now() override {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   }
+
+  void sleep(double seconds) override { std::this_thread::sleep_for(std::chrono::duration<double>(seconds)); }
 
   std::shared_ptr<void> lock() override {
     std::string dir = real("/run/vfioctl");

@@ -49,8 +49,9 @@ class HostIo {
   // A thread's CPU affinity; nullopt when it is gone. set_affinity throws IoError.
   virtual std::optional<std::vector<int>> affinity(pid_t pid) = 0;
   virtual void set_affinity(pid_t pid, const std::vector<int>& cpus) = 0;
-  // Seconds on a monotonic clock.
+  // Seconds on a monotonic clock, and a pause of `seconds` on it.
   virtual double now() = 0;
+  virtual void sleep(double seconds) = 0;
   // Holds an exclusive lock on the runtime state until the returned object
   // is destroyed (one hook at a time changes shared host settings).
   virtual std::shared_ptr<void> lock() = 0;

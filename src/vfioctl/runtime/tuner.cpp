@@ -9,6 +9,7 @@
 #include <map>
 #include <ostream>
 #include <set>
+#include <sstream>
 
 #include "vfioctl/runtime/tuner_impl.h"
 #include "vfioctl/util/cpulist.h"
@@ -358,6 +359,14 @@ std::string Tuner::host_state_json() {
   } catch (const json::exception&) {
     return "";  // unreadable: the next hook call sets it aside as host.json.bad
   }
+}
+
+std::optional<std::string> Tuner::leftover_cgroup() {
+  std::ostringstream quiet;
+  Impl impl(m_io, quiet, m_opt);
+  json iso = impl.host.value("isolate", json::object());
+  if (!iso.is_object() || !iso.value("leftover", false)) return std::nullopt;
+  return iso.value("cgroup", std::string());
 }
 
 }  // namespace vfioctl::runtime

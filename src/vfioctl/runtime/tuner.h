@@ -28,11 +28,15 @@ namespace vfioctl::runtime {
 
 // Seconds each action may take before the hook says so in the log; the
 // hugepage reservation also stops retrying when its budget is spent.
+// `empty_cgroup` is how long release keeps moving processes out of the host
+// cgroup (they may fork into it meanwhile) before it gives up on removing
+// it, gives it every CPU and leaves the removal to `hook recover`.
 struct Budgets {
   double hugepages = 10.0;
   double isolate = 2.0;
   double governor = 1.0;
   double irq = 1.0;
+  double empty_cgroup = 5.0;
 };
 
 inline constexpr const char* kStateDir = "/run/vfioctl";
@@ -79,6 +83,9 @@ class Tuner {
   std::vector<std::string> recover(const std::vector<std::string>& domains);
   // Shared settings in force (host.json), as JSON text ("" when none).
   std::string host_state_json();
+  // The host cgroup a release could not remove (processes kept forking into
+  // it), which recover removes; nullopt when there is none.
+  std::optional<std::string> leftover_cgroup();
 
  private:
   struct Impl;

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <set>
 
 #include "vfioctl/util/cpulist.h"
@@ -45,28 +47,36 @@ const std::vector<std::string>& Tuner::Impl::systemd_units() {
 }
 
 // Moves the parent cgroup's processes (except the exempt ones) into ours.
+// A process may fork between the read of the list and its move (the child
+// starts beside it in the parent): the list is read again while a pass
+// still moves something, a few passes at most.
 void Tuner::Impl::sweep(json& iso, const std::vector<int>& all) {
   std::string parent = iso.value("parent", ""), ours = iso.value("cgroup", "");
-  auto procs = io.read(parent + "/cgroup.procs");
-  if (!procs) return;
-  std::vector<std::pair<std::string, ProcInfo>> movers;
-  for (const auto& w : split_ws(*procs)) {
-    std::string pid(w);
-    auto p = proc_info(io, pid);
-    if (!p || exempt(*p, pid)) continue;
-    // A process with its own narrower affinity gets it back on release.
-    if (auto cpus = io.affinity(static_cast<pid_t>(std::stol(pid))); cpus && *cpus != all)
-      iso["affinity"][pid] = {{"start", p->start}, {"cpus", format_cpulist(*cpus)}};
-    movers.emplace_back(pid, *p);
-  }
-  if (!iso.value("affinity", json::object()).empty()) save_host();
   int moved = 0, failed = 0;
-  for (const auto& [pid, p] : movers) {
-    try {
-      io.write(ours + "/cgroup.procs", pid);
-      ++moved;
-    } catch (const IoError&) {
-      ++failed;  // exited meanwhile, or a task the kernel keeps (EINVAL)
+  std::set<std::string> tried;
+  for (int pass = 0; pass < 5; ++pass) {
+    auto procs = io.read(parent + "/cgroup.procs");
+    if (!procs) return;
+    std::vector<std::pair<std::string, ProcInfo>> movers;
+    for (const auto& w : split_ws(*procs)) {
+      std::string pid(w);
+      if (!tried.insert(pid).second) continue;  // tried already: exempt, or refused by the kernel
+      auto p = proc_info(io, pid);
+      if (!p || exempt(*p, pid)) continue;
+      // A process with its own narrower affinity gets it back on release.
+      if (auto cpus = io.affinity(static_cast<pid_t>(std::stol(pid))); cpus && *cpus != all)
+        iso["affinity"][pid] = {{"start", p->start}, {"cpus", format_cpulist(*cpus)}};
+      movers.emplace_back(pid, *p);
+    }
+    if (movers.empty()) break;
+    if (!iso.value("affinity", json::object()).empty()) save_host();
+    for (const auto& [pid, p] : movers) {
+      try {
+        io.write(ours + "/cgroup.procs", pid);
+        ++moved;
+      } catch (const IoError&) {
+        ++failed;  // exited meanwhile, or a task the kernel keeps (EINVAL)
+      }
     }
   }
   iso["moved"] = iso.value("moved", 0) + moved;
@@ -79,7 +89,10 @@ void Tuner::Impl::apply_isolate(const std::vector<int>& guest) {
   auto all = online();
   json& iso = host["isolate"];
   if (guest.empty()) {
-    if (!iso.is_null() && !iso.empty()) restore_isolate(iso);
+    if (!iso.is_null() && !iso.empty() && !restore_isolate(iso)) {
+      save_host();  // the cgroup stays recorded for `hook recover`
+      return;
+    }
     host.erase("isolate");
     save_host();
     return;
@@ -148,12 +161,61 @@ void Tuner::Impl::apply_isolate(const std::vector<int>& guest) {
     return;
   }
   sweep(iso, all);
+  iso.erase("leftover");
   save_host();
   checkpoint("isolate");
   log(fmt::format("started: host processes ({}) confined to CPUs {}", ours, cpus));
 }
 
-void Tuner::Impl::restore_isolate(json& iso) {
+// Moves every process in our cgroup back to its parent and removes it.
+// Processes fork while they move (a child starts in its parent's cgroup), so
+// the moves repeat until rmdir succeeds or the budget is spent. Returns false
+// when the cgroup stays: it then gets every CPU, so nothing in it is
+// confined, and the record keeps it for `hook recover`.
+bool Tuner::Impl::empty_cgroup(json& iso) {
+  std::string parent = iso.value("parent", ""), ours = iso.value("cgroup", "");
+  if (!io.exists(ours)) return true;
+  const double t0 = io.now();
+  int moved = 0, passes = 0;
+  std::string why;
+  for (;;) {
+    ++passes;
+    const std::string procs = io.read(ours + "/cgroup.procs").value_or("");
+    for (const auto& w : split_ws(procs)) {
+      try {
+        io.write(parent + "/cgroup.procs", std::string(w));
+        ++moved;
+      } catch (const IoError&) {
+        // exited meanwhile
+      }
+    }
+    try {
+      io.rmdir(ours);
+      log(fmt::format("release: moved {} processes back from {} and removed it{}", moved, ours,
+                      passes > 1 ? fmt::format(" ({} passes: processes forked as they moved)", passes) : ""));
+      return true;
+    } catch (const IoError& e) {
+      if (e.err() == ENOENT) return true;
+      why = std::strerror(e.err());
+    }
+    if (io.now() - t0 >= opt.budgets.empty_cgroup) break;
+    io.sleep(0.002 * std::min(passes, 25));  // 2 ms, growing to 50 ms
+  }
+  std::string all = format_cpulist(online());
+  try {
+    io.write(ours + "/cpuset.cpus", all);
+  } catch (const IoError& e) {
+    log(fmt::format("release: cannot give {} every CPU: {}", ours, e.what()));
+  }
+  iso["leftover"] = true;
+  log(
+      fmt::format("release: cannot remove {} ({}): processes kept forking into it for {:.1f} s over {} passes; it "
+                  "now has every CPU ({}), so nothing in it is confined. 'vfioctl hook recover --apply' removes it",
+                  ours, why, io.now() - t0, passes, all));
+  return false;
+}
+
+bool Tuner::Impl::restore_isolate(json& iso) {
   std::string mech = iso.value("mechanism", "");
   if (mech == "systemd") {
     json units = iso.value("units", json::object());
@@ -162,31 +224,10 @@ void Tuner::Impl::restore_isolate(json& iso) {
       if (r.exit_code != 0) log(fmt::format("release: systemctl set-property {} failed: {}", u, trim(r.output)));
     }
     log("release: systemd slices have their CPUs back");
-    return;
+    return true;
   }
-  std::string parent = iso.value("parent", ""), ours = iso.value("cgroup", "");
-  if (io.exists(ours)) {
-    int moved = 0;
-    // Processes may fork while they move: a few passes, then rmdir.
-    for (int pass = 0; pass < 3; ++pass) {
-      auto procs = io.read(ours + "/cgroup.procs").value_or("");
-      auto pids = split_ws(procs);
-      if (pids.empty()) break;
-      for (const auto& w : pids) {
-        try {
-          io.write(parent + "/cgroup.procs", std::string(w));
-          ++moved;
-        } catch (const IoError&) {
-        }
-      }
-    }
-    try {
-      io.rmdir(ours);
-    } catch (const IoError& e) {
-      log(fmt::format("release: cannot remove {}: {}", ours, e.what()));
-    }
-    log(fmt::format("release: moved {} processes back from {}", moved, ours));
-  }
+  std::string parent = iso.value("parent", "");
+  bool removed = empty_cgroup(iso);
   int restored = 0;
   json affinity = iso.value("affinity", json::object());
   for (const auto& [pid, a] : affinity.items()) {
@@ -201,6 +242,8 @@ void Tuner::Impl::restore_isolate(json& iso) {
     }
   }
   if (restored) log(fmt::format("release: restored the CPU affinity of {} processes", restored));
+  iso.erase("affinity");
+  if (!removed) return false;
   if (mech == "cgroup-v2" && iso.value("enabled_cpuset", false)) {
     try {
       io.write(parent + "/cgroup.subtree_control", "-cpuset");
@@ -208,6 +251,7 @@ void Tuner::Impl::restore_isolate(json& iso) {
       // another cgroup uses cpuset now: it stays enabled
     }
   }
+  return true;
 }
 
 // --- governor ------------------------------------------------------------

@@ -81,7 +81,10 @@ struct Tuner::Impl {
   // Moves the parent cgroup's processes (except the exempt ones) into ours.
   void sweep(json& iso, const std::vector<int>& all);
   void apply_isolate(const std::vector<int>& guest);
-  void restore_isolate(json& iso);
+  // Both return false when the host cgroup could not be removed (it then
+  // has every CPU and stays recorded as "leftover" for recover).
+  bool empty_cgroup(json& iso);
+  bool restore_isolate(json& iso);
   void apply_governor(const std::vector<int>& guest);
   void apply_irq(const std::vector<int>& guest);
 
