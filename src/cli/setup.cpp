@@ -33,7 +33,7 @@ using namespace vfioctl::setup;
 struct SetupOptions {
   std::vector<std::string> devices;
   std::string hugepages, hugepage_size, hugepages_for, isolate, for_spec;
-  bool windows = false, apply = false, regenerate = false, unsafe = false, force = false;
+  bool windows = false, apply = false, regenerate = false, unsafe = false, force = false, chroot = false;
 };
 
 std::optional<long long> size_option(const std::string& text, const char* option) {
@@ -51,6 +51,18 @@ std::unique_ptr<CommandRunner> make_runner(const Root& root) {
     return recording_runner(log, fail ? fail : "");
   }
   return real_runner(root);
+}
+
+// A --root tree is untrusted: its programs run as root (chroot) only when
+// asked for by name. Checked before anything is written.
+void check_regenerate(const Root& root, bool regenerate, bool chroot) {
+  if (!regenerate || root.is_live()) return;
+  if (const char* log = std::getenv("VFIOCTL_COMMAND_LOG"); log && *log) return;  // recorded, never run
+  if (!chroot)
+    throw input_error(fmt::format(
+        "--regenerate under --root {} would run that tree's own programs as root (chroot {} ...); add --chroot "
+        "if you trust it, or leave --regenerate out and run the printed commands yourself",
+        root.dir().string(), root.dir().string()));
 }
 
 // Runs the commands in order; the first failure throws Error(refused) after
@@ -116,6 +128,7 @@ void print_plan_json(const Plan& plan, const std::optional<JournalEntry>& entry,
 
 void run_setup(const SetupOptions& o, GlobalOptions& g) {
   Root root = open_root(g);
+  check_regenerate(root, o.regenerate, o.chroot);
   Host host = read_host(root);
   SetupRequest req;
   req.devices = o.devices;
@@ -224,11 +237,12 @@ void run_setup(const SetupOptions& o, GlobalOptions& g) {
 
 struct UndoOptions {
   std::string id;
-  bool list = false, apply = false, force = false, regenerate = false;
+  bool list = false, apply = false, force = false, regenerate = false, chroot = false;
 };
 
 void run_undo(const UndoOptions& o, GlobalOptions& g) {
   Root root = open_root(g);
+  check_regenerate(root, o.regenerate, o.chroot);
   Journal journal(root, real_fs());
   std::vector<std::string> problems;
   auto entries = journal.list(&problems);
@@ -420,6 +434,8 @@ void add_setup(CLI::App& app, GlobalOptions& g) {
   cmd->add_flag("--apply", o->apply, "write the files (journaled; 'vfioctl undo' takes them back)");
   cmd->add_flag("--regenerate", o->regenerate,
                 "with --apply: run the commands that rebuild grub.cfg and the initramfs");
+  cmd->add_flag("--chroot", o->chroot,
+                "with --root and --regenerate: run the commands inside that tree (its own programs, as root)");
   cmd->add_flag("--unsafe", o->unsafe, "allow insecure options: ACS override for a shared group, unsafe interrupts");
   cmd->add_flag("--force", o->force, "take a device the running host needs (the root disk's controller, the only NIC)");
   cmd->footer(
@@ -440,6 +456,8 @@ void add_setup(CLI::App& app, GlobalOptions& g) {
   undo_cmd->add_flag("--apply", u->apply, "restore the files");
   undo_cmd->add_flag("--force", u->force, "restore files changed since vfioctl wrote them");
   undo_cmd->add_flag("--regenerate", u->regenerate, "with --apply: rebuild grub.cfg and the initramfs afterwards");
+  undo_cmd->add_flag("--chroot", u->chroot,
+                     "with --root and --regenerate: run the commands inside that tree (its own programs, as root)");
   undo_cmd->footer("\nExamples:\n  vfioctl undo --list\n  sudo vfioctl undo --apply --regenerate\n  vfioctl undo 3");
   undo_cmd->callback([u, &g]() {
     if (u->regenerate && !u->apply) throw input_error("--regenerate runs after --apply; add --apply");

@@ -51,36 +51,7 @@ void run_snapshot(const GlobalOptions& g, const SnapshotOptions& o) {
     read_guest_env(root, req, env_notes);
   }
 
-  // Build in a temporary directory beside the output, then move it in
-  // place: an interrupted snapshot leaves nothing half-written.
-  fs::path out = fs::absolute(o.output);
-  fs::path parent = out.parent_path();
-  if (!fs::is_directory(parent, ec)) {
-    throw input_error(fmt::format("snapshot: directory {} does not exist", parent.string()));
-  }
-  fs::path tmp = parent / fmt::format(".vfioctl-snapshot-{}", ::getpid());
-  fs::remove_all(tmp, ec);
-  SnapshotReport report;
-  try {
-    report = write_snapshot(root, tmp.string());
-    if (tarball) {
-      fs::path tmp_tar = parent / fmt::format(".vfioctl-snapshot-{}.tar.gz", ::getpid());
-      auto r = run_process({"tar", "--sort=name", "--owner=0", "--group=0", "--numeric-owner", "-czf", tmp_tar.string(),
-                            "-C", tmp.string(), "."});
-      if (r.exit_code != 0) {
-        fs::remove(tmp_tar, ec);
-        throw Error(ExitCode::refused, "snapshot: tar failed: " + std::string(trim(r.output)));
-      }
-      fs::rename(tmp_tar, out);
-      fs::remove_all(tmp, ec);
-    } else {
-      if (fs::exists(out, ec)) fs::remove_all(out);
-      fs::rename(tmp, out);
-    }
-  } catch (...) {
-    fs::remove_all(tmp, ec);
-    throw;
-  }
+  SnapshotReport report = save_snapshot(root, o.output, tarball);
   if (g.json) {
     JsonWriter w(std::cout);
     w.begin_object();

@@ -36,7 +36,7 @@ std::string_view dir_name(std::string_view path) {
   return path.substr(0, slash);
 }
 
-Root::Root(fs::path dir) : m_dir(std::move(dir)) {
+Root::Root(fs::path dir) : m_dir(std::move(dir)), m_root(m_dir.string()) {
   m_prefix = m_dir.string();
   while (!m_prefix.empty() && m_prefix.back() == '/') m_prefix.pop_back();
   m_live = m_prefix.empty();
@@ -115,7 +115,57 @@ std::pair<int, std::string> Root::DirCache::at(const std::string& real) {
   return {fd, real.substr(slash + 1)};
 }
 
-std::pair<int, std::string> Root::at(std::string_view path) const { return m_cache.at(real_path(path)); }
+int Root::DirCache::open_leaf_in(const RootDir& root, std::string_view dir) {
+  reset(m_leaf);
+  std::string_view parent = dir_name(dir);
+  std::string_view base = base_name(dir);
+  int fd = -1;
+  if (dir != "/" && base != "." && base != "..") {
+    if (m_parent.fd < 0 || parent != m_parent.path) {
+      reset(m_parent);
+      m_parent.fd = root.open(parent, O_PATH | O_DIRECTORY);
+      if (m_parent.fd < 0) return -1;  // no parent, no child
+      m_parent.path.assign(parent);
+    }
+    // One step from the held parent; a link there is resolved from the root.
+    fd = ::openat(m_parent.fd, std::string(base).c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && (errno == ELOOP || errno == ENOTDIR)) fd = root.open(dir, O_PATH | O_DIRECTORY);
+  } else {
+    fd = root.open(dir, O_PATH | O_DIRECTORY);
+  }
+  m_leaf.fd = fd;
+  if (fd >= 0) m_leaf.path.assign(dir);
+  return fd;
+}
+
+std::pair<int, std::string> Root::DirCache::at_in(const RootDir& root, std::string_view path) {
+  std::string_view dir = dir_name(path);
+  std::string name(base_name(path));
+  if (path.empty() || path == "/" || name == "." || name == "..") {
+    // The directory itself: resolve it whole and hand out ".".
+    int fd = open_leaf_in(root, path.empty() ? "/" : path);
+    return {fd, "."};
+  }
+  if (m_leaf.fd >= 0 && dir == m_leaf.path) return {m_leaf.fd, name};
+  if (m_parent.fd >= 0 && dir == m_parent.path) return {m_parent.fd, name};
+  return {open_leaf_in(root, dir), name};
+}
+
+std::pair<int, std::string> Root::at(std::string_view path) const {
+  if (m_live) return m_cache.at(real_path(path));
+  return m_cache.at_in(m_root, path);
+}
+
+int Root::open_in(std::string_view path, int flags) const { return m_root.open(path, flags); }
+
+int Root::open_at(int dfd, const std::string& name, std::string_view path, int flags) const {
+  if (dfd < 0) return -1;
+  if (m_live) return ::openat(dfd, name.c_str(), flags | O_CLOEXEC);
+  int fd = ::openat(dfd, name.c_str(), flags | O_NOFOLLOW | O_CLOEXEC);
+  // A link (ELOOP; ENOTDIR with O_DIRECTORY) resolves from the root.
+  if (fd < 0 && (errno == ELOOP || errno == ENOTDIR)) return open_in(path, flags);
+  return fd;
+}
 
 void Root::touch(std::string_view path, Touch kind) const {
   if (!m_recording) return;
@@ -127,7 +177,7 @@ void Root::touch(std::string_view path, Touch kind) const {
 std::optional<std::string> Root::read(std::string_view path) const {
   touch(path, Touch::file);
   auto [dfd, name] = at(path);
-  int fd = ::openat(dfd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  int fd = open_at(dfd, name, path, O_RDONLY | O_NONBLOCK);
   if (fd < 0) return std::nullopt;
   // A sysfs attribute is produced whole by one read(); everything else
   // (procfs, files in a snapshot) is read to the end. Directories fail
@@ -153,6 +203,7 @@ std::optional<std::string> Root::read_link(std::string_view path) const {
   touch(path, Touch::link);
   char buf[PATH_MAX];
   auto [dfd, name] = at(path);
+  if (dfd < 0 && !m_live) return std::nullopt;
   ssize_t n = ::readlinkat(dfd, name.c_str(), buf, sizeof buf);
   if (n < 0) return std::nullopt;
   return std::string(buf, static_cast<size_t>(n));
@@ -167,7 +218,7 @@ std::optional<std::string> Root::link_name(std::string_view path) const {
 std::optional<std::vector<std::string>> Root::list(std::string_view path) const {
   touch(path, Touch::dir);
   auto [dfd, name] = at(path);
-  int fd = ::openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int fd = open_at(dfd, name, path, O_RDONLY | O_DIRECTORY);
   if (fd < 0) return std::nullopt;
   // getdents64 directly: opendir() would add an fstat and an fcntl per
   // directory, which a host with a thousand IOMMU groups notices.
@@ -197,35 +248,64 @@ bool Root::exists(std::string_view path) const {
   touch(path, Touch::exists);
   struct stat st {};
   auto [dfd, name] = at(path);
+  if (dfd < 0 && !m_live) return false;
   return ::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-Root::FileInfo Root::stat(std::string_view path) const {
-  touch(path, Touch::exists);
-  FileInfo info;
-  struct stat st {};
-  auto [dfd, name] = at(path);
-  if (::fstatat(dfd, name.c_str(), &st, 0) != 0) return info;
+namespace {
+
+Root::FileInfo info_of(const struct stat& st) {
+  Root::FileInfo info;
   info.mode = st.st_mode & 07777;
   info.uid = st.st_uid;
   info.gid = st.st_gid;
+  using Kind = Root::FileInfo::Kind;
   if (S_ISREG(st.st_mode)) {
-    info.kind = FileInfo::Kind::regular;
+    info.kind = Kind::regular;
     info.size = static_cast<unsigned long long>(st.st_size);
   } else if (S_ISBLK(st.st_mode)) {
-    info.kind = FileInfo::Kind::block;
+    info.kind = Kind::block;
   } else if (S_ISDIR(st.st_mode)) {
-    info.kind = FileInfo::Kind::directory;
+    info.kind = Kind::directory;
+  } else if (S_ISLNK(st.st_mode)) {
+    info.kind = Kind::link;
   } else {
-    info.kind = FileInfo::Kind::other;
+    info.kind = Kind::other;
   }
   return info;
+}
+
+}  // namespace
+
+Root::FileInfo Root::stat(std::string_view path) const {
+  touch(path, Touch::exists);
+  struct stat st {};
+  auto [dfd, name] = at(path);
+  if (m_live) {
+    if (::fstatat(dfd, name.c_str(), &st, 0) != 0) return {};
+    return info_of(st);
+  }
+  if (dfd < 0 || ::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return {};
+  if (S_ISLNK(st.st_mode)) {
+    Fd fd(open_in(path, O_PATH));
+    if (!fd || ::fstat(fd.get(), &st) != 0) return {};
+  }
+  return info_of(st);
+}
+
+Root::FileInfo Root::lstat(std::string_view path) const {
+  touch(path, Touch::exists);
+  struct stat st {};
+  auto [dfd, name] = at(path);
+  if (dfd < 0 && !m_live) return {};
+  if (::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return {};
+  return info_of(st);
 }
 
 std::optional<std::string> Root::read_head(std::string_view path, size_t n) const {
   touch(path, Touch::file);
   auto [dfd, name] = at(path);
-  int fd = ::openat(dfd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  int fd = open_at(dfd, name, path, O_RDONLY | O_NONBLOCK);
   if (fd < 0) return std::nullopt;
   std::string content(n, '\0');
   size_t got = 0;
@@ -273,7 +353,8 @@ std::optional<std::string> Root::resolve(std::string_view path) const {
     for (const auto& c : done) current += "/" + c;
     current += "/" + part;
     struct stat st {};
-    if (::lstat(real_path(current).c_str(), &st) != 0) return std::nullopt;
+    auto [dfd, name] = at(current);
+    if ((dfd < 0 && !m_live) || ::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return std::nullopt;
     if (!S_ISLNK(st.st_mode)) {
       done.push_back(std::move(part));
       continue;

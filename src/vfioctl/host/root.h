@@ -2,6 +2,8 @@
 // ("/sys/bus/pci/devices"); a Root resolves them under its directory, so a
 // snapshot or a test fixture reads exactly like the live host ("/").
 // Every path touched is recorded, so `snapshot` can copy exactly what was read.
+// A root other than "/" is untrusted: every link and ".." in it resolves
+// inside it (util/root_dir.h), so nothing outside it is ever read.
 #pragma once
 
 #include <filesystem>
@@ -10,6 +12,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "vfioctl/util/root_dir.h"
 
 namespace vfioctl {
 
@@ -53,12 +57,14 @@ class Root {
   // What is at a path, links followed: its kind and, for a regular file, its
   // size in bytes. For files people name in a guest spec (images, ISOs).
   struct FileInfo {
-    enum class Kind { missing, regular, block, directory, other } kind = Kind::missing;
+    enum class Kind { missing, regular, block, directory, link, other } kind = Kind::missing;
     unsigned long long size = 0;
     unsigned mode = 0;  // permission bits (07777)
     unsigned uid = 0, gid = 0;
   };
   FileInfo stat(std::string_view path) const;
+  // The same without following a last component that is a link (kind link).
+  FileInfo lstat(std::string_view path) const;
 
   // The first `n` bytes of a file (fewer when it is shorter), or nullopt
   // when it cannot be read: image headers, without reading the image.
@@ -72,6 +78,9 @@ class Root {
   // The directory standing for "/", and whether it is the live host.
   const std::filesystem::path& dir() const { return m_dir; }
   bool is_live() const { return m_live; }
+  // The same directory as a resolver: writers (setup, bind, the hook) map
+  // host paths to real ones through it.
+  const RootDir& root_dir() const { return m_root; }
 
   void set_recording(Recording r) { m_recording = r == Recording::on; }
   bool recording() const { return m_recording; }
@@ -94,9 +103,14 @@ class Root {
     DirCache& operator=(DirCache&&) = delete;
     DirCache(const DirCache&) = delete;
     ~DirCache();
-    // (fd, relative name) for real path `real`; (AT_FDCWD, real) when no
-    // directory on the way can be held open.
+    // Live root: (fd, relative name) for real path `real`; (AT_FDCWD, real)
+    // when no directory on the way can be held open.
     std::pair<int, std::string> at(const std::string& real);
+    // Any other root: (fd of the directory resolved inside `root`, last
+    // component) for host path `path`; (-1, "") when that directory does
+    // not exist. The name is one component, never followed by the callers
+    // unless it is not a link.
+    std::pair<int, std::string> at_in(const RootDir& root, std::string_view path);
 
    private:
     struct Slot {
@@ -105,12 +119,19 @@ class Root {
     };
     static void reset(Slot& s);
     int open_leaf(std::string_view dir);
+    int open_leaf_in(const RootDir& root, std::string_view dir);
     Slot m_leaf, m_parent;
   };
-  // (fd, name) to hand to an *at() call for host path `path`.
+  // (fd, name) to hand to an *at() call for host path `path`; fd -1 when
+  // its directory does not exist.
   std::pair<int, std::string> at(std::string_view path) const;
+  // A last component that is a link, opened inside the root.
+  int open_in(std::string_view path, int flags) const;
+  // openat(dfd, name) that follows a last link only inside the root.
+  int open_at(int dfd, const std::string& name, std::string_view path, int flags) const;
 
   std::filesystem::path m_dir;
+  RootDir m_root;
   std::string m_prefix;  // m_dir without a trailing slash; "" for "/"
   bool m_live;
   bool m_recording = false;

@@ -1,12 +1,16 @@
 #include "vfioctl/host/snapshot.h"
 
+#include <stdlib.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "vfioctl/host/root.h"
 #include "vfioctl/util/error.h"
+#include "vfioctl/util/process.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl {
@@ -96,33 +100,34 @@ SnapshotReport write_snapshot(const Root& root, const std::string& dest) {
       continue;
     }
     fs::path target = out / real.substr(1);
-    fs::path source = root.dir() / real.substr(1);
-    auto st = fs::symlink_status(source, ec);
-    if (ec || !fs::exists(st)) continue;  // absent then, absent now
+    // Everything about the source goes through the root (links resolve
+    // inside it): `real` has no link but its last component.
+    auto info = root.lstat(real);
+    if (info.kind == Root::FileInfo::Kind::missing) continue;  // absent then, absent now
     ensure_parent(target);
-    if (fs::is_symlink(st)) {
-      auto link = fs::read_symlink(source, ec);
-      if (ec) continue;
+    if (info.kind == Root::FileInfo::Kind::link) {
+      auto link = root.read_link(real);
+      if (!link) continue;
       fs::remove(target, ec);
-      fs::create_symlink(link, target, ec);
+      fs::create_symlink(*link, target, ec);
       if (!ec) ++report.links;
       continue;
     }
-    if (fs::is_directory(st)) {
+    if (info.kind == Root::FileInfo::Kind::directory) {
       fs::create_directories(target, ec);
       ++report.dirs;
       // A listing is a fact too: keep the entries that are directories or
       // links so the copy lists the same things (files are kept only when
       // read, above).
       if (kind == Touch::dir) {
-        for (const auto& entry : fs::directory_iterator(source, ec)) {
-          auto est = entry.symlink_status(ec);
-          fs::path child = target / entry.path().filename();
-          std::string host_child = real + "/" + entry.path().filename().string();
+        for (const auto& name : root.list(real).value_or(std::vector<std::string>{})) {
+          fs::path child = target / name;
+          std::string host_child = join_path(real, name);
           if (!snapshot_allows(host_child) || fs::exists(fs::symlink_status(child, ec))) continue;
-          if (fs::is_symlink(est)) {
-            fs::create_symlink(fs::read_symlink(entry.path(), ec), child, ec);
-          } else if (fs::is_directory(est)) {
+          auto child_info = root.lstat(host_child);
+          if (child_info.kind == Root::FileInfo::Kind::link) {
+            if (auto link = root.read_link(host_child)) fs::create_symlink(*link, child, ec);
+          } else if (child_info.kind == Root::FileInfo::Kind::directory) {
             fs::create_directories(child, ec);
           }
         }
@@ -130,7 +135,7 @@ SnapshotReport write_snapshot(const Root& root, const std::string& dest) {
       continue;
     }
     std::string content;
-    if (kind == Touch::file && fs::is_regular_file(st)) {
+    if (kind == Touch::file && info.kind == Root::FileInfo::Kind::regular) {
       auto text = root.read(path);
       if (!text) continue;
       content = *text;
@@ -146,6 +151,41 @@ SnapshotReport write_snapshot(const Root& root, const std::string& dest) {
     if (!f) throw Error(ExitCode::refused, "snapshot: cannot write " + target.string());
     ++report.files;
   }
+  return report;
+}
+
+SnapshotReport save_snapshot(const Root& root, const std::string& output, bool tarball) {
+  std::error_code ec;
+  fs::path out = fs::absolute(output);
+  fs::path parent = out.parent_path();
+  if (!fs::is_directory(parent, ec)) throw input_error("snapshot: directory " + parent.string() + " does not exist");
+  std::string pattern = (parent / ".vfioctl-snapshot-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr)
+    throw Error(ExitCode::refused,
+                "snapshot: cannot create a temporary directory in " + parent.string() + ": " + std::strerror(errno));
+  fs::path work(pattern);
+  SnapshotReport report;
+  try {
+    fs::path tree = work / "tree";
+    report = write_snapshot(root, tree.string());
+    if (tarball) {
+      fs::path tar = work / "snapshot.tar.gz";
+      auto r = run_process({"tar", "--sort=name", "--owner=0", "--group=0", "--numeric-owner", "-czf", tar.string(),
+                            "-C", tree.string(), "."});
+      if (r.exit_code != 0) throw Error(ExitCode::refused, "snapshot: tar failed: " + std::string(trim(r.output)));
+      fs::rename(tar, out);
+    } else {
+      if (fs::exists(fs::symlink_status(out, ec))) fs::remove_all(out);
+      fs::rename(tree, out);
+    }
+  } catch (const fs::filesystem_error& e) {
+    fs::remove_all(work, ec);
+    throw Error(ExitCode::refused, std::string("snapshot: ") + e.what());
+  } catch (...) {
+    fs::remove_all(work, ec);
+    throw;
+  }
+  fs::remove_all(work, ec);
   return report;
 }
 

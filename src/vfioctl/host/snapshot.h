@@ -22,6 +22,13 @@ struct SnapshotReport {
 // serial numbers are masked; paths outside the fact areas are skipped.
 SnapshotReport write_snapshot(const Root& root, const std::string& dest);
 
+// write_snapshot into `output`, a new directory or a .tar.gz (`tarball`),
+// replacing an existing one. Built in a private directory (mkdtemp, mode
+// 0700) beside the output and renamed into place, so an interrupted run
+// leaves nothing half-written and no name in it can be planted beforehand.
+// Throws Error (exit 3) when it cannot.
+SnapshotReport save_snapshot(const Root& root, const std::string& output, bool tarball);
+
 // Whether a host path may go into a snapshot (no secrets, no personal files).
 bool snapshot_allows(const std::string& path);
 

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "vfioctl/util/atomic_file.h"
+#include "vfioctl/util/root_dir.h"
 
 namespace vfioctl::runtime {
 
@@ -27,10 +28,7 @@ namespace fs = std::filesystem;
 
 class LiveIo : public HostIo {
  public:
-  explicit LiveIo(std::string root) : m_root(std::move(root)), m_live(m_root == "/" || m_root.empty()) {
-    if (m_live) m_root.clear();
-    while (!m_root.empty() && m_root.back() == '/') m_root.pop_back();
-  }
+  explicit LiveIo(const std::string& root) : m_dir(root), m_live(m_dir.live()) {}
 
   std::optional<std::string> read(const std::string& path) override { return read_file(real(path)); }
 
@@ -172,8 +170,9 @@ class LiveIo : public HostIo {
   }
 
  private:
-  std::string real(const std::string& path) const { return m_root + path; }
-  std::string m_root;
+  // Under a scratch root every link resolves inside it (util/root_dir.h).
+  std::string real(const std::string& path) const { return m_dir.real(path); }
+  RootDir m_dir;
   bool m_live;
 };
 

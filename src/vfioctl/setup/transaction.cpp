@@ -129,12 +129,7 @@ class RecordingRunner : public CommandRunner {
 
 }  // namespace
 
-std::string real_path(const Root& root, const std::string& path) {
-  if (root.is_live()) return path;
-  std::string dir = root.dir().string();
-  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-  return dir + path;
-}
+std::string real_path(const Root& root, const std::string& path) { return root.root_dir().real(path); }
 
 std::unique_ptr<CommandRunner> real_runner(const Root& root) { return std::make_unique<RealRunner>(root); }
 

@@ -71,7 +71,9 @@ std::unique_ptr<CommandRunner> real_runner(const Root& root);
 // text contains `fail` (when not empty), which exit 1.
 std::unique_ptr<CommandRunner> recording_runner(std::string log, std::string fail);
 
-// Real path of a host path under the root.
+// Real path of a host path under the root, every link in it resolved inside
+// the root (RootDir::real): a link in a --root tree never leads a read or a
+// write outside it. The live root's paths are used as they are.
 std::string real_path(const Root& root, const std::string& path);
 
 // Applies the changed files of `plan`; returns the journal entry, or nullopt
