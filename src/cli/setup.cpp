@@ -204,6 +204,7 @@ void run_setup(const SetupOptions& o, GlobalOptions& g) {
     throw Error(ExitCode::refused, "setup --apply changes files under /etc and /boot: run it as root (sudo)");
   }
   for (const auto& w : plan.warnings) std::cerr << "vfioctl: warning: " << w << "\n";
+  HostLock lock(root, g_command_line);  // through the regenerate commands and their undo
   auto entry = apply(root, real_fs(), plan, g_command_line);
   if (!entry) {
     if (g.json)
@@ -301,6 +302,7 @@ void run_undo(const UndoOptions& o, GlobalOptions& g) {
     return;
   }
   if (root.is_live() && ::geteuid() != 0) throw Error(ExitCode::refused, "undo --apply: run it as root (sudo)");
+  HostLock lock(root, g_command_line);
   undo(root, real_fs(), entry, o.force);
   std::cout << fmt::format("Restored {} file(s) of entry {}.\n", entry.files.size(), entry.id);
   if (!entry.commands.empty()) {
@@ -384,6 +386,7 @@ void run_bind(const BindOptions& o, GlobalOptions& g, bool bind) {
       throw Error(ExitCode::refused, "modprobe vfio-pci failed: " + std::string(trim(r.output)));
     }
   }
+  HostLock lock(root, g_command_line);
   FixtureAttributes fixture;
   apply_bind(root, root.is_live() ? real_fs() : static_cast<FileSystem&>(fixture), plan, bind);
   if (!g.json) {

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "run.h"
 
@@ -289,6 +290,56 @@ TEST(Setup, BadRequestsExit2AndWriteNothing) {
     EXPECT_NE(r.err.find(b.says), std::string::npos) << r.err;
   }
   EXPECT_EQ(differences(before, tree(s.dir())), "");
+}
+
+// Two applies started at once on one host: never both in one journal entry,
+// never a tree that mixes them. The one that loses the lock says so (exit 3).
+TEST(Setup, TwoConcurrentAppliesNeverMix) {
+  const Case& c = cases()[0];
+  Scratch s(c);
+  auto before = tree(s.dir());
+  const std::string log = s.log();
+  std::string bin = std::string("VFIOCTL_COMMAND_LOG=") + quote(log) + " LC_ALL=C " + quote(VFIOCTL_BIN) + " --root " +
+                    quote(s.dir().string()) + " setup --apply ";
+  int won = 0, lost = 0;
+  for (int round = 0; round < 8; ++round) {
+    fs::path a = s.dir().string() + ".a", b = s.dir().string() + ".b";
+    // Each round asks for something the other does not, so both have work.
+    std::string cmd = "(" + bin + "--device 01:00.0 --hugepages " + std::to_string(2 + round) + "G >" +
+                      quote(a.string()) + " 2>&1; echo \"rc=$?\" >>" + quote(a.string()) + ") & (" + bin +
+                      "--device 01:00.0 --windows --hugepages " + std::to_string(20 + round) + "G >" +
+                      quote(b.string()) + " 2>&1; echo \"rc=$?\" >>" + quote(b.string()) + ") & wait";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    std::set<std::string> entries;
+    for (const auto& f : {a, b}) {
+      std::string out = slurp(f);
+      fs::remove(f);
+      if (out.find("rc=0") != std::string::npos) {
+        ++won;
+        auto at = out.find("Journal entry ");
+        ASSERT_NE(at, std::string::npos) << out;
+        std::string id = out.substr(at + 14, out.find(':', at) - at - 14);
+        EXPECT_TRUE(entries.insert(id).second) << "two applies reported journal entry " << id;
+      } else {
+        ++lost;
+        EXPECT_NE(out.find("rc=3"), std::string::npos) << out;
+        bool locked = out.find("another vfioctl is changing this host") != std::string::npos;
+        bool changed = out.find("changed since it was read") != std::string::npos;
+        EXPECT_TRUE(locked || changed) << out;
+      }
+    }
+  }
+  EXPECT_GT(won, 0);
+  // Every applied entry undone, newest first, gives the tree back byte for byte.
+  for (;;) {
+    Result u = s.run({"undo", "--apply"});
+    if (u.rc != 0) {
+      EXPECT_NE(u.err.find("nothing to undo"), std::string::npos) << u.err;
+      break;
+    }
+  }
+  EXPECT_EQ(differences(before, tree(s.dir())), "");
+  std::cerr << "concurrent applies: " << won << " applied, " << lost << " refused\n";
 }
 
 TEST(Setup, RefusesAnUnknownBootloader) {

@@ -2,6 +2,8 @@
 // default files), unified diffs, and the transaction's rollback with a
 // write failing at every position, the journal's own writes included.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -220,6 +222,149 @@ TEST_F(TransactionTest, AFailureAtEveryWriteOfUndoLeavesTheAppliedState) {
     EXPECT_EQ(files_under(m_dir), applied);
     EXPECT_EQ(j.load("1").state, "applied");
   }
+}
+
+// Stands for the process being killed (SIGKILL): thrown past every
+// rollback, since a killed process runs none.
+struct Killed {};
+
+// Dies at the Nth write or removal (0-based). A death at a file's write
+// (not the journal's) leaves the temporary file the atomic write had made.
+class KillFs : public FileSystem {
+ public:
+  explicit KillFs(int kill_at) : m_kill_at(kill_at) {}
+  void write(const std::string& path, const std::string& content, const FileMode& mode) override {
+    if (m_count++ == m_kill_at) {
+      if (path.find("/var/lib/vfioctl/") == std::string::npos) {
+        fs::create_directories(fs::path(path).parent_path());
+        std::ofstream(fs::path(path).parent_path() / ("." + fs::path(path).filename().string() + ".vfioctl-k1ll3d"))
+            << content.substr(0, content.size() / 2);
+      }
+      throw Killed{};
+    }
+    real_fs().write(path, content, mode);
+  }
+  void remove(const std::string& path) override {
+    if (m_count++ == m_kill_at) throw Killed{};
+    real_fs().remove(path);
+  }
+  void write_attribute(const std::string& path, const std::string& value) override {
+    if (m_count++ == m_kill_at) throw Killed{};
+    real_fs().write_attribute(path, value);
+  }
+
+ private:
+  int m_kill_at;
+  int m_count = 0;
+};
+
+TEST_F(TransactionTest, AKillAfterEveryWriteOfApplyIsUndoneWithoutForce) {
+  const auto before = files_under(m_dir);
+  for (int n = 0; n < 9; ++n) {  // the journal's 6 writes, then the 3 files
+    SCOPED_TRACE("killed at write " + std::to_string(n));
+    TearDown();
+    SetUp();
+    {
+      Root root(m_dir);
+      KillFs kill(n);
+      EXPECT_THROW(apply(root, kill, plan(), "killed"), Killed);
+    }
+    // A new process: what the journal holds decides.
+    Root root(m_dir);
+    Journal j(root, real_fs());
+    std::vector<std::string> problems;
+    auto entries = j.list(&problems);
+    EXPECT_TRUE(problems.empty()) << problems.front();
+    if (n < 6) {
+      EXPECT_TRUE(entries.empty()) << "killed before the entry was complete: nothing was changed";
+      EXPECT_EQ(files_under(m_dir), before);
+      auto again = apply(root, real_fs(), plan(), "again");
+      ASSERT_TRUE(again);
+      EXPECT_EQ(again->id, "1") << "the incomplete entry is dropped";
+      continue;
+    }
+    ASSERT_EQ(entries.size(), 1u);
+    auto entry = entries[0];
+    EXPECT_EQ(entry.state, "applied");
+    try {
+      undo(root, real_fs(), entry, false);
+    } catch (const Error& e) {
+      ADD_FAILURE() << "undo after a kill refused: " << e.what();
+    }
+    EXPECT_EQ(files_under(m_dir), before) << "every file back, no temporary file, no empty directory";
+    EXPECT_EQ(j.load(entry.id).state, "undone");
+  }
+}
+
+TEST_F(TransactionTest, AKillDuringUndoIsFinishedByTheNextUndo) {
+  const auto before = files_under(m_dir);
+  for (int n = 0; n < 4; ++n) {  // 3 files + entry.json
+    SCOPED_TRACE("killed at undo write " + std::to_string(n));
+    TearDown();
+    SetUp();
+    Root root(m_dir);
+    ASSERT_TRUE(apply(root, real_fs(), plan(), "t"));
+    Journal j(root, real_fs());
+    auto entry = j.load("1");
+    KillFs kill(n);
+    EXPECT_THROW(undo(root, kill, entry, false), Killed);
+    auto again = j.load("1");
+    ASSERT_EQ(again.state, "applied");
+    EXPECT_NO_THROW(undo(root, real_fs(), again, false));
+    EXPECT_EQ(files_under(m_dir), before);
+  }
+}
+
+TEST_F(TransactionTest, UndoStillRefusesAFileSomeoneElseChanged) {
+  Root root(m_dir);
+  ASSERT_TRUE(apply(root, real_fs(), plan(), "t"));
+  std::ofstream(m_dir / "etc/modprobe.d/vfioctl.conf", std::ios::app) << "# mine\n";
+  auto entry = Journal(root, real_fs()).load("1");
+  try {
+    undo(root, real_fs(), entry, false);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/etc/modprobe.d/vfioctl.conf changed since entry 1"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST_F(TransactionTest, ASecondWriterIsRefusedWhileTheFirstHoldsTheLock) {
+  Root root(m_dir);
+  int ready[2], done[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  ASSERT_EQ(::pipe(done), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    {
+      HostLock lock(root, "setup --apply (the other one)");
+      char c = 'r';
+      [[maybe_unused]] ssize_t w = ::write(ready[1], &c, 1);
+      [[maybe_unused]] ssize_t r = ::read(done[0], &c, 1);
+    }
+    ::_exit(0);
+  }
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  auto before = files_under(m_dir);
+  try {
+    apply(root, real_fs(), plan(), "second");
+    ADD_FAILURE() << "two writers at once";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::refused);
+    EXPECT_NE(std::string(e.what()).find("another vfioctl is changing this host (pid " + std::to_string(child) +
+                                         " (setup --apply (the other one)) holds"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(files_under(m_dir), before) << "the refused one wrote nothing";
+  [[maybe_unused]] ssize_t w = ::write(done[1], &c, 1);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  auto entry = apply(root, real_fs(), plan(), "after");
+  ASSERT_TRUE(entry) << "the lock is free once its holder ends";
+  EXPECT_EQ(entry->id, "1");
 }
 
 TEST_F(TransactionTest, RefusesWhenAFileChangedSinceItWasPlanned) {

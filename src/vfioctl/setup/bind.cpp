@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -58,6 +60,19 @@ std::vector<PciAddress> select(const Host& host, const std::vector<std::string>&
 
 }  // namespace
 
+namespace {
+
+bool valid_driver_name(const std::string& name) {
+  if (name.empty() || name.size() > 64 || name == "." || name == "..") return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+std::string clip(const std::string& s, size_t n) { return s.size() <= n ? s : s.substr(0, n) + "..."; }
+
+}  // namespace
+
 std::map<PciAddress, std::optional<std::string>> bound_state(const Root& root) {
   std::map<PciAddress, std::optional<std::string>> out;
   auto text = root.read(kState);
@@ -67,7 +82,19 @@ std::map<PciAddress, std::optional<std::string>> bound_state(const Root& root) {
     for (const auto& [k, v] : j.at("devices").items()) {
       auto a = PciAddress::parse(k);
       if (!a) continue;
-      out[*a] = v.is_null() ? std::nullopt : std::optional<std::string>(v.get<std::string>());
+      if (v.is_null()) {
+        out[*a] = std::nullopt;
+        continue;
+      }
+      std::string drv = v.get<std::string>();
+      // A driver is one name under /sys/bus/pci/drivers: anything else would
+      // make unbind write elsewhere.
+      if (!valid_driver_name(drv))
+        throw input_error(
+            fmt::format("{}: device {} has driver '{}', which is not a driver name (letters, digits, "
+                        "'-', '_', '.'; no '/'); correct or remove that entry",
+                        kState, k, clip(drv, 64)));
+      out[*a] = drv;
     }
   } catch (const nlohmann::json::exception& e) {
     throw Error(ExitCode::refused, fmt::format("{}: unreadable ({}); move it away to start afresh", kState, e.what()));
@@ -122,6 +149,7 @@ BindPlan plan_unbind(const Root& root, const Host& host, const std::vector<std::
 }
 
 void apply_bind(const Root& root, FileSystem& fs, const BindPlan& plan, bool bind) {
+  HostLock lock(root, bind ? "bind" : "unbind");
   // Record first: a crash after the writes still leaves what to restore.
   auto state = bound_state(root);
   for (const auto& [a, drv] : plan.drivers) {

@@ -1,13 +1,19 @@
 #include "vfioctl/setup/transaction.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "vfioctl/util/error.h"
@@ -18,6 +24,7 @@ namespace vfioctl::setup {
 namespace {
 
 constexpr const char* kJournalDir = "/var/lib/vfioctl/journal";
+constexpr const char* kLockFile = "/var/lib/vfioctl/lock";
 
 std::string now_utc() {
   std::time_t t = std::time(nullptr);
@@ -67,6 +74,21 @@ void remove_new_dirs(const Root& root, const JournalFile& f) {
     std::string real = real_path(root, *it);
     if (std::filesystem::is_directory(real, ec) && std::filesystem::is_empty(real, ec))
       std::filesystem::remove(real, ec);
+  }
+}
+
+// Temporary files a killed atomic write left beside `path`
+// (".NAME.vfioctl-XXXXXX", util/atomic_file.cpp). Only under the host lock.
+void remove_stale_temporaries(const Root& root, const std::string& path) {
+  std::string real = real_path(root, path);
+  std::filesystem::path file(real);
+  std::string prefix = "." + file.filename().string() + ".vfioctl-";
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(file.parent_path(), ec)) {
+    std::string name = e.path().filename().string();
+    if (name.size() == prefix.size() + 6 && name.compare(0, prefix.size(), prefix) == 0 && e.is_regular_file(ec) &&
+        !e.is_symlink(ec))
+      std::filesystem::remove(e.path(), ec);
   }
 }
 
@@ -131,6 +153,62 @@ class RecordingRunner : public CommandRunner {
 
 std::string real_path(const Root& root, const std::string& path) { return root.root_dir().real(path); }
 
+namespace {
+
+// Locks this process holds: path -> (fd, holders).
+std::map<std::string, std::pair<int, int>>& held_locks() {
+  static std::map<std::string, std::pair<int, int>> locks;
+  return locks;
+}
+
+}  // namespace
+
+HostLock::HostLock(const Root& root, const std::string& command) : m_path(real_path(root, kLockFile)) {
+  auto& locks = held_locks();
+  if (auto it = locks.find(m_path); it != locks.end()) {
+    ++it->second.second;
+    return;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(m_path).parent_path(), ec);
+  int fd = ::open(m_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    throw Error(ExitCode::refused,
+                fmt::format("{}: cannot open the lock: {}; nothing changed", m_path, std::strerror(errno)));
+  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EINTR) continue;
+    int err = errno;
+    std::string holder;
+    char buf[512];
+    ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    if (n > 0) holder = std::string(trim(std::string_view(buf, static_cast<size_t>(n))));
+    ::close(fd);
+    if (err == EWOULDBLOCK)
+      throw Error(ExitCode::refused,
+                  fmt::format("another vfioctl is changing this host ({} holds {}); nothing changed: wait until it "
+                              "ends, then run this again",
+                              holder.empty() ? std::string("a process") : "pid " + holder, m_path));
+    throw Error(ExitCode::refused, fmt::format("{}: cannot lock: {}; nothing changed", m_path, std::strerror(err)));
+  }
+  std::string me = fmt::format("{} ({})\n", ::getpid(), command);
+  if (::ftruncate(fd, 0) == 0) {
+    [[maybe_unused]] ssize_t w = ::pwrite(fd, me.data(), me.size(), 0);
+  }
+  locks[m_path] = {fd, 1};
+}
+
+HostLock::~HostLock() {
+  auto& locks = held_locks();
+  auto it = locks.find(m_path);
+  if (it == locks.end() || --it->second.second > 0) return;
+  int fd = it->second.first;
+  if (::ftruncate(fd, 0) != 0) {
+    // the next holder overwrites it
+  }
+  ::close(fd);  // releases the flock
+  locks.erase(it);
+}
+
 std::unique_ptr<CommandRunner> real_runner(const Root& root) { return std::make_unique<RealRunner>(root); }
 
 std::unique_ptr<CommandRunner> recording_runner(std::string log, std::string fail) {
@@ -155,6 +233,9 @@ std::vector<JournalEntry> Journal::list(std::vector<std::string>* problems) cons
   });
   std::vector<JournalEntry> out;
   for (const auto& id : ids) {
+    // No entry.json: an apply killed while it wrote the journal, before it
+    // changed any file (write-ahead). Nothing to undo; the next apply drops it.
+    if (!std::filesystem::exists(entry_dir(id) + "/entry.json", ec)) continue;
     try {
       out.push_back(load(id));
     } catch (const Error& e) {
@@ -207,6 +288,16 @@ JournalEntry Journal::load(const std::string& id) const {
   return e;
 }
 
+void Journal::drop_incomplete() {
+  std::error_code ec;
+  std::vector<std::string> gone;
+  for (const auto& d : std::filesystem::directory_iterator(dir(), ec)) {
+    std::string name = d.path().filename().string();
+    if (numeric(name) && !std::filesystem::exists(d.path() / "entry.json", ec)) gone.push_back(name);
+  }
+  for (const auto& id : gone) std::filesystem::remove_all(entry_dir(id), ec);
+}
+
 std::string Journal::next_id() const {
   long long max = 0;
   std::error_code ec;
@@ -246,7 +337,9 @@ void Journal::remove(const std::string& id) {
 std::optional<JournalEntry> apply(const Root& root, FileSystem& fs, const Plan& plan, const std::string& command) {
   auto changed = plan.changed();
   if (changed.empty()) return std::nullopt;
+  HostLock lock(root, command);
   Journal journal(root, fs);
+  journal.drop_incomplete();
   JournalEntry e;
   e.id = journal.next_id();
   e.created = now_utc();
@@ -306,12 +399,22 @@ std::vector<FileChange> undo_changes(const Root& root, const JournalEntry& entry
 }
 
 void undo(const Root& root, FileSystem& fs, JournalEntry& entry, bool force) {
+  HostLock lock(root, "undo " + entry.id);
   if (entry.state != "applied") {
     throw input_error(fmt::format("journal entry {} is already undone", entry.id));
   }
-  std::vector<JournalFile> current;  // what is there now, to roll back to
+  // A file that holds its `before` already needs nothing: an apply killed
+  // before it reached that file, or an undo killed after it restored it.
+  // Only a file that holds neither side was changed by someone else.
+  std::vector<JournalFile> current;      // what is there now, to roll back to
+  std::vector<const JournalFile*> todo;  // entry files to restore, in that order
   for (auto it = entry.files.rbegin(); it != entry.files.rend(); ++it) {
+    remove_stale_temporaries(root, it->path);
     auto now = read_file(real_path(root, it->path));
+    if (now == it->before) {
+      if (!it->before) remove_new_dirs(root, *it);
+      continue;
+    }
     if (now != it->after && !force) {
       throw Error(ExitCode::refused,
                   fmt::format("{} changed since entry {} wrote it; undo would lose those edits. 'vfioctl undo {}' "
@@ -320,10 +423,12 @@ void undo(const Root& root, FileSystem& fs, JournalEntry& entry, bool force) {
     }
     JournalFile f = *it;
     f.before = now;  // for rollback: "before" of the undo is the present
+    f.new_dirs.clear();
     current.push_back(std::move(f));
+    todo.push_back(&*it);
   }
-  for (size_t i = 0; i < current.size(); ++i) {
-    const auto& target = entry.files[entry.files.size() - 1 - i];
+  for (size_t i = 0; i < todo.size(); ++i) {
+    const auto& target = *todo[i];
     try {
       if (target.before) {
         fs.write(real_path(root, target.path), *target.before, target.mode);

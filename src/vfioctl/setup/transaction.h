@@ -36,6 +36,24 @@ struct JournalEntry {
   std::vector<Command> commands;  // regenerate commands; run again after undo
 };
 
+// One writer at a time. setup, undo, bind and unbind (and the hook's
+// install) change the host only while they hold an exclusive flock(2) on
+// /var/lib/vfioctl/lock of the root; a second command refuses at once
+// (Error refused, exit 3) naming the process that holds it. The lock file
+// stays (it holds the holder's pid and command line). Nested holders in one
+// process share the lock: apply() and undo() take it themselves when the
+// caller did not.
+class HostLock {
+ public:
+  HostLock(const Root& root, const std::string& command);
+  ~HostLock();
+  HostLock(const HostLock&) = delete;
+  HostLock& operator=(const HostLock&) = delete;
+
+ private:
+  std::string m_path;
+};
+
 class Journal {
  public:
   Journal(const Root& root, FileSystem& fs);
@@ -45,6 +63,9 @@ class Journal {
   // One entry; Error(bad_input) naming the known ids when absent.
   JournalEntry load(const std::string& id) const;
   std::string next_id() const;
+  // Removes entries without entry.json (an apply killed before it changed
+  // anything). Only under the host lock.
+  void drop_incomplete();
   // Writes the entry (contents first, then entry.json last).
   void save(const JournalEntry& e);
   // Writes entry.json only (a state change).
