@@ -159,7 +159,7 @@ std::pair<int, std::string> Root::at(std::string_view path) const {
 int Root::open_in(std::string_view path, int flags) const { return m_root.open(path, flags); }
 
 int Root::open_at(int dfd, const std::string& name, std::string_view path, int flags) const {
-  if (dfd < 0) return -1;
+  if (dfd == kNoDir) return -1;
   if (m_live) return ::openat(dfd, name.c_str(), flags | O_CLOEXEC);
   int fd = ::openat(dfd, name.c_str(), flags | O_NOFOLLOW | O_CLOEXEC);
   // A link (ELOOP; ENOTDIR with O_DIRECTORY) resolves from the root.
@@ -203,7 +203,7 @@ std::optional<std::string> Root::read_link(std::string_view path) const {
   touch(path, Touch::link);
   char buf[PATH_MAX];
   auto [dfd, name] = at(path);
-  if (dfd < 0 && !m_live) return std::nullopt;
+  if (dfd == kNoDir) return std::nullopt;
   ssize_t n = ::readlinkat(dfd, name.c_str(), buf, sizeof buf);
   if (n < 0) return std::nullopt;
   return std::string(buf, static_cast<size_t>(n));
@@ -248,7 +248,7 @@ bool Root::exists(std::string_view path) const {
   touch(path, Touch::exists);
   struct stat st {};
   auto [dfd, name] = at(path);
-  if (dfd < 0 && !m_live) return false;
+  if (dfd == kNoDir) return false;
   return ::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
@@ -285,7 +285,7 @@ Root::FileInfo Root::stat(std::string_view path) const {
     if (::fstatat(dfd, name.c_str(), &st, 0) != 0) return {};
     return info_of(st);
   }
-  if (dfd < 0 || ::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return {};
+  if (dfd == kNoDir || ::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return {};
   if (S_ISLNK(st.st_mode)) {
     Fd fd(open_in(path, O_PATH));
     if (!fd || ::fstat(fd.get(), &st) != 0) return {};
@@ -297,8 +297,7 @@ Root::FileInfo Root::lstat(std::string_view path) const {
   touch(path, Touch::exists);
   struct stat st {};
   auto [dfd, name] = at(path);
-  if (dfd < 0 && !m_live) return {};
-  if (::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return {};
+  if (dfd == kNoDir || ::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return {};
   return info_of(st);
 }
 
@@ -354,7 +353,7 @@ std::optional<std::string> Root::resolve(std::string_view path) const {
     current += "/" + part;
     struct stat st {};
     auto [dfd, name] = at(current);
-    if ((dfd < 0 && !m_live) || ::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return std::nullopt;
+    if (dfd == kNoDir || ::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return std::nullopt;
     if (!S_ISLNK(st.st_mode)) {
       done.push_back(std::move(part));
       continue;

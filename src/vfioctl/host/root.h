@@ -107,8 +107,8 @@ class Root {
     // when no directory on the way can be held open.
     std::pair<int, std::string> at(const std::string& real);
     // Any other root: (fd of the directory resolved inside `root`, last
-    // component) for host path `path`; (-1, "") when that directory does
-    // not exist. The name is one component, never followed by the callers
+    // component) for host path `path`; (kNoDir, name) when that directory
+    // does not exist. The name is one component, never followed by the callers
     // unless it is not a link.
     std::pair<int, std::string> at_in(const RootDir& root, std::string_view path);
 
@@ -122,7 +122,9 @@ class Root {
     int open_leaf_in(const RootDir& root, std::string_view dir);
     Slot m_leaf, m_parent;
   };
-  // (fd, name) to hand to an *at() call for host path `path`; fd -1 when
+  // No directory holds the path (not AT_FDCWD, which the live root hands out).
+  static constexpr int kNoDir = -1;
+  // (fd, name) to hand to an *at() call for host path `path`; kNoDir when
   // its directory does not exist.
   std::pair<int, std::string> at(std::string_view path) const;
   // A last component that is a link, opened inside the root.

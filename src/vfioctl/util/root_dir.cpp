@@ -193,10 +193,6 @@ Fd RootDir::open_parent(std::string_view path, std::string& name) const {
   std::string parent;
   for (size_t i = 0; i + 1 < parts.size(); ++i) parent += "/" + parts[i];
   if (parent.empty()) parent = "/";
-  if (m_live && path.substr(0, 1) != "/") {  // a relative path given on the command line
-    parent = parent.substr(1);
-    if (parent.empty()) parent = ".";
-  }
   return Fd(open(parent, O_RDONLY | O_DIRECTORY));
 }
 

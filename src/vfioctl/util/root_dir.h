@@ -63,20 +63,11 @@ class RootDir {
   RootDir& operator=(const RootDir&) = delete;
 
   bool live() const { return m_live; }
-  // The directory standing for "/" ("/" for the live host), for messages.
-  const std::string& path() const { return m_path; }
 
   // open(2) of host path `path` ("/etc/default/grub") inside the root.
   // O_NOFOLLOW applies to the last component as usual; O_CREAT creates it
   // in the directory its parent resolves to. Returns an fd or -1 (errno).
   int open(std::string_view path, int flags, mode_t mode = 0) const;
-
-  // The directory holding the last component of `path`, resolved inside
-  // the root (opened O_RDONLY | O_DIRECTORY), and that component in `name`:
-  // for the *at() calls that must not follow it (fstatat with
-  // AT_SYMLINK_NOFOLLOW, readlinkat, unlinkat, renameat, mkdirat). The root
-  // itself gives the root's fd and "." . Invalid Fd (errno) on failure.
-  Fd open_parent(std::string_view path, std::string& name) const;
 
   // Host path `path` with every link in it resolved inside the root, like
   // `realpath -m` run in a chroot: components that do not exist are kept as
@@ -90,10 +81,13 @@ class RootDir {
   // does not exist under the root.
   std::string real(std::string_view path) const;
 
-  // The fd of the root directory (O_PATH), for relative *at() calls.
-  int fd() const { return m_fd.get(); }
-
  private:
+  // For resolve(): the directory holding the last component of `path`,
+  // resolved inside the root (opened O_RDONLY | O_DIRECTORY), and that
+  // component in `name`, not followed. The root itself gives the root's fd
+  // and "." . Invalid Fd (errno) on failure.
+  Fd open_parent(std::string_view path, std::string& name) const;
+
   // The host path of a directory fd under the root (from /proc/self/fd).
   std::optional<std::string> dir_path(int fd) const;
 
