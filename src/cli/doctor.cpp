@@ -21,6 +21,8 @@
 #include "vfioctl/plan/doctor.h"
 #include "vfioctl/plan/guest_checks.h"
 #include "vfioctl/util/error.h"
+#include "vfioctl/util/input_file.h"
+#include "vfioctl/util/limits.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl::cli {
@@ -162,17 +164,16 @@ void add_doctor(CLI::App& app, GlobalOptions& g) {
     Host host = read_host(root);
     Session session = read_session(root);
     if (!opts->guest.empty()) {
-      std::ifstream in(opts->guest, std::ios::binary);
-      if (!in)
+      std::string text;
+      try {
+        text = read_input_file(opts->guest, "the domain XML", limits::kDomainXmlBytes);
+      } catch (const Error& e) {
         throw input_error(
-            fmt::format("--guest {}: cannot read it ({}); give a domain XML file, e.g. from "
-                        "'virsh dumpxml NAME > NAME.xml'",
-                        opts->guest, std::strerror(errno)));
-      std::ostringstream text;
-      text << in.rdbuf();
+            fmt::format("--guest {}; give a domain XML file, e.g. from 'virsh dumpxml NAME > NAME.xml'", e.what()));
+      }
       GuestNeeds needs;
       try {
-        needs = read_guest_needs(text.str());
+        needs = read_guest_needs(text);
       } catch (const Error& e) {
         throw input_error(fmt::format("--guest {}: {}", opts->guest, e.what()));
       }

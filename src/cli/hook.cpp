@@ -20,7 +20,10 @@
 #include "vfioctl/setup/transaction.h"
 #include "vfioctl/util/diff.h"
 #include "vfioctl/util/error.h"
+#include "vfioctl/util/input_file.h"
 #include "vfioctl/util/json_writer.h"
+#include "vfioctl/util/limits.h"
+#include "vfioctl/util/names.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl::cli {
@@ -170,7 +173,7 @@ struct RunOptions {
 };
 
 void run_hook(GlobalOptions& g, const RunOptions& o) {
-  std::string xml((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  std::string xml = read_input_file("-", "the domain XML on stdin", limits::kDomainXmlBytes);
   if (trim(xml).empty())
     throw input_error(
         fmt::format("hook run {} {}: no domain XML on stdin (libvirt passes it; to try by hand: "
@@ -179,8 +182,9 @@ void run_hook(GlobalOptions& g, const RunOptions& o) {
   DomainTune d = parse_domain_tune(xml);
   if (!d.opted_in) return;  // the common case: not ours, nothing read or written
   if (!o.domain.empty()) d.name = o.domain;
-  if (d.name.empty() || d.name.find('/') != std::string::npos || d.name[0] == '.')
-    throw input_error(fmt::format("hook run: domain name '{}' cannot name a state file", d.name));
+  if (auto problem = guest_name_problem(d.name))
+    throw input_error(fmt::format("hook run {}: {}: rename the guest ('virsh domrename OLD NEW') to have it tuned",
+                                  o.operation, *problem));
   Root root = open_root(g);
   auto io = live_io(root.dir().string());
   TunerOptions opt;

@@ -19,6 +19,8 @@
 #include "vfioctl/lint/report.h"
 #include "vfioctl/util/atomic_file.h"
 #include "vfioctl/util/error.h"
+#include "vfioctl/util/input_file.h"
+#include "vfioctl/util/limits.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl::cli {
@@ -35,30 +37,18 @@ struct LintCliOptions {
   std::string output;  // -o: where --fix writes (one input file)
 };
 
-// The file's text, or the reason it cannot be read.
+// The file's text, or the reason it cannot be read (without the path, which
+// the report puts first).
 bool read_file(const std::string& path, std::string& text, std::string& reason) {
-  if (path == "-") {
-    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  try {
+    text = read_input_file(path, "the domain XML", limits::kDomainXmlBytes);
     return true;
-  }
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    reason = "cannot read: it is a directory";
+  } catch (const Error& e) {
+    std::string_view msg = e.what();
+    if (starts_with(msg, path + ": ")) msg.remove_prefix(path.size() + 2);
+    reason = std::string(msg);
     return false;
   }
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
-    reason = std::string("cannot read: ") + std::strerror(errno);
-    return false;
-  }
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  if (f.bad()) {
-    reason = std::string("cannot read: ") + std::strerror(errno);
-    return false;
-  }
-  text = ss.str();
-  return true;
 }
 
 std::string rule_range() {

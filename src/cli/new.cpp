@@ -22,7 +22,9 @@
 #include "vfioctl/host/input.h"
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/error.h"
+#include "vfioctl/util/input_file.h"
 #include "vfioctl/util/json_writer.h"
+#include "vfioctl/util/limits.h"
 #include "vfioctl/util/process.h"
 #include "vfioctl/util/strings.h"
 
@@ -307,10 +309,7 @@ void run_installed(const NewOptions& o) {
   bool file = fs::is_regular_file(o.installed, ec);
   std::string xml;
   if (file) {
-    std::ifstream in(o.installed, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    xml = text.str();
+    xml = read_input_file(o.installed, "the domain XML", limits::kDomainXmlBytes);
   } else {
 #ifdef VFIOCTL_HAVE_LIBVIRT
     xml = fetch_domain(o.connect, o.installed);

@@ -197,7 +197,7 @@ TEST(CliHook, RecoverIsADryRunSparesRunningGuestsAndNamesUnknownOnes) {
   EXPECT_NE(rec.out.find("Released dead."), std::string::npos) << rec.out;
   EXPECT_EQ(read(t, "/sys/devices/system/cpu/cpu3/cpufreq/scaling_governor"), "schedutil");
   EXPECT_EQ(read(t, "/proc/irq/25/smp_affinity_list"), "0-2") << "alive still holds CPU 3";
-  EXPECT_TRUE(fs::exists(t.dir() / "run/vfioctl/alive.json"));
+  EXPECT_TRUE(fs::exists(t.dir() / "run/vfioctl/guests/alive.json"));
 }
 
 TEST(CliHook, HelpTeachesTheActionsAndTheSubcommands) {

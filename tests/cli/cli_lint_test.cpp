@@ -120,7 +120,8 @@ TEST(CliLint, UnreadableAndMalformedFilesExitTwoAndTheOthersAreStillChecked) {
   std::string topo = s.file("topo.xml", kTopologyError);
   Result r = vfioctl({"lint", s.path("missing.xml"), bad, net, topo, realdata(kJoeP)});
   EXPECT_EQ(r.rc, 2);
-  EXPECT_TRUE(has(r.err, "vfioctl: error: " + s.path("missing.xml") + ": cannot read: No such file or directory"))
+  EXPECT_TRUE(has(
+      r.err, "vfioctl: error: " + s.path("missing.xml") + ": cannot read the domain XML: No such file or directory"))
       << r.err;
   EXPECT_TRUE(has(r.err, "vfioctl: error: " + bad + ":4: not well-formed XML")) << r.err;
   EXPECT_TRUE(has(r.err, "vfioctl: error: " + net + ":1: not a libvirt domain")) << r.err;
@@ -131,7 +132,7 @@ TEST(CliLint, UnreadableAndMalformedFilesExitTwoAndTheOthersAreStillChecked) {
   // A directory is not a file.
   Result dir = vfioctl({"lint", s.path("")});
   EXPECT_EQ(dir.rc, 2);
-  EXPECT_TRUE(has(dir.err, "it is a directory")) << dir.err;
+  EXPECT_TRUE(has(dir.err, "is a directory")) << dir.err;
 }
 
 TEST(CliLint, Disable) {

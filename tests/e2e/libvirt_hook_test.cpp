@@ -272,8 +272,8 @@ TEST_F(Hook, TwoGuestsGetTheirPagesAndCpusAndGiveThemBack) {
   EXPECT_TRUE(in_cgroup(kCpuset, load_->pid())) << "the forking load is back in the root cpuset";
   EXPECT_EQ(allowed(std::to_string(load_->pid())), (std::set<int>{0, 1}));
   EXPECT_FALSE(fs::exists("/run/vfioctl/host.json"));
-  EXPECT_FALSE(fs::exists("/run/vfioctl/" + a + ".json"));
-  EXPECT_FALSE(fs::exists("/run/vfioctl/" + b + ".json"));
+  EXPECT_FALSE(fs::exists("/run/vfioctl/guests/" + a + ".json"));
+  EXPECT_FALSE(fs::exists("/run/vfioctl/guests/" + b + ".json"));
 }
 
 // The hook is killed (SIGKILL) at a checkpoint the test names, after it has
@@ -332,7 +332,7 @@ TEST_F(Hook, AHookKilledHalfWayIsUndoneByRecover) {
   EXPECT_FALSE(fs::exists(kHostCgroup));
   EXPECT_TRUE(in_cgroup(kCpuset, ::getpid()));
   EXPECT_EQ(allowed(std::to_string(::getpid())), (std::set<int>{0, 1}));
-  EXPECT_FALSE(fs::exists("/run/vfioctl/" + name + ".json"));
+  EXPECT_FALSE(fs::exists("/run/vfioctl/guests/" + name + ".json"));
 }
 
 // libvirtd is killed while a tuned guest runs, then the guest's QEMU dies
@@ -381,7 +381,7 @@ TEST_F(Hook, RecoverAfterLibvirtdAndTheGuestWereKilled) {
   ASSERT_EQ(again.rc, 0) << again.out;
   virsh(*env_, "destroy " + name);
   EXPECT_EQ(pool(), pool_before_);
-  EXPECT_FALSE(fs::exists("/run/vfioctl/" + name + ".json"));
+  EXPECT_FALSE(fs::exists("/run/vfioctl/guests/" + name + ".json"));
 }
 
 }  // namespace

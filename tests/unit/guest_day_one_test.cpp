@@ -144,7 +144,7 @@ TEST(DayOneDisks, AMissingImageWithoutASizeOrDirectoryIsAnError) {
 TEST(DayOneInstall, WindowsGetsTheInstallerAndDriversAsSataCdromsAndTheDriverFolder) {
   GuestEnv env = base_env();
   env.files["/iso/win.iso"] = file(6ULL << 30);
-  env.files["/dev/nvme0n1"] = FileFact{Kind::block, 0, std::nullopt, true, {}};
+  env.files["/dev/nvme0n1"] = FileFact{Kind::block, 0, std::nullopt, true, {}, false, std::nullopt};
   env.virtio_win = "/usr/share/virtio-win/virtio-win.iso";
   GuestPlan p = day_one(
       "preset = \"windows-gaming\"\nmemory = \"8G\"\n[[disk]]\nsource = \"/dev/nvme0n1\"\n"
@@ -169,7 +169,7 @@ TEST(DayOneInstall, WindowsGetsTheInstallerAndDriversAsSataCdromsAndTheDriverFol
 TEST(DayOneInstall, WindowsWithoutADriverIsoIsWarnedThatSetupWillNotSeeTheDisk) {
   GuestEnv env = base_env();
   env.files["/iso/win.iso"] = file(6ULL << 30);
-  env.files["/dev/nvme0n1"] = FileFact{Kind::block, 0, std::nullopt, true, {}};
+  env.files["/dev/nvme0n1"] = FileFact{Kind::block, 0, std::nullopt, true, {}, false, std::nullopt};
   GuestPlan p = day_one(
       "preset = \"windows-gaming\"\nmemory = \"8G\"\n[[disk]]\nsource = \"/dev/nvme0n1\"\n"
       "[install]\niso = \"/iso/win.iso\"\n",

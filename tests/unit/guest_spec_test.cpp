@@ -437,7 +437,9 @@ TEST(GuestSpecLoad, MissingFileAndDirectory) {
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::bad_input);
-    EXPECT_EQ(std::string(e.what()), std::string(VFIOCTL_SOURCE_DIR) + "/examples: is a directory, not a spec");
+    EXPECT_EQ(std::string(e.what()),
+              std::string(VFIOCTL_SOURCE_DIR) +
+                  "/examples: the spec is a directory, not a regular file; give the file itself");
   }
 }
 

@@ -162,13 +162,17 @@ class ModelIo : public HostIo {
       return r;
     }
     if (path == "/sys/devices/system/node") return std::vector<std::string>{"node0"};
-    if (path == kStateDir) {
-      std::vector<std::string> r;
-      for (const auto& [p, c] : files)
-        if (starts_with(p, std::string(kStateDir) + "/") &&
-            p.find('/', std::string(kStateDir).size() + 1) == std::string::npos)
-          r.push_back(p.substr(std::string(kStateDir).size() + 1));
-      return r;
+    if (starts_with(path, kStateDir)) {
+      // The files right under path, and the directories on the way to deeper ones.
+      std::set<std::string> r;
+      std::string dir = path + "/";
+      for (const auto& [p, c] : files) {
+        if (!starts_with(p, dir)) continue;
+        std::string rest = p.substr(dir.size());
+        r.insert(rest.substr(0, rest.find('/')));
+      }
+      if (r.empty()) return std::nullopt;
+      return std::vector<std::string>(r.begin(), r.end());
     }
     return std::nullopt;
   }

@@ -46,7 +46,8 @@ TEST(DomainTune, ReadsUnitsNodesAndLibvirtCpusets) {
   EXPECT_EQ(d.hugepage_kib, 0) << "<hugepages/> without a size: the host's default";
   EXPECT_EQ(d.node, 1);
   EXPECT_EQ(d.vcpu_cpus, (std::vector<int>{0, 1, 2, 4, 5, 6, 7})) << "<vcpu cpuset> when there is no vcpupin";
-  EXPECT_EQ(parse_libvirt_cpuset("1-5,^2-3,9"), (std::vector<int>{1, 4, 5, 9}));
+  EXPECT_EQ(parse_libvirt_cpuset("1-5,^2,^3,9"), (std::vector<int>{1, 4, 5, 9}));
+  EXPECT_FALSE(parse_libvirt_cpuset("1-5,^2-3")) << "libvirt takes single CPUs out, never ranges";
   EXPECT_FALSE(parse_libvirt_cpuset("1-x"));
 }
 
@@ -91,14 +92,14 @@ TEST(Hook, PrepareAddsExactlyTheShortfallAndReleaseTakesExactlyThatBack) {
   EXPECT_EQ(event(io, xml, "prepare", &log), 0) << log;
   EXPECT_EQ(io.k.nr, 36) << "grew by 32 - 6 = 26";
   EXPECT_NE(log.find("reserved 26 more 2 MiB pages (pool 10 -> 36)"), std::string::npos) << log;
-  EXPECT_NE(io.files.at("/run/vfioctl/g.json").find("\"added\": 26"), std::string::npos);
+  EXPECT_NE(io.files.at("/run/vfioctl/guests/g.json").find("\"added\": 26"), std::string::npos);
   // The guest takes its pages; meanwhile someone else grows the pool by 5.
   io.k.used += 32;
   io.k.nr += 5;
   io.k.used -= 32;  // the guest stopped
   EXPECT_EQ(event(io, xml, "release", &log), 0);
   EXPECT_EQ(io.k.nr, 15) << "only the 26 the hook added go back; the other 5 stay";
-  EXPECT_FALSE(io.files.count("/run/vfioctl/g.json"));
+  EXPECT_FALSE(io.files.count("/run/vfioctl/guests/g.json"));
 }
 
 TEST(Hook, AnAmplePoolIsLeftAlone) {
@@ -126,7 +127,7 @@ TEST(Hook, CompactionIsTriedAndAShortPoolIsGivenBackWithAClearError) {
   EXPECT_NE(log.find("vfioctl setup --hugepages-for"), std::string::npos) << "says how to reserve them at boot";
   EXPECT_EQ(std::count(io.writes.begin(), io.writes.end(), "/proc/sys/vm/compact_memory=1"), 2)
       << "compacted before each try";
-  EXPECT_EQ(io.files["/run/vfioctl/g.json"].find("size_kib"), std::string::npos) << "nothing left to give back";
+  EXPECT_EQ(io.files["/run/vfioctl/guests/g.json"].find("size_kib"), std::string::npos) << "nothing left to give back";
 
   ModelIo io2;
   io2.k.nr = 0;
@@ -390,13 +391,67 @@ TEST(Hook, RecordsFromBeforeARebootAreDroppedWithoutTouchingTheHost) {
   EXPECT_TRUE(t.host_state_json().find("boot-1") != std::string::npos) << "still on disk until recover";
   t.recover(t.stale_domains());
   EXPECT_EQ(fresh.k, before) << dump(fresh.k);
-  EXPECT_FALSE(fresh.files.count("/run/vfioctl/g.json"));
+  EXPECT_FALSE(fresh.files.count("/run/vfioctl/guests/g.json"));
   EXPECT_FALSE(fresh.files.count(kHostState));
   // The same guest's next start after the reboot works from a clean slate.
   ASSERT_EQ(event(fresh, xml, "prepare"), 0);
   EXPECT_EQ(fresh.k.nr, 100) << "100 free pages hold the guest's 32";
   ASSERT_EQ(event(fresh, xml, "release"), 0);
   EXPECT_EQ(fresh.k, before);
+}
+
+// The shared record is not in the guests' namespace: a guest called "host"
+// has its own record, and its release gives the host back.
+TEST(Hook, AGuestNamedHostKeepsItsRecordApartFromTheSharedOne) {
+  ModelIo io;
+  Kernel before = io.k;
+  std::string host = domain_xml("host", "2", "isolate governor irq"), other = domain_xml("g", "3", "governor");
+  ASSERT_EQ(event(io, other, "started"), 0);
+  ASSERT_EQ(event(io, host, "started"), 0);
+  EXPECT_TRUE(io.files.count("/run/vfioctl/guests/host.json"));
+  EXPECT_NE(io.files.at(kHostState).find("\"holders\""), std::string::npos) << "the shared record is intact";
+  ASSERT_EQ(event(io, host, "release"), 0);
+  EXPECT_EQ(io.k.governor[3], "performance") << "g still holds CPU 3";
+  ASSERT_EQ(event(io, other, "release"), 0);
+  EXPECT_EQ(io.k, before) << dump(io.k) << "\nwanted\n" << dump(before);
+  EXPECT_TRUE(io.files.empty()) << io.files.begin()->first;
+}
+
+// Records of the earlier layout (/run/vfioctl/NAME.json beside host.json)
+// are still read: status shows them, recover releases them.
+TEST(Hook, RecoverReadsRecordsOfTheEarlierLayout) {
+  ModelIo io;
+  io.k.nr = 0;
+  Kernel before = io.k;
+  std::string xml = domain_xml("g", "2,3");
+  ASSERT_EQ(event(io, xml, "prepare"), 0);
+  ASSERT_EQ(event(io, xml, "started"), 0);
+  io.files["/run/vfioctl/g.json"] = io.files.at("/run/vfioctl/guests/g.json");
+  io.files.erase("/run/vfioctl/guests/g.json");
+  io.k.used = 0;  // the guest stopped without its release
+  std::ostringstream out;
+  Tuner t(io, out);
+  ASSERT_EQ(t.states().size(), 1u);
+  EXPECT_EQ(t.states()[0].domain, "g");
+  t.recover(t.stale_domains());
+  EXPECT_EQ(io.k, before) << dump(io.k) << out.str();
+  EXPECT_TRUE(io.files.empty()) << io.files.begin()->first;
+}
+
+TEST(Hook, NamesThatCannotNameAFileAreRefusedWithTheReason) {
+  for (const std::string& name : {std::string("."), std::string(".."), std::string(201, 'a'), std::string("a/b")}) {
+    try {
+      parse_domain_tune(domain_xml(name, "2"));
+      ADD_FAILURE() << name;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::bad_input);
+      EXPECT_NE(std::string(e.what()).find("virsh domrename"), std::string::npos) << e.what();
+      EXPECT_LT(std::string(e.what()).size(), 300u) << "a long name is quoted by its first bytes";
+    }
+  }
+  // A guest that did not opt in is none of the hook's business, whatever its name.
+  EXPECT_FALSE(parse_domain_tune("<domain><name>..</name></domain>").opted_in);
+  EXPECT_EQ(parse_domain_tune(domain_xml(std::string(200, 'a'), "2")).name.size(), 200u);
 }
 
 TEST(Hook, CpumaskFormat) {

@@ -75,6 +75,10 @@ void plan_disks(const GuestEnv& env, GuestPlan& plan) {
           fail_at(d.source_pos, fmt::format("disk.source {} is not a block device", d.source));
         }
       } else if (!f->exists()) {
+        if (f->dangling_link)
+          fail_at(d.source_pos, fmt::format("disk.source {} is a link to a missing file: qemu-img would create the "
+                                            "file it points to; give the file's own path, or remove the link",
+                                            d.source));
         if (!d.size_mib) {
           fail_at(d.source_pos, fmt::format("disk.source {} does not exist {}; {}", d.source, instead(*f, d.source),
                                             d.cdrom ? "put the image there"

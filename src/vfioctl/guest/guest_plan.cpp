@@ -116,6 +116,7 @@ EnvRequest env_request(const GuestSpec& spec, std::optional<int> user_uid) {
     req.virtio_win = spec.install->drivers == InstallSpec::Drivers::automatic && preset_is_windows(spec.preset);
   }
   if (spec.romfile) req.files.push_back(*spec.romfile);
+  for (const auto& d : spec.input.devices) req.files.push_back(d);
   req.usb = !spec.usb.empty();
   req.dmi = spec.smbios.from_host;
   req.user_uid = user_uid;
@@ -162,6 +163,14 @@ GuestPlan plan_guest(const Host& host, const GuestSpec& spec, const std::vector<
     }
   } else {
     for (const auto& path : spec.input.devices) {
+      // A link under /dev/input that leads elsewhere (a disk, /dev/mem) is
+      // not an input device, whatever its name.
+      if (auto it = env.files.find(path);
+          it != env.files.end() && it->second.resolved && !starts_with(*it->second.resolved, "/dev/input/"))
+        throw input_error(
+            fmt::format("{}: input.evdev {} leads to {}, outside /dev/input; name the input device "
+                        "itself (ls -l /dev/input/by-id)",
+                        spec.input.pos.str(), path, *it->second.resolved));
       InputDevice d;
       d.path = path;
       d.kind = ends_with(path, "-event-mouse") ? InputKind::mouse : InputKind::keyboard;

@@ -1,10 +1,12 @@
 #include "vfioctl/guest/needs.h"
 
+#include <fmt/format.h>
 #include <pugixml.hpp>
 
 #include "vfioctl/runtime/domain_tune.h"
 #include "vfioctl/util/error.h"
 #include "vfioctl/util/strings.h"
+#include "vfioctl/util/xml_check.h"
 
 namespace vfioctl {
 
@@ -23,6 +25,9 @@ long long kib(const pugi::xml_node& n) {
 }  // namespace
 
 GuestNeeds read_guest_needs(const std::string& xml) {
+  if (auto p = xml_problem(xml))
+    throw input_error(p->line ? fmt::format("line {}: not well-formed XML: {}", p->line, p->message)
+                              : "not well-formed XML: " + p->message);
   pugi::xml_document doc;
   auto r = doc.load_string(xml.c_str());
   if (!r) throw input_error(std::string("not an XML document: ") + r.description());

@@ -16,6 +16,8 @@
 #include "vfioctl/guest/spec_parser.h"
 #include "vfioctl/host/selector.h"
 #include "vfioctl/util/error.h"
+#include "vfioctl/util/input_file.h"
+#include "vfioctl/util/limits.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl {
@@ -98,7 +100,87 @@ std::string selector_key(const Selector& s) {
 
 }  // namespace
 
+namespace {
+
+bool bare_key_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+}  // namespace
+
+// toml++ recurses once per part of a dotted key and per nesting level; its
+// own limit covers nested values only. One pass with a small lexer (strings
+// and comments skipped) finds the longest dotted chain ("a.b.c", "1.5") and
+// the deepest nesting of [ and { first. Returns the line and the problem.
+std::optional<std::pair<int, std::string>> toml_bounds_problem(std::string_view t) {
+  int line = 1, parts = 0, depth = 0;
+  bool after_dot = false;  // a '.' follows the last token of a chain
+  auto token = [&]() -> std::optional<std::pair<int, std::string>> {
+    parts = after_dot ? parts + 1 : 1;
+    after_dot = false;
+    if (parts > limits::kTomlKeyParts)
+      return std::pair{line, fmt::format("a dotted key with more than {} parts; vfioctl reads at most {}",
+                                         limits::kTomlKeyParts, limits::kTomlKeyParts)};
+    return std::nullopt;
+  };
+  for (size_t i = 0; i < t.size();) {
+    char c = t[i];
+    if (c == '\n') {
+      ++line;
+      ++i;
+      parts = 0;
+      after_dot = false;
+    } else if (c == ' ' || c == '\t' || c == '\r') {
+      ++i;
+    } else if (c == '#') {
+      while (i < t.size() && t[i] != '\n') ++i;
+    } else if (c == '"' || c == '\'') {
+      bool multi = t.substr(i, 3) == std::string(3, c);
+      size_t j = i + (multi ? 3 : 1);
+      while (j < t.size()) {
+        if (c == '"' && t[j] == '\\') {
+          j += 2;
+          continue;
+        }
+        if (t[j] == '\n') {
+          if (!multi) break;  // toml++ reports the unterminated string
+          ++line;
+        }
+        if (t[j] == c && (!multi || t.substr(j, 3) == std::string(3, c))) {
+          j += multi ? 3 : 1;
+          break;
+        }
+        ++j;
+      }
+      i = j;
+      if (auto p = token()) return p;
+    } else if (bare_key_char(c)) {
+      while (i < t.size() && bare_key_char(t[i])) ++i;
+      if (auto p = token()) return p;
+    } else if (c == '.' && parts > 0) {
+      after_dot = true;
+      ++i;
+    } else {
+      if (c == '[' || c == '{') {
+        if (++depth > limits::kTomlDepth)
+          return std::pair{line, fmt::format("arrays or tables nested more than {} deep; vfioctl reads at most {}",
+                                             limits::kTomlDepth, limits::kTomlDepth)};
+      } else if (c == ']' || c == '}') {
+        depth = std::max(0, depth - 1);
+      }
+      parts = 0;
+      after_dot = false;
+      ++i;
+    }
+  }
+  return std::nullopt;
+}
+
 GuestSpec SpecParser::parse(const std::string& text) {
+  if (text.size() > limits::kSpecBytes)
+    throw input_error(
+        fmt::format("{}: the spec is larger than {} MiB; a guest spec is a few KiB", m_file, limits::kSpecBytes >> 20));
+  if (auto problem = toml_bounds_problem(text)) throw input_error(at_line(problem->first) + ": " + problem->second);
   toml::table root;
   try {
     root = toml::parse(std::string_view(text), std::string_view(m_file));
@@ -212,6 +294,12 @@ void SpecParser::parse_name(const toml::table& root, GuestSpec& spec) const {
     if (!all_chars(std::string_view(&c, 1), "_.+-"))
       fail(*n, fmt::format("name '{}' holds '{}': use letters, digits, '_', '.', '+' and '-'", name, c));
   }
+  // The name becomes file names (NAME.xml, NAME.qcow2, /run/vfioctl/guests/NAME.json)
+  // and an argument of virsh.
+  if (name == "." || name == "..")
+    fail(*n, fmt::format("name '{}' is a directory's name in every path it would make; choose another", name));
+  if (name.front() == '-')
+    fail(*n, fmt::format("name '{}' starts with '-': virsh and qemu-img would read it as an option", name));
   spec.name = name;
 }
 
@@ -447,14 +535,7 @@ GuestSpec parse_guest_spec(const std::string& text, const std::string& file) {
 }
 
 GuestSpec load_guest_spec(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw input_error(fmt::format("{}: is a directory, not a spec", path));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw input_error(fmt::format("{}: cannot read the spec: {}", path, std::strerror(errno)));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw input_error(fmt::format("{}: cannot read the spec: {}", path, std::strerror(errno)));
-  return parse_guest_spec(text.str(), path);
+  return parse_guest_spec(read_input_file(path, "the spec", limits::kSpecBytes), path);
 }
 
 }  // namespace vfioctl

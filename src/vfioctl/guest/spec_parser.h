@@ -9,8 +9,10 @@
 
 #include <toml++/toml.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "vfioctl/guest/spec.h"
@@ -42,6 +44,11 @@ std::string kind_name(const toml::node& n);
 bool is_array_of_tables(const toml::node& n);
 // Only ASCII letters, digits and the characters in `extra`.
 bool all_chars(std::string_view s, std::string_view extra);
+
+// The first dotted key longer than limits::kTomlKeyParts or nesting deeper
+// than limits::kTomlDepth in a TOML text, as (line, problem); checked before
+// toml++ (which recurses on both) sees the text.
+std::optional<std::pair<int, std::string>> toml_bounds_problem(std::string_view text);
 
 class SpecParser {
  public:

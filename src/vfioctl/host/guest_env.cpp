@@ -46,6 +46,10 @@ FileFact read_file_fact(const Root& root, const std::string& path) {
     auto head = root.read_head(path, 32);
     if (head && head->size() == 32 && head->compare(0, 4, "QFI\xfb") == 0) f.qcow2_size = be64(*head, 24);
   }
+  if (!f.exists())
+    f.dangling_link = root.lstat(path).kind == Root::FileInfo::Kind::link;
+  else
+    f.resolved = root.resolve(path);
   std::string parent(dir_name(path));
   f.parent_is_dir = root.stat(parent).kind == Root::FileInfo::Kind::directory;
   if (!f.exists() && f.parent_is_dir) {

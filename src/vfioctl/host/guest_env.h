@@ -27,6 +27,8 @@ struct FileFact {
   // A missing file's neighbours with the same extension (".iso"), sorted:
   // what exists instead.
   std::vector<std::string> siblings;
+  bool dangling_link = false;           // missing, but a link stands there (to a missing target)
+  std::optional<std::string> resolved;  // host path with every link resolved, when it exists
   bool exists() const { return kind != Root::FileInfo::Kind::missing; }
 };
 

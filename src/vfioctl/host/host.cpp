@@ -38,6 +38,19 @@ Host read_host(const Root& root, HostPart parts) {
     }
     host.system = read_system(root, release, host.notes);
   }
+  // Files the root would not read (a device node, a FIFO, an oversized file)
+  // are "unknown" to the readers; the note says why.
+  // A reader that noted the file as missing said what is unknown: the note
+  // keeps that and says why instead.
+  for (const Note& r : root.refused()) {
+    auto it = std::find_if(host.notes.begin(), host.notes.end(), [&](const Note& n) { return n.path == r.path; });
+    if (it == host.notes.end()) {
+      host.notes.push_back(r);
+      continue;
+    }
+    size_t semi = it->message.find("; ");
+    it->message = r.message + (semi == std::string::npos ? "" : it->message.substr(semi));
+  }
   return host;
 }
 

@@ -9,7 +9,10 @@
 #include <cerrno>
 #include <climits>
 
+#include <fmt/format.h>
+
 #include "vfioctl/util/error.h"
+#include "vfioctl/util/limits.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl {
@@ -179,9 +182,17 @@ std::optional<std::string> Root::read(std::string_view path) const {
   auto [dfd, name] = at(path);
   int fd = open_at(dfd, name, path, O_RDONLY | O_NONBLOCK);
   if (fd < 0) return std::nullopt;
+  // Host facts are regular files (sysfs and procfs attributes are too). A
+  // device node, FIFO or socket in a tree is not a fact and may never end
+  // (a link to /dev/zero): it is not read.
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    if (!S_ISDIR(st.st_mode)) refuse(path, "not a regular file (a device node, FIFO or socket): not read");
+    return std::nullopt;
+  }
   // A sysfs attribute is produced whole by one read(); everything else
-  // (procfs, files in a snapshot) is read to the end. Directories fail
-  // the read with EISDIR, so no stat is needed.
+  // (procfs, files in a snapshot) is read to the end, up to the limit.
   bool single_shot = starts_with(path, "/sys/");
   std::string content;
   char buf[8192];
@@ -193,10 +204,22 @@ std::optional<std::string> Root::read(std::string_view path) const {
       return std::nullopt;
     }
     content.append(buf, static_cast<size_t>(n));
+    if (content.size() > limits::kHostFileBytes) {
+      ::close(fd);
+      refuse(path, fmt::format("larger than {} MiB, more than any host fact: not read", limits::kHostFileBytes >> 20));
+      return std::nullopt;
+    }
     if (n == 0 || (single_shot && static_cast<size_t>(n) < sizeof buf)) break;
   }
   ::close(fd);
   return content;
+}
+
+void Root::refuse(std::string_view path, const std::string& why) const {
+  for (const auto& n : m_refused) {
+    if (n.path == path) return;
+  }
+  m_refused.push_back(Note{std::string(path), why});
 }
 
 std::optional<std::string> Root::read_link(std::string_view path) const {

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "vfioctl/host/notes.h"
 #include "vfioctl/util/root_dir.h"
 
 namespace vfioctl {
@@ -39,7 +40,13 @@ class Root {
   ~Root() = default;
 
   // Whole content of a regular file, or nullopt when missing or unreadable.
+  // A device node, FIFO or socket, or a file over limits::kHostFileBytes, is
+  // not read: nullopt, and a note in refused().
   std::optional<std::string> read(std::string_view path) const;
+
+  // Files read() would not read, with the reason: shown as notes beside what
+  // the readers made of the host (read_host adds them to Host::notes).
+  const Notes& refused() const { return m_refused; }
 
   // Target of a symbolic link as stored, or nullopt when not a link.
   std::optional<std::string> read_link(std::string_view path) const;
@@ -91,6 +98,7 @@ class Root {
  private:
   std::string real_path(std::string_view path) const;
   void touch(std::string_view path, Touch kind) const;
+  void refuse(std::string_view path, const std::string& why) const;
 
   // Readers ask for many names in one directory in a row (a device's
   // attributes), then move to a sibling directory (the next device). The
@@ -138,6 +146,7 @@ class Root {
   bool m_live;
   bool m_recording = false;
   mutable std::map<std::string, Touch> m_touched;
+  mutable Notes m_refused;
   mutable DirCache m_cache;
 };
 

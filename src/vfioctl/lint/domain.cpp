@@ -9,6 +9,7 @@
 
 #include "vfioctl/lint/edit.h"
 #include "vfioctl/util/strings.h"
+#include "vfioctl/util/xml_check.h"
 
 namespace vfioctl::lint {
 
@@ -53,34 +54,6 @@ ThreadPin thread_pin(pugi::xml_node n, int id) {
 bool is_windows_os_id(std::string_view id) { return starts_with(id, "http://microsoft.com/win"); }
 
 }  // namespace
-
-std::optional<std::vector<int>> parse_cpuset(std::string_view text) {
-  std::set<int> on, off;
-  text = trim(text);
-  if (text.empty()) return std::nullopt;
-  for (auto part : split(text, ',')) {
-    part = trim(part);
-    bool exclude = !part.empty() && part.front() == '^';
-    if (exclude) part.remove_prefix(1);
-    size_t dash = part.find('-');
-    std::optional<long> lo, hi;
-    if (dash == std::string_view::npos) {
-      lo = hi = parse_long(part);
-    } else {
-      if (exclude) return std::nullopt;  // libvirt excludes single CPUs only
-      lo = parse_long(part.substr(0, dash));
-      hi = parse_long(part.substr(dash + 1));
-    }
-    if (!lo || !hi || *lo > *hi || *hi > 65535) return std::nullopt;
-    for (long c = *lo; c <= *hi; ++c) (exclude ? off : on).insert(static_cast<int>(c));
-  }
-  std::vector<int> out;
-  for (int c : on) {
-    if (!off.count(c)) out.push_back(c);
-  }
-  if (out.empty()) return std::nullopt;  // libvirt refuses an empty set
-  return out;
-}
 
 std::optional<unsigned long long> parse_scaled(std::string_view value, std::string_view unit,
                                                unsigned long long default_unit) {
@@ -280,6 +253,15 @@ ParseResult parse_domain(std::string text) {
   const std::string& t = d->m_text;
   d->m_line_starts.push_back(0);
   for (size_t i = t.find('\n'); i != std::string::npos; i = t.find('\n', i + 1)) d->m_line_starts.push_back(i + 1);
+  // libvirt refuses what libxml2 refuses (invalid UTF-8, undefined
+  // entities, control characters, nesting past limits::kXmlDepth): so does
+  // lint, before pugixml (lenient about all of them) or a recursive rule
+  // sees the text.
+  if (auto p = xml_problem(t)) {
+    r.error = "not well-formed XML: " + p->message;
+    r.line = p->line;
+    return r;
+  }
   pugi::xml_parse_result pr =
       d->m_doc.load_buffer(t.data(), t.size(), pugi::parse_default | pugi::parse_comments, pugi::encoding_utf8);
   auto line_at = [&](ptrdiff_t off) {

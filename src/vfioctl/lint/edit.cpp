@@ -110,6 +110,15 @@ void EditSet::add(std::optional<std::vector<TextEdit>> es) {
 std::vector<TextEdit> EditSet::take() const { return m_ok ? m_edits : std::vector<TextEdit>{}; }
 
 XmlEditor::XmlEditor(const Domain& d) : m_text(d.text()) {
+  for (size_t ls = 0;;) {
+    size_t i = ls;
+    while (i < m_text.size() && (m_text[i] == ' ' || m_text[i] == '\t')) ++i;
+    m_line_start.push_back(ls);
+    m_blank_end.push_back(i);
+    size_t nl = m_text.find('\n', i);
+    if (nl == std::string::npos) break;
+    ls = nl + 1;
+  }
   // The document's quote and indentation unit, from <domain> and its first
   // child on a line of its own.
   pugi::xml_node root = d.root();
@@ -233,11 +242,11 @@ std::optional<XmlEditor::Extent> XmlEditor::extent(pugi::xml_node n) const {
 
 std::optional<std::string> XmlEditor::indent_before(size_t pos) const {
   if (pos > m_text.size()) return std::nullopt;
-  size_t ls = pos == 0 ? 0 : m_text.rfind('\n', pos - 1);
-  ls = ls == std::string::npos ? 0 : (pos == 0 ? 0 : ls + 1);
-  for (size_t i = ls; i < pos; ++i) {
-    if (m_text[i] != ' ' && m_text[i] != '\t') return std::nullopt;
-  }
+  // The line holding pos: the last that starts at or before it.
+  size_t line =
+      static_cast<size_t>(std::upper_bound(m_line_start.begin(), m_line_start.end(), pos) - m_line_start.begin()) - 1;
+  size_t ls = m_line_start[line];
+  if (pos > m_blank_end[line]) return std::nullopt;
   return m_text.substr(ls, pos - ls);
 }
 

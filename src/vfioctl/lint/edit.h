@@ -98,6 +98,9 @@ class XmlEditor {
   std::optional<TextEdit> append_block(pugi::xml_node parent, F block) const;
 
   const std::string& m_text;
+  // Per line: where it starts and where its leading blanks end, so that the
+  // indentation before a place costs a lookup, not a scan of its line.
+  std::vector<size_t> m_line_start, m_blank_end;
   std::string m_unit = "  ";  // one level of indentation
   char m_quote = '\'';
 };

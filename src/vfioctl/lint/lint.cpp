@@ -1,6 +1,8 @@
 #include "vfioctl/lint/lint.h"
 
 #include <algorithm>
+#include <iterator>
+#include <map>
 
 #include "vfioctl/lint/domain.h"
 
@@ -62,6 +64,37 @@ FileReport lint_text(const std::string& file, std::string text, const Host* host
   return r;
 }
 
+namespace {
+
+// The edits accepted in one pass, by place, so that a new edit is checked
+// against its neighbours only: accepted edits never collide, so their
+// replaced ranges are disjoint and only those starting at or next before the
+// new edit's range can touch it. Thousands of findings on one line cost
+// n log n, not n squared.
+class AcceptedEdits {
+ public:
+  bool collides(const TextEdit& e) const {
+    auto it = m_by_begin.lower_bound(e.begin);
+    if (it != m_by_begin.begin()) {
+      // Every edit at the nearest place before e.begin.
+      size_t before = std::prev(it)->first;
+      for (auto b = m_by_begin.lower_bound(before); b != it; ++b) {
+        if (collide(b->second, e)) return true;
+      }
+    }
+    for (; it != m_by_begin.end() && it->first <= e.end; ++it) {
+      if (collide(it->second, e)) return true;
+    }
+    return false;
+  }
+  void add(const TextEdit& e) { m_by_begin.emplace(e.begin, TextEdit{e.begin, e.end, {}}); }
+
+ private:
+  std::multimap<size_t, TextEdit> m_by_begin;
+};
+
+}  // namespace
+
 FixResult fix_text(const std::string& file, std::string text, const Host* host, const LintOptions& opt) {
   constexpr int kPasses = 8;
   FixResult out;
@@ -74,12 +107,12 @@ FixResult fix_text(const std::string& file, std::string text, const Host* host, 
     }
     std::stable_partition(todo.begin(), todo.end(), [](const LintFinding* f) { return f->finding.id == "L019"; });
     std::vector<TextEdit> accepted;
+    AcceptedEdits index;
     std::vector<std::string> ids;
     for (const LintFinding* f : todo) {
-      bool clear = std::none_of(f->edits.begin(), f->edits.end(), [&](const TextEdit& e) {
-        return std::any_of(accepted.begin(), accepted.end(), [&](const TextEdit& a) { return collide(a, e); });
-      });
+      bool clear = std::none_of(f->edits.begin(), f->edits.end(), [&](const TextEdit& e) { return index.collides(e); });
       if (!clear) continue;  // the next pass, after this one's edits
+      for (const TextEdit& e : f->edits) index.add(e);
       accepted.insert(accepted.end(), f->edits.begin(), f->edits.end());
       ids.push_back(f->finding.id);
     }

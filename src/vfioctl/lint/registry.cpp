@@ -26,9 +26,9 @@ void Emitter::add(pugi::xml_node at, Severity severity, std::string message, std
   f.finding.id = std::string(m_rule.id);
   f.finding.title = std::string(m_rule.title);
   f.finding.severity = severity;
-  f.finding.message = std::move(message);
+  f.finding.message = clamp_message(message);
   f.finding.why = why.empty() ? std::string(m_rule.why) : std::move(why);
-  f.finding.fix = std::move(fix);
+  f.finding.fix = clamp_message(fix);
   f.finding.section = m_rule.needs_host ? "host" : "guest";
   f.line = m_domain.line_or_root(at);
   m_out.push_back(std::move(f));

@@ -8,28 +8,14 @@
 
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/error.h"
+#include "vfioctl/util/names.h"
 #include "vfioctl/util/strings.h"
+#include "vfioctl/util/xml_check.h"
 
 namespace vfioctl::runtime {
 
 bool DomainTune::wants(const std::string& action) const {
   return std::find(actions.begin(), actions.end(), action) != actions.end();
-}
-
-std::optional<std::vector<int>> parse_libvirt_cpuset(const std::string& text) {
-  std::set<int> in, out;
-  for (const auto& raw : split(text, ',')) {
-    std::string part(trim(raw));
-    if (part.empty()) return std::nullopt;
-    bool exclude = part[0] == '^';
-    auto cpus = parse_cpulist(exclude ? part.substr(1) : part);
-    if (!cpus || cpus->empty()) return std::nullopt;
-    (exclude ? out : in).insert(cpus->begin(), cpus->end());
-  }
-  std::vector<int> r;
-  for (int c : in)
-    if (!out.count(c)) r.push_back(c);
-  return r;
 }
 
 namespace {
@@ -66,6 +52,10 @@ bool is_tune_element(const pugi::xml_node& n) {
 }  // namespace
 
 DomainTune parse_domain_tune(const std::string& xml) {
+  if (auto p = xml_problem(xml))
+    throw input_error(p->line
+                          ? fmt::format("domain XML on stdin: line {}: not well-formed XML: {}", p->line, p->message)
+                          : "domain XML on stdin: not well-formed XML: " + p->message);
   pugi::xml_document doc;
   auto ok = doc.load_buffer(xml.data(), xml.size());
   if (!ok) throw input_error(fmt::format("domain XML on stdin: {} at byte {}", ok.description(), ok.offset));
@@ -89,6 +79,12 @@ DomainTune parse_domain_tune(const std::string& xml) {
     }
     for (const auto& a : tune_actions())
       if (asked.count(a)) t.actions.push_back(a);
+  }
+  // A tuned guest's name names its state file and log lines.
+  if (t.opted_in) {
+    if (auto problem = guest_name_problem(t.name))
+      throw input_error(
+          fmt::format("{}: {}: rename the guest ('virsh domrename OLD NEW') to have it tuned", who, *problem));
   }
 
   auto mem = dom.child("memory");

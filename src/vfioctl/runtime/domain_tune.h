@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "vfioctl/util/cpulist.h"
+
 namespace vfioctl::runtime {
 
 // The namespace of the opt-in element. `vfioctl new` writes
@@ -35,8 +37,5 @@ struct DomainTune {
 // known) and the element for XML that is not a domain, a <vfioctl:tune>
 // with an unknown action, or a cpuset that is not a CPU list.
 DomainTune parse_domain_tune(const std::string& xml);
-
-// libvirt's cpuset syntax: "0-3,^2,8" (exclusions after '^').
-std::optional<std::vector<int>> parse_libvirt_cpuset(const std::string& text);
 
 }  // namespace vfioctl::runtime

@@ -15,6 +15,8 @@
 #include <thread>
 
 #include "vfioctl/util/atomic_file.h"
+#include "vfioctl/util/input_file.h"
+#include "vfioctl/util/limits.h"
 #include "vfioctl/util/root_dir.h"
 
 namespace vfioctl::runtime {
@@ -30,7 +32,11 @@ class LiveIo : public HostIo {
  public:
   explicit LiveIo(const std::string& root) : m_dir(root), m_live(m_dir.live()) {}
 
-  std::optional<std::string> read(const std::string& path) override { return read_file(real(path)); }
+  // Bounded like a Root's reads: a FIFO or a huge file in /run/vfioctl is
+  // not a record.
+  std::optional<std::string> read(const std::string& path) override {
+    return read_regular_file(real(path), limits::kHostFileBytes);
+  }
 
   std::optional<std::vector<std::string>> list(const std::string& path) override {
     std::error_code ec;

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "vfioctl/util/error.h"
+#include "vfioctl/util/json_input.h"
 
 namespace vfioctl {
 
@@ -23,7 +24,7 @@ Error refused(const std::string& msg) { return Error(ExitCode::refused, msg); }
 
 json parse(const std::string& path, const std::string& text) {
   try {
-    return json::parse(text);
+    return parse_json(text);
   } catch (const json::exception&) {
     throw refused(fmt::format("QMP socket {}: the answer is not JSON ({:.80}); is this a QMP socket?", path, text));
   }

@@ -14,6 +14,7 @@
 #include "vfioctl/runtime/tuner_impl.h"
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/error.h"
+#include "vfioctl/util/json_input.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl::runtime {
@@ -39,7 +40,7 @@ std::vector<int> minus(const std::vector<int>& a, const std::vector<int>& b) {
   return r;
 }
 
-std::string state_path(const std::string& domain) { return std::string(kStateDir) + "/" + domain + ".json"; }
+std::string state_path(const std::string& domain) { return std::string(kGuestStateDir) + "/" + domain + ".json"; }
 
 std::string now_iso() {
   std::time_t t = std::time(nullptr);
@@ -123,13 +124,35 @@ json Tuner::Impl::load(const std::string& path) {
   auto text = io.read(path);
   if (!text) return json::object();
   try {
-    auto j = json::parse(*text);
+    auto j = parse_json(*text);
     if (j.is_object()) return j;
   } catch (const json::exception&) {
   }
   log(fmt::format("{} is not valid JSON: starting from an empty record (the file is left as {}.bad)", path, path));
   io.save(path + ".bad", *text);
   return json::object();
+}
+
+std::vector<std::pair<std::string, std::string>> Tuner::Impl::state_files() {
+  std::vector<std::pair<std::string, std::string>> r;
+  std::set<std::string> seen;
+  for (const char* dir : {kGuestStateDir, kStateDir}) {
+    for (const auto& f : io.list(dir).value_or(std::vector<std::string>{})) {
+      if (!ends_with(f, ".json") || (std::string_view(dir) == kStateDir && f == "host.json")) continue;
+      std::string dom = f.substr(0, f.size() - 5);
+      if (seen.insert(dom).second) r.emplace_back(dom, std::string(dir) + "/" + f);
+    }
+  }
+  return r;
+}
+
+void Tuner::Impl::adopt_legacy() {
+  for (const auto& [dom, path] : state_files()) {
+    if (path == state_path(dom)) continue;
+    if (auto text = io.read(path)) io.save(state_path(dom), *text);
+    io.remove(path);
+    out << "vfioctl hook: moved " << path << " to " << state_path(dom) << "\n";
+  }
 }
 
 void Tuner::Impl::save_host() {
@@ -219,6 +242,7 @@ int Tuner::run(const std::string& operation, const std::string& sub_operation, c
 void Tuner::prepare(const DomainTune& d) {
   auto lock = m_io.lock();
   Impl impl(m_io, m_log, m_opt);
+  impl.adopt_legacy();
   impl.domain = d.name;
   // State left by a run that never reached release (a crash) goes first.
   if (m_io.exists(state_path(d.name))) {
@@ -237,6 +261,7 @@ void Tuner::prepare(const DomainTune& d) {
 void Tuner::started(const DomainTune& d) {
   auto lock = m_io.lock();
   Impl impl(m_io, m_log, m_opt);
+  impl.adopt_legacy();
   impl.domain = d.name;
   json st = impl.load(state_path(d.name));
   if (st.empty() || impl.stale(st)) st = {{"version", 1}, {"domain", d.name}, {"uuid", d.uuid}, {"actions", d.actions}};
@@ -267,6 +292,7 @@ void Tuner::started(const DomainTune& d) {
 void Tuner::release(const std::string& domain) {
   auto lock = m_io.lock();
   Impl impl(m_io, m_log, m_opt);
+  impl.adopt_legacy();
   impl.domain = domain;
   json st = impl.load(state_path(domain));
   if (impl.stale(st)) {
@@ -293,10 +319,8 @@ void Tuner::release(const std::string& domain) {
 std::vector<StateSummary> Tuner::states() {
   Impl impl(m_io, m_log, m_opt);
   std::vector<StateSummary> r;
-  for (const auto& f : m_io.list(kStateDir).value_or(std::vector<std::string>{})) {
-    if (!ends_with(f, ".json") || f == "host.json") continue;
-    std::string dom = f.substr(0, f.size() - 5);
-    json st = impl.load(state_path(dom));
+  for (const auto& [dom, path] : impl.state_files()) {
+    json st = impl.load(path);
     if (impl.stale(st)) continue;  // from before a reboot: recover drops it
     StateSummary s;
     s.domain = st.value("domain", dom);
@@ -329,9 +353,8 @@ std::vector<std::string> Tuner::recover(const std::vector<std::string>& domains)
   {
     auto lock = m_io.lock();
     Impl impl(m_io, m_log, m_opt);
-    for (const auto& f : m_io.list(kStateDir).value_or(std::vector<std::string>{})) {
-      if (!ends_with(f, ".json") || f == "host.json") continue;
-      std::string path = std::string(kStateDir) + "/" + f;
+    impl.adopt_legacy();
+    for (const auto& [dom, path] : impl.state_files()) {
       if (impl.stale(impl.load(path))) {
         m_log << "vfioctl hook: " << path << " is from before a reboot: dropped\n";
         m_io.remove(path);
@@ -355,7 +378,7 @@ std::string Tuner::host_state_json() {
   auto text = m_io.read(kHostState);
   if (!text) return "";
   try {
-    return json::parse(*text).dump(2) + "\n";
+    return parse_json(*text).dump(2) + "\n";
   } catch (const json::exception&) {
     return "";  // unreadable: the next hook call sets it aside as host.json.bad
   }

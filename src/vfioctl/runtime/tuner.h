@@ -41,6 +41,10 @@ struct Budgets {
 
 inline constexpr const char* kStateDir = "/run/vfioctl";
 inline constexpr const char* kHostState = "/run/vfioctl/host.json";
+// One record per guest, apart from the shared host.json: a guest may be
+// called "host". Records written beside host.json (the layout before) are
+// read and moved here.
+inline constexpr const char* kGuestStateDir = "/run/vfioctl/guests";
 // The cgroup host processes move into (cgroup v1 and v2 without systemd).
 inline constexpr const char* kHostCgroup = "vfioctl.host";
 

@@ -22,7 +22,7 @@ using nlohmann::json;
 
 // The CPUs of a that are not in b.
 std::vector<int> minus(const std::vector<int>& a, const std::vector<int>& b);
-std::string state_path(const std::string& domain);  // /run/vfioctl/DOMAIN.json
+std::string state_path(const std::string& domain);  // /run/vfioctl/guests/DOMAIN.json
 std::string now_iso();                              // UTC, to the second
 std::optional<long long> read_int(HostIo& io, const std::string& path);
 std::string page_name(long long kib);  // "2 MiB", "1 GiB"
@@ -56,6 +56,11 @@ struct Tuner::Impl {
   void over_budget(const std::string& action, double took, double budget, const std::string& advice);
   void checkpoint(const std::string& name);
   json load(const std::string& path);
+  // Every guest record as (domain, path): /run/vfioctl/guests, and records
+  // of the earlier layout (/run/vfioctl/DOMAIN.json) not moved yet.
+  std::vector<std::pair<std::string, std::string>> state_files();
+  // Moves records of the earlier layout into /run/vfioctl/guests (under the lock).
+  void adopt_legacy();
   void save_host();
   std::vector<int> online();
   // Union of the holders' CPUs for one action.

@@ -12,6 +12,7 @@
 #include "vfioctl/setup/setup_plan.h"
 #include "vfioctl/setup/transaction.h"
 #include "vfioctl/util/error.h"
+#include "vfioctl/util/json_input.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl::setup {
@@ -78,7 +79,7 @@ std::map<PciAddress, std::optional<std::string>> bound_state(const Root& root) {
   auto text = root.read(kState);
   if (!text) return out;
   try {
-    auto j = nlohmann::json::parse(*text);
+    auto j = parse_json(*text);
     for (const auto& [k, v] : j.at("devices").items()) {
       auto a = PciAddress::parse(k);
       if (!a) continue;

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "vfioctl/util/error.h"
+#include "vfioctl/util/json_input.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl::setup {
@@ -259,7 +260,7 @@ JournalEntry Journal::load(const std::string& id) const {
   }
   JournalEntry e;
   try {
-    auto j = nlohmann::json::parse(*text);
+    auto j = parse_json(*text);
     e.id = j.at("id").get<std::string>();
     e.created = j.at("created").get<std::string>();
     e.command = j.at("command").get<std::string>();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "vfioctl/util/limits.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl {
@@ -26,29 +27,61 @@ void sort_unique(std::vector<int>& v) {
 
 }  // namespace
 
-std::optional<std::vector<int>> parse_cpulist(std::string_view text) {
-  std::vector<int> cpus;
-  text = trim(text);
-  if (text.empty()) {
-    return cpus;
+namespace {
+
+// CPUs marked in a bitmap of at most limits::kMaxCpu + 1 entries: the text's
+// length bounds the work, however many ranges repeat.
+class CpuBits {
+ public:
+  bool set(int first, int last, bool on) {
+    if (first < 0 || last < first || last > limits::kMaxCpu) return false;
+    if (static_cast<size_t>(last) >= m_bits.size()) m_bits.resize(static_cast<size_t>(last) + 1, 0);
+    std::fill(m_bits.begin() + first, m_bits.begin() + last + 1, on ? 1 : 0);
+    return true;
   }
+  std::vector<int> list() const {
+    std::vector<int> out;
+    for (size_t i = 0; i < m_bits.size(); ++i) {
+      if (m_bits[i]) out.push_back(static_cast<int>(i));
+    }
+    return out;
+  }
+
+ private:
+  std::vector<char> m_bits;
+};
+
+}  // namespace
+
+std::optional<std::vector<int>> parse_cpulist(std::string_view text) {
+  CpuBits bits;
+  text = trim(text);
+  if (text.empty()) return std::vector<int>{};
   for (std::string_view part : split(text, ',')) {
     size_t dash = part.find('-');
-    if (dash == std::string_view::npos) {
-      auto cpu = to_int(part);
-      if (!cpu) return std::nullopt;
-      cpus.push_back(*cpu);
-      continue;
-    }
-    auto first = to_int(part.substr(0, dash));
-    auto last = to_int(part.substr(dash + 1));
-    // A range wider than any machine is garbage, not a request for memory.
-    if (!first || !last || *first > *last || *last - *first > 65536) {
-      return std::nullopt;
-    }
-    for (int cpu = *first; cpu <= *last; ++cpu) cpus.push_back(cpu);
+    std::optional<int> first = to_int(part.substr(0, dash));
+    std::optional<int> last = dash == std::string_view::npos ? first : to_int(part.substr(dash + 1));
+    if (!first || !last || !bits.set(*first, *last, true)) return std::nullopt;
   }
-  sort_unique(cpus);
+  return bits.list();
+}
+
+std::optional<std::vector<int>> parse_libvirt_cpuset(std::string_view text) {
+  CpuBits bits;
+  text = trim(text);
+  if (text.empty()) return std::nullopt;
+  for (std::string_view part : split(text, ',')) {
+    part = trim(part);
+    bool exclude = !part.empty() && part.front() == '^';
+    if (exclude) part.remove_prefix(1);
+    size_t dash = part.find('-');
+    if (exclude && dash != std::string_view::npos) return std::nullopt;  // libvirt excludes single CPUs only
+    std::optional<int> first = to_int(part.substr(0, dash));
+    std::optional<int> last = dash == std::string_view::npos ? first : to_int(part.substr(dash + 1));
+    if (!first || !last || !bits.set(*first, *last, !exclude)) return std::nullopt;
+  }
+  auto cpus = bits.list();
+  if (cpus.empty()) return std::nullopt;  // libvirt refuses an empty set
   return cpus;
 }
 
@@ -60,6 +93,7 @@ std::optional<std::vector<int>> parse_cpumask(std::string_view text) {
   for (size_t i = text.size(); i-- > 0;) {
     char c = text[i];
     if (c == ',') continue;
+    if (bit > limits::kMaxCpu) return std::nullopt;
     int nibble;
     if (c >= '0' && c <= '9')
       nibble = c - '0';

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "vfioctl/util/strings.h"
+
 namespace vfioctl {
 
 // Exit codes shared by every command (documented in the README).
@@ -17,7 +19,9 @@ enum class ExitCode : int {
 
 class Error : public std::runtime_error {
  public:
-  Error(ExitCode code, const std::string& message) : std::runtime_error(message), m_code(code) {}
+  // The message is clamped (util/strings.h): a bad value is quoted by its
+  // first bytes, never whole.
+  Error(ExitCode code, const std::string& message) : std::runtime_error(clamp_message(message)), m_code(code) {}
   ExitCode code() const { return m_code; }
 
  private:

@@ -1,5 +1,7 @@
 #include "vfioctl/util/strings.h"
 
+#include "vfioctl/util/limits.h"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -102,6 +104,45 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep) {
   for (size_t i = 0; i < parts.size(); ++i) {
     if (i) out += sep;
     out += parts[i];
+  }
+  return out;
+}
+
+namespace {
+
+// Where to cut `s` at or before `n` bytes without splitting a UTF-8 sequence.
+size_t utf8_cut(std::string_view s, size_t n) {
+  if (n >= s.size()) return s.size();
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return n;
+}
+
+}  // namespace
+
+std::string excerpt(std::string_view value) {
+  if (value.size() <= limits::kQuoteBytes) return std::string(value);
+  return std::string(value.substr(0, utf8_cut(value, limits::kQuoteBytes))) + "...(" + std::to_string(value.size()) +
+         " bytes)";
+}
+
+std::string clamp_message(std::string_view message) {
+  constexpr size_t kLongRun = 2 * limits::kQuoteBytes;
+  std::string out;
+  out.reserve(std::min(message.size(), limits::kMessageBytes + 64));
+  size_t i = 0;
+  while (i < message.size()) {
+    size_t j = i;
+    while (j < message.size() && message[j] != ' ' && message[j] != '\n' && message[j] != '\t') ++j;
+    std::string_view run = message.substr(i, j - i);
+    out += run.size() > kLongRun ? excerpt(run) : std::string(run);
+    if (j < message.size()) out += message[j++];
+    i = j;
+    if (out.size() > limits::kMessageBytes) {
+      size_t cut = utf8_cut(out, limits::kMessageBytes);
+      out.resize(cut);
+      out += "...(message cut: " + std::to_string(message.size()) + " bytes)";
+      break;
+    }
   }
   return out;
 }

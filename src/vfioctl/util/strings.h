@@ -39,4 +39,14 @@ size_t edit_distance(std::string_view a, std::string_view b);
 // Joins with a separator.
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
 
+// A value as messages quote it: whole up to limits::kQuoteBytes, else its
+// first bytes (never half a UTF-8 character) and "...(N bytes)".
+std::string excerpt(std::string_view value);
+
+// A message fit to print: every run of more than twice limits::kQuoteBytes
+// without a blank (a value quoted whole) becomes its excerpt, and the whole
+// is cut after limits::kMessageBytes with a count. Error and lint findings
+// pass their text through it, so no input is ever echoed at length.
+std::string clamp_message(std::string_view message);
+
 }  // namespace vfioctl
