@@ -438,6 +438,50 @@ TEST(Hook, RecoverReadsRecordsOfTheEarlierLayout) {
   EXPECT_TRUE(io.files.empty()) << io.files.begin()->first;
 }
 
+// Records with a field of the wrong kind (found by hook_fuzz: each threw
+// out of the hook or `hook status`) are set aside whole, like bad JSON.
+TEST(Hook, DamagedRecordsAreSetAsideNotFollowed) {
+  const std::vector<std::pair<std::string, std::string>> damaged = {
+      {kHostState, R"({"boot": 5})"},
+      {kHostState, R"({"governor": {"x": "schedutil"}})"},
+      {kHostState, R"({"governor": {"99999999999": "schedutil"}})"},
+      {kHostState, R"({"holders": {"g": {"cpus": "2", "actions": 7}}})"},
+      {kHostState, R"({"isolate": {"affinity": {"1": {"start": 5}}}})"},
+      {"/run/vfioctl/guests/g.json", R"({"domain": ["g"], "phase": "started"})"},
+      {"/run/vfioctl/guests/g.json", R"({"hugepages": {"added": "many"}})"},
+  };
+  for (const auto& [path, text] : damaged) {
+    ModelIo io;
+    Kernel before = io.k;
+    io.files[path] = text;
+    std::ostringstream out;
+    Tuner t(io, out);
+    EXPECT_NO_THROW(t.states()) << text;
+    EXPECT_NO_THROW(t.recover(t.stale_domains())) << text;
+    EXPECT_NE(out.str().find("not a record this hook wrote"), std::string::npos) << text << "\n" << out.str();
+    EXPECT_TRUE(io.files.count(path + ".bad")) << text;
+    std::string xml = domain_xml("g", "2,3", "isolate governor irq");
+    std::string log;
+    EXPECT_EQ(event(io, xml, "started", &log), 0) << text << "\n" << log;
+    EXPECT_EQ(event(io, xml, "release", &log), 0) << text << "\n" << log;
+    io.files.erase(path + ".bad");
+    EXPECT_EQ(io.k, before) << text << "\n" << dump(io.k);
+  }
+}
+
+TEST(DomainTune, SizesPastAnyMachineAreRefusedNotOverflowed) {
+  auto expect_refused = [](const std::string& memory, const std::string& page) {
+    std::string xml =
+        "<domain><name>g</name><metadata><t:tune xmlns:t='urn:vfioctl:tune:1' actions='hugepages'/>"
+        "</metadata>" +
+        memory + "<memoryBacking><hugepages>" + page + "</hugepages></memoryBacking></domain>";
+    EXPECT_THROW(parse_domain_tune(xml), Error) << memory << page;
+  };
+  expect_refused("<memory unit='GiB'>10485759998951424</memory>", "");
+  expect_refused("<memory unit='KiB'>-4</memory>", "");
+  expect_refused("<memory unit='GiB'>4</memory>", "<page size='9223372036854775807' unit='M'/>");
+}
+
 TEST(Hook, NamesThatCannotNameAFileAreRefusedWithTheReason) {
   for (const std::string& name : {std::string("."), std::string(".."), std::string(201, 'a'), std::string("a/b")}) {
     try {

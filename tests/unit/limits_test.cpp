@@ -139,6 +139,19 @@ TEST(Limits, GuestNamesThatAreDirectoriesOrOptionsAreRefusedAtTheirLine) {
   EXPECT_EQ(parse_guest_spec("memory = \"4G\"\nname = \"a..b\"\n", "g.toml").name, "a..b");
 }
 
+// A control character in any string ends up in the domain XML, which
+// libvirt then refuses (found by spec_fuzz: a disk path with "\b").
+TEST(Limits, ControlCharactersInSpecStringsAreRefusedAtTheirLine) {
+  for (const char* value : {"\"/var/lib/a\\bb.qcow2\"", "\"/var/lib/a\\nb.qcow2\"", "\"/x\\u007f\"", "\"/x\\uFFFE\""}) {
+    std::string e = error_of([&] {
+      parse_guest_spec(std::string("memory = \"4G\"\n[[disk]]\nsource = ") + value + "\nsize = \"1G\"\n", "g.toml");
+    });
+    EXPECT_TRUE(has(e, "g.toml:3: the string holds the control character U+")) << e;
+  }
+  std::string e = error_of([] { parse_guest_spec("memory = \"4G\"\n\"a\\u0001\" = 1\n", "g.toml"); });
+  EXPECT_TRUE(has(e, "g.toml:2: a key holds the control character U+0001")) << e;
+}
+
 TEST(Limits, EvdevPathsStayUnderDevInput) {
   for (const char* path : {"/dev/input/../sda", "/dev/input/by-id/../../mem", "/dev/input/./event3"}) {
     std::string e = error_of(
@@ -215,7 +228,12 @@ TEST(Limits, HostFilesThatAreNotFactsBecomeUnknownWithANote) {
   // A file larger than any host fact (sparse: no disk used).
   { std::ofstream big(t.dir() / "proc/meminfo"); }
   std::filesystem::resize_file(t.dir() / "proc/meminfo", limits::kHostFileBytes + 1);
+  // A sysfs "attribute" of more than a page can hold (written in pieces, so
+  // it is read past its first 8 KiB).
+  t.file("/sys/class/net/eth0/address", std::string(limits::kSysfsFileBytes + 1, 'a'));
   Root root(t.dir());
+  EXPECT_FALSE(root.read("/sys/class/net/eth0/address"));
+  EXPECT_EQ(root.refused().back().message, "larger than 64 KiB, more than a sysfs attribute holds: not read");
   EXPECT_FALSE(root.read("/proc/cpuinfo"));
   EXPECT_FALSE(root.read("/proc/meminfo"));
   EXPECT_EQ(root.read("/proc/cmdline"), "quiet\n");

@@ -176,6 +176,45 @@ std::optional<std::pair<int, std::string>> toml_bounds_problem(std::string_view 
   return std::nullopt;
 }
 
+namespace {
+
+// A control character (XML 1.0 cannot carry most; a tab or line break in an
+// attribute becomes a space, silently changing a path) or U+FFFE/U+FFFF, as
+// "U+0008"; nullopt when there is none. Spec strings end up in the domain
+// XML and the QEMU script.
+std::optional<std::string> non_xml_char(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) return fmt::format("U+{:04X}", c);
+    if (c == 0xEF && i + 2 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0xBF &&
+        (static_cast<unsigned char>(s[i + 2]) == 0xBE || static_cast<unsigned char>(s[i + 2]) == 0xBF))
+      return static_cast<unsigned char>(s[i + 2]) == 0xBE ? "U+FFFE" : "U+FFFF";
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+// Every key and string in the spec, before any is used: a control
+// character is refused at its line.
+void SpecParser::check_text(const toml::node& n) const {
+  auto check = [&](const toml::node& at, std::string_view s, const char* what) {
+    if (auto c = non_xml_char(s))
+      fail(at, fmt::format("{} holds the control character {}, which a domain XML cannot carry as written; remove it",
+                           what, *c));
+  };
+  if (const auto* t = n.as_table()) {
+    for (const auto& [key, value] : *t) {
+      check(value, key.str(), "a key");
+      check_text(value);
+    }
+  } else if (const auto* a = n.as_array()) {
+    for (const auto& e : *a) check_text(e);
+  } else if (const auto* str = n.as_string()) {
+    check(n, str->get(), "the string");
+  }
+}
+
 GuestSpec SpecParser::parse(const std::string& text) {
   if (text.size() > limits::kSpecBytes)
     throw input_error(
@@ -188,6 +227,7 @@ GuestSpec SpecParser::parse(const std::string& text) {
     throw input_error(
         fmt::format("{}: invalid TOML: {}", at_line(static_cast<int>(e.source().begin.line)), e.description()));
   }
+  check_text(root);
   GuestSpec spec;
   spec.file = m_file;
   spec.network.pos = SpecPos{m_file, 0};

@@ -59,6 +59,10 @@ class SpecParser {
  private:
   std::string m_file;
 
+  // Refuses a key or string holding a control character (recurses
+  // as deep as the spec nests: at most limits::kTomlDepth).
+  void check_text(const toml::node& n) const;
+
   // ---- positions and errors (spec_values.cpp) ----
   std::string at_line(int line) const;
   SpecPos pos(const toml::node& n) const;

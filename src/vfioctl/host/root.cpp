@@ -194,6 +194,7 @@ std::optional<std::string> Root::read(std::string_view path) const {
   // A sysfs attribute is produced whole by one read(); everything else
   // (procfs, files in a snapshot) is read to the end, up to the limit.
   bool single_shot = starts_with(path, "/sys/");
+  size_t limit = single_shot ? limits::kSysfsFileBytes : limits::kHostFileBytes;
   std::string content;
   char buf[8192];
   while (true) {
@@ -204,9 +205,11 @@ std::optional<std::string> Root::read(std::string_view path) const {
       return std::nullopt;
     }
     content.append(buf, static_cast<size_t>(n));
-    if (content.size() > limits::kHostFileBytes) {
+    if (content.size() > limit) {
       ::close(fd);
-      refuse(path, fmt::format("larger than {} MiB, more than any host fact: not read", limits::kHostFileBytes >> 20));
+      refuse(path, single_shot
+                       ? fmt::format("larger than {} KiB, more than a sysfs attribute holds: not read", limit >> 10)
+                       : fmt::format("larger than {} MiB, more than any host fact: not read", limit >> 20));
       return std::nullopt;
     }
     if (n == 0 || (single_shot && static_cast<size_t>(n) < sizeof buf)) break;

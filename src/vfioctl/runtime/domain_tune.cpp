@@ -4,6 +4,7 @@
 #include <pugixml.hpp>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "vfioctl/util/cpulist.h"
@@ -20,17 +21,35 @@ bool DomainTune::wants(const std::string& action) const {
 
 namespace {
 
+// A libvirt size in KiB: -1 for a unit libvirt does not know, -2 for a
+// negative size or one past 2^53 KiB (8 EiB: more than any machine, and room
+// for the hook's arithmetic on it).
 long long to_kib(long long value, std::string unit) {
   std::transform(unit.begin(), unit.end(), unit.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (unit.empty() || unit == "k" || unit == "kib") return value;
-  if (unit == "b" || unit == "bytes") return value / 1024;
-  if (unit == "kb") return value * 1000 / 1024;
-  if (unit == "m" || unit == "mib") return value * 1024;
-  if (unit == "mb") return value * 1000 * 1000 / 1024;
-  if (unit == "g" || unit == "gib") return value * 1024 * 1024;
-  if (unit == "gb") return value * 1000 * 1000 * 1000 / 1024;
-  if (unit == "t" || unit == "tib") return value * 1024LL * 1024 * 1024;
-  return -1;
+  // (multiplier, divisor) of the unit against KiB.
+  static const std::map<std::string, std::pair<long long, long long>> units = {
+      {"", {1, 1}},
+      {"k", {1, 1}},
+      {"kib", {1, 1}},
+      {"b", {1, 1024}},
+      {"bytes", {1, 1024}},
+      {"kb", {1000, 1024}},
+      {"m", {1024, 1}},
+      {"mib", {1024, 1}},
+      {"mb", {1000 * 1000, 1024}},
+      {"g", {1024 * 1024, 1}},
+      {"gib", {1024 * 1024, 1}},
+      {"gb", {1000 * 1000 * 1000, 1024}},
+      {"t", {1024LL * 1024 * 1024, 1}},
+      {"tib", {1024LL * 1024 * 1024, 1}},
+  };
+  auto it = units.find(unit);
+  if (it == units.end()) return -1;
+  if (value < 0) return -2;
+  long long scaled = 0;
+  if (__builtin_mul_overflow(value, it->second.first, &scaled)) return -2;
+  long long kib = scaled / it->second.second;
+  return kib > (1LL << 53) ? -2 : kib;
 }
 
 // The element's local name and whether its namespace is ours: the prefix is
@@ -96,9 +115,11 @@ DomainTune parse_domain_tune(const std::string& xml) {
       throw input_error(fmt::format("{}: <memory> '{}' is not a number", who, mem.child_value()));
     }
     t.memory_kib = to_kib(v, mem.attribute("unit").value());
-    if (t.memory_kib < 0)
+    if (t.memory_kib == -1)
       throw input_error(
           fmt::format("{}: <memory unit='{}'> is not a unit libvirt knows", who, mem.attribute("unit").value()));
+    if (t.memory_kib < 0)
+      throw input_error(fmt::format("{}: <memory> '{}' is not a size a machine has", who, mem.child_value()));
   }
 
   if (auto hp = dom.child("memoryBacking").child("hugepages")) {

@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <ctime>
+#include <functional>
+#include <initializer_list>
+#include <limits>
 #include <map>
 #include <ostream>
 #include <set>
@@ -120,15 +123,115 @@ void Tuner::Impl::checkpoint(const std::string& name) {
 }
 
 // --- state files -------------------------------------------------------
+namespace {
+
+// The shape of the records the hook writes: every field the code reads,
+// with its type, so a damaged or crafted record is set aside whole instead
+// of failing (or misleading) the code that reads one field of it.
+enum class Kind { string, number, boolean, strings, any };
+
+bool is(const json& v, Kind k) {
+  switch (k) {
+    case Kind::string: return v.is_string();
+    case Kind::number: return v.is_number();
+    case Kind::boolean: return v.is_boolean();
+    case Kind::strings:
+      return v.is_array() && std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_string(); });
+    case Kind::any: return true;
+  }
+  return false;
+}
+
+// Fields of `j` named in `fields` have their kind (absent is fine; null is
+// fine where the code writes null).
+bool fields_ok(const json& j, std::initializer_list<std::pair<const char*, Kind>> fields) {
+  if (!j.is_object()) return false;
+  for (const auto& [key, kind] : fields) {
+    auto it = j.find(key);
+    if (it != j.end() && !it->is_null() && !is(*it, kind)) return false;
+  }
+  return true;
+}
+
+// An object whose keys are numbers (CPUs, IRQs) and whose values are strings.
+bool numbered_strings(const json& j) {
+  if (j.is_null()) return true;
+  if (!j.is_object()) return false;
+  for (const auto& [key, value] : j.items()) {
+    auto n = parse_int(key);
+    if (!n || *n < 0 || *n > std::numeric_limits<int>::max() || std::to_string(*n) != key || !value.is_string())
+      return false;
+  }
+  return true;
+}
+
+bool objects_of(const json& j, const std::function<bool(const json&)>& ok) {
+  if (j.is_null()) return true;
+  if (!j.is_object()) return false;
+  return std::all_of(j.begin(), j.end(), ok);
+}
+
+bool host_record_ok(const json& j) {
+  using K = Kind;
+  if (!fields_ok(j, {{"version", K::number}, {"updated", K::string}, {"boot", K::string}, {"irq_default", K::string}}))
+    return false;
+  if (!objects_of(j.value("holders", json()), [](const json& h) {
+        return fields_ok(h, {{"cpus", K::string}, {"actions", K::strings}});
+      }))
+    return false;
+  if (json iso = j.value("isolate", json()); !iso.is_null()) {
+    if (!fields_ok(iso, {{"mechanism", K::string},
+                         {"parent", K::string},
+                         {"cgroup", K::string},
+                         {"created", K::boolean},
+                         {"enabled_cpuset", K::boolean},
+                         {"leftover", K::boolean},
+                         {"moved", K::number}}))
+      return false;
+    if (!objects_of(iso.value("units", json()), [](const json& u) { return u.is_string(); })) return false;
+    if (!objects_of(iso.value("affinity", json()), [](const json& a) {
+          return fields_ok(a, {{"start", K::string}, {"cpus", K::string}});
+        }))
+      return false;
+  }
+  return numbered_strings(j.value("governor", json())) && numbered_strings(j.value("irq", json()));
+}
+
+bool guest_record_ok(const json& j) {
+  using K = Kind;
+  if (!fields_ok(j, {{"version", K::number},
+                     {"domain", K::string},
+                     {"uuid", K::string},
+                     {"actions", K::strings},
+                     {"phase", K::string},
+                     {"updated", K::string},
+                     {"boot", K::string},
+                     {"cpus", K::string}}))
+    return false;
+  json hp = j.value("hugepages", json());
+  return hp.is_null() || fields_ok(hp, {{"size_kib", K::number},
+                                        {"node", K::number},
+                                        {"pool", K::string},
+                                        {"need", K::number},
+                                        {"before", K::number},
+                                        {"target", K::number},
+                                        {"added", K::number}});
+}
+
+}  // namespace
+
 json Tuner::Impl::load(const std::string& path) {
   auto text = io.read(path);
   if (!text) return json::object();
   try {
     auto j = parse_json(*text);
-    if (j.is_object()) return j;
+    if (j.is_object() && (path == kHostState ? host_record_ok(j) : guest_record_ok(j))) return j;
   } catch (const json::exception&) {
   }
-  log(fmt::format("{} is not valid JSON: starting from an empty record (the file is left as {}.bad)", path, path));
+  log(
+      fmt::format("{} is not a record this hook wrote (not JSON, or a field of the wrong kind): starting from an "
+                  "empty record (the file is left as {}.bad)",
+                  path, path));
   io.save(path + ".bad", *text);
   return json::object();
 }

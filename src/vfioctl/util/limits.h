@@ -33,6 +33,9 @@ inline constexpr size_t kJsonBytes = 16 << 20;
 // host fact but a crafted root; the reader records "unknown" and a note.
 // /proc/cpuinfo of a 1,024-CPU host is about 1.5 MiB.
 inline constexpr size_t kHostFileBytes = 8 << 20;
+// A sysfs attribute is produced by the kernel in one page (4 KiB on x86,
+// up to 64 KiB elsewhere); a larger file under /sys is not one.
+inline constexpr size_t kSysfsFileBytes = 64 << 10;
 
 // CPU and NUMA node numbers: the kernel's largest NR_CPUS (x86 MAXSMP).
 inline constexpr int kMaxCpu = 8191;
