@@ -145,7 +145,8 @@ TEST(GuestSpecErrors, Memory) {
       {"no number", "memory = \"lots\"\n",
        "win11.toml:1: memory 'lots' is not a size: write it like \"16G\" (units M, G, T; MiB without a unit)"},
       {"fraction of a MiB", "memory = \"1.3G\"\n", "win11.toml:1: memory '1.3G' is not a whole number of MiB"},
-      {"too large", "memory = \"99999999999999999G\"\n", "win11.toml:1: memory '99999999999999999G' is too large"},
+      {"too large", "memory = \"99999999999999999G\"\n",
+       "win11.toml:1: memory '99999999999999999G' is too large (vfioctl reads sizes up to 1T x 1024, 1 PiB)"},
       {"too small", "memory = \"255M\"\n", "win11.toml:1: memory '255M' is less than the minimum, 256M"},
   });
 }

@@ -79,7 +79,8 @@ TEST(SizeParse, Table) {
       {"9999999999999999G", std::nullopt},  // 16 digits: too large
       {"9000000000000000M", std::nullopt},  // 16 digits
       {"999999999999999T", std::nullopt},   // overflows 64 bits in MiB
-      {"999999999999999G", 999999999999999LL * 1024},
+      {"999999999999999G", std::nullopt},   // past 1 PiB (limits::kMaxSizeMib)
+      {"1024T", 1024LL * 1024 * 1024},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(parse_size_mib(c.text), c.mib) << "'" << c.text << "'";

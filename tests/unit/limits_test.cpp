@@ -125,6 +125,15 @@ TEST(Limits, DottedKeysAndNestingAreBoundedBeforeToml) {
   EXPECT_FALSE(spec_detail::toml_bounds_problem("x = " + repeat("[", 32) + repeat("]", 32) + "\n"));
 }
 
+// 13333333333336G passed the size check and overflowed the memory plan's
+// arithmetic (found by spec_fuzz).
+TEST(Limits, SizesStopAtOnePebibyte) {
+  std::string e = error_of([] { parse_guest_spec("memory = \"13333333333336G\"\n", "g.toml"); });
+  EXPECT_TRUE(has(e, "g.toml:1: memory '13333333333336G' is too large")) << e;
+  EXPECT_TRUE(has(error_of([] { parse_guest_spec("memory = \"1025T\"\n", "g.toml"); }), "too large"));
+  EXPECT_EQ(spec_detail::parse_size("1024T").mib, limits::kMaxSizeMib);
+}
+
 TEST(Limits, ASpecLargerThanOneMebibyteIsRefusedUnread) {
   std::string e = error_of([] { parse_guest_spec("# " + std::string(limits::kSpecBytes, 'x') + "\n", "big.toml"); });
   EXPECT_TRUE(has(e, "big.toml: the spec is larger than 1 MiB")) << e;

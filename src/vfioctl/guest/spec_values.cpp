@@ -7,6 +7,7 @@
 
 #include "vfioctl/guest/spec_parser.h"
 #include "vfioctl/util/error.h"
+#include "vfioctl/util/limits.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl::spec_detail {
@@ -81,6 +82,8 @@ SizeResult parse_size(std::string_view raw) {
     return r;
   }
   r.mib = total / scale;
+  // More than any machine holds; the planners count in KiB and bytes.
+  if (r.mib > limits::kMaxSizeMib) r.problem = SizeProblem::too_big;
   return r;
 }
 
@@ -238,7 +241,8 @@ long long SpecParser::size_of(const toml::node& n, const std::string& key, const
       fail(n, fmt::format("{} '{}': sizes are binary; write \"{}\" or \"{}iB\"", key, s, stem, stem));
     }
     case SizeProblem::fraction: fail(n, fmt::format("{} '{}' is not a whole number of MiB", key, s));
-    case SizeProblem::too_big: fail(n, fmt::format("{} '{}' is too large", key, s));
+    case SizeProblem::too_big:
+      fail(n, fmt::format("{} '{}' is too large (vfioctl reads sizes up to 1T x 1024, 1 PiB)", key, s));
     case SizeProblem::malformed: break;
   }
   fail(n,

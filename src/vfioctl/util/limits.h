@@ -37,6 +37,10 @@ inline constexpr size_t kHostFileBytes = 8 << 20;
 // up to 64 KiB elsewhere); a larger file under /sys is not one.
 inline constexpr size_t kSysfsFileBytes = 64 << 10;
 
+// A size in a guest spec (memory, disks): 1 PiB, more than any machine
+// holds, so the planners' KiB and byte counts never overflow.
+inline constexpr long long kMaxSizeMib = 1LL << 30;
+
 // CPU and NUMA node numbers: the kernel's largest NR_CPUS (x86 MAXSMP).
 inline constexpr int kMaxCpu = 8191;
 
