@@ -182,19 +182,23 @@ std::optional<std::string> Root::read(std::string_view path) const {
   auto [dfd, name] = at(path);
   int fd = open_at(dfd, name, path, O_RDONLY | O_NONBLOCK);
   if (fd < 0) return std::nullopt;
-  // Host facts are regular files (sysfs and procfs attributes are too). A
-  // device node, FIFO or socket in a tree is not a fact and may never end
-  // (a link to /dev/zero): it is not read.
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    if (!S_ISDIR(st.st_mode)) refuse(path, "not a regular file (a device node, FIFO or socket): not read");
-    return std::nullopt;
-  }
   // A sysfs attribute is produced whole by one read(); everything else
   // (procfs, files in a snapshot) is read to the end, up to the limit.
   bool single_shot = starts_with(path, "/sys/");
   size_t limit = single_shot ? limits::kSysfsFileBytes : limits::kHostFileBytes;
+  // Host facts are regular files (procfs files are too). A device node, FIFO
+  // or socket in a tree is not a fact and may never end (a link to
+  // /dev/zero): it is not read. Under /sys, where a listing reads thousands
+  // of attributes, the size limit alone stops such a file, without a stat
+  // per read (O_NONBLOCK: a FIFO without a writer reads as empty).
+  if (!single_shot) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      if (!S_ISDIR(st.st_mode)) refuse(path, "not a regular file (a device node, FIFO or socket): not read");
+      return std::nullopt;
+    }
+  }
   std::string content;
   char buf[8192];
   while (true) {
