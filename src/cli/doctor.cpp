@@ -108,24 +108,7 @@ void print_json(const Host& host, const std::vector<Finding>& findings) {
   w.begin_object();
   w.key("checks");
   w.begin_array();
-  for (const auto& f : findings) {
-    w.begin_object();
-    w.field("id", f.id);
-    w.field("title", f.title);
-    w.field("result", severity_name(f.severity));
-    w.field("section", f.section);
-    w.field("message", f.message);
-    w.field("why", f.why);
-    if (f.fix.empty())
-      w.field("fix", nullptr);
-    else
-      w.field("fix", f.fix);
-    if (f.where.empty())
-      w.field("where", nullptr);
-    else
-      w.field("where", f.where);
-    w.end_object();
-  }
+  for (const auto& f : findings) write_json(w, f);
   w.end_array();
   std::map<std::string, int> counts = {{"fail", 0}, {"warn", 0}, {"pass", 0}, {"info", 0}, {"skip", 0}};
   for (const auto& f : findings) counts[severity_name(f.severity)]++;

@@ -162,18 +162,10 @@ void write_host_json(JsonWriter& w, const Host& host) {
   w.end_object();
 }
 
+// doctor --json's form of the checks (plan/finding.h).
 void write_findings(JsonWriter& w, const std::vector<Finding>& findings) {
   w.begin_array();
-  for (const auto& f : findings) {
-    w.begin_object();
-    w.field("id", f.id);
-    w.field("title", f.title);
-    w.field("message", f.message);
-    w.field("why", f.why);
-    w.field("fix", f.fix);
-    w.field("where", f.where);
-    w.end_object();
-  }
+  for (const auto& f : findings) write_json(w, f);
   w.end_array();
 }
 

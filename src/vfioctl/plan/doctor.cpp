@@ -9,6 +9,7 @@
 #include "vfioctl/plan/device_plan.h"
 #include "vfioctl/plan/doctor_checks.h"
 #include "vfioctl/util/cpulist.h"
+#include "vfioctl/util/json_writer.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl {
@@ -33,6 +34,25 @@ const char* severity_name(Severity s) {
     case Severity::skip: return "skip";
   }
   return "?";
+}
+
+void write_json(JsonWriter& w, const Finding& f) {
+  w.begin_object();
+  w.field("id", f.id);
+  w.field("title", f.title);
+  w.field("result", severity_name(f.severity));
+  w.field("section", f.section);
+  w.field("message", f.message);
+  w.field("why", f.why);
+  if (f.fix.empty())
+    w.field("fix", nullptr);
+  else
+    w.field("fix", f.fix);
+  if (f.where.empty())
+    w.field("where", nullptr);
+  else
+    w.field("where", f.where);
+  w.end_object();
 }
 
 std::string package_for(const std::string& family, const std::string& what) {

@@ -6,6 +6,8 @@
 
 namespace vfioctl {
 
+class JsonWriter;
+
 enum class Severity { pass, info, warn, fail, skip };
 
 // "PASS", "INFO", "WARN", "FAIL", "SKIP".
@@ -23,5 +25,8 @@ struct Finding {
   std::string where;    // file, device or object the finding is about
   std::string section;  // heading it is printed under
 };
+
+// One doctor check as `doctor --json` writes it in "checks" (docs/json.md).
+void write_json(JsonWriter& w, const Finding& f);
 
 }  // namespace vfioctl
