@@ -26,70 +26,77 @@ std::string too_large(const std::string& path, const char* what, size_t limit) {
                      bytes_text(limit));
 }
 
-}  // namespace
+// Why a bounded read failed, for the two entry points to word (or not).
+enum class Failure { none, open, directory, not_regular, too_large, read };
 
-std::string read_input_file(const std::string& path, const char* what, size_t limit) {
-  bool stdin_ = path == "-";
-  int fd = stdin_ ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) throw input_error(fmt::format("{}: cannot read {}: {}", path, what, std::strerror(errno)));
-  struct stat st {};
-  if (!stdin_) {
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      bool dir = S_ISDIR(st.st_mode);
-      ::close(fd);
-      throw input_error(fmt::format("{}: {} {}, not a regular file; give the file itself", path, what,
-                                    dir ? "is a directory" : "is a device, FIFO or socket"));
-    }
-    if (static_cast<unsigned long long>(st.st_size) > limit) {
-      ::close(fd);
-      throw input_error(too_large(path, what, limit));
-    }
+struct Bounded {
+  std::string text;
+  Failure failure = Failure::none;
+  int err = 0;  // errno for open and read
+};
+
+// Reads `path` ("-" is standard input when `stdin_ok`) whole: a regular file
+// (standard input is whatever it is) of at most `limit` bytes. Opened
+// without blocking, so a FIFO never stalls the open.
+Bounded read_bounded(const std::string& path, size_t limit, bool stdin_ok) {
+  Bounded r;
+  bool from_stdin = stdin_ok && path == "-";
+  int fd = from_stdin ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    r.failure = Failure::open;
+    r.err = errno;
+    return r;
+  }
+  auto fail = [&](Failure f, int err = 0) {
+    if (!from_stdin) ::close(fd);
+    r.text.clear();
+    r.failure = f;
+    r.err = err;
+    return r;
+  };
+  if (!from_stdin) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+      return fail(S_ISDIR(st.st_mode) ? Failure::directory : Failure::not_regular);
+    if (static_cast<unsigned long long>(st.st_size) > limit) return fail(Failure::too_large);
     // Opened without blocking only to be safe from a FIFO; read normally.
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   }
-  std::string text;
   char buf[65536];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      if (!stdin_) ::close(fd);
-      throw input_error(fmt::format("{}: cannot read {}: {}", path, what, std::strerror(err)));
-    }
+    if (n < 0) return fail(Failure::read, errno);
     if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-    if (text.size() > limit) {
-      if (!stdin_) ::close(fd);
-      throw input_error(too_large(path, what, limit));
-    }
+    r.text.append(buf, static_cast<size_t>(n));
+    if (r.text.size() > limit) return fail(Failure::too_large);
   }
-  if (!stdin_) ::close(fd);
-  return text;
+  if (!from_stdin) ::close(fd);
+  return r;
+}
+
+}  // namespace
+
+std::string read_input_file(const std::string& path, const char* what, size_t limit) {
+  Bounded r = read_bounded(path, limit, true);
+  switch (r.failure) {
+    case Failure::none: return std::move(r.text);
+    case Failure::open:
+    case Failure::read: throw input_error(fmt::format("{}: cannot read {}: {}", path, what, std::strerror(r.err)));
+    case Failure::directory:
+    case Failure::not_regular:
+      throw input_error(
+          fmt::format("{}: {} {}, not a regular file; give the file itself", path, what,
+                      r.failure == Failure::directory ? "is a directory" : "is a device, FIFO or socket"));
+    case Failure::too_large: throw input_error(too_large(path, what, limit));
+  }
+  return std::move(r.text);
 }
 
 std::optional<std::string> read_regular_file(const std::string& path, size_t limit) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return std::nullopt;
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return std::nullopt;
-  }
-  std::string text;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 || text.size() + static_cast<size_t>(n) > limit) {
-      ::close(fd);
-      return std::nullopt;
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return text;
+  Bounded r = read_bounded(path, limit, false);
+  if (r.failure != Failure::none) return std::nullopt;
+  return std::move(r.text);
 }
 
 }  // namespace vfioctl
