@@ -65,7 +65,7 @@ TEST(Limits, RepeatedCpuRangesCostTheirTextNotTheirProduct) {
   auto set = parse_libvirt_cpuset(text + ",^5");
   ASSERT_TRUE(set);
   EXPECT_EQ(set->size(), 8191u);
-  EXPECT_EQ(lint::parse_cpuset(text), cpus);
+  EXPECT_EQ(parse_libvirt_cpuset(text), cpus);
 }
 
 TEST(Limits, CpuNumbersStopAtTheKernelsLargestNrCpus) {

@@ -9,15 +9,15 @@ namespace vfioctl::lint {
 namespace {
 
 TEST(LintCpuset, RangesListsAndExclusions) {
-  EXPECT_EQ(parse_cpuset("0-3,8"), (std::vector<int>{0, 1, 2, 3, 8}));
-  EXPECT_EQ(parse_cpuset("0-4,^2"), (std::vector<int>{0, 1, 3, 4}));
-  EXPECT_EQ(parse_cpuset(" 6 "), (std::vector<int>{6}));
-  EXPECT_EQ(parse_cpuset("3,1,1"), (std::vector<int>{1, 3}));
-  EXPECT_FALSE(parse_cpuset(""));
-  EXPECT_FALSE(parse_cpuset("a"));
-  EXPECT_FALSE(parse_cpuset("4-2"));
-  EXPECT_FALSE(parse_cpuset("^1"));  // nothing left
-  EXPECT_FALSE(parse_cpuset("1-"));
+  EXPECT_EQ(parse_libvirt_cpuset("0-3,8"), (std::vector<int>{0, 1, 2, 3, 8}));
+  EXPECT_EQ(parse_libvirt_cpuset("0-4,^2"), (std::vector<int>{0, 1, 3, 4}));
+  EXPECT_EQ(parse_libvirt_cpuset(" 6 "), (std::vector<int>{6}));
+  EXPECT_EQ(parse_libvirt_cpuset("3,1,1"), (std::vector<int>{1, 3}));
+  EXPECT_FALSE(parse_libvirt_cpuset(""));
+  EXPECT_FALSE(parse_libvirt_cpuset("a"));
+  EXPECT_FALSE(parse_libvirt_cpuset("4-2"));
+  EXPECT_FALSE(parse_libvirt_cpuset("^1"));  // nothing left
+  EXPECT_FALSE(parse_libvirt_cpuset("1-"));
 }
 
 TEST(LintScaled, LibvirtUnits) {

@@ -46,7 +46,7 @@ ThreadPin thread_pin(pugi::xml_node n, int id) {
   ThreadPin p;
   p.iothread = id;
   p.cpuset = n.attribute("cpuset").value();
-  p.cpus = parse_cpuset(p.cpuset).value_or(std::vector<int>{});
+  p.cpus = parse_libvirt_cpuset(p.cpuset).value_or(std::vector<int>{});
   p.node = n;
   return p;
 }
@@ -170,7 +170,7 @@ void Domain::collect() {
       VcpuPin p;
       p.vcpu = static_cast<int>(*id);
       p.cpuset = n.attribute("cpuset").value();
-      p.cpus = parse_cpuset(p.cpuset).value_or(std::vector<int>{});
+      p.cpus = parse_libvirt_cpuset(p.cpuset).value_or(std::vector<int>{});
       p.node = n;
       vcpupins.push_back(std::move(p));
     } else if (name == "emulatorpin" && !emulatorpin) {

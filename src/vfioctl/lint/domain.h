@@ -15,10 +15,6 @@
 
 namespace vfioctl::lint {
 
-// A libvirt cpuset ("0-3,8,^2"): sorted, without duplicates. nullopt when
-// the text is not one (util/cpulist.h).
-inline std::optional<std::vector<int>> parse_cpuset(std::string_view text) { return parse_libvirt_cpuset(text); }
-
 // A libvirt scaled size in bytes: value plus unit ("16", "GiB"). Units as
 // libvirt reads them: b/bytes, k/KiB = 1024, KB = 1000, M/MiB, MB, G/GiB, GB,
 // T/TiB, TB, P/PiB, PB, E/EiB, EB. `default_unit` applies when unit is empty.

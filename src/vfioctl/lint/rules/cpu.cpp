@@ -106,7 +106,7 @@ void check_thread_overlap(const Domain& d, const Host* host, Emitter& out) {
     judge(*d.emulatorpin, "emulatorpin " + d.emulatorpin->cpuset, "the emulator");
   } else if (!d.emulatorpin) {
     std::string vcpu_set = d.vcpu_node.attribute("cpuset").value();
-    auto cpus = parse_cpuset(vcpu_set);
+    auto cpus = parse_libvirt_cpuset(vcpu_set);
     if (cpus) {
       auto shared = intersect(*cpus, vcpu_cpus);
       if (!shared.empty()) {

@@ -70,7 +70,8 @@ void check_host_cpus_exist(const Domain& d, const Host* host, Emitter& out) {
     out.add(at, fmt::format("{}: {} (this host's online CPUs: {})", what, join(parts, "; "), cpus_text(online)),
             "pin to CPUs this host has ('vfioctl topo' shows its cores and siblings)");
   };
-  if (auto set = parse_cpuset(d.vcpu_node.attribute("cpuset").value())) judge(d.vcpu_node, "<vcpu cpuset>", *set);
+  if (auto set = parse_libvirt_cpuset(d.vcpu_node.attribute("cpuset").value()))
+    judge(d.vcpu_node, "<vcpu cpuset>", *set);
   for (const auto& p : d.vcpupins) judge(p.node, fmt::format("vcpupin for vCPU {}", p.vcpu), p.cpus);
   if (d.emulatorpin) judge(d.emulatorpin->node, "emulatorpin", d.emulatorpin->cpus);
   for (const auto& t : d.iothreadpins) judge(t.node, fmt::format("iothreadpin for iothread {}", t.iothread), t.cpus);

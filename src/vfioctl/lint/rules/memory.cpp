@@ -111,11 +111,11 @@ void check_hugepage_pool(const Domain& d, const Host* host, Emitter& out) {
   }
   pugi::xml_node numatune = root.child("numatune");
   std::vector<int> all_nodes =
-      parse_cpuset(numatune.child("memory").attribute("nodeset").value()).value_or(std::vector<int>{});
+      parse_libvirt_cpuset(numatune.child("memory").attribute("nodeset").value()).value_or(std::vector<int>{});
   std::map<int, std::vector<int>> cell_nodes;
   for (pugi::xml_node m : numatune.children("memnode")) {
     auto cell = parse_number(m.attribute("cellid").value());
-    auto nodes = parse_cpuset(m.attribute("nodeset").value());
+    auto nodes = parse_libvirt_cpuset(m.attribute("nodeset").value());
     if (cell && nodes) cell_nodes[static_cast<int>(*cell)] = *nodes;
   }
   auto nodes_of = [&](int cell) {
@@ -141,7 +141,7 @@ void check_hugepage_pool(const Domain& d, const Host* host, Emitter& out) {
       rest = s;
       continue;
     }
-    for (int cell : parse_cpuset(nodeset).value_or(std::vector<int>{})) {
+    for (int cell : parse_libvirt_cpuset(nodeset).value_or(std::vector<int>{})) {
       auto it = cells.find(cell);
       if (it == cells.end() || !covered.insert(cell).second) continue;
       need(s.kib, nodes_of(cell), it->second, s.node);
