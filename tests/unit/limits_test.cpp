@@ -204,6 +204,15 @@ TEST(Limits, InstalledWritesNoMoreThanItReads) {
   EXPECT_TRUE(has(out, "<domain>\n  <devices>\n    <x>")) << out.substr(0, 80);
 }
 
+TEST(Limits, AnEmptyDomainXmlIsRefusedAsEmpty) {
+  auto p = xml_problem("");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->message, "the file is empty: no XML element in it");
+  auto r = lint::lint_text("empty.xml", "", nullptr, {});
+  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(has(r.error, "empty")) << r.error;
+}
+
 TEST(Limits, ADomainXmlOverVirshsLimitIsRefused) {
   std::string big = "<domain>" + std::string(limits::kDomainXmlBytes, ' ') + "</domain>";
   auto p = xml_problem(big);

@@ -16,6 +16,8 @@ std::optional<XmlProblem> xml_problem(std::string_view text) {
   if (text.size() > limits::kDomainXmlBytes)
     return XmlProblem{
         0, "larger than " + std::to_string(limits::kDomainXmlBytes >> 20) + " MiB, the most virsh reads from a file"};
+  // libxml2 makes no parser for empty memory; its verdict would be the same.
+  if (text.empty()) return XmlProblem{0, "the file is empty: no XML element in it"};
   static const bool initialised = [] {
     xmlInitParser();
     return true;
