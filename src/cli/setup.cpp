@@ -31,7 +31,7 @@ namespace {
 using namespace vfioctl::setup;
 
 struct SetupOptions {
-  std::vector<std::string> devices;
+  std::vector<std::string> devices, remove;
   std::string hugepages, hugepage_size, hugepages_for, isolate, for_spec;
   bool windows = false, apply = false, regenerate = false, unsafe = false, force = false, chroot = false;
 };
@@ -132,6 +132,7 @@ void run_setup(const SetupOptions& o, GlobalOptions& g) {
   Host host = read_host(root);
   SetupRequest req;
   req.devices = o.devices;
+  req.remove = o.remove;
   req.windows = o.windows;
   req.unsafe = o.unsafe;
   req.force = o.force;
@@ -419,6 +420,10 @@ void add_setup(CLI::App& app, GlobalOptions& g) {
       "every file byte for byte. A failed write restores what was written and exits 3.");
   cmd->add_option("--device", o->devices,
                   "device for guests (01:00.0, 10de:1b81, gpu, ...); its whole IOMMU group is taken")
+      ->type_name("SEL");
+  cmd->add_option("--remove", o->remove,
+                  "stop passing a device the host passes today (its id or address comes out of the vfio-pci ids, "
+                  "wherever they are written); 01:00.0 or 10de:1b81")
       ->type_name("SEL");
   cmd->add_option("--hugepages", o->hugepages, "reserve this much memory as static hugepages at boot (16G)")
       ->type_name("SIZE");

@@ -214,4 +214,116 @@ std::string edit_entry_options(const std::string& entry, const std::vector<Kerne
   return out == entry + (entry.empty() || entry.back() == '\n' ? "" : "\n") ? entry : out;
 }
 
+namespace {
+
+bool word_edge(char c) { return c == ' ' || c == '\t' || c == '"' || c == '\''; }
+
+// Offset of the nth whole-word occurrence of `word` in `line`, or npos.
+size_t find_word(const std::string& line, const std::string& word, int nth) {
+  size_t first_eq = line.find('=');
+  for (size_t pos = line.find(word); pos != std::string::npos; pos = line.find(word, pos + 1)) {
+    bool left = pos == 0 || word_edge(line[pos - 1]) || (pos - 1 == first_eq);
+    size_t end = pos + word.size();
+    bool right = end == line.size() || word_edge(line[end]);
+    if (!left || !right) continue;
+    if (nth-- == 0) return pos;
+  }
+  return std::string::npos;
+}
+
+}  // namespace
+
+std::string edit_words_in_lines(const std::string& text, const std::vector<LineWordEdit>& edits) {
+  auto lines = lines_keep(text);
+  // Later occurrences first on each line, so earlier offsets stay valid.
+  std::vector<LineWordEdit> sorted = edits;
+  std::stable_sort(sorted.begin(), sorted.end(), [](const LineWordEdit& a, const LineWordEdit& b) {
+    return a.line != b.line ? a.line < b.line : a.nth > b.nth;
+  });
+  for (const auto& e : sorted) {
+    if (e.line < 1 || static_cast<size_t>(e.line) > lines.size()) continue;
+    std::string& l = lines[static_cast<size_t>(e.line) - 1];
+    size_t pos = find_word(l, e.old, e.nth);
+    if (pos == std::string::npos) continue;
+    if (e.now) {
+      l.replace(pos, e.old.size(), *e.now);
+      continue;
+    }
+    size_t end = pos + e.old.size();
+    if (end < l.size() && (l[end] == ' ' || l[end] == '\t'))
+      ++end;
+    else if (pos > 0 && (l[pos - 1] == ' ' || l[pos - 1] == '\t'))
+      --pos;
+    l.erase(pos, end - pos);
+  }
+  std::string out = join_lines(lines);
+  return !text.empty() && text.back() != '\n' ? out.substr(0, out.size() - 1) : out;
+}
+
+std::string replace_lines(const std::string& text, int first, int last, const std::optional<std::string>& now) {
+  auto lines = lines_keep(text);
+  if (first < 1 || last < first || static_cast<size_t>(last) > lines.size()) return text;
+  lines.erase(lines.begin() + first - 1, lines.begin() + last);
+  if (now) lines.insert(lines.begin() + first - 1, *now);
+  return join_lines(lines);
+}
+
+std::string append_to_line(const std::string& text, int line, const std::string& words) {
+  auto lines = lines_keep(text);
+  if (line < 1 || static_cast<size_t>(line) > lines.size()) return text;
+  std::string& l = lines[static_cast<size_t>(line) - 1];
+  while (!l.empty() && (l.back() == ' ' || l.back() == '\t')) l.pop_back();
+  l += (l.empty() ? "" : " ") + words;
+  return join_lines(lines);
+}
+
+std::string set_managed_block_before(const std::string& text, const std::string& title, const std::string& body,
+                                     int before) {
+  if (before <= 0) return set_managed_block(text, title, body);
+  auto lines = lines_keep(text);
+  auto block_at = find_block(lines);
+  std::vector<std::string> out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (static_cast<int>(i) + 1 == before && !body.empty()) {
+      out.push_back(std::string(kBegin) + ": " + title);
+      for (const auto& l : lines_keep(body)) out.push_back(l);
+      out.push_back(std::string(kEnd));
+    }
+    if (block_at && i >= block_at->first && i <= block_at->second) continue;
+    out.push_back(lines[i]);
+  }
+  return join_lines(out);
+}
+
+std::string edit_array_at(const std::string& text, int line,
+                          const std::function<std::vector<std::string>(const std::vector<std::string>&)>& edit) {
+  auto lines = lines_keep(text);
+  if (line < 1 || static_cast<size_t>(line) > lines.size()) return text;
+  size_t first = static_cast<size_t>(line) - 1;
+  size_t open = lines[first].find('(');
+  if (open == std::string::npos) return text;
+  std::vector<std::string> words;
+  size_t last = first;
+  std::string tail;
+  std::string rest = lines[first].substr(open + 1);
+  for (;;) {
+    size_t close = rest.find(')');
+    std::string inner = rest.substr(0, close);
+    if (size_t hash = inner.find('#'); hash != std::string::npos) inner = inner.substr(0, hash);
+    for (auto w : split_ws(inner)) words.push_back(unquote(w));
+    if (close != std::string::npos) {
+      tail = rest.substr(close + 1);
+      break;
+    }
+    if (last + 1 >= lines.size()) return text;  // never closed: left alone
+    rest = lines[++last];
+  }
+  auto now = edit(words);
+  if (now == words) return text;
+  std::string head = lines[first].substr(0, open + 1);
+  lines.erase(lines.begin() + static_cast<long>(first), lines.begin() + static_cast<long>(last) + 1);
+  lines.insert(lines.begin() + static_cast<long>(first), head + join(now, " ") + ")" + tail);
+  return join_lines(lines);
+}
+
 }  // namespace vfioctl::setup

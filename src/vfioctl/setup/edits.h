@@ -2,6 +2,7 @@
 // changes nothing. Pure string functions, unit-tested on real default files.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,5 +47,38 @@ std::optional<std::vector<std::string>> array_words(const std::string& text, std
 // A loader entry (systemd-boot, BLS) with its "options" line edited by
 // edit_cmdline; an entry without one gets one.
 std::string edit_entry_options(const std::string& entry, const std::vector<KernelArg>& want);
+
+// One word of a line to change in place: the `nth` (0-based) occurrence of
+// `old` on 1-based `line`, as a whole word (bounded by the line's start or
+// end, blanks, quotes or the first '='), replaced by `now` or, when nullopt,
+// dropped with one blank next to it.
+struct LineWordEdit {
+  int line = 0;
+  int nth = 0;
+  std::string old;
+  std::optional<std::string> now;
+};
+
+// The text with these edits made; an edit whose word is not found changes
+// nothing.
+std::string edit_words_in_lines(const std::string& text, const std::vector<LineWordEdit>& edits);
+
+// Lines first..last (1-based) replaced by `now` (one line), or removed when
+// nullopt.
+std::string replace_lines(const std::string& text, int first, int last, const std::optional<std::string>& now);
+
+// `words` appended to 1-based `line` after a blank.
+std::string append_to_line(const std::string& text, int line, const std::string& words);
+
+// set_managed_block, with the block placed just before the line that is
+// number `before` (1-based) in `text` as given (0: at the end).
+std::string set_managed_block_before(const std::string& text, const std::string& title, const std::string& body,
+                                     int before);
+
+// The bash array assignment (NAME=( ... ), possibly over several lines)
+// that starts on 1-based `line`, with its words replaced by `edit(words)`;
+// written on one line when its words change.
+std::string edit_array_at(const std::string& text, int line,
+                          const std::function<std::vector<std::string>(const std::vector<std::string>&)>& edit);
 
 }  // namespace vfioctl::setup

@@ -9,7 +9,9 @@
 #include "vfioctl/host/selector.h"
 #include "vfioctl/plan/device_plan.h"
 #include "vfioctl/plan/memory_plan.h"
+#include "vfioctl/setup/current.h"
 #include "vfioctl/setup/edits.h"
+#include "vfioctl/setup/merge.h"
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/error.h"
 #include "vfioctl/util/strings.h"
@@ -23,25 +25,6 @@ constexpr const char* kOverrideScript = "/etc/vfioctl/vfio-override.sh";
 constexpr const char* kInitramfsHook = "/etc/initramfs-tools/hooks/vfioctl";
 constexpr const char* kDracutFile = "/etc/dracut.conf.d/vfioctl.conf";
 constexpr const char* kBlockTitle = "managed by vfioctl setup; 'vfioctl undo' restores the file";
-
-bool has_tool(const Root& root, const std::string& name) {
-  for (const char* dir : {"/usr/sbin/", "/usr/bin/", "/sbin/", "/bin/"}) {
-    if (root.exists(dir + name)) return true;
-  }
-  return false;
-}
-
-std::vector<std::string> loader_entries(const Root& root) {
-  std::vector<std::string> out;
-  for (const char* dir : {"/boot/loader/entries", "/efi/loader/entries", "/boot/efi/loader/entries"}) {
-    auto names = root.list(dir);
-    if (!names) continue;
-    for (const auto& n : *names) {
-      if (ends_with(n, ".conf")) out.push_back(std::string(dir) + "/" + n);
-    }
-  }
-  return out;
-}
 
 // Major and minor of a release ("6.1.0-18-amd64" -> {6, 1}).
 std::optional<std::pair<int, int>> kernel_version(const std::optional<std::string>& release) {
@@ -61,18 +44,6 @@ std::string size_text(long long kib) {
   if (kib % (1024 * 1024) == 0) return fmt::format("{}G", kib / (1024 * 1024));
   if (kib % 1024 == 0) return fmt::format("{}M", kib / 1024);
   return fmt::format("{}K", kib);
-}
-
-// One file edit, recorded only when the file would change or is new.
-void add_file(Plan& plan, const std::string& path, const std::optional<std::string>& before, std::string after,
-              mode_t mode, std::string why) {
-  FileChange c;
-  c.path = path;
-  c.before = before;
-  c.after = std::move(after);
-  c.mode.mode = mode;
-  c.why = std::move(why);
-  plan.files.push_back(std::move(c));
 }
 
 struct Devices {
@@ -167,7 +138,6 @@ std::vector<KernelArg> kernel_args(const Host& host, const SetupRequest& req, co
     }
     args.push_back({"iommu", "pt"});
   }
-  if (!dev.ids.empty()) args.push_back({"vfio-pci.ids", join(dev.ids, ",")});
   if (dev.split_groups) args.push_back({"pcie_acs_override", "downstream,multifunction"});
   if (req.hugepages_mib) {
     long long mib = *req.hugepages_mib;
@@ -241,67 +211,6 @@ std::vector<KernelArg> kernel_args(const Host& host, const SetupRequest& req, co
   return args;
 }
 
-void plan_boot(const Root& root, const BootLayout& boot, const std::vector<KernelArg>& args, Plan& plan) {
-  if (args.empty()) return;
-  bool changed = false;
-  if (boot.kind == BootLayout::Kind::grub) {
-    auto before = root.read(boot.grub_file);
-    std::string text = before.value_or("");
-    std::string user = without_managed_block(text);
-    std::string have =
-        shell_value(user, "GRUB_CMDLINE_LINUX").value_or("") + " " + shell_value(user, boot.grub_var).value_or("");
-    auto add = missing_args(have, args);
-    std::string body;
-    if (!add.empty()) {
-      std::vector<std::string> words;
-      for (const auto& a : add) words.push_back(arg_str(a));
-      body = fmt::format("{0}=\"${{{0}}} {1}\"", boot.grub_var, join(words, " "));
-    }
-    std::string after = set_managed_block(text, kBlockTitle, body);
-    if (after != text) changed = true;
-    add_file(plan, boot.grub_file, before, after, 0644, "kernel arguments for the GRUB entries");
-  }
-  if (boot.kernel_cmdline) {
-    auto before = root.read("/etc/kernel/cmdline");
-    std::string line(trim(before.value_or("")));
-    std::string after = edit_cmdline(line, args) + "\n";
-    if (after != before) changed = true;
-    add_file(plan, "/etc/kernel/cmdline", before, after, 0644, "kernel arguments for kernel-install");
-  }
-  for (const auto& e : boot.entries) {
-    auto before = root.read(e);
-    if (!before) continue;
-    std::string after = edit_entry_options(*before, args);
-    if (after != *before) changed = true;
-    add_file(plan, e, before, after, 0644, "kernel arguments of this boot entry");
-  }
-  if (changed) {
-    for (const auto& c : boot.regenerate) plan.commands.push_back(c);
-  }
-}
-
-std::string modprobe_conf(const Host& host, const SetupRequest& req, const Devices& dev,
-                          const std::vector<std::string>& softdeps) {
-  std::vector<std::string> lines;
-  lines.push_back("# Written by vfioctl setup; 'vfioctl undo' restores what was here before.");
-  if (!dev.taken.empty()) {
-    std::vector<std::string> names;
-    for (const auto& a : dev.taken) names.push_back(a.short_str());
-    lines.push_back("# Devices for guests: " + join(names, " "));
-  }
-  if (!dev.ids.empty()) lines.push_back("options vfio-pci ids=" + join(dev.ids, ","));
-  if (!dev.override_for.empty()) {
-    lines.push_back(fmt::format("install vfio-pci /bin/sh {}; /sbin/modprobe --ignore-install vfio-pci $CMDLINE_OPTS",
-                                kOverrideScript));
-  }
-  for (const auto& d : softdeps) lines.push_back(fmt::format("softdep {} pre: vfio-pci", d));
-  if (req.windows) lines.push_back("options kvm ignore_msrs=1 report_ignored_msrs=0");
-  if (req.unsafe && host.system.remapped_irq_lines && *host.system.remapped_irq_lines == 0) {
-    lines.push_back("options vfio_iommu_type1 allow_unsafe_interrupts=1");
-  }
-  return join(lines, "\n") + "\n";
-}
-
 std::string override_script(const std::vector<PciAddress>& devices) {
   std::vector<std::string> addrs;
   for (const auto& a : devices) addrs.push_back(a.str());
@@ -317,20 +226,422 @@ std::string override_script(const std::vector<PciAddress>& devices) {
       join(addrs, " "));
 }
 
-void plan_initramfs(const Root& root, const Host& host, const InitramfsLayout& ir, const Devices& dev, Plan& plan,
-                    bool modprobe_changed) {
-  bool changed = modprobe_changed;
-  auto modules = vfio_modules(host);
-  bool script = !dev.override_for.empty();
+// Draft contents of the files a plan edits: each read once through Root,
+// edited in steps, recorded in the plan in the order first touched.
+class Drafts {
+ public:
+  explicit Drafts(const Root& root) : m_root(root) {}
+
+  std::string& text(const std::string& path, mode_t mode = 0644, const std::string& why = "") {
+    auto it = m_files.find(path);
+    if (it == m_files.end()) {
+      Draft d;
+      d.before = m_root.read(path);
+      d.after = d.before.value_or("");
+      d.mode = mode;
+      it = m_files.emplace(path, std::move(d)).first;
+      m_order.push_back(path);
+    }
+    if (!why.empty() && it->second.why.empty()) it->second.why = why;
+    return it->second.after;
+  }
+  bool existed(const std::string& path) { return m_root.read(path).has_value(); }
+  bool changed(const std::string& path) const {
+    auto it = m_files.find(path);
+    return it != m_files.end() && it->second.before != it->second.after;
+  }
+  bool changed_under(std::string_view prefix) const {
+    for (const auto& [path, d] : m_files) {
+      if (starts_with(path, prefix) && d.before != d.after) return true;
+    }
+    return false;
+  }
+  void into(Plan& plan) const {
+    for (const auto& path : m_order) {
+      const Draft& d = m_files.at(path);
+      if (!d.before && d.after.empty()) continue;
+      FileChange c;
+      c.path = path;
+      c.before = d.before;
+      c.after = d.after;
+      c.mode.mode = d.mode;
+      c.why = d.why;
+      plan.files.push_back(std::move(c));
+    }
+  }
+
+ private:
+  struct Draft {
+    std::optional<std::string> before;
+    std::string after;
+    mode_t mode = 0644;
+    std::string why;
+  };
+  const Root& m_root;
+  std::map<std::string, Draft> m_files;
+  std::vector<std::string> m_order;
+};
+
+// What vfioctl's own files hold from earlier runs: a later setup keeps it.
+struct Ours {
+  std::vector<std::string> devices;  // "# Devices for guests:" words
+  std::vector<std::string> softdeps;
+  bool windows = false, unsafe_irq = false;
+  std::vector<PciAddress> override_for;
+};
+
+Ours read_ours(const Root& root) {
+  Ours o;
+  auto text = root.read(kModprobeFile);
+  if (text) {
+    for (auto l : split(*text, '\n')) {
+      std::string_view t = trim(l);
+      if (starts_with(t, "# Devices for guests:")) {
+        for (auto w : split_ws(t.substr(21))) o.devices.emplace_back(w);
+      }
+      auto words = split_ws(t);
+      if (words.size() >= 2 && words[0] == "softdep") o.softdeps.push_back(module_name(std::string(words[1])));
+      if (starts_with(t, "options kvm ")) o.windows = true;
+      if (starts_with(t, "options vfio_iommu_type1 allow_unsafe_interrupts=1")) o.unsafe_irq = true;
+    }
+  }
+  if (auto script = root.read(kOverrideScript)) {
+    for (auto l : split(*script, '\n')) {
+      std::string_view t = trim(l);
+      if (!starts_with(t, "for dev in ")) continue;
+      t = t.substr(11);
+      if (size_t semi = t.find(';'); semi != std::string_view::npos) t = t.substr(0, semi);
+      for (auto w : split_ws(t)) {
+        if (auto a = PciAddress::parse(w)) o.override_for.push_back(*a);
+      }
+    }
+  }
+  return o;
+}
+
+// What --remove takes out: ids and driver_override addresses.
+struct Removal {
+  std::vector<std::string> ids;
+  std::vector<PciAddress> addresses;
+};
+
+bool looks_like_id(std::string_view s) {
+  if (s.size() != 9 || s[4] != ':') return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i != 4 && !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
+Removal resolve_removal(const Host& host, const std::vector<std::string>& texts) {
+  Removal r;
+  for (const auto& text : texts) {
+    std::set<PciAddress> found;
+    if (auto sel = parse_selector(text)) {
+      for (const auto& dev : host.pci) {
+        if (!selector_matches(*sel, dev)) continue;
+        found.insert(dev.address);
+        // The whole group went to vfio-pci with it: it comes back whole.
+        if (dev.iommu_group) {
+          if (const IommuGroup* g = host.group(*dev.iommu_group)) {
+            for (const auto& a : g->devices) {
+              const PciDevice* other = host.device(a);
+              if (other && !other->is_bridge()) found.insert(a);
+            }
+          }
+        }
+      }
+    }
+    if (found.empty() && looks_like_id(text)) {
+      r.ids.push_back(to_lower(text));
+      continue;
+    }
+    if (found.empty()) {
+      throw input_error(fmt::format(
+          "--remove '{}': no device on this host matches; give its address (01:00.0) or the vendor:device id "
+          "as the configuration passes it (10de:1b81)",
+          text));
+    }
+    for (const auto& a : found) {
+      r.addresses.push_back(a);
+      if (const PciDevice* d = host.device(a); d && d->vendor_id && d->device_id) r.ids.push_back(d->id_pair());
+    }
+  }
+  return r;
+}
+
+// Where vfio-pci's ids are configured today.
+struct IdPlaces {
+  std::vector<std::string> ids;                 // every id found, in order, once
+  std::vector<std::string> where;               // "1002:683d,1002:aab0 (/etc/modprobe.d/vfio.conf:1)"
+  std::vector<const ModprobeLine*> user_lines;  // editable options lines with ids, not vfioctl's
+  bool ours = false;                            // vfioctl.conf has an ids line
+  bool cmdline = false;                         // a command line (or vfioctl's GRUB block) has ids
+  bool initramfs = false;                       // an initramfs-tools modules line has ids
+  bool any() const { return !user_lines.empty() || ours || cmdline || initramfs; }
+};
+
+IdPlaces find_ids(const ModprobeConfig& mc, const std::vector<CmdlineTarget>& targets, const InitramfsModules& irm,
+                  Plan& plan) {
+  IdPlaces p;
+  auto add = [&](const std::vector<std::string>& ids, const std::string& where) {
+    if (ids.empty()) return;
+    p.where.push_back(fmt::format("{} ({})", join(ids, ","), where));
+    p.ids = merge_ids(p.ids, ids, {});
+  };
+  for (const auto& l : mc.lines) {
+    if (l.kind != ModprobeLine::Kind::options || l.module != "vfio_pci") continue;
+    auto v = option_value(l, "ids");
+    if (!v) continue;
+    add(split_ids(*v), l.at.str());
+    if (l.ours) {
+      p.ours = true;
+    } else if (l.editable) {
+      p.user_lines.push_back(&l);
+    } else {
+      plan.warnings.push_back(
+          fmt::format("{} sets vfio-pci ids in a package's file, which vfioctl does not edit: its ids are kept in the "
+                      "list vfioctl writes, but a later change there is not seen",
+                      l.at.str()));
+    }
+  }
+  for (const auto& t : targets) {
+    bool found = false;
+    auto ids = cmdline_ids(t.words, &found);
+    for (const auto& w : t.words) {
+      if (module_name(w.text.substr(0, w.text.find('='))) == "vfio_pci.ids") {
+        add(split_ids(w.text.substr(w.text.find('=') + 1)), w.at.str());
+      }
+    }
+    if (found && t.kind != CmdlineTarget::Kind::kernelstub) p.cmdline = true;
+    for (const auto& w : t.block_words) {
+      if (starts_with(w, "vfio-pci.ids=") || starts_with(w, "vfio_pci.ids=")) {
+        p.cmdline = true;
+        add(split_ids(w.substr(w.find('=') + 1)), t.block_path + " (vfioctl's block)");
+      }
+    }
+  }
+  for (const auto& m : irm.modules) {
+    if (m.name != "vfio_pci") continue;
+    for (auto w : split_ws(m.args)) {
+      if (!starts_with(w, "ids=")) continue;
+      p.initramfs = true;
+      add(split_ids(w.substr(4)), m.at.str());
+    }
+  }
+  return p;
+}
+
+// The ids= word of an options or modules line replaced by ids=LIST, or
+// dropped when the list is empty; the line goes when nothing is left.
+void edit_ids_word(std::string& text, const Place& at, int last_line, const std::string& word,
+                   const std::vector<std::string>& ids, bool drop_empty_line) {
+  for (int line = at.line; line <= std::max(at.line, last_line); ++line) {
+    std::optional<std::string> now;
+    if (!ids.empty()) now = "ids=" + join(ids, ",");
+    std::string edited = edit_words_in_lines(text, {{line, 0, word, now}});
+    if (edited == text) continue;
+    text = edited;
+    if (!ids.empty() || !drop_empty_line) return;
+    // "options vfio-pci" alone says nothing: the line goes.
+    auto lines = split(text, '\n');
+    if (static_cast<size_t>(line) <= lines.size()) {
+      auto words = split_ws(lines[static_cast<size_t>(line) - 1]);
+      if (words.size() <= 2) text = replace_lines(text, line, line, std::nullopt);
+    }
+    return;
+  }
+}
+// The edits of one command line, in its file(s); returns whether the boot
+// configuration changes.
+bool edit_cmdline_target(Drafts& drafts, const CmdlineTarget& t, const CmdlineMerge& m, const std::string& grub_var,
+                         Plan& plan) {
+  // In-place word edits, grouped by file.
+  std::map<std::string, std::vector<LineWordEdit>> by_file;
+  for (const auto& e : m.edits) {
+    const CmdWord& w = t.words[e.index];
+    if (w.at.line <= 0) {
+      plan.warnings.push_back(
+          fmt::format("{}: '{}' comes from a variable vfioctl does not evaluate; change it by hand to {}", w.at.path,
+                      w.text, e.text.value_or("nothing")));
+      continue;
+    }
+    by_file[w.at.path].push_back({w.at.line, w.nth, w.text, e.text});
+  }
+  std::vector<std::string> added;
+  for (const auto& a : m.add) added.push_back(arg_str(a));
+  bool changed = false;
+  for (const auto& [path, edits] : by_file) {
+    std::string& text = drafts.text(path, 0644, "kernel arguments");
+    std::string before = text;
+    text = edit_words_in_lines(text, edits);
+    changed |= text != before;
+  }
+  switch (t.kind) {
+    case CmdlineTarget::Kind::grub: {
+      // vfioctl's block goes at the end of the file that assigns the
+      // variable last, so that nothing sourced after it replaces it.
+      if (!t.block_path.empty() && t.block_path != t.path) {
+        std::string& old = drafts.text(t.block_path, 0644, "kernel arguments for the GRUB entries");
+        std::string before = old;
+        old = set_managed_block(old, kBlockTitle, "");
+        changed |= old != before;
+      }
+      std::string body;
+      if (!added.empty()) body = fmt::format("{0}=\"${{{0}}} {1}\"", grub_var, join(added, " "));
+      std::string& text = drafts.text(t.path, 0644, "kernel arguments for the GRUB entries");
+      std::string before = text;
+      text = set_managed_block(text, kBlockTitle, body);
+      changed |= text != before;
+      if (t.path != "/etc/default/grub" && !added.empty()) {
+        plan.notes.push_back(fmt::format(
+            "{} sets {} after /etc/default/grub: the added arguments go in a block at its end", t.path, grub_var));
+      }
+      break;
+    }
+    case CmdlineTarget::Kind::entry:
+    case CmdlineTarget::Kind::kernel_cmdline: {
+      if (added.empty()) break;
+      std::string& text = drafts.text(t.path, 0644,
+                                      t.kind == CmdlineTarget::Kind::entry ? "kernel arguments of this boot entry"
+                                                                           : "kernel arguments for kernel-install");
+      std::string before = text;
+      int last = 0, n = 0;
+      for (auto l : split(text, '\n')) {
+        ++n;
+        std::string_view s = trim(l);
+        if (t.kind == CmdlineTarget::Kind::entry) {
+          if (starts_with(s, "options") && (s.size() == 7 || s[7] == ' ' || s[7] == '\t')) last = n;
+        } else if (!s.empty() && s[0] != '#') {
+          last = n;
+        }
+      }
+      if (last > 0) {
+        text = append_to_line(text, last, join(added, " "));
+      } else {
+        if (!text.empty() && text.back() != '\n') text += '\n';
+        text += (t.kind == CmdlineTarget::Kind::entry ? "options " : "") + join(added, " ") + "\n";
+      }
+      changed |= text != before;
+      break;
+    }
+    case CmdlineTarget::Kind::kernelstub: {
+      if (m.empty()) break;
+      std::vector<std::string> words = apply_merge(t.words, m);
+      plan.warnings.push_back(fmt::format(
+          "{} holds the options kernelstub writes into the boot entries at every kernel update, and vfioctl does "
+          "not edit it: run  kernelstub -o \"{}\"  so that the next update keeps these arguments",
+          t.path, join(words, " ")));
+      break;
+    }
+  }
+  return changed;
+}
+
+// modprobe's softdep for a driver: vfio-pci in the first softdep line for
+// it (modprobe uses only the first), in that line when the user has one.
+void plan_softdeps(Drafts& drafts, const ModprobeConfig& mc, const std::vector<std::string>& wanted,
+                   std::vector<std::string>& ours, Plan& plan) {
+  for (const auto& d : wanted) {
+    const ModprobeLine* first = nullptr;
+    for (const auto& l : mc.lines) {
+      if (l.kind == ModprobeLine::Kind::softdep && l.module == d && !l.ours) {
+        first = &l;
+        break;
+      }
+    }
+    if (!first) {
+      ours.push_back(d);
+      continue;
+    }
+    bool pre = false, has = false;
+    for (const auto& a : first->args) {
+      if (a == "pre:") pre = true;
+      if (a == "post:") pre = false;
+      if (pre && module_name(a) == "vfio_pci") has = true;
+    }
+    if (has) {
+      plan.notes.push_back(fmt::format("{}: softdep {} loads vfio-pci first already; kept", first->at.str(), d));
+      continue;
+    }
+    if (!first->editable) {
+      plan.warnings.push_back(
+          fmt::format("{}: a package's softdep for {} comes first and lacks vfio-pci; modprobe "
+                      "ignores later softdeps for {}, so vfio-pci may load after it",
+                      first->at.str(), d, d));
+      continue;
+    }
+    std::string& text = drafts.text(first->at.path);
+    bool has_pre = std::find(first->args.begin(), first->args.end(), "pre:") != first->args.end();
+    if (has_pre) {
+      text = edit_words_in_lines(text, {{first->at.line, 0, "pre:", std::string("pre: vfio-pci")}});
+    } else {
+      text = append_to_line(text, first->last_line, "pre: vfio-pci");
+    }
+    plan.notes.push_back(
+        fmt::format("{}: softdep {} is the one modprobe uses for {}: vfio-pci added to its pre: list there",
+                    first->at.str(), d, d));
+  }
+}
+
+std::string modprobe_conf(const std::vector<std::string>& devices, const std::vector<std::string>& ids, bool override,
+                          const std::vector<std::string>& softdeps, bool windows, bool unsafe_irq) {
+  std::vector<std::string> lines;
+  lines.push_back("# Written by vfioctl setup; 'vfioctl undo' restores what was here before.");
+  if (!devices.empty()) lines.push_back("# Devices for guests: " + join(devices, " "));
+  if (!ids.empty()) lines.push_back("options vfio-pci ids=" + join(ids, ","));
+  if (override) {
+    lines.push_back(fmt::format("install vfio-pci /bin/sh {}; /sbin/modprobe --ignore-install vfio-pci $CMDLINE_OPTS",
+                                kOverrideScript));
+  }
+  for (const auto& d : softdeps) lines.push_back(fmt::format("softdep {} pre: vfio-pci", d));
+  if (windows) lines.push_back("options kvm ignore_msrs=1 report_ignored_msrs=0");
+  if (unsafe_irq) lines.push_back("options vfio_iommu_type1 allow_unsafe_interrupts=1");
+  return join(lines, "\n") + "\n";
+}
+
+// The vfio modules in the initramfs, before any driver that would claim the
+// devices; only what the configuration lacks is added.
+void plan_initramfs(Drafts& drafts, const Root& root, const Host& host, const InitramfsLayout& ir,
+                    const InitramfsModules& irm, const std::vector<PciAddress>& taken,
+                    const std::vector<std::string>& ids, bool ids_in_initramfs, bool script, Plan& plan) {
+  auto needed = vfio_modules(host);
+  std::vector<std::string> competing = early_drivers();
+  for (auto& d : competing_drivers(host, taken)) {
+    if (std::find(competing.begin(), competing.end(), d) == competing.end()) competing.push_back(d);
+  }
+  std::vector<std::string> names;
+  for (const auto& m : irm.modules) names.push_back(m.name);
+  auto missing = missing_modules(names, needed, competing);
+  if (missing.size() < needed.size() && !names.empty()) {
+    std::vector<std::string> have;
+    for (const auto& n : needed) {
+      if (std::find(missing.begin(), missing.end(), n) == missing.end()) have.push_back(n);
+    }
+    plan.notes.push_back(fmt::format("the initramfs lists {} already; kept", join(have, " ")));
+  }
+  const std::string why = "load the vfio modules from the initramfs, before GPU drivers";
   switch (ir.kind) {
     case InitramfsLayout::Kind::initramfs_tools: {
       const std::string path = "/etc/initramfs-tools/modules";
-      auto before = root.read(path);
-      std::string after = set_managed_block(before.value_or(""), kBlockTitle, join(modules, "\n"));
-      changed |= after != before;
-      add_file(plan, path, before, after, 0644, "load the vfio modules from the initramfs, before GPU drivers");
+      std::string& text = drafts.text(path, 0644, why);
+      int before = 0;
+      for (const auto& m : irm.modules) {
+        if (std::find(competing.begin(), competing.end(), m.name) != competing.end()) {
+          before = m.at.line;
+          break;
+        }
+      }
+      if (ids_in_initramfs) {
+        for (const auto& m : irm.modules) {
+          if (m.name != "vfio_pci") continue;
+          for (auto w : split_ws(m.args)) {
+            if (starts_with(w, "ids=")) edit_ids_word(text, m.at, m.at.line, std::string(w), ids, false);
+          }
+        }
+      }
+      text = set_managed_block_before(text, kBlockTitle, join(missing, "\n"), before);
       if (script) {
-        auto hb = root.read(kInitramfsHook);
         std::string hook = fmt::format(
             "#!/bin/sh\n"
             "# Written by vfioctl setup: puts the driver_override script in the initramfs.\n"
@@ -340,47 +651,61 @@ void plan_initramfs(const Root& root, const Host& host, const InitramfsLayout& i
             ". /usr/share/initramfs-tools/hook-functions\n"
             "copy_file script {}\n",
             kOverrideScript);
-        changed |= hook != hb;
-        add_file(plan, kInitramfsHook, hb, hook, 0755, "copy the driver_override script into the initramfs");
+        drafts.text(kInitramfsHook, 0755, "copy the driver_override script into the initramfs") = hook;
       }
       break;
     }
     case InitramfsLayout::Kind::mkinitcpio: {
-      const std::string path = "/etc/mkinitcpio.conf";
-      auto before = root.read(path);
-      std::string after = prepend_to_array(before.value_or(""), "MODULES", modules);
-      if (script) {
-        auto files = array_words(after, "FILES").value_or(std::vector<std::string>{});
-        if (std::find(files.begin(), files.end(), kOverrideScript) == files.end()) {
-          std::vector<std::string> front = {kOverrideScript};
-          after = prepend_to_array(after, "FILES", front);
+      const std::string main = "/etc/mkinitcpio.conf";
+      if (!missing.empty()) {
+        if (!irm.array.path.empty()) {
+          std::string& text = drafts.text(irm.array.path, 0644, why);
+          text = edit_array_at(text, irm.array.line, [&](const std::vector<std::string>& words) {
+            return order_modules(words, needed, competing);
+          });
+        } else {
+          std::string& text = drafts.text(main, 0644, why);
+          text = prepend_to_array(text, "MODULES", missing);
         }
       }
-      auto hooks = array_words(after, "HOOKS");
+      std::string& text = drafts.text(main, 0644, why);
+      if (script) {
+        auto files = array_words(text, "FILES").value_or(std::vector<std::string>{});
+        if (std::find(files.begin(), files.end(), kOverrideScript) == files.end()) {
+          std::vector<std::string> front = {kOverrideScript};
+          text = prepend_to_array(text, "FILES", front);
+        }
+      }
+      auto hooks = array_words(text, "HOOKS");
       if (hooks && std::find(hooks->begin(), hooks->end(), "modconf") == hooks->end()) {
         plan.warnings.push_back(
             "mkinitcpio.conf HOOKS has no 'modconf': the initramfs will not read "
             "/etc/modprobe.d, so vfio-pci gets no ids there; add modconf to HOOKS");
       }
-      changed |= after != before;
-      add_file(plan, path, before, after, 0644, "load the vfio modules from the initramfs, before GPU drivers");
       break;
     }
     case InitramfsLayout::Kind::dracut: {
-      auto before = root.read(kDracutFile);
+      for (const auto& m : needed) {
+        if (std::find(irm.add_only.begin(), irm.add_only.end(), m) != irm.add_only.end() &&
+            std::find(missing.begin(), missing.end(), m) != missing.end()) {
+          plan.notes.push_back(fmt::format(
+              "dracut's add_drivers has {}: that puts it in the image but loads it only when asked; force_drivers "
+              "loads it first",
+              m));
+        }
+      }
+      if (missing.empty() && !script && !root.read(kDracutFile)) break;
+      if (missing.empty() && !script) break;  // vfioctl's file, if any, stays as it is
       std::string after =
           "# Written by vfioctl setup; 'vfioctl undo' restores what was here before.\n"
           "force_drivers+=\" " +
-          join(modules, " ") + " \"\n";
+          join(missing, " ") + " \"\n";
+      if (missing.empty()) after = "# Written by vfioctl setup; 'vfioctl undo' restores what was here before.\n";
       if (script) after += fmt::format("install_items+=\" {} \"\n", kOverrideScript);
-      changed |= after != before;
-      add_file(plan, kDracutFile, before, after, 0644, "load the vfio modules from the initramfs, before GPU drivers");
+      drafts.text(kDracutFile, 0644, why) = after;
       break;
     }
     case InitramfsLayout::Kind::none: break;
-  }
-  if (changed) {
-    for (const auto& c : ir.regenerate) plan.commands.push_back(c);
   }
 }
 
@@ -437,73 +762,6 @@ std::optional<std::string> host_needs(const Host& host, const PciAddress& a, boo
   return std::nullopt;
 }
 
-BootLayout detect_boot(const Root& root) {
-  BootLayout b;
-  auto entries = loader_entries(root);
-  bool kernel_cmdline = root.exists("/etc/kernel/cmdline");
-  bool grub_cfg = root.exists("/boot/grub/grub.cfg") || root.exists("/boot/grub2/grub.cfg");
-  bool grub_tool = has_tool(root, "update-grub") || has_tool(root, "grub-mkconfig") || has_tool(root, "grub2-mkconfig");
-  if (auto grub = root.read("/etc/default/grub"); grub && (grub_cfg || grub_tool)) {
-    b.kind = BootLayout::Kind::grub;
-    b.grub_file = "/etc/default/grub";
-    std::string user = without_managed_block(*grub);
-    b.grub_var = shell_value(user, "GRUB_CMDLINE_LINUX_DEFAULT") ? "GRUB_CMDLINE_LINUX_DEFAULT" : "GRUB_CMDLINE_LINUX";
-    // GRUB with Boot Loader Spec entries (Fedora, RHEL): each entry carries
-    // its own options line, which grubby would edit; the entries are edited
-    // here the same way, so that undo restores them byte for byte.
-    if (shell_value(user, "GRUB_ENABLE_BLSCFG") == "true") b.entries = entries;
-    if (has_tool(root, "update-grub")) {
-      b.regenerate.push_back({{"update-grub"}, "rebuild grub.cfg from /etc/default/grub"});
-      b.describe = "GRUB (/etc/default/grub, update-grub)";
-    } else if (has_tool(root, "grub2-mkconfig") || root.exists("/boot/grub2")) {
-      b.regenerate.push_back(
-          {{"grub2-mkconfig", "-o", "/boot/grub2/grub.cfg"}, "rebuild grub.cfg from /etc/default/grub"});
-      b.describe = b.entries.empty()
-                       ? "GRUB (/etc/default/grub, grub2-mkconfig)"
-                       : "GRUB with BLS entries (/etc/default/grub, /boot/loader/entries, grub2-mkconfig)";
-    } else {
-      b.regenerate.push_back(
-          {{"grub-mkconfig", "-o", "/boot/grub/grub.cfg"}, "rebuild grub.cfg from /etc/default/grub"});
-      b.describe = "GRUB (/etc/default/grub, grub-mkconfig)";
-    }
-    return b;
-  }
-  if (!entries.empty() || kernel_cmdline) {
-    b.kind = BootLayout::Kind::systemd_boot;
-    b.entries = entries;
-    b.kernel_cmdline = kernel_cmdline;
-    if (kernel_cmdline && has_tool(root, "kernel-install")) {
-      b.regenerate.push_back({{"kernel-install", "add-all"}, "reinstall the kernels with /etc/kernel/cmdline"});
-    }
-    b.describe =
-        kernel_cmdline ? "systemd-boot / kernel-install (/etc/kernel/cmdline)" : "systemd-boot (loader entries)";
-    return b;
-  }
-  throw Error(ExitCode::refused,
-              "no bootloader configuration recognised: looked for /etc/default/grub with /boot/grub*/grub.cfg (GRUB), "
-              "loader entries in /boot/loader/entries, /efi/loader/entries or /boot/efi/loader/entries "
-              "(systemd-boot) and /etc/kernel/cmdline (kernel-install). vfioctl does not guess where the kernel "
-              "command line lives");
-}
-
-InitramfsLayout detect_initramfs(const Root& root) {
-  InitramfsLayout l;
-  if (root.exists("/etc/initramfs-tools") || has_tool(root, "update-initramfs")) {
-    l.kind = InitramfsLayout::Kind::initramfs_tools;
-    l.regenerate.push_back({{"update-initramfs", "-u", "-k", "all"}, "rebuild the initramfs images"});
-    l.describe = "initramfs-tools (/etc/initramfs-tools/modules, update-initramfs)";
-  } else if (root.exists("/etc/mkinitcpio.conf")) {
-    l.kind = InitramfsLayout::Kind::mkinitcpio;
-    l.regenerate.push_back({{"mkinitcpio", "-P"}, "rebuild the initramfs images of every preset"});
-    l.describe = "mkinitcpio (/etc/mkinitcpio.conf, mkinitcpio -P)";
-  } else if (root.exists("/etc/dracut.conf") || root.exists("/etc/dracut.conf.d") || has_tool(root, "dracut")) {
-    l.kind = InitramfsLayout::Kind::dracut;
-    l.regenerate.push_back({{"dracut", "--regenerate-all", "--force"}, "rebuild the initramfs images"});
-    l.describe = "dracut (/etc/dracut.conf.d, dracut --regenerate-all)";
-  }
-  return l;
-}
-
 std::vector<std::string> vfio_modules(const Host& host) {
   std::vector<std::string> out = {"vfio", "vfio_iommu_type1"};
   bool virqfd;
@@ -541,63 +799,202 @@ std::vector<std::string> competing_drivers(const Host& host, const std::vector<P
 
 Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
   Plan plan;
-  bool boot_work = !req.devices.empty() || req.hugepages_mib || req.isolate || req.windows;
+  bool boot_work = !req.devices.empty() || !req.remove.empty() || req.hugepages_mib || req.isolate || req.windows;
   if (!boot_work && !req.qemu_conf) {
     throw input_error(
-        "nothing to set up: give --device SEL (what guests get), --hugepages SIZE, --isolate CPUS, "
+        "nothing to set up: give --device SEL (what guests get), --remove SEL, --hugepages SIZE, --isolate CPUS, "
         "--windows or --for SPEC.toml; 'vfioctl setup --help' shows them");
   }
   if (req.qemu_conf) plan_qemu_conf(root, *req.qemu_conf, plan);
   if (!boot_work) return plan;
   Devices dev = resolve_devices(host, req, plan);
+  Removal rm = resolve_removal(host, req.remove);
+  for (const auto& a : rm.addresses) {
+    if (std::find(dev.taken.begin(), dev.taken.end(), a) != dev.taken.end()) {
+      throw input_error(fmt::format("{} is both in --device and --remove: give it once", a.short_str()));
+    }
+  }
   std::string fstab_body;
   auto args = kernel_args(host, req, dev, plan, &fstab_body);
-  for (const auto& a : args) plan.kernel_args.push_back(arg_str(a));
 
-  BootLayout boot;
+  std::optional<BootLayout> boot;
+  std::string boot_error;
   try {
     boot = detect_boot(root);
   } catch (const Error& e) {
-    if (plan.kernel_args.empty()) throw;
-    throw Error(e.code(), std::string(e.what()) + "; add these kernel arguments to your boot entry by hand: " +
-                              join(plan.kernel_args, " "));
+    boot_error = e.what();
   }
-  plan.notes.push_back("bootloader: " + boot.describe);
-  plan_boot(root, boot, args, plan);
+  InitramfsLayout ir = detect_initramfs(root);
+  ModprobeConfig mc = read_modprobe(root);
+  Ours ours = read_ours(root);
+  std::vector<CmdlineTarget> targets;
+  if (boot) targets = read_cmdlines(root, *boot, plan.notes);
+  InitramfsModules irm = read_initramfs_modules(root, ir);
+  Drafts drafts(root);
 
-  bool modprobe_changed = false;
-  if (!dev.taken.empty() || req.windows) {
-    auto softdeps = competing_drivers(host, dev.taken);
-    auto before = root.read(kModprobeFile);
-    std::string after = modprobe_conf(host, req, dev, softdeps);
-    modprobe_changed = after != before;
-    add_file(plan, kModprobeFile, before, after, 0644,
-             "vfio-pci options, and vfio-pci loaded before the drivers that would claim the devices");
+  // One vfio-pci id list: what the host passes already, then this request.
+  IdPlaces places = find_ids(mc, targets, irm, plan);
+  std::vector<PciAddress> override_for = ours.override_for;
+  for (const auto& a : dev.override_for) {
+    if (std::find(override_for.begin(), override_for.end(), a) == override_for.end()) override_for.push_back(a);
   }
-  if (!dev.override_for.empty()) {
-    auto before = root.read(kOverrideScript);
-    std::string after = override_script(dev.override_for);
-    modprobe_changed |= after != before;
-    add_file(plan, kOverrideScript, before, after, 0755, "bind these addresses to vfio-pci at boot");
+  for (const auto& id : rm.ids) {
+    bool in_ids = std::find(places.ids.begin(), places.ids.end(), id) != places.ids.end();
+    bool in_override = false;
+    for (const auto& a : rm.addresses) {
+      in_override |= std::find(override_for.begin(), override_for.end(), a) != override_for.end();
+    }
+    if (!in_ids && !in_override) {
+      throw input_error(fmt::format("--remove: {} is not passed by this host's configuration (vfio-pci ids: {})", id,
+                                    places.ids.empty() ? "none" : join(places.ids, ",")));
+    }
   }
-  if (!dev.taken.empty()) {
-    bool builtin = host.kernel.builtin.count("vfio_pci") > 0;
-    InitramfsLayout ir = detect_initramfs(root);
-    if (ir.kind == InitramfsLayout::Kind::none && !builtin) {
+  std::erase_if(override_for, [&](const PciAddress& a) {
+    return std::find(rm.addresses.begin(), rm.addresses.end(), a) != rm.addresses.end();
+  });
+  std::vector<std::string> ids = merge_ids(places.ids, dev.ids, rm.ids);
+  if (!places.ids.empty()) {
+    plan.notes.push_back(
+        "vfio-pci ids the host passes already: " + join(places.where, "; ") +
+        (ids == places.ids ? "; kept" : "; after this change: " + (ids.empty() ? "none" : join(ids, ","))));
+  }
+  for (const auto& l : mc.lines) {
+    if (l.kind != ModprobeLine::Kind::options || l.module != "vfio_pci" || l.ours) continue;
+    for (const auto& a : l.args) {
+      if (!starts_with(a, "ids=")) plan.notes.push_back(fmt::format("{}: vfio-pci option {} kept", l.at.str(), a));
+    }
+  }
+  bool no_place = !places.any();
+  bool ids_on_cmdline = places.cmdline || no_place;
+  bool ids_in_ours = places.user_lines.empty() && (places.ours || no_place);
+
+  // The kernel command lines.
+  bool builtin = host.kernel.builtin.count("vfio_pci") > 0;
+  // Without a bootloader vfioctl knows, ids go to modprobe.d, unless
+  // vfio_pci is built in (then only the command line reaches it).
+  bool ids_arg = ids_on_cmdline && (boot || builtin);
+  CmdlineWants want;
+  for (const auto& a : args) {
+    want.args.push_back(a);
+    if (a.key == "iommu" && ids_arg && !ids.empty()) want.args.push_back({"vfio-pci.ids", join(ids, ",")});
+  }
+  if (ids_arg && !ids.empty() &&
+      std::none_of(args.begin(), args.end(), [](const KernelArg& a) { return a.key == "iommu"; }))
+    want.args.push_back({"vfio-pci.ids", join(ids, ",")});
+  if (ids_arg && ids.empty() && places.cmdline) want.drop.push_back("vfio-pci.ids");
+  want.amd = host.platform.vendor == CpuVendor::amd;
+  want.iommu = !dev.taken.empty();
+  for (const auto& a : want.args) plan.kernel_args.push_back(arg_str(a));
+  bool boot_changed = false;
+  if (!boot) {
+    // No bootloader vfioctl knows: fine when the running kernel has the
+    // arguments already and the ids can go to modprobe.d.
+    std::vector<CmdWord> running;
+    for (auto w : split_ws(host.kernel.cmdline.value_or("")))
+      running.push_back({std::string(w), {"/proc/cmdline", 0}, 0});
+    CmdlineWants need = want;
+    need.iommu = false;
+    auto m = merge_cmdline(running, need);
+    if (!m.empty()) {
+      std::vector<std::string> lacking;
+      for (const auto& a : m.add) lacking.push_back(arg_str(a));
+      for (const auto& e : m.edits) lacking.push_back(e.text.value_or("(without " + running[e.index].text + ")"));
+      throw Error(ExitCode::refused,
+                  boot_error + "; add these kernel arguments to your boot entry by hand: " + join(lacking, " "));
+    }
+    if (!want.args.empty())
+      plan.notes.push_back("bootloader: not recognised, and the running kernel has the arguments already: " +
+                           join(plan.kernel_args, " "));
+    if (ids_on_cmdline) ids_in_ours = places.user_lines.empty();
+    ids_on_cmdline = false;
+  } else {
+    plan.notes.push_back("bootloader: " + boot->describe);
+    for (const auto& t : targets) {
+      auto m = merge_cmdline(t.words, want);
+      for (auto& n : m.notes) plan.notes.push_back(std::move(n));
+      boot_changed |= edit_cmdline_target(drafts, t, m, boot->grub_var, plan);
+    }
+    if (boot_changed) {
+      for (const auto& c : boot->regenerate) plan.commands.push_back(c);
+    }
+  }
+
+  // modprobe.d: the ids where they are, softdeps once, vfioctl's own lines kept.
+  for (const auto* l : places.user_lines) {
+    std::string& text = drafts.text(l->at.path, 0644, "vfio-pci ids, merged where the host keeps them");
+    for (const auto& a : l->args) {
+      if (starts_with(a, "ids=")) edit_ids_word(text, l->at, l->last_line, a, ids, true);
+    }
+  }
+  std::vector<std::string> devices = ours.devices;
+  for (const auto& a : dev.taken) {
+    if (std::find(devices.begin(), devices.end(), a.short_str()) == devices.end()) devices.push_back(a.short_str());
+  }
+  std::erase_if(devices, [&](const std::string& d) {
+    auto a = PciAddress::parse(d);
+    return a && std::find(rm.addresses.begin(), rm.addresses.end(), *a) != rm.addresses.end();
+  });
+  std::vector<std::string> softdeps;
+  auto wanted_softdeps = competing_drivers(host, dev.taken);
+  for (const auto& d : ours.softdeps) {
+    if (std::find(wanted_softdeps.begin(), wanted_softdeps.end(), d) == wanted_softdeps.end())
+      wanted_softdeps.push_back(d);
+  }
+  plan_softdeps(drafts, mc, wanted_softdeps, softdeps, plan);
+  if (!override_for.empty()) {
+    for (const auto& l : mc.lines) {
+      if (l.kind == ModprobeLine::Kind::install && l.module == "vfio_pci" && !l.ours) {
+        plan.warnings.push_back(
+            fmt::format("{}: an install command for vfio-pci: modprobe runs only the first one, "
+                        "so vfioctl's driver_override script may not run",
+                        l.at.str()));
+      }
+    }
+  }
+  bool windows = req.windows || ours.windows;
+  bool unsafe_irq =
+      ours.unsafe_irq || (req.unsafe && host.system.remapped_irq_lines && *host.system.remapped_irq_lines == 0);
+  std::string conf = modprobe_conf(devices, ids_in_ours ? ids : std::vector<std::string>{}, !override_for.empty(),
+                                   softdeps, windows, unsafe_irq);
+  bool conf_has_content = false;
+  for (auto l : split(conf, '\n')) conf_has_content |= !l.empty() && l[0] != '#';
+  if (conf_has_content || drafts.existed(kModprobeFile)) {
+    drafts.text(kModprobeFile, 0644,
+                "vfio-pci options, and vfio-pci loaded before the drivers that would claim the devices") = conf;
+  }
+  if (!override_for.empty()) {
+    drafts.text(kOverrideScript, 0755, "bind these addresses to vfio-pci at boot") = override_script(override_for);
+  }
+  bool modprobe_changed = drafts.changed_under("/etc/modprobe.d/") || drafts.changed(kOverrideScript);
+
+  // The initramfs: the vfio modules first, the ids where it has them.
+  if (!dev.taken.empty() || places.initramfs || modprobe_changed) {
+    if (!dev.taken.empty() && ir.kind == InitramfsLayout::Kind::none && !builtin) {
       throw Error(ExitCode::refused,
                   "no initramfs system recognised (looked for /etc/initramfs-tools, /etc/mkinitcpio.conf, "
                   "/etc/dracut.conf*): vfio-pci must load from the initramfs to claim the devices before their "
                   "drivers do. vfioctl does not guess; configure the initramfs by hand with the modules " +
                       join(vfio_modules(host), " "));
     }
-    if (ir.kind != InitramfsLayout::Kind::none) plan.notes.push_back("initramfs: " + ir.describe);
-    plan_initramfs(root, host, ir, dev, plan, modprobe_changed);
+    if (ir.kind != InitramfsLayout::Kind::none) {
+      plan.notes.push_back("initramfs: " + ir.describe);
+      if (!dev.taken.empty() || places.initramfs) {
+        plan_initramfs(drafts, root, host, ir, irm, dev.taken, ids, places.initramfs, !override_for.empty(), plan);
+      }
+      bool ir_changed = modprobe_changed;
+      for (const auto& f : ir.files) ir_changed |= drafts.changed(f);
+      ir_changed |= drafts.changed("/etc/initramfs-tools/modules") || drafts.changed(kInitramfsHook) ||
+                    drafts.changed(kDracutFile);
+      if (ir_changed) {
+        for (const auto& c : ir.regenerate) plan.commands.push_back(c);
+      }
+    }
   }
   if (!fstab_body.empty()) {
-    auto before = root.read("/etc/fstab");
-    std::string after = set_managed_block(before.value_or(""), kBlockTitle, fstab_body);
-    add_file(plan, "/etc/fstab", before, after, 0644, "a hugetlbfs mount for 1 GiB pages");
+    std::string& text = drafts.text("/etc/fstab", 0644, "a hugetlbfs mount for 1 GiB pages");
+    text = set_managed_block(text, kBlockTitle, fstab_body);
   }
+  drafts.into(plan);
   return plan;
 }
 

@@ -11,6 +11,7 @@
 #include "vfioctl/host/host.h"
 #include "vfioctl/host/root.h"
 #include "vfioctl/setup/change.h"
+#include "vfioctl/setup/layout.h"
 
 namespace vfioctl::setup {
 
@@ -23,6 +24,7 @@ struct QemuConfRequest {
 
 struct SetupRequest {
   std::vector<std::string> devices;          // selectors (--device); whole groups are taken
+  std::vector<std::string> remove;           // selectors or ids (--remove) the host stops passing
   std::optional<long long> hugepages_mib;    // static pool to reserve at boot
   std::optional<long long> hugepage_kib;     // its page size; nullopt: 1 GiB when possible
   std::optional<std::string> isolate;        // cpulist for isolcpus/nohz_full/rcu_nocbs
@@ -32,35 +34,16 @@ struct SetupRequest {
   std::optional<QemuConfRequest> qemu_conf;  // --for SPEC.toml
 };
 
-// Where the kernel command line lives and how the boot files are rebuilt.
-struct BootLayout {
-  enum class Kind { grub, systemd_boot } kind = Kind::grub;
-  std::string grub_file;             // /etc/default/grub
-  std::string grub_var;              // GRUB_CMDLINE_LINUX_DEFAULT or GRUB_CMDLINE_LINUX
-  std::vector<std::string> entries;  // loader entries edited directly (systemd-boot, BLS)
-  bool kernel_cmdline = false;       // /etc/kernel/cmdline present
-  std::vector<Command> regenerate;
-  std::string describe;  // "GRUB (update-grub)"
-};
-
-struct InitramfsLayout {
-  enum class Kind { initramfs_tools, mkinitcpio, dracut, none } kind = Kind::none;
-  std::vector<Command> regenerate;
-  std::string describe;
-};
-
-// Reads which bootloader and initramfs system the root uses. Throws
-// Error(refused) naming what it looked for when it recognises none.
-BootLayout detect_boot(const Root& root);
-InitramfsLayout detect_initramfs(const Root& root);
-
 // Why the host cannot give up device `a`, or nullopt: it holds the root
 // file system, or it is the host's only PCI network interface (`running`:
 // also the interface with the default route, whose loss cuts a remote
 // session now). setup and bind refuse such a device unless forced.
 std::optional<std::string> host_needs(const Host& host, const PciAddress& a, bool running);
 
-// The whole plan. Throws Error(bad_input) for a bad request (unknown or
+// The whole plan, merged with what the host's files already hold
+// (current.h, merge.h): one vfio-pci id list written where it already is,
+// each kernel argument once, initramfs lists gaining only what they lack.
+// Throws Error(bad_input) for a bad request (unknown or
 // ambiguous device, shared IOMMU group without --unsafe, isolating every
 // CPU, ...), Error(refused) for a host it cannot configure safely (the root
 // disk's controller, an unrecognised bootloader).

@@ -1,0 +1,427 @@
+#include "vfioctl/setup/current.h"
+
+#include <fmt/format.h>
+
+#include <functional>
+#include <map>
+
+#include "vfioctl/host/kernel.h"
+#include "vfioctl/setup/edits.h"
+#include "vfioctl/util/json_input.h"
+#include "vfioctl/util/strings.h"
+
+namespace vfioctl::setup {
+
+namespace {
+
+constexpr std::string_view kBegin = "# BEGIN vfioctl";
+constexpr std::string_view kEnd = "# END vfioctl";
+
+// Physical lines of a text with a flag for the lines inside vfioctl's
+// managed block (which are vfioctl's, not the user's).
+struct Line {
+  std::string_view text;
+  int number = 0;
+  bool ours = false;
+};
+
+std::vector<Line> lines_of(const std::string& text) {
+  std::vector<Line> out;
+  int n = 0;
+  bool in_block = false;
+  for (auto l : split(text, '\n')) {
+    ++n;
+    std::string_view t = trim(l);
+    bool ours = in_block || starts_with(t, kBegin);
+    if (starts_with(t, kBegin)) in_block = true;
+    if (in_block && starts_with(t, kEnd)) {
+      ours = true;
+      in_block = false;
+    }
+    out.push_back({l, n, ours});
+  }
+  // A final newline makes split return one empty last piece: not a line.
+  if (!out.empty() && out.back().text.empty() && !text.empty() && text.back() == '\n') out.pop_back();
+  return out;
+}
+
+bool is_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+// Shell evaluation of GRUB's two command-line variables across the files
+// grub-mkconfig sources. Assignments inside `if` blocks count as made
+// (vfioctl does not run the file); expansions of other variables stay as
+// words that cannot be edited.
+class GrubEval {
+ public:
+  std::map<std::string, std::vector<CmdWord>> vars;
+  std::map<std::string, std::string> last_file;  // var -> file of its last assignment
+  std::vector<std::string> block_words;
+  std::string block_path;
+
+  void file(const std::string& path, const std::string& text, int splice_after, const std::function<void()>& splice) {
+    auto lines = lines_of(text);
+    for (size_t i = 0; i < lines.size(); ++i) {
+      const Line& l = lines[i];
+      if (l.ours) {
+        block_line(path, l.text);
+      } else {
+        size_t consumed = assignment(path, lines, i);
+        i += consumed;
+      }
+      if (splice_after > 0 && lines[i].number >= splice_after && splice) {
+        splice();
+        splice_after = 0;
+      }
+    }
+    if (splice_after > 0 && splice) splice();
+  }
+
+ private:
+  static constexpr std::string_view kVars[] = {"GRUB_CMDLINE_LINUX_DEFAULT", "GRUB_CMDLINE_LINUX"};
+
+  void block_line(const std::string& path, std::string_view text) {
+    std::string_view t = trim(text);
+    for (auto var : kVars) {
+      std::string prefix = std::string(var) + "=";
+      if (!starts_with(t, prefix)) continue;
+      block_path = path;
+      for (auto w : split_ws(unquote(t.substr(prefix.size())))) {
+        if (!starts_with(w, "$")) block_words.emplace_back(w);
+      }
+    }
+  }
+
+  // Parses an assignment starting at lines[i] (a quoted value may run over
+  // several lines); returns how many extra lines it took.
+  size_t assignment(const std::string& path, const std::vector<Line>& lines, size_t i) {
+    std::string_view t = trim(lines[i].text);
+    if (starts_with(t, "export ")) t = trim(t.substr(7));
+    std::string_view var;
+    for (auto v : kVars) {
+      if (starts_with(t, v) && t.size() > v.size() && t[v.size()] == '=') {
+        var = v;
+        break;
+      }
+    }
+    if (var.empty()) return 0;
+    std::string_view value = t.substr(var.size() + 1);
+    std::vector<CmdWord> out;
+    std::map<std::pair<int, std::string>, int> seen;  // (line, text) -> occurrences so far
+    std::string cur;
+    bool cur_literal = true;
+    int cur_line = lines[i].number;
+    char quote = 0;
+    size_t extra = 0;
+    auto flush = [&]() {
+      if (cur.empty()) return;
+      CmdWord w;
+      w.text = cur;
+      if (cur_literal) {
+        w.at = {path, cur_line};
+        w.nth = seen[{cur_line, cur}]++;
+      }
+      out.push_back(std::move(w));
+      cur.clear();
+      cur_literal = true;
+    };
+    int line = lines[i].number;
+    for (;;) {
+      size_t k = 0;
+      while (k < value.size()) {
+        char c = value[k];
+        if (quote == 0 && (c == ' ' || c == '\t')) break;  // the end of the value
+        if (quote == 0 && (c == '"' || c == '\'')) {
+          quote = c;
+          ++k;
+          continue;
+        }
+        if (quote == c) {
+          quote = 0;
+          ++k;
+          continue;
+        }
+        if (quote != 0 && (c == ' ' || c == '\t')) {
+          flush();
+          ++k;
+          continue;
+        }
+        if (c == '$' && quote != '\'') {
+          size_t j = k + 1;
+          bool brace = j < value.size() && value[j] == '{';
+          if (brace) ++j;
+          size_t s = j;
+          while (j < value.size() && is_name_char(value[j])) ++j;
+          std::string name(value.substr(s, j - s));
+          if (brace && j < value.size() && value[j] == '}') ++j;
+          if (!name.empty() && vars.count(name)) {
+            flush();
+            for (const auto& w : vars[name]) out.push_back(w);
+          } else {
+            if (cur.empty()) cur_line = line;
+            cur += value.substr(k, j - k);
+            cur_literal = false;
+          }
+          k = j;
+          continue;
+        }
+        if (cur.empty()) cur_line = line;
+        cur += c;
+        ++k;
+      }
+      if (quote == 0 || i + extra + 1 >= lines.size()) break;
+      // A quoted value that goes on on the next line.
+      flush();
+      ++extra;
+      value = lines[i + extra].text;
+      line = lines[i + extra].number;
+    }
+    flush();
+    vars[std::string(var)] = std::move(out);
+    last_file[std::string(var)] = path;
+    return extra;
+  }
+};
+
+std::vector<CmdWord> words_of_lines(const std::string& path, const std::string& text, bool options_lines) {
+  std::vector<CmdWord> out;
+  for (const auto& l : lines_of(text)) {
+    std::string_view t = trim(l.text);
+    if (options_lines) {
+      if (!starts_with(t, "options") || (t.size() > 7 && t[7] != ' ' && t[7] != '\t')) continue;
+      t = trim(t.substr(7));
+    } else if (starts_with(t, "#")) {
+      continue;
+    }
+    std::map<std::string, int> seen;
+    for (auto w : split_ws(t)) {
+      CmdWord c;
+      c.text = std::string(w);
+      c.at = {path, l.number};
+      c.nth = seen[c.text]++;
+      out.push_back(std::move(c));
+    }
+  }
+  return out;
+}
+
+// Words of a bash array NAME=( ... ) or NAME+=( ... ) starting at line i
+// (it may span lines); returns the words and the number of extra lines.
+std::pair<std::vector<std::string>, size_t> array_at(const std::vector<Line>& lines, size_t i, size_t open) {
+  std::vector<std::string> words;
+  size_t extra = 0;
+  std::string_view rest = lines[i].text.substr(open + 1);
+  for (;;) {
+    size_t close = rest.find(')');
+    std::string_view inner = rest.substr(0, close);
+    if (size_t hash = inner.find('#'); hash != std::string_view::npos) inner = inner.substr(0, hash);
+    for (auto w : split_ws(inner)) words.push_back(unquote(w));
+    if (close != std::string_view::npos || i + extra + 1 >= lines.size()) break;
+    ++extra;
+    rest = lines[i + extra].text;
+  }
+  return {words, extra};
+}
+
+}  // namespace
+
+std::string Place::str() const { return line > 0 ? fmt::format("{}:{}", path, line) : path; }
+
+std::string CmdlineTarget::describe() const {
+  switch (kind) {
+    case Kind::grub: return "GRUB's command line";
+    case Kind::entry: return "the boot entry " + path;
+    case Kind::kernel_cmdline: return "/etc/kernel/cmdline";
+    case Kind::kernelstub: return "kernelstub's configuration";
+  }
+  return path;
+}
+
+ModprobeConfig read_modprobe(const Root& root) {
+  ModprobeConfig c;
+  std::map<std::string, std::string> by_name;
+  for (const char* dir :
+       {"/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d", "/lib/modprobe.d", "/usr/lib/modprobe.d"}) {
+    auto names = root.list(dir);
+    if (!names) continue;
+    for (const auto& n : *names) {
+      if (ends_with(n, ".conf") && n.size() > 5) by_name.emplace(n, std::string(dir) + "/" + n);
+    }
+  }
+  for (const auto& [name, path] : by_name) {
+    auto text = root.read(path);
+    if (!text) continue;
+    c.files.push_back(path);
+    auto lines = lines_of(*text);
+    for (size_t i = 0; i < lines.size(); ++i) {
+      std::string logical(trim(lines[i].text));
+      int first = lines[i].number;
+      while (!logical.empty() && logical.back() == '\\' && i + 1 < lines.size()) {
+        logical.pop_back();
+        logical += " ";
+        logical += trim(lines[++i].text);
+      }
+      if (logical.empty() || logical[0] == '#') continue;
+      auto words = split_ws(logical);
+      if (words.size() < 2) continue;
+      ModprobeLine m;
+      if (words[0] == "options")
+        m.kind = ModprobeLine::Kind::options;
+      else if (words[0] == "softdep")
+        m.kind = ModprobeLine::Kind::softdep;
+      else if (words[0] == "install")
+        m.kind = ModprobeLine::Kind::install;
+      else
+        continue;
+      m.at = {path, first};
+      m.last_line = lines[i].number;
+      m.module = module_name(std::string(words[1]));
+      for (size_t k = 2; k < words.size(); ++k) m.args.emplace_back(words[k]);
+      m.editable = starts_with(path, "/etc/modprobe.d/");
+      m.ours = path == "/etc/modprobe.d/vfioctl.conf";
+      c.lines.push_back(std::move(m));
+    }
+  }
+  return c;
+}
+
+std::optional<std::string> option_value(const ModprobeLine& line, std::string_view name) {
+  std::optional<std::string> out;
+  for (const auto& a : line.args) {
+    size_t eq = a.find('=');
+    if (eq == std::string::npos || module_name(a.substr(0, eq)) != module_name(std::string(name))) continue;
+    out = unquote(std::string_view(a).substr(eq + 1));
+  }
+  return out;
+}
+
+std::vector<CmdlineTarget> read_cmdlines(const Root& root, const BootLayout& boot, std::vector<std::string>& notes) {
+  std::vector<CmdlineTarget> out;
+  if (boot.kind == BootLayout::Kind::grub) {
+    GrubEval ev;
+    auto dropins = [&]() {
+      for (const auto& d : boot.grub_dropins) {
+        if (auto text = root.read(d)) ev.file(d, *text, 0, {});
+      }
+    };
+    auto text = root.read(boot.grub_file).value_or("");
+    if (boot.grub_dropins_line > 0) {
+      ev.file(boot.grub_file, text, boot.grub_dropins_line, dropins);
+    } else {
+      ev.file(boot.grub_file, text, 0, {});
+      dropins();
+    }
+    CmdlineTarget t;
+    t.kind = CmdlineTarget::Kind::grub;
+    t.words = ev.vars["GRUB_CMDLINE_LINUX"];
+    for (const auto& w : ev.vars["GRUB_CMDLINE_LINUX_DEFAULT"]) t.words.push_back(w);
+    t.path = ev.last_file.count(boot.grub_var) ? ev.last_file[boot.grub_var] : boot.grub_file;
+    t.block_words = ev.block_words;
+    t.block_path = ev.block_path;
+    out.push_back(std::move(t));
+  }
+  if (boot.kernel_cmdline) {
+    CmdlineTarget t;
+    t.kind = CmdlineTarget::Kind::kernel_cmdline;
+    t.path = "/etc/kernel/cmdline";
+    t.words = words_of_lines(t.path, root.read(t.path).value_or(""), false);
+    out.push_back(std::move(t));
+  }
+  for (const auto& e : boot.entries) {
+    auto text = root.read(e);
+    if (!text) continue;
+    CmdlineTarget t;
+    t.kind = CmdlineTarget::Kind::entry;
+    t.path = e;
+    t.words = words_of_lines(e, *text, true);
+    out.push_back(std::move(t));
+  }
+  if (!boot.kernelstub.empty()) {
+    CmdlineTarget t;
+    t.kind = CmdlineTarget::Kind::kernelstub;
+    t.path = boot.kernelstub;
+    try {
+      auto j = parse_json(root.read(boot.kernelstub).value_or(""));
+      const auto& opts = j.at("user").at("kernel_options");
+      for (const auto& o : opts) {
+        CmdWord w;
+        w.text = o.get<std::string>();
+        w.at = {boot.kernelstub, 0};
+        t.words.push_back(std::move(w));
+      }
+      out.push_back(std::move(t));
+    } catch (const std::exception&) {
+      notes.push_back(boot.kernelstub + ": not kernelstub's JSON (user.kernel_options); its options were not read");
+    }
+  }
+  return out;
+}
+
+InitramfsModules read_initramfs_modules(const Root& root, const InitramfsLayout& ir) {
+  InitramfsModules m;
+  switch (ir.kind) {
+    case InitramfsLayout::Kind::initramfs_tools: {
+      const std::string path = "/etc/initramfs-tools/modules";
+      for (const auto& l : lines_of(root.read(path).value_or(""))) {
+        std::string_view t = trim(l.text);
+        if (l.ours || t.empty() || t[0] == '#') continue;
+        auto words = split_ws(t);
+        ModuleWord w;
+        w.name = module_name(std::string(words[0]));
+        w.args = std::string(trim(t.substr(words[0].size())));
+        w.at = {path, l.number};
+        m.modules.push_back(std::move(w));
+      }
+      break;
+    }
+    case InitramfsLayout::Kind::mkinitcpio: {
+      for (const auto& path : ir.files) {
+        auto text = root.read(path);
+        if (!text) continue;
+        auto lines = lines_of(*text);
+        for (size_t i = 0; i < lines.size(); ++i) {
+          std::string_view t = trim(lines[i].text);
+          bool append = starts_with(t, "MODULES+=(");
+          if (!append && !starts_with(t, "MODULES=(")) continue;
+          size_t open = lines[i].text.find('(');
+          auto [words, extra] = array_at(lines, i, open);
+          if (!append) {
+            m.modules.clear();
+            m.array = {path, lines[i].number};
+          }
+          for (const auto& w : words) m.modules.push_back({module_name(w), "", {path, lines[i].number}});
+          i += extra;
+        }
+      }
+      break;
+    }
+    case InitramfsLayout::Kind::dracut: {
+      for (const auto& path : ir.files) {
+        if (path == "/etc/dracut.conf.d/vfioctl.conf") continue;
+        auto text = root.read(path);
+        if (!text) continue;
+        for (const auto& l : lines_of(*text)) {
+          std::string_view t = trim(l.text);
+          for (std::string_view key : {"force_drivers", "add_drivers"}) {
+            if (!starts_with(t, key)) continue;
+            std::string_view rest = t.substr(key.size());
+            bool append = starts_with(rest, "+=");
+            if (!append && !starts_with(rest, "=")) continue;
+            std::string value = unquote(trim(rest.substr(append ? 2 : 1)));
+            if (key == "force_drivers") {
+              if (!append) m.modules.clear();
+              for (auto w : split_ws(value)) m.modules.push_back({module_name(std::string(w)), "", {path, l.number}});
+            } else {
+              if (!append) m.add_only.clear();
+              for (auto w : split_ws(value)) m.add_only.push_back(module_name(std::string(w)));
+            }
+          }
+        }
+      }
+      break;
+    }
+    case InitramfsLayout::Kind::none: break;
+  }
+  return m;
+}
+
+}  // namespace vfioctl::setup

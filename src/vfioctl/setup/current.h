@@ -1,0 +1,94 @@
+// What the host's configuration already says, before setup changes it:
+// every `options`/`softdep`/`install` line for the modules setup writes in
+// modprobe.d, the kernel command line of each boot target with where each
+// word is written (GRUB's variables across /etc/default/grub and its
+// drop-ins, loader entries, /etc/kernel/cmdline, kernelstub), and the
+// initramfs module lists. Read through Root; the merge (merge.h) decides
+// from these, and setup_plan turns the decisions into file edits.
+// docs/setup.md describes the files and the order each tool reads them in.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vfioctl/host/root.h"
+#include "vfioctl/setup/layout.h"
+
+namespace vfioctl::setup {
+
+// Where a piece of configuration is written: a host path and its 1-based
+// line (0: not in a file, e.g. an expansion of an unknown variable).
+struct Place {
+  std::string path;
+  int line = 0;
+  std::string str() const;  // "/etc/modprobe.d/vfio.conf:3"
+};
+
+// One modprobe.d line about a module setup cares for (vfio_pci, a driver
+// that gets a softdep, kvm, vfio_iommu_type1).
+struct ModprobeLine {
+  enum class Kind { options, softdep, install } kind = Kind::options;
+  Place at;
+  int last_line = 0;   // the last physical line (backslash continuations)
+  std::string module;  // '_' form: "vfio_pci"
+  std::vector<std::string>
+      args;               // options: "ids=10de:1b81,10de:10f0", "disable_vga=1"; softdep: the words after the module
+  bool editable = false;  // under /etc/modprobe.d (not a package's file)
+  bool ours = false;      // /etc/modprobe.d/vfioctl.conf
+};
+
+// modprobe.d as modprobe reads it: every *.conf of /etc/modprobe.d,
+// /run/modprobe.d, /usr/local/lib/modprobe.d, /lib/modprobe.d and
+// /usr/lib/modprobe.d, a name in an earlier directory hiding the same name
+// in a later one, in byte order of the names.
+struct ModprobeConfig {
+  std::vector<std::string> files;
+  std::vector<ModprobeLine> lines;  // in the order modprobe reads them
+};
+ModprobeConfig read_modprobe(const Root& root);
+
+// The value of `name` in an options line's args ("ids" -> "1002:683d,..."),
+// the last one when repeated.
+std::optional<std::string> option_value(const ModprobeLine& line, std::string_view name);
+
+// One word of a kernel command line and where it is written.
+struct CmdWord {
+  std::string text;  // "intel_iommu=on"
+  Place at;          // path and line it is written on; line 0: not editable
+  int nth = 0;       // which occurrence of `text` on that line (0-based)
+};
+
+// One kernel command line that boots: GRUB's (GRUB_CMDLINE_LINUX then
+// GRUB_CMDLINE_LINUX_DEFAULT, after every file grub-mkconfig sources), one
+// loader entry's options, /etc/kernel/cmdline, kernelstub's options.
+struct CmdlineTarget {
+  enum class Kind { grub, entry, kernel_cmdline, kernelstub } kind = Kind::grub;
+  std::string path;  // the file (GRUB: the file the additions go to)
+  std::vector<CmdWord> words;
+  // GRUB only: the words vfioctl's managed block adds now, and the file
+  // holding that block ("" when none).
+  std::vector<std::string> block_words;
+  std::string block_path;
+  std::string describe() const;
+};
+
+// The command lines of a boot layout; `notes` gets what could not be read.
+std::vector<CmdlineTarget> read_cmdlines(const Root& root, const BootLayout& boot, std::vector<std::string>& notes);
+
+// The modules an initramfs loads first, in order, and where each is listed.
+struct ModuleWord {
+  std::string name;  // '_' form
+  std::string args;  // initramfs-tools: "ids=..." after the name
+  Place at;
+};
+struct InitramfsModules {
+  std::vector<ModuleWord> modules;  // effective, in load order (vfioctl's own additions left out)
+  // mkinitcpio: the file and line of the MODULES=( assignment that the
+  // effective list starts from ("" when none); dracut: add_drivers words.
+  Place array;
+  std::vector<std::string> add_only;
+};
+InitramfsModules read_initramfs_modules(const Root& root, const InitramfsLayout& ir);
+
+}  // namespace vfioctl::setup
