@@ -6,7 +6,7 @@ VFIOCTL_BUILD_PACKAGES="g++ cmake pkg-config libcli11-dev libpugixml-dev libtoml
   nlohmann-json3-dev libfmt-dev libpci-dev libxml2-dev pci.ids libvirt-dev tar gzip"
 # Tests also need the topology oracle, lspci, GoogleTest, the benchmark library
 # clang with libFuzzer's runtime (the fuzzers, tests/fuzz/) and clang-format (style_check_format).
-VFIOCTL_TEST_PACKAGES="libgtest-dev libgmock-dev googletest libbenchmark-dev hwloc pciutils clang qemu-utils libxml2-utils
+VFIOCTL_TEST_PACKAGES="kmod libgtest-dev libgmock-dev googletest libbenchmark-dev hwloc pciutils clang qemu-utils libxml2-utils
   libclang-rt-14-dev clang-format"
 # bench/lint-run compares lint with xmllint and virt-xml-validate.
 VFIOCTL_BENCH_PACKAGES="libxml2-utils libvirt-clients"

@@ -85,7 +85,8 @@ class GrubEval {
       std::string prefix = std::string(var) + "=";
       if (!starts_with(t, prefix)) continue;
       block_path = path;
-      for (auto w : split_ws(unquote(t.substr(prefix.size())))) {
+      std::string value = unquote(t.substr(prefix.size()));
+      for (auto w : split_ws(value)) {
         if (!starts_with(w, "$")) block_words.emplace_back(w);
       }
     }
@@ -204,14 +205,16 @@ std::vector<CmdWord> words_of_lines(const std::string& path, const std::string& 
   return out;
 }
 
-// Words of a bash array NAME=( ... ) or NAME+=( ... ) starting at line i
-// (it may span lines); returns the words and the number of extra lines.
+// Words of a bash array NAME=( ... ) or NAME+=( ... ), or of a string
+// NAME="...", starting at line i (it may span lines); returns the words and
+// the number of extra lines.
 std::pair<std::vector<std::string>, size_t> array_at(const std::vector<Line>& lines, size_t i, size_t open) {
   std::vector<std::string> words;
   size_t extra = 0;
+  char closing = lines[i].text[open] == '(' ? ')' : '"';
   std::string_view rest = lines[i].text.substr(open + 1);
   for (;;) {
-    size_t close = rest.find(')');
+    size_t close = rest.find(closing);
     std::string_view inner = rest.substr(0, close);
     if (size_t hash = inner.find('#'); hash != std::string_view::npos) inner = inner.substr(0, hash);
     for (auto w : split_ws(inner)) words.push_back(unquote(w));
@@ -380,9 +383,10 @@ InitramfsModules read_initramfs_modules(const Root& root, const InitramfsLayout&
         auto lines = lines_of(*text);
         for (size_t i = 0; i < lines.size(); ++i) {
           std::string_view t = trim(lines[i].text);
+          // MODULES=(a b), MODULES+=(c), or the older string MODULES="a b".
           bool append = starts_with(t, "MODULES+=(");
-          if (!append && !starts_with(t, "MODULES=(")) continue;
-          size_t open = lines[i].text.find('(');
+          if (!append && !starts_with(t, "MODULES=(") && !starts_with(t, "MODULES=\"")) continue;
+          size_t open = lines[i].text.find_first_of("(\"");
           auto [words, extra] = array_at(lines, i, open);
           if (!append) {
             m.modules.clear();

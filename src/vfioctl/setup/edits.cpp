@@ -300,14 +300,15 @@ std::string edit_array_at(const std::string& text, int line,
   auto lines = lines_keep(text);
   if (line < 1 || static_cast<size_t>(line) > lines.size()) return text;
   size_t first = static_cast<size_t>(line) - 1;
-  size_t open = lines[first].find('(');
+  size_t open = lines[first].find_first_of("(\"");
   if (open == std::string::npos) return text;
+  char closing = lines[first][open] == '(' ? ')' : '"';
   std::vector<std::string> words;
   size_t last = first;
   std::string tail;
   std::string rest = lines[first].substr(open + 1);
   for (;;) {
-    size_t close = rest.find(')');
+    size_t close = rest.find(closing);
     std::string inner = rest.substr(0, close);
     if (size_t hash = inner.find('#'); hash != std::string::npos) inner = inner.substr(0, hash);
     for (auto w : split_ws(inner)) words.push_back(unquote(w));
@@ -322,7 +323,7 @@ std::string edit_array_at(const std::string& text, int line,
   if (now == words) return text;
   std::string head = lines[first].substr(0, open + 1);
   lines.erase(lines.begin() + static_cast<long>(first), lines.begin() + static_cast<long>(last) + 1);
-  lines.insert(lines.begin() + static_cast<long>(first), head + join(now, " ") + ")" + tail);
+  lines.insert(lines.begin() + static_cast<long>(first), head + join(now, " ") + closing + tail);
   return join_lines(lines);
 }
 

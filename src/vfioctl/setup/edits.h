@@ -75,8 +75,8 @@ std::string append_to_line(const std::string& text, int line, const std::string&
 std::string set_managed_block_before(const std::string& text, const std::string& title, const std::string& body,
                                      int before);
 
-// The bash array assignment (NAME=( ... ), possibly over several lines)
-// that starts on 1-based `line`, with its words replaced by `edit(words)`;
+// The bash array assignment (NAME=( ... ), possibly over several lines, or
+// the older string form NAME="...") that starts on 1-based `line`, with its words replaced by `edit(words)`;
 // written on one line when its words change.
 std::string edit_array_at(const std::string& text, int line,
                           const std::function<std::vector<std::string>(const std::vector<std::string>&)>& edit);

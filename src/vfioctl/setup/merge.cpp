@@ -114,7 +114,8 @@ CmdlineMerge merge_cmdline(const std::vector<CmdWord>& words, const CmdlineWants
     if (rule && a.value) {
       bool have = false;
       for (size_t i : occ) {
-        auto toks = split(value_of(words[i].text).value_or(""), ',');
+        std::string value = value_of(words[i].text).value_or("");
+        auto toks = split(value, ',');
         std::vector<std::string> kept;
         bool conflict = false, changed = false;
         for (auto t : toks) {

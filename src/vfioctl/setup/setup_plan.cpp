@@ -865,11 +865,18 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
     }
   }
   bool no_place = !places.any();
-  bool ids_on_cmdline = places.cmdline || no_place;
+  bool builtin = host.kernel.builtin.count("vfio_pci") > 0;
+  // A built-in vfio_pci reads only the command line: the ids go there,
+  // and stay in step wherever else the host keeps them.
+  bool ids_on_cmdline = places.cmdline || no_place || builtin;
   bool ids_in_ours = places.user_lines.empty() && (places.ours || no_place);
+  if (builtin && !places.cmdline && !no_place && !ids.empty()) {
+    plan.notes.push_back(
+        "vfio_pci is built into this kernel: it reads its ids only from the command line "
+        "(vfio-pci.ids=), not from modprobe.d or the initramfs; they are added there");
+  }
 
   // The kernel command lines.
-  bool builtin = host.kernel.builtin.count("vfio_pci") > 0;
   // Without a bootloader vfioctl knows, ids go to modprobe.d, unless
   // vfio_pci is built in (then only the command line reaches it).
   bool ids_arg = ids_on_cmdline && (boot || builtin);
@@ -920,10 +927,31 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
   }
 
   // modprobe.d: the ids where they are, softdeps once, vfioctl's own lines kept.
-  for (const auto* l : places.user_lines) {
+  // modprobe joins every options line and the module keeps the last ids=:
+  // the merged list goes in that line; earlier ones are shadowed by it.
+  if (!places.user_lines.empty()) {
+    const ModprobeLine* l = places.user_lines.back();
     std::string& text = drafts.text(l->at.path, 0644, "vfio-pci ids, merged where the host keeps them");
     for (const auto& a : l->args) {
       if (starts_with(a, "ids=")) edit_ids_word(text, l->at, l->last_line, a, ids, true);
+    }
+    for (const auto* other : places.user_lines) {
+      if (other == l) continue;
+      // A removed id comes out of the shadowed lines too: with the last
+      // line emptied, an earlier one would be the one modprobe keeps.
+      auto theirs = split_ids(option_value(*other, "ids").value_or(""));
+      if (std::any_of(theirs.begin(), theirs.end(),
+                      [&](const std::string& id) { return std::find(ids.begin(), ids.end(), id) == ids.end(); })) {
+        std::string& t = drafts.text(other->at.path);
+        for (const auto& a : other->args) {
+          if (starts_with(a, "ids=")) edit_ids_word(t, other->at, other->last_line, a, ids, true);
+        }
+        continue;
+      }
+      plan.notes.push_back(
+          fmt::format("{}: its ids= is shadowed by {} (modprobe keeps the last); the merged list "
+                      "there holds its ids",
+                      other->at.str(), l->at.str()));
     }
   }
   std::vector<std::string> devices = ours.devices;
