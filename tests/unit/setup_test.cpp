@@ -39,26 +39,6 @@ TEST(ShellValue, LastUncommentedAssignmentWins) {
   EXPECT_EQ(shell_value(t, "Y"), std::nullopt);
 }
 
-TEST(Cmdline, ReplacesInPlaceAppendsTheRest) {
-  std::vector<KernelArg> want = {{"iommu", "pt"}, {"vfio_pci.ids", "10de:1b81"}, {"quiet", std::nullopt}};
-  EXPECT_EQ(edit_cmdline("root=/dev/sda1 iommu=soft ro", want),
-            "root=/dev/sda1 iommu=pt ro vfio_pci.ids=10de:1b81 quiet");
-  // '-' and '_' are the same in module parameters; duplicates after the first go.
-  EXPECT_EQ(edit_cmdline("vfio-pci.ids=1 x vfio_pci.ids=2", want), "vfio_pci.ids=10de:1b81 x iommu=pt quiet");
-  std::string once = edit_cmdline("ro", want);
-  EXPECT_EQ(edit_cmdline(once, want), once);
-  // Quoted values stay one word.
-  EXPECT_EQ(edit_cmdline("a=\"b c\" ro", {{"d", "1"}}), "a=\"b c\" ro d=1");
-}
-
-TEST(Cmdline, MissingArgsComparesTheLastOccurrence) {
-  std::vector<KernelArg> want = {{"intel_iommu", "on"}, {"iommu", "pt"}};
-  auto m = missing_args("intel_iommu=on iommu=pt iommu=soft", want);
-  ASSERT_EQ(m.size(), 1u);
-  EXPECT_EQ(arg_str(m[0]), "iommu=pt");
-  EXPECT_TRUE(missing_args("quiet intel_iommu=on iommu=pt", want).empty());
-}
-
 TEST(BashArray, PrependsOnceKeepingTheRestAndComments) {
   std::string conf = "# MODULES=(x)\nMODULES=(amdgpu) # gpu\nHOOKS=(base modconf)\n";
   std::vector<std::string> v = {"vfio", "vfio_pci"};
@@ -67,14 +47,6 @@ TEST(BashArray, PrependsOnceKeepingTheRestAndComments) {
   EXPECT_EQ(prepend_to_array(out, "MODULES", v), out);
   EXPECT_EQ(array_words(out, "HOOKS"), (std::vector<std::string>{"base", "modconf"}));
   EXPECT_EQ(prepend_to_array("A=1\n", "FILES", {"/x"}), "A=1\nFILES=(/x)\n");
-}
-
-TEST(LoaderEntry, EditsTheOptionsLine) {
-  std::string e = "title Arch\nlinux /vmlinuz-linux\noptions root=UUID=1 rw\n";
-  std::string out = edit_entry_options(e, {{"iommu", "pt"}});
-  EXPECT_EQ(out, "title Arch\nlinux /vmlinuz-linux\noptions root=UUID=1 rw iommu=pt\n");
-  EXPECT_EQ(edit_entry_options(out, {{"iommu", "pt"}}), out);
-  EXPECT_EQ(edit_entry_options("title X\nlinux /v", {{"iommu", "pt"}}), "title X\nlinux /v\noptions iommu=pt\n");
 }
 
 TEST(UnifiedDiff, HunksLikeDiffU) {

@@ -117,10 +117,8 @@ class GrubEval {
       if (cur.empty()) return;
       CmdWord w;
       w.text = cur;
-      if (cur_literal) {
-        w.at = {path, cur_line};
-        w.nth = seen[{cur_line, cur}]++;
-      }
+      w.at = {path, cur_literal ? cur_line : 0};
+      if (cur_literal) w.nth = seen[{cur_line, cur}]++;
       out.push_back(std::move(w));
       cur.clear();
       cur_literal = true;

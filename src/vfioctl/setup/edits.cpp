@@ -46,29 +46,6 @@ std::optional<std::pair<size_t, size_t>> find_block(const std::vector<std::strin
   return std::nullopt;
 }
 
-// Words of a cmdline as written (quotes kept).
-std::vector<std::string> cmdline_words(std::string_view s) {
-  std::vector<std::string> out;
-  std::string cur;
-  bool quoted = false;
-  for (char c : s) {
-    if (c == '"') quoted = !quoted;
-    if (!quoted && (c == ' ' || c == '\t' || c == '\n')) {
-      if (!cur.empty()) out.push_back(std::move(cur));
-      cur.clear();
-      continue;
-    }
-    cur += c;
-  }
-  if (!cur.empty()) out.push_back(std::move(cur));
-  return out;
-}
-
-std::string word_key(const std::string& w) {
-  size_t eq = w.find('=');
-  return module_name(eq == std::string::npos ? w : w.substr(0, eq));
-}
-
 }  // namespace
 
 std::string arg_str(const KernelArg& a) { return a.value ? a.key + "=" + *a.value : a.key; }
@@ -112,40 +89,6 @@ std::optional<std::string> shell_value(const std::string& text, std::string_view
     if (line) *line = n;
   }
   return value;
-}
-
-std::string edit_cmdline(std::string_view cmdline, const std::vector<KernelArg>& want) {
-  auto words = cmdline_words(cmdline);
-  for (const auto& a : want) {
-    std::string k = module_name(a.key);
-    bool done = false;
-    std::vector<std::string> out;
-    for (auto& w : words) {
-      if (word_key(w) != k) {
-        out.push_back(std::move(w));
-        continue;
-      }
-      if (!done) out.push_back(arg_str(a));
-      done = true;
-    }
-    if (!done) out.push_back(arg_str(a));
-    words = std::move(out);
-  }
-  return join(words, " ");
-}
-
-std::vector<KernelArg> missing_args(std::string_view cmdline, const std::vector<KernelArg>& want) {
-  auto have = parse_cmdline(std::string(cmdline));
-  std::vector<KernelArg> out;
-  for (const auto& a : want) {
-    // The kernel takes the last occurrence.
-    std::optional<std::optional<std::string>> last;
-    for (const auto& h : have) {
-      if (module_name(h.key) == module_name(a.key)) last = h.value;
-    }
-    if (!last || *last != a.value) out.push_back(a);
-  }
-  return out;
 }
 
 std::optional<std::vector<std::string>> array_words(const std::string& text, std::string_view name) {
@@ -192,26 +135,6 @@ std::string prepend_to_array(const std::string& text, std::string_view name, con
   if (replaced == std::string(t)) return text;
   lines[*at] = replaced;
   return join_lines(lines);
-}
-
-std::string edit_entry_options(const std::string& entry, const std::vector<KernelArg>& want) {
-  auto lines = lines_keep(entry);
-  bool found = false;
-  for (auto& l : lines) {
-    std::string_view t = trim(l);
-    if (!starts_with(t, "options") || (t.size() > 7 && t[7] != ' ' && t[7] != '\t')) continue;
-    std::string_view value = trim(t.substr(7));
-    std::string edited = edit_cmdline(value, want);
-    if (edited != value) l = "options " + edited;
-    found = true;
-  }
-  if (!found) {
-    std::vector<std::string> words;
-    for (const auto& a : want) words.push_back(arg_str(a));
-    lines.push_back("options " + join(words, " "));
-  }
-  std::string out = join_lines(lines);
-  return out == entry + (entry.empty() || entry.back() == '\n' ? "" : "\n") ? entry : out;
 }
 
 namespace {

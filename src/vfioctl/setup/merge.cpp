@@ -155,10 +155,13 @@ CmdlineMerge merge_cmdline(const std::vector<CmdWord>& words, const CmdlineWants
     for (size_t i : occ) {
       if (first) {
         first = false;
-        if (words[i].text != wanted) {
-          edit[i] = wanted;
+        // The word keeps the user's spelling of the key (vfio_pci.ids).
+        std::string here = words[i].text.substr(0, words[i].text.find('='));
+        if (a.value) here += "=" + *a.value;
+        if (words[i].text != here) {
+          edit[i] = here;
           m.notes.push_back(fmt::format("{}: {} replaced by {}", where(words[i]), words[i].text,
-                                        is_ids_key(key) ? "the merged list " + wanted : wanted));
+                                        is_ids_key(key) ? "the merged list " + here : here));
         }
         continue;
       }
