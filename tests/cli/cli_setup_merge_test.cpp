@@ -41,6 +41,12 @@ std::vector<std::string> words(const std::string& s) {
   return out;
 }
 
+std::string join_words(const std::vector<std::string>& w) {
+  std::string out;
+  for (const auto& x : w) out += (out.empty() ? "" : " ") + x;
+  return out;
+}
+
 std::string norm(std::string s) {
   std::replace(s.begin(), s.end(), '-', '_');
   return s;
@@ -330,6 +336,59 @@ TEST(SetupMergeSteps, AnUnknownBootloaderIsFineWhenNoArgumentIsNeeded) {
   EXPECT_EQ(isolate.rc, 3);
   EXPECT_NE(isolate.err.find("by hand: isolcpus=managed_irq,domain,2-5 nohz_full=2-5 rcu_nocbs=2-5"), std::string::npos)
       << isolate.err;
+}
+
+// A value that turns the IOMMU off is replaced where it is written, and said.
+TEST(SetupMergeSteps, AConflictingArgumentIsReplacedWhereItIs) {
+  const Case& c = find_case("debian-12_z370");
+  Scratch s(c);
+  fs::path grub = s.dir() / "etc/default/grub";
+  std::string text = slurp(grub);
+  const std::string from = "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"";
+  ASSERT_NE(text.find(from), std::string::npos);
+  text.replace(text.find(from), from.size(), "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet intel_iommu=off iommu=pt iommu=pt\"");
+  std::ofstream(grub, std::ios::binary) << text;
+  Result dry = s.run({"setup", "--device", "01:00.0"});
+  ASSERT_EQ(dry.rc, 0) << dry.err;
+  EXPECT_NE(dry.err.find("/etc/default/grub:9: intel_iommu=off replaced by intel_iommu=on"), std::string::npos)
+      << dry.err;
+  EXPECT_NE(dry.err.find("/etc/default/grub:9: iommu=pt dropped"), std::string::npos) << dry.err;
+  ASSERT_EQ(s.run({"setup", "--device", "01:00.0", "--apply"}).rc, 0);
+  Effective e = effective(c, s.dir());
+  ASSERT_EQ(e.cmdlines.size(), 1u);
+  EXPECT_EQ(join_words(e.cmdlines[0].second), "quiet intel_iommu=on iommu=pt vfio-pci.ids=10de:1d01,10de:0fb8");
+}
+
+// Pop!_OS: kernelstub writes the entries from its configuration at each
+// kernel update. Its options count for the merge; vfioctl edits the entry and
+// says which kernelstub command keeps the arguments. The configuration is a
+// real one (tests/setup/existing/9-vindex10-popos); the entry is made up in
+// the shape kernelstub writes.
+TEST(SetupMergeSteps, KernelstubIsReadAndTheCommandToKeepTheArgumentsIsPrinted) {
+  Case c = find_case("ubuntu-24.04_identical-gpus");
+  c.host = "intel-desktop-z370";
+  c.overlays = {"9-vindex10-popos"};
+  Scratch s(c);
+  fs::remove(s.dir() / "etc/default/grub");
+  fs::remove(s.dir() / "boot/grub/grub.cfg");
+  fs::create_directories(s.dir() / "boot/efi/loader/entries");
+  std::ofstream(s.dir() / "boot/efi/loader/entries/Pop_OS-current.conf")
+      << "title Pop!_OS\nlinux /EFI/Pop_OS-0000/vmlinuz.efi\ninitrd /EFI/Pop_OS-0000/initrd.img\n"
+         "options root=UUID=00000000-0000-0000-0000-000000000000 ro loglevel=7 systemd.show_status=true\n";
+  auto before = tree(s.dir());
+  Result r = s.run({"setup", "--device", "01:00.0", "--apply"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.err.find("run  kernelstub -o \"loglevel=7 resume=UUID=c117c9f9-83e4-48cb-b425-451d605fb21b "
+                       "systemd.show_status=true intel_iommu=on iommu=pt vfio-pci.ids=10de:1d01,10de:0fb8\""),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(slurp(s.dir() / "boot/efi/loader/entries/Pop_OS-current.conf")
+                .find("systemd.show_status=true intel_iommu=on iommu=pt vfio-pci.ids=10de:1d01,10de:0fb8\n"),
+            std::string::npos);
+  EXPECT_EQ(slurp(s.dir() / "etc/kernelstub/configuration"),
+            slurp(kSource / "tests/setup/existing/9-vindex10-popos/etc/kernelstub/configuration"));
+  ASSERT_EQ(s.run({"undo", "--apply"}).rc, 0);
+  EXPECT_EQ(differences(before, tree(s.dir())), "");
 }
 
 }  // namespace
