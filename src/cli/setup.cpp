@@ -416,8 +416,12 @@ void add_setup(CLI::App& app, GlobalOptions& g) {
       "dracut, and writes: IOMMU kernel arguments, vfio-pci ids (or per-address driver_override when the\n"
       "host keeps a device with the same id), softdeps so vfio-pci loads before the GPU/audio/USB drivers,\n"
       "the vfio modules in the initramfs, static hugepages and CPU isolation when asked.\n"
-      "Edits are managed blocks (idempotent), written atomically and journaled: 'vfioctl undo' restores\n"
-      "every file byte for byte. A failed write restores what was written and exits 3.");
+      "It merges with what the host has: the vfio-pci ids it passes already stay and the new ones join\n"
+      "them where they are written (modprobe.d, the command line, initramfs-tools' modules); an argument\n"
+      "already present is not added, one that turns the IOMMU off is replaced in place, one the kernel\n"
+      "ignores is kept; the notes say what was found. --remove takes a device out the same way.\n"
+      "Edits are idempotent, written atomically and journaled: 'vfioctl undo' restores every file byte\n"
+      "for byte. A failed write restores what was written and exits 3. Details: docs/setup.md.");
   cmd->add_option("--device", o->devices,
                   "device for guests (01:00.0, 10de:1b81, gpu, ...); its whole IOMMU group is taken")
       ->type_name("SEL");
@@ -451,6 +455,7 @@ void add_setup(CLI::App& app, GlobalOptions& g) {
       "  sudo vfioctl setup --device gpu --hugepages 16G --apply --regenerate\n"
       "  sudo vfioctl undo --apply --regenerate           # back to before\n"
       "  vfioctl --root /mnt/sysroot setup --device 10de:1b81 --json\n"
+      "  sudo vfioctl setup --remove 01:00.0 --apply     # stop passing a device, wherever its id is\n"
       "Exit codes: 0 done (or dry run), 2 bad request, 3 refused or a write failed (nothing changed).");
   cmd->callback([o, &g]() { run_setup(*o, g); });
 

@@ -359,6 +359,18 @@ TEST(SetupMergeSteps, AConflictingArgumentIsReplacedWhereItIs) {
   EXPECT_EQ(join_words(e.cmdlines[0].second), "quiet intel_iommu=on iommu=pt vfio-pci.ids=10de:1d01,10de:0fb8");
 }
 
+// A GRUB file the shell cannot read is not edited: exit 2, named.
+TEST(SetupMergeSteps, AQuoteThatNeverClosesIsRefused) {
+  Scratch s(find_case("debian-12_z370"));
+  fs::path grub = s.dir() / "etc/default/grub";
+  std::ofstream(grub, std::ios::binary | std::ios::app) << "GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX iommu=pt\n";
+  auto before = tree(s.dir());
+  Result r = s.run({"setup", "--device", "01:00.0", "--apply"});
+  EXPECT_EQ(r.rc, 2) << r.err;
+  EXPECT_NE(r.err.find("/etc/default/grub:40: the quote opened on this line never closes"), std::string::npos) << r.err;
+  EXPECT_EQ(differences(before, tree(s.dir())), "");
+}
+
 // Pop!_OS: kernelstub writes the entries from its configuration at each
 // kernel update. Its options count for the merge; vfioctl edits the entry and
 // says which kernelstub command keeps the arguments. The configuration is a

@@ -7,6 +7,7 @@
 
 #include "vfioctl/host/kernel.h"
 #include "vfioctl/setup/edits.h"
+#include "vfioctl/util/error.h"
 #include "vfioctl/util/json_input.h"
 #include "vfioctl/util/strings.h"
 
@@ -25,6 +26,8 @@ struct Line {
   bool ours = false;
 };
 
+// The lines are views into `text`: a temporary would leave them dangling.
+std::vector<Line> lines_of(std::string&& text) = delete;
 std::vector<Line> lines_of(const std::string& text) {
   std::vector<Line> out;
   int n = 0;
@@ -57,6 +60,7 @@ class GrubEval {
   std::map<std::string, std::string> last_file;  // var -> file of its last assignment
   std::vector<std::string> block_words;
   std::string block_path;
+  std::optional<Place> unclosed;  // an assignment whose quote never closes
 
   void file(const std::string& path, const std::string& text, int splice_after, const std::function<void()>& splice) {
     auto lines = lines_of(text);
@@ -167,7 +171,13 @@ class GrubEval {
         cur += c;
         ++k;
       }
-      if (quote == 0 || i + extra + 1 >= lines.size()) break;
+      if (quote == 0) break;
+      if (i + extra + 1 >= lines.size() || lines[i + extra + 1].ours) {
+        // The quote never closes: the shell would take everything after it
+        // (vfioctl's block too) into the value, and grub-mkconfig would fail.
+        unclosed = Place{path, lines[i].number};
+        break;
+      }
       // A quoted value that goes on on the next line.
       flush();
       ++extra;
@@ -311,6 +321,12 @@ std::vector<CmdlineTarget> read_cmdlines(const Root& root, const BootLayout& boo
       ev.file(boot.grub_file, text, 0, {});
       dropins();
     }
+    if (ev.unclosed) {
+      throw input_error(
+          fmt::format("{}: the quote opened on this line never closes; GRUB's scripts would fail on "
+                      "this file too. Close it, then run setup again",
+                      ev.unclosed->str()));
+    }
     CmdlineTarget t;
     t.kind = CmdlineTarget::Kind::grub;
     t.words = ev.vars["GRUB_CMDLINE_LINUX"];
@@ -362,7 +378,8 @@ InitramfsModules read_initramfs_modules(const Root& root, const InitramfsLayout&
   switch (ir.kind) {
     case InitramfsLayout::Kind::initramfs_tools: {
       const std::string path = "/etc/initramfs-tools/modules";
-      for (const auto& l : lines_of(root.read(path).value_or(""))) {
+      std::string text = root.read(path).value_or("");
+      for (const auto& l : lines_of(text)) {
         std::string_view t = trim(l.text);
         if (l.ours || t.empty() || t[0] == '#') continue;
         auto words = split_ws(t);

@@ -74,6 +74,8 @@ struct CmdlineTarget {
 };
 
 // The command lines of a boot layout; `notes` gets what could not be read.
+// Throws Error(bad_input) naming file and line when a GRUB assignment opens
+// a quote that never closes (vfioctl would edit a file the shell cannot read).
 std::vector<CmdlineTarget> read_cmdlines(const Root& root, const BootLayout& boot, std::vector<std::string>& notes);
 
 // The modules an initramfs loads first, in order, and where each is listed.

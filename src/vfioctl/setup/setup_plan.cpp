@@ -445,8 +445,8 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
     // No bootloader vfioctl knows: fine when the running kernel has the
     // arguments already and the ids can go to modprobe.d.
     std::vector<CmdWord> running;
-    for (auto w : split_ws(host.kernel.cmdline.value_or("")))
-      running.push_back({std::string(w), {"/proc/cmdline", 0}, 0});
+    std::string cmdline = host.kernel.cmdline.value_or("");
+    for (auto w : split_ws(cmdline)) running.push_back({std::string(w), {"/proc/cmdline", 0}, 0});
     CmdlineWants need = want;
     need.iommu = false;
     auto m = merge_cmdline(running, need);
