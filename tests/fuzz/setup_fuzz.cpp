@@ -9,6 +9,7 @@
 // is idempotent, whatever the files held). Error is expected only with bad-input or refused
 // codes (a quote that never closes, no bootloader left).
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -96,8 +97,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     setup::Plan again = setup::plan_setup(Root(t.dir), t.host, req);
     for (const auto* f : again.changed()) {
-      (void)f;
-      check(false);  // a second setup changed a file the first one wrote as planned
+      // A second setup changed a file the first one wrote as planned.
+      std::fprintf(stderr, "setup_fuzz: the second plan changes %s:\n--- first\n%s\n--- second\n%s\n", f->path.c_str(),
+                   f->before.value_or("(none)").c_str(), f->after.value_or("(removed)").c_str());
+      check(false);
     }
   } catch (const Error& e) {
     check(e.code() == ExitCode::bad_input || e.code() == ExitCode::refused);

@@ -137,6 +137,16 @@ TEST(LineEdits, WholeWordsInPlace) {
   EXPECT_EQ(replace_lines("a\nb\nc\n", 2, 2, std::nullopt), "a\nc\n");
 }
 
+TEST(LineEdits, AStrayBeginLineStartsNoBlock) {
+  std::string text = "A=1\n# BEGIN vfioctl (a comment someone copied)\nB=2\n";
+  std::string once = set_managed_block(text, "t", "C=3");
+  EXPECT_EQ(once, text + "# BEGIN vfioctl: t\nC=3\n# END vfioctl\n");
+  EXPECT_EQ(managed_block_lines(once), std::make_pair(4, 6));
+  EXPECT_EQ(set_managed_block(once, "t", "C=3"), once);
+  EXPECT_EQ(set_managed_block(once, "t", ""), text) << "B=2 stays: it was never in a block";
+  EXPECT_EQ(managed_block_lines(text), std::nullopt);
+}
+
 TEST(LineEdits, ArraysInEitherFormAndBlocksBeforeALine) {
   auto add = [](const std::vector<std::string>& w) {
     std::vector<std::string> out = {"vfio"};

@@ -15,9 +15,6 @@ namespace vfioctl::setup {
 
 namespace {
 
-constexpr std::string_view kBegin = "# BEGIN vfioctl";
-constexpr std::string_view kEnd = "# END vfioctl";
-
 // Physical lines of a text with a flag for the lines inside vfioctl's
 // managed block (which are vfioctl's, not the user's).
 struct Line {
@@ -30,18 +27,11 @@ struct Line {
 std::vector<Line> lines_of(std::string&& text) = delete;
 std::vector<Line> lines_of(const std::string& text) {
   std::vector<Line> out;
+  auto block = managed_block_lines(text);
   int n = 0;
-  bool in_block = false;
   for (auto l : split(text, '\n')) {
     ++n;
-    std::string_view t = trim(l);
-    bool ours = in_block || starts_with(t, kBegin);
-    if (starts_with(t, kBegin)) in_block = true;
-    if (in_block && starts_with(t, kEnd)) {
-      ours = true;
-      in_block = false;
-    }
-    out.push_back({l, n, ours});
+    out.push_back({l, n, block && n >= block->first && n <= block->second});
   }
   // A final newline makes split return one empty last piece: not a line.
   if (!out.empty() && out.back().text.empty() && !text.empty() && text.back() == '\n') out.pop_back();

@@ -35,18 +35,27 @@ std::string join_lines(const std::vector<std::string>& lines) {
   return out;
 }
 
-// [begin, end] line indexes of the managed block, or nullopt.
+// [begin, end] line indexes of the managed block, or nullopt: the first END
+// line and the BEGIN line closest before it. A BEGIN without an END (a stray
+// comment) starts nothing.
 std::optional<std::pair<size_t, size_t>> find_block(const std::vector<std::string>& lines) {
+  std::optional<size_t> begin;
   for (size_t i = 0; i < lines.size(); ++i) {
-    if (!starts_with(lines[i], kBegin)) continue;
-    for (size_t j = i + 1; j < lines.size(); ++j) {
-      if (starts_with(lines[j], kEnd)) return std::make_pair(i, j);
-    }
+    if (starts_with(lines[i], kBegin))
+      begin = i;
+    else if (begin && starts_with(lines[i], kEnd))
+      return std::make_pair(*begin, i);
   }
   return std::nullopt;
 }
 
 }  // namespace
+
+std::optional<std::pair<int, int>> managed_block_lines(const std::string& text) {
+  auto b = find_block(lines_keep(text));
+  if (!b) return std::nullopt;
+  return std::make_pair(static_cast<int>(b->first) + 1, static_cast<int>(b->second) + 1);
+}
 
 std::string arg_str(const KernelArg& a) { return a.value ? a.key + "=" + *a.value : a.key; }
 

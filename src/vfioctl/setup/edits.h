@@ -17,6 +17,11 @@ namespace vfioctl::setup {
 // `body` is empty. `title` goes on the BEGIN line.
 std::string set_managed_block(const std::string& text, const std::string& title, const std::string& body);
 
+// The 1-based first and last lines of the managed block ("# BEGIN vfioctl"
+// ... "# END vfioctl": the first END and the BEGIN closest before it), or
+// nullopt when there is none.
+std::optional<std::pair<int, int>> managed_block_lines(const std::string& text);
+
 // The text with any managed block taken out (what the user wrote).
 std::string without_managed_block(const std::string& text);
 

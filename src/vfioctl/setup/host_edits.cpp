@@ -56,7 +56,15 @@ Ours read_ours(const Root& root) {
 IdPlaces find_ids(const ModprobeConfig& mc, const std::vector<CmdlineTarget>& targets, const InitramfsModules& irm,
                   Plan& plan) {
   IdPlaces p;
-  auto add = [&](const std::vector<std::string>& ids, const std::string& where) {
+  auto add = [&](std::string_view list, const std::string& where) {
+    std::vector<std::string> bad;
+    auto ids = split_ids(list, &bad);
+    for (const auto& b : bad) {
+      plan.warnings.push_back(
+          fmt::format("{}: '{}' is not a vendor:device id (vfio-pci refuses it); it is left out "
+                      "of the merged list",
+                      where, excerpt(b)));
+    }
     if (ids.empty()) return;
     p.where.push_back(fmt::format("{} ({})", join(ids, ","), where));
     p.ids = merge_ids(p.ids, ids, {});
@@ -65,7 +73,7 @@ IdPlaces find_ids(const ModprobeConfig& mc, const std::vector<CmdlineTarget>& ta
     if (l.kind != ModprobeLine::Kind::options || l.module != "vfio_pci") continue;
     auto v = option_value(l, "ids");
     if (!v) continue;
-    add(split_ids(*v), l.at.str());
+    add(*v, l.at.str());
     if (l.ours) {
       p.ours = true;
     } else if (l.editable) {
@@ -82,14 +90,14 @@ IdPlaces find_ids(const ModprobeConfig& mc, const std::vector<CmdlineTarget>& ta
     auto ids = cmdline_ids(t.words, &found);
     for (const auto& w : t.words) {
       if (module_name(w.text.substr(0, w.text.find('='))) == "vfio_pci.ids") {
-        add(split_ids(w.text.substr(w.text.find('=') + 1)), w.at.str());
+        add(std::string_view(w.text).substr(w.text.find('=') + 1), w.at.str());
       }
     }
     if (found && t.kind != CmdlineTarget::Kind::kernelstub) p.cmdline = true;
     for (const auto& w : t.block_words) {
       if (starts_with(w, "vfio-pci.ids=") || starts_with(w, "vfio_pci.ids=")) {
         p.cmdline = true;
-        add(split_ids(w.substr(w.find('=') + 1)), t.block_path + " (vfioctl's block)");
+        add(std::string_view(w).substr(w.find('=') + 1), t.block_path + " (vfioctl's block)");
       }
     }
   }
@@ -98,7 +106,7 @@ IdPlaces find_ids(const ModprobeConfig& mc, const std::vector<CmdlineTarget>& ta
     for (auto w : split_ws(m.args)) {
       if (!starts_with(w, "ids=")) continue;
       p.initramfs = true;
-      add(split_ids(w.substr(4)), m.at.str());
+      add(w.substr(4), m.at.str());
     }
   }
   return p;
@@ -108,6 +116,7 @@ IdPlaces find_ids(const ModprobeConfig& mc, const std::vector<CmdlineTarget>& ta
 // dropped when the list is empty; the line goes when nothing is left.
 void edit_ids_word(std::string& text, const Place& at, int last_line, const std::string& word,
                    const std::vector<std::string>& ids, bool drop_empty_line) {
+  if (!ids.empty() && same_ids(word.substr(word.find('=') + 1), join(ids, ","))) return;
   for (int line = at.line; line <= std::max(at.line, last_line); ++line) {
     std::optional<std::string> now;
     if (!ids.empty()) now = "ids=" + join(ids, ",");
@@ -158,6 +167,15 @@ bool edit_cmdline_target(Drafts& drafts, const CmdlineTarget& t, const CmdlineMe
         std::string before = old;
         old = set_managed_block(old, kBlockTitle, "");
         changed |= old != before;
+      }
+      // The block's id list stays as written while it holds the same ids.
+      for (auto& a : added) {
+        if (!starts_with(a, "vfio-pci.ids=")) continue;
+        for (const auto& b : t.block_words) {
+          if ((starts_with(b, "vfio-pci.ids=") || starts_with(b, "vfio_pci.ids=")) &&
+              same_ids(b.substr(13), a.substr(13)))
+            a = b;
+        }
       }
       std::string body;
       if (!added.empty()) body = fmt::format("{0}=\"${{{0}}} {1}\"", grub_var, join(added, " "));

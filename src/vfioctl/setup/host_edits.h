@@ -18,6 +18,7 @@
 #include "vfioctl/setup/current.h"
 #include "vfioctl/setup/layout.h"
 #include "vfioctl/setup/merge.h"
+#include "vfioctl/util/error.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl::setup {
@@ -39,6 +40,12 @@ class Drafts {
     if (it == m_files.end()) {
       Draft d;
       d.before = m_root.read(path);
+      // A file with a NUL byte is not a text file: vfioctl edits none.
+      if (d.before && d.before->find('\0') != std::string::npos) {
+        throw Error(ExitCode::bad_input, path +
+                                             ": holds a NUL byte, so it is not a text file; vfioctl does not edit it. "
+                                             "Restore the file (or remove the byte), then run setup again");
+      }
       d.after = d.before.value_or("");
       d.mode = mode;
       it = m_files.emplace(path, std::move(d)).first;

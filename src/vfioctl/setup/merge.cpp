@@ -59,11 +59,32 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
 
 }  // namespace
 
-std::vector<std::string> split_ids(std::string_view list) {
+namespace {
+
+// vendor:device[:subvendor[:subdevice[:class[:class_mask]]]], hex.
+bool is_id(std::string_view id) {
+  auto fields = split(id, ':');
+  if (fields.size() < 2 || fields.size() > 6) return false;
+  for (auto f : fields) {
+    if (f.empty() || f.size() > 8) return false;
+    for (char c : f) {
+      if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<std::string> split_ids(std::string_view list, std::vector<std::string>* bad) {
   std::vector<std::string> out;
   for (auto part : split(list, ',')) {
     std::string id = to_lower(trim(part));
-    if (!id.empty()) out.push_back(id);
+    if (id.empty()) continue;
+    if (is_id(id))
+      out.push_back(id);
+    else if (bad)
+      bad->push_back(std::string(trim(part)));
   }
   return out;
 }
@@ -80,6 +101,11 @@ std::vector<std::string> merge_ids(const std::vector<std::string>& have, const s
     }
   }
   return out;
+}
+
+bool same_ids(std::string_view a, std::string_view b) {
+  auto x = split_ids(a), y = split_ids(b);
+  return std::set<std::string>(x.begin(), x.end()) == std::set<std::string>(y.begin(), y.end());
 }
 
 std::vector<std::string> cmdline_ids(const std::vector<CmdWord>& words, bool* found) {
@@ -158,7 +184,9 @@ CmdlineMerge merge_cmdline(const std::vector<CmdWord>& words, const CmdlineWants
         // The word keeps the user's spelling of the key (vfio_pci.ids).
         std::string here = words[i].text.substr(0, words[i].text.find('='));
         if (a.value) here += "=" + *a.value;
-        if (words[i].text != here) {
+        // An id list with the same ids in another order is left as written.
+        bool same = is_ids_key(key) && a.value && same_ids(value_of(words[i].text).value_or(""), *a.value);
+        if (words[i].text != here && !same) {
           edit[i] = here;
           m.notes.push_back(fmt::format("{}: {} replaced by {}", where(words[i]), words[i].text,
                                         is_ids_key(key) ? "the merged list " + here : here));

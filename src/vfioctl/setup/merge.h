@@ -48,8 +48,15 @@ std::vector<std::string> apply_merge(const std::vector<CmdWord>& words, const Cm
 // word, in order), and whether it has one.
 std::vector<std::string> cmdline_ids(const std::vector<CmdWord>& words, bool* found = nullptr);
 
-// "10de:1b81,10de:10f0" -> its ids, lower case, without empty ones.
-std::vector<std::string> split_ids(std::string_view list);
+// "10de:1b81,10de:10f0" -> its ids, lower case. Empty parts and parts that
+// are not an id (vendor:device[:subvendor[:subdevice[:class[:mask]]]], hex;
+// vfio-pci refuses anything else) are left out, the latter into `bad`.
+std::vector<std::string> split_ids(std::string_view list, std::vector<std::string>* bad = nullptr);
+
+// Whether two id lists hold the same ids, in any order: a list that does is
+// left as written (the merged order depends on where ids were found first,
+// which setup's own writes change).
+bool same_ids(std::string_view a, std::string_view b);
 
 // `have` then `add` (each once, compared without case), less `remove`.
 std::vector<std::string> merge_ids(const std::vector<std::string>& have, const std::vector<std::string>& add,

@@ -530,8 +530,14 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
   bool windows = req.windows || ours.windows;
   bool unsafe_irq =
       ours.unsafe_irq || (req.unsafe && host.system.remapped_irq_lines && *host.system.remapped_irq_lines == 0);
-  std::string conf = modprobe_conf(devices, ids_in_ours ? ids : std::vector<std::string>{}, !override_for.empty(),
-                                   softdeps, windows, unsafe_irq);
+  // vfioctl.conf's id list stays as written while it holds the same ids.
+  std::vector<std::string> ours_ids = ids_in_ours ? ids : std::vector<std::string>{};
+  for (const auto& l : mc.lines) {
+    if (!l.ours || l.kind != ModprobeLine::Kind::options || l.module != "vfio_pci") continue;
+    if (auto v = option_value(l, "ids"); v && !ours_ids.empty() && same_ids(*v, join(ours_ids, ",")))
+      ours_ids = split_ids(*v);
+  }
+  std::string conf = modprobe_conf(devices, ours_ids, !override_for.empty(), softdeps, windows, unsafe_irq);
   bool conf_has_content = false;
   for (auto l : split(conf, '\n')) conf_has_content |= !l.empty() && l[0] != '#';
   if (conf_has_content || drafts.existed(kModprobeFile)) {
