@@ -1,5 +1,6 @@
 // What the fuzz targets share: a check that aborts (libFuzzer saves the input),
-// an input split into parts, and a scratch copy of a fixture root.
+// an input split into parts, a file's content, and a scratch copy of a
+// fixture root.
 #pragma once
 
 #include <stdlib.h>
@@ -7,6 +8,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +37,15 @@ inline std::vector<std::string> split_parts(const uint8_t* data, size_t size) {
     parts.emplace_back(in.substr(0, at));
     in.remove_prefix(at + kSeparator.size());
   }
+}
+
+// A file's whole content, or nullopt when it cannot be opened.
+inline std::optional<std::string> slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
 }
 
 // A directory made once per process under $TMPDIR (tests/fuzz/run points it

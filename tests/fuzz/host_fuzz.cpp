@@ -97,14 +97,6 @@ struct Tree {
   std::vector<Slot> files, links;
 };
 
-std::optional<std::string> slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 Tree& tree() {
   static Tree t = [] {
     Tree r;
@@ -113,7 +105,7 @@ Tree& tree() {
       Slot s;
       s.real = r.dir / f.substr(1);
       fs::create_directories(s.real.parent_path());
-      s.original = s.now = fs::is_symlink(s.real) ? std::nullopt : slurp(s.real);
+      s.original = s.now = fs::is_symlink(s.real) ? std::nullopt : fuzz::slurp(s.real);
       r.files.push_back(s);
     }
     for (const auto& l : kLinks) {

@@ -39,14 +39,6 @@ const std::vector<std::string> kFiles = {
     "/etc/default/grub.d/init-select.cfg",
 };
 
-std::optional<std::string> slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 void put(const fs::path& p, const std::optional<std::string>& content) {
   std::error_code ec;
   fs::remove(p, ec);
@@ -66,7 +58,7 @@ Tree& tree() {
     Tree r;
     std::string src = VFIOCTL_SOURCE_DIR;
     r.dir = fuzz::scratch_root({src + "/tests/hosts/intel-desktop-z370", src + "/tests/setup/distros/debian-12"});
-    for (const auto& f : kFiles) r.originals.push_back(slurp(r.dir / f.substr(1)));
+    for (const auto& f : kFiles) r.originals.push_back(fuzz::slurp(r.dir / f.substr(1)));
     r.host = read_host(Root(r.dir));
     return r;
   }();
