@@ -282,6 +282,14 @@ TEST(SetupMergeSteps, ASecondSetupKeepsTheFirstDevice) {
   EXPECT_NE(conf.find("options kvm ignore_msrs=1"), std::string::npos) << "the first run's --windows stays:\n" << conf;
   EXPECT_NE(conf.find("softdep nouveau pre: vfio-pci"), std::string::npos) << conf;
   EXPECT_NE(conf.find("softdep mei_me pre: vfio-pci"), std::string::npos) << conf;
+  // A third run that asks for something else keeps what the first two added.
+  Result third = s.run({"setup", "--hugepages", "2G", "--hugepage-size", "2M", "--apply"});
+  ASSERT_EQ(third.rc, 0) << third.err;
+  e = effective(c, s.dir());
+  ASSERT_EQ(e.cmdlines.size(), 1u);
+  EXPECT_EQ(join_words(e.cmdlines[0].second),
+            "quiet intel_iommu=on iommu=pt vfio-pci.ids=10de:1d01,10de:0fb8,8086:a2ba hugepagesz=2M hugepages=1024");
+  ASSERT_EQ(s.run({"undo", "--apply"}).rc, 0);
   // Undo, newest first, gives the tree back.
   ASSERT_EQ(s.run({"undo", "--apply"}).rc, 0);
   ASSERT_EQ(s.run({"undo", "--apply"}).rc, 0);
@@ -311,6 +319,15 @@ TEST(SetupMergeSteps, RemoveTakesOneDeviceOutWhereTheUserWroteIt) {
   std::string vfio = slurp(t.dir() / "etc/modprobe.d/vfio.conf");
   EXPECT_EQ(vfio.find("ids="), std::string::npos) << vfio;
   EXPECT_NE(vfio.find("softdep nouveau pre: vfio-pci"), std::string::npos) << vfio;
+
+  // Out of vfioctl's own block: the IOMMU arguments it added stay.
+  Scratch u(find_case("debian-12_z370"));
+  ASSERT_EQ(u.run({"setup", "--device", "01:00.0", "--apply"}).rc, 0);
+  ASSERT_EQ(u.run({"setup", "--remove", "01:00.0", "--apply"}).rc, 0);
+  Effective ue = effective(find_case("debian-12_z370"), u.dir());
+  ASSERT_EQ(ue.cmdlines.size(), 1u);
+  EXPECT_EQ(join_words(ue.cmdlines[0].second), "quiet intel_iommu=on iommu=pt");
+  EXPECT_TRUE(id_lists(ue, false).empty());
 
   Result unknown = t.run({"setup", "--remove", "gpu-that-is-not-there"});
   EXPECT_EQ(unknown.rc, 2);

@@ -183,16 +183,16 @@ TEST(Current, GrubVariablesAcrossDropInsWithWhereEachWordIs) {
   ASSERT_EQ(targets.size(), 1u);
   const auto& g = targets[0];
   std::vector<std::string> text;
-  for (const auto& w : g.words) text.push_back(w.text + "@" + w.at.str());
+  for (const auto& w : g.words) text.push_back(w.text + "@" + w.at.str() + (w.ours ? "(ours)" : ""));
   EXPECT_EQ(
       join(text, " "),
       "ro@/etc/default/grub:2 intel_iommu=off@/etc/default/grub:2 console=tty1@/etc/default/grub.d/50-cloud.cfg:1 "
       "console=ttyS0@/etc/default/grub.d/50-cloud.cfg:2 $X@/etc/default/grub.d/60-more.cfg "
-      "nomodeset@/etc/default/grub.d/60-more.cfg:1");
+      "nomodeset@/etc/default/grub.d/60-more.cfg:1 iommu=pt@/etc/default/grub(ours) "
+      "vfio-pci.ids=1:2@/etc/default/grub(ours)");
   // The last file that assigns the variable takes vfioctl's block.
   EXPECT_EQ(g.path, "/etc/default/grub.d/60-more.cfg");
   EXPECT_EQ(g.block_path, "/etc/default/grub");
-  EXPECT_EQ(g.block_words, (std::vector<std::string>{"iommu=pt", "vfio-pci.ids=1:2"}));
 }
 
 TEST(Current, UpstreamGrubReadsDropInsOnlyWhereTheFileSourcesThem) {

@@ -48,7 +48,7 @@ class GrubEval {
  public:
   std::map<std::string, std::vector<CmdWord>> vars;
   std::map<std::string, std::string> last_file;  // var -> file of its last assignment
-  std::vector<std::string> block_words;
+  std::vector<CmdWord> block_words;
   std::string block_path;
   std::optional<Place> unclosed;  // an assignment whose quote never closes
 
@@ -81,7 +81,12 @@ class GrubEval {
       block_path = path;
       std::string value = unquote(t.substr(prefix.size()));
       for (auto w : split_ws(value)) {
-        if (!starts_with(w, "$")) block_words.emplace_back(w);
+        if (starts_with(w, "$")) continue;
+        CmdWord c;
+        c.text = std::string(w);
+        c.at = {path, 0};
+        c.ours = true;
+        block_words.push_back(std::move(c));
       }
     }
   }
@@ -322,7 +327,7 @@ std::vector<CmdlineTarget> read_cmdlines(const Root& root, const BootLayout& boo
     t.words = ev.vars["GRUB_CMDLINE_LINUX"];
     for (const auto& w : ev.vars["GRUB_CMDLINE_LINUX_DEFAULT"]) t.words.push_back(w);
     t.path = ev.last_file.count(boot.grub_var) ? ev.last_file[boot.grub_var] : boot.grub_file;
-    t.block_words = ev.block_words;
+    t.words.insert(t.words.end(), ev.block_words.begin(), ev.block_words.end());
     t.block_path = ev.block_path;
     out.push_back(std::move(t));
   }

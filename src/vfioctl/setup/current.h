@@ -54,9 +54,10 @@ std::optional<std::string> option_value(const ModprobeLine& line, std::string_vi
 
 // One word of a kernel command line and where it is written.
 struct CmdWord {
-  std::string text;  // "intel_iommu=on"
-  Place at;          // path and line it is written on; line 0: not editable
-  int nth = 0;       // which occurrence of `text` on that line (0-based)
+  std::string text;   // "intel_iommu=on"
+  Place at;           // path and line it is written on; line 0: not editable
+  int nth = 0;        // which occurrence of `text` on that line (0-based)
+  bool ours = false;  // in vfioctl's managed block (GRUB), which is rewritten whole
 };
 
 // One kernel command line that boots: GRUB's (GRUB_CMDLINE_LINUX then
@@ -65,11 +66,11 @@ struct CmdWord {
 struct CmdlineTarget {
   enum class Kind { grub, entry, kernel_cmdline, kernelstub } kind = Kind::grub;
   std::string path;  // the file (GRUB: the file the additions go to)
+  // The words in the order the kernel gets them; on GRUB, the words of
+  // vfioctl's managed block (`ours`) last: they are merged like the user's,
+  // so a later run keeps what an earlier one added.
   std::vector<CmdWord> words;
-  // GRUB only: the words vfioctl's managed block adds now, and the file
-  // holding that block ("" when none).
-  std::vector<std::string> block_words;
-  std::string block_path;
+  std::string block_path;  // GRUB: the file holding vfioctl's block ("" when none)
   std::string describe() const;
 };
 

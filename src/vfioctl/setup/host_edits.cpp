@@ -90,16 +90,11 @@ IdPlaces find_ids(const ModprobeConfig& mc, const std::vector<CmdlineTarget>& ta
     auto ids = cmdline_ids(t.words, &found);
     for (const auto& w : t.words) {
       if (module_name(w.text.substr(0, w.text.find('='))) == "vfio_pci.ids") {
-        add(std::string_view(w.text).substr(w.text.find('=') + 1), w.at.str());
+        add(std::string_view(w.text).substr(w.text.find('=') + 1),
+            w.ours ? w.at.path + " (vfioctl's block)" : w.at.str());
       }
     }
     if (found && t.kind != CmdlineTarget::Kind::kernelstub) p.cmdline = true;
-    for (const auto& w : t.block_words) {
-      if (starts_with(w, "vfio-pci.ids=") || starts_with(w, "vfio_pci.ids=")) {
-        p.cmdline = true;
-        add(std::string_view(w).substr(w.find('=') + 1), t.block_path + " (vfioctl's block)");
-      }
-    }
   }
   for (const auto& m : irm.modules) {
     if (m.name != "vfio_pci") continue;
@@ -141,6 +136,7 @@ bool edit_cmdline_target(Drafts& drafts, const CmdlineTarget& t, const CmdlineMe
   std::map<std::string, std::vector<LineWordEdit>> by_file;
   for (const auto& e : m.edits) {
     const CmdWord& w = t.words[e.index];
+    if (w.ours) continue;  // the block is written whole below
     if (w.at.line <= 0) {
       plan.warnings.push_back(
           fmt::format("{}: '{}' comes from a variable vfioctl does not evaluate; change it by hand to {}", w.at.path,
@@ -168,22 +164,27 @@ bool edit_cmdline_target(Drafts& drafts, const CmdlineTarget& t, const CmdlineMe
         old = set_managed_block(old, kBlockTitle, "");
         changed |= old != before;
       }
-      // The block's id list stays as written while it holds the same ids.
-      for (auto& a : added) {
-        if (!starts_with(a, "vfio-pci.ids=")) continue;
-        for (const auto& b : t.block_words) {
-          if ((starts_with(b, "vfio-pci.ids=") || starts_with(b, "vfio_pci.ids=")) &&
-              same_ids(b.substr(13), a.substr(13)))
-            a = b;
-        }
+      // The block: what it held (merged like the user's words: a repeat of
+      // theirs goes, a conflict is replaced), then what is missing.
+      std::vector<std::string> block;
+      size_t e = 0;
+      for (size_t i = 0; i < t.words.size(); ++i) {
+        while (e < m.edits.size() && m.edits[e].index < i) ++e;
+        bool edited = e < m.edits.size() && m.edits[e].index == i;
+        if (!t.words[i].ours) continue;
+        if (!edited)
+          block.push_back(t.words[i].text);
+        else if (m.edits[e].text)
+          block.push_back(*m.edits[e].text);
       }
+      block.insert(block.end(), added.begin(), added.end());
       std::string body;
-      if (!added.empty()) body = fmt::format("{0}=\"${{{0}}} {1}\"", grub_var, join(added, " "));
+      if (!block.empty()) body = fmt::format("{0}=\"${{{0}}} {1}\"", grub_var, join(block, " "));
       std::string& text = drafts.text(t.path, 0644, "kernel arguments for the GRUB entries");
       std::string before = text;
       text = set_managed_block(text, kBlockTitle, body);
       changed |= text != before;
-      if (t.path != "/etc/default/grub" && !added.empty()) {
+      if (t.path != "/etc/default/grub" && !block.empty()) {
         plan.notes.push_back(fmt::format(
             "{} sets {} after /etc/default/grub: the added arguments go in a block at its end", t.path, grub_var));
       }
