@@ -5,6 +5,8 @@
 // across drop-ins, modprobe.d in modprobe's order, and the in-place edits.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "temp_tree.h"
 #include "vfioctl/setup/current.h"
 #include "vfioctl/setup/edits.h"
@@ -16,9 +18,12 @@ namespace {
 
 using test::TempTree;
 
+// The words of one written line, as the reader gives them (the nth
+// occurrence of a word counted).
 std::vector<CmdWord> cmd(const std::string& line) {
   std::vector<CmdWord> out;
-  for (auto w : split_ws(line)) out.push_back({std::string(w), {"/f", 1}, 0});
+  std::map<std::string, int> seen;
+  for (auto w : split_ws(line)) out.push_back({std::string(w), {"/f", 1}, seen[std::string(w)]++});
   return out;
 }
 
@@ -96,6 +101,20 @@ TEST(MergeCmdline, ARepeatIsDroppedAndIdsKeepTheirSpelling) {
   iso.args = {{"isolcpus", "managed_irq,domain,2-7"}};
   EXPECT_EQ(merged("isolcpus=1-3 ro", iso, &notes), "isolcpus=managed_irq,domain,2-7 ro");
   EXPECT_TRUE(mentions(notes, "isolcpus=1-3 replaced by isolcpus=managed_irq,domain,2-7"));
+}
+
+TEST(MergeCmdline, AWordAnExpansionRepeatsIsMergedOnce) {
+  // GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX quiet": the kernel gets
+  // GRUB_CMDLINE_LINUX's words twice, but each is written once.
+  CmdlineWants want;
+  want.args = {{"iommu", "pt"}};
+  std::vector<CmdWord> same = {{"iommu=pt", {"/g", 1}, 0}, {"iommu=pt", {"/g", 1}, 0}, {"quiet", {"/g", 2}, 0}};
+  EXPECT_TRUE(merge_cmdline(same, want).empty()) << "not a repeat to drop: dropping it drops both";
+  std::vector<CmdWord> off = {{"iommu=off", {"/g", 1}, 0}, {"iommu=off", {"/g", 1}, 0}};
+  auto m = merge_cmdline(off, want);
+  ASSERT_EQ(m.edits.size(), 1u);
+  EXPECT_TRUE(m.add.empty());
+  EXPECT_EQ(join(apply_merge(off, m), " "), "iommu=pt iommu=pt");
 }
 
 TEST(MergeIds, KeepsTheHostsOrderAddsOnceAndRemoves) {

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
+#include <tuple>
 
 #include "vfioctl/setup/edits.h"
 #include "vfioctl/util/strings.h"
@@ -26,6 +28,20 @@ std::optional<std::string> value_of(const std::string& word) {
 std::string where(const CmdWord& w) { return w.at.line > 0 ? w.at.str() : w.at.path; }
 
 bool is_ids_key(const std::string& key) { return key == "vfio_pci.ids"; }
+
+// For each word, the index of an earlier word written at the same place
+// (file, line, occurrence), or nullopt.
+std::vector<std::optional<size_t>> twins(const std::vector<CmdWord>& words) {
+  std::vector<std::optional<size_t>> out(words.size());
+  std::map<std::tuple<std::string, int, int, std::string>, size_t> first;
+  for (size_t i = 0; i < words.size(); ++i) {
+    const CmdWord& w = words[i];
+    if (w.at.line <= 0 || w.ours) continue;
+    auto [it, fresh] = first.emplace(std::make_tuple(w.at.path, w.at.line, w.nth, w.text), i);
+    if (!fresh) out[i] = it->second;
+  }
+  return out;
+}
 
 // Comma-list arguments whose every occurrence the kernel reads: what each
 // value means for setup.
@@ -124,10 +140,13 @@ CmdlineMerge merge_cmdline(const std::vector<CmdWord>& words, const CmdlineWants
   std::vector<std::optional<std::optional<std::string>>> edit(words.size());  // set: edited (inner nullopt: dropped)
   auto current = [&](size_t i) -> std::optional<std::string> { return edit[i] ? *edit[i] : words[i].text; };
 
+  // A word spliced in again by an expansion ("$GRUB_CMDLINE_LINUX" inside
+  // the other variable) is the same written word: it is merged once.
+  auto twin = twins(words);
   auto occurrences = [&](const std::string& key) {
     std::vector<size_t> out;
     for (size_t i = 0; i < words.size(); ++i) {
-      if (current(i) && key_of(words[i].text) == key) out.push_back(i);
+      if (!twin[i] && current(i) && key_of(words[i].text) == key) out.push_back(i);
     }
     return out;
   };
@@ -207,7 +226,7 @@ CmdlineMerge merge_cmdline(const std::vector<CmdWord>& words, const CmdlineWants
   }
   if (want.iommu) {
     for (size_t i = 0; i < words.size(); ++i) {
-      if (!current(i) || edit[i]) continue;
+      if (twin[i] || !current(i) || edit[i]) continue;
       std::string key = key_of(words[i].text);
       auto value = value_of(words[i].text).value_or("");
       if (key == "amd_iommu") {
@@ -247,14 +266,14 @@ CmdlineMerge merge_cmdline(const std::vector<CmdWord>& words, const CmdlineWants
 
 std::vector<std::string> apply_merge(const std::vector<CmdWord>& words, const CmdlineMerge& m) {
   std::vector<std::string> out;
-  size_t e = 0;
+  auto twin = twins(words);
   for (size_t i = 0; i < words.size(); ++i) {
-    if (e < m.edits.size() && m.edits[e].index == i) {
-      if (m.edits[e].text) out.push_back(*m.edits[e].text);
-      ++e;
-      continue;
-    }
-    out.push_back(words[i].text);
+    size_t of = twin[i] ? *twin[i] : i;  // a twin reads as its written word does
+    auto e = std::find_if(m.edits.begin(), m.edits.end(), [&](const WordEdit& w) { return w.index == of; });
+    if (e == m.edits.end())
+      out.push_back(words[i].text);
+    else if (e->text)
+      out.push_back(*e->text);
   }
   for (const auto& a : m.add) out.push_back(arg_str(a));
   return out;
