@@ -205,6 +205,7 @@ void run_setup(const SetupOptions& o, GlobalOptions& g) {
     throw Error(ExitCode::refused, "setup --apply changes files under /etc and /boot: run it as root (sudo)");
   }
   for (const auto& w : plan.warnings) std::cerr << "vfioctl: warning: " << w << "\n";
+  for (const auto& n : plan.notes) std::cerr << "vfioctl: note: " << n << "\n";  // what was found and kept
   HostLock lock(root, g_command_line);  // through the regenerate commands and their undo
   auto entry = apply(root, real_fs(), plan, g_command_line);
   if (!entry) {
