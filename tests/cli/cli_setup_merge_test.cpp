@@ -420,5 +420,74 @@ TEST(SetupMergeSteps, KernelstubIsReadAndTheCommandToKeepTheArgumentsIsPrinted) 
   EXPECT_EQ(differences(before, tree(s.dir())), "");
 }
 
+// Files from tests/setup/chains (published, sources in its README) laid over a scratch root.
+void lay(const Scratch& s, const std::string& chain) {
+  fs::copy(kSource / "tests/setup/chains" / chain, s.dir(),
+           fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+}
+
+// NixOS builds /etc from its configuration: setup refuses and prints the
+// configuration.nix lines that do the same. The .nix file beside it is a real
+// one (tests/setup/chains/D1-...), which setup does not read.
+TEST(SetupChains, NixosIsRefusedWithTheConfigurationLines) {
+  Scratch s(find_case("debian-12_z370"));
+  lay(s, "D1-nixos-nimueller-virtualization");
+  std::ofstream(s.dir() / "etc/NIXOS") << "";
+  auto before = tree(s.dir());
+  Result r = s.run({"setup", "--device", "01:00.0", "--windows", "--apply"});
+  EXPECT_EQ(r.rc, 3) << r.err;
+  EXPECT_NE(r.err.find("this is NixOS (/etc/NIXOS)"), std::string::npos) << r.err;
+  EXPECT_NE(
+      r.err.find("  boot.kernelParams = [ \"intel_iommu=on\" \"iommu=pt\" \"vfio-pci.ids=10de:1d01,10de:0fb8\" ];"),
+      std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("  boot.initrd.kernelModules = [ \"vfio\" \"vfio_iommu_type1\" \"vfio_pci\" ];"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("  boot.extraModprobeConfig = ''\n    options vfio-pci ids=10de:1d01,10de:0fb8\n    softdep "
+                       "nouveau pre: vfio-pci\n"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("    options kvm ignore_msrs=1 report_ignored_msrs=0\n  '';"), std::string::npos) << r.err;
+  EXPECT_EQ(differences(before, tree(s.dir())), "");
+}
+
+// Proxmox VE with proxmox-boot-tool: a systemd-boot host (ZFS root) boots
+// /etc/kernel/cmdline, applied with `proxmox-boot-tool refresh`; a GRUB host
+// keeps /etc/default/grub but is applied the same way. The command lines and
+// GRUB file are published ones (tests/setup/chains/B4-..., B6-...);
+// /etc/kernel/proxmox-boot-uuids was found in no public repository: it holds
+// the boot partitions' UUIDs, one per line, and this one is made up.
+TEST(SetupChains, ProxmoxAppliesWithProxmoxBootTool) {
+  for (const char* chain : {"B4-cmdline-adrianlsy-zfs", "B6-grub-spongey-pve"}) {
+    SCOPED_TRACE(chain);
+    Scratch s(find_case("debian-12_z370"));
+    lay(s, chain);
+    fs::create_directories(s.dir() / "etc/kernel");
+    std::ofstream(s.dir() / "etc/kernel/proxmox-boot-uuids") << "A1B2-C3D4\n";
+    auto before = tree(s.dir());
+    Result r = s.run({"setup", "--device", "01:00.0", "--apply", "--regenerate"});
+    ASSERT_EQ(r.rc, 0) << r.err;
+    std::string log = slurp(s.log());
+    EXPECT_EQ(log, "proxmox-boot-tool refresh\nupdate-initramfs -u -k all\n");
+    if (std::string(chain).rfind("B4", 0) == 0) {
+      EXPECT_EQ(slurp(s.dir() / "etc/kernel/cmdline"),
+                "root=ZFS=rpool/ROOT/pve-1 boot=zfs intel_iommu=on iommu=pt isolcpus=2-7 nohz_full=2-7 rcu_nocbs=2-7 "
+                "vfio-pci.ids=10de:1d01,10de:0fb8\n");
+      EXPECT_EQ(slurp(s.dir() / "etc/default/grub"), before.at("etc/default/grub")) << "GRUB does not boot this host";
+    } else {
+      Effective e = effective(find_case("debian-12_z370"), s.dir());
+      ASSERT_EQ(e.cmdlines.size(), 1u);
+      EXPECT_NE(join_words(e.cmdlines[0].second).find("intel_iommu=on vfio-pci.ids=10de:1d01,10de:0fb8"),
+                std::string::npos)
+          << join_words(e.cmdlines[0].second);
+    }
+    Result again = s.run({"setup", "--device", "01:00.0", "--apply"});
+    EXPECT_NE(again.out.find("Nothing to change"), std::string::npos) << again.out;
+    ASSERT_EQ(s.run({"undo", "--apply"}).rc, 0);
+    EXPECT_EQ(differences(before, tree(s.dir())), "");
+  }
+}
+
 }  // namespace
 }  // namespace vfioctl::test

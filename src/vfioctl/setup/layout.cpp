@@ -64,6 +64,19 @@ BootLayout detect_boot(const Root& root) {
   if (root.exists("/etc/kernelstub/configuration")) b.kernelstub = "/etc/kernelstub/configuration";
   bool grub_cfg = root.exists("/boot/grub/grub.cfg") || root.exists("/boot/grub2/grub.cfg");
   bool grub_tool = has_tool(root, "update-grub") || has_tool(root, "grub-mkconfig") || has_tool(root, "grub2-mkconfig");
+  // Proxmox VE with proxmox-boot-tool: systemd-boot hosts (UEFI, ZFS root)
+  // boot /etc/kernel/cmdline, GRUB hosts /etc/default/grub; both are copied
+  // to the boot partitions by `proxmox-boot-tool refresh`, not update-grub.
+  bool proxmox = root.exists("/etc/kernel/proxmox-boot-uuids");
+  const Command refresh = {{"proxmox-boot-tool", "refresh"},
+                           "copy the kernels and their command line to the boot partitions"};
+  if (proxmox && kernel_cmdline) {
+    b.kind = BootLayout::Kind::systemd_boot;
+    b.kernel_cmdline = true;
+    b.regenerate.push_back(refresh);
+    b.describe = "Proxmox VE, systemd-boot through proxmox-boot-tool (/etc/kernel/cmdline)";
+    return b;
+  }
   if (auto grub = root.read("/etc/default/grub"); grub && (grub_cfg || grub_tool)) {
     b.kind = BootLayout::Kind::grub;
     b.grub_file = "/etc/default/grub";
@@ -86,7 +99,10 @@ BootLayout detect_boot(const Root& root) {
     // its own options line, which grubby would edit; the entries are edited
     // here the same way, so that undo restores them byte for byte.
     if (shell_value(user, "GRUB_ENABLE_BLSCFG") == "true") b.entries = entries;
-    if (has_tool(root, "update-grub")) {
+    if (proxmox) {
+      b.regenerate.push_back(refresh);
+      b.describe = "Proxmox VE, GRUB through proxmox-boot-tool (/etc/default/grub)";
+    } else if (has_tool(root, "update-grub")) {
       b.regenerate.push_back({{"update-grub"}, "rebuild grub.cfg from /etc/default/grub"});
       b.describe = b.grub_dropins.empty() ? "GRUB (/etc/default/grub, update-grub)"
                                           : "GRUB (/etc/default/grub and /etc/default/grub.d/*.cfg, update-grub)";

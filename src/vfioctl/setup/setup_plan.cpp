@@ -257,6 +257,49 @@ Removal resolve_removal(const Host& host, const std::vector<std::string>& texts)
   return r;
 }
 
+// NixOS builds /etc and the boot entries from its configuration: vfioctl
+// edits neither, and says what to put in configuration.nix instead.
+[[noreturn]] void refuse_nixos(const Host& host, const SetupRequest& req, const Devices& dev,
+                               const std::vector<KernelArg>& args) {
+  std::vector<std::string> params;
+  for (const auto& a : args) {
+    params.push_back("\"" + arg_str(a) + "\"");
+    if (a.key == "iommu" && !dev.ids.empty()) params.push_back("\"vfio-pci.ids=" + join(dev.ids, ",") + "\"");
+  }
+  if (!dev.ids.empty() && std::none_of(args.begin(), args.end(), [](const KernelArg& a) { return a.key == "iommu"; }))
+    params.push_back("\"vfio-pci.ids=" + join(dev.ids, ",") + "\"");
+  std::vector<std::string> lines;
+  if (!params.empty()) lines.push_back("  boot.kernelParams = [ " + join(params, " ") + " ];");
+  std::vector<std::string> modprobe;
+  if (!dev.taken.empty()) {
+    std::vector<std::string> mods;
+    for (const auto& m : vfio_modules(host)) mods.push_back("\"" + m + "\"");
+    lines.push_back("  boot.initrd.kernelModules = [ " + join(mods, " ") + " ];");
+    if (!dev.ids.empty()) modprobe.push_back("options vfio-pci ids=" + join(dev.ids, ","));
+    for (const auto& d : competing_drivers(host, dev.taken)) modprobe.push_back("softdep " + d + " pre: vfio-pci");
+  }
+  if (req.windows) modprobe.push_back("options kvm ignore_msrs=1 report_ignored_msrs=0");
+  if (!modprobe.empty()) {
+    lines.push_back("  boot.extraModprobeConfig = ''");
+    for (const auto& m : modprobe) lines.push_back("    " + m);
+    lines.push_back("  '';");
+  }
+  std::string text =
+      "this is NixOS (/etc/NIXOS): it builds /etc and the boot entries from its configuration, so vfioctl edits "
+      "neither. Put these lines in /etc/nixos/configuration.nix (or a module it imports), then run "
+      "'nixos-rebuild boot' and reboot:\n" +
+      join(lines, "\n");
+  if (!dev.override_for.empty()) {
+    std::vector<std::string> addrs;
+    for (const auto& a : dev.override_for) addrs.push_back(a.str());
+    text +=
+        "\nThe host keeps another device with the same id, so these are bound by address instead of ids: set "
+        "driver_override to vfio-pci for " +
+        join(addrs, " ") + " in boot.initrd.preDeviceCommands";
+  }
+  throw Error(ExitCode::refused, text);
+}
+
 }  // namespace
 
 std::string Command::str() const {
@@ -364,6 +407,7 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
   }
   std::string fstab_body;
   auto args = kernel_args(host, req, dev, plan, &fstab_body);
+  if (root.exists("/etc/NIXOS")) refuse_nixos(host, req, dev, args);
 
   std::optional<BootLayout> boot;
   std::string boot_error;
