@@ -86,15 +86,12 @@ IdPlaces find_ids(const ModprobeConfig& mc, const std::vector<CmdlineTarget>& ta
     }
   }
   for (const auto& t : targets) {
-    bool found = false;
-    auto ids = cmdline_ids(t.words, &found);
     for (const auto& w : t.words) {
-      if (module_name(w.text.substr(0, w.text.find('='))) == "vfio_pci.ids") {
-        add(std::string_view(w.text).substr(w.text.find('=') + 1),
-            w.ours ? w.at.path + " (vfioctl's block)" : w.at.str());
-      }
+      auto v = ids_value(w.text);
+      if (!v) continue;
+      add(*v, w.ours ? w.at.path + " (vfioctl's block)" : w.at.str());
+      if (t.kind != CmdlineTarget::Kind::kernelstub) p.cmdline = true;
     }
-    if (found && t.kind != CmdlineTarget::Kind::kernelstub) p.cmdline = true;
   }
   for (const auto& m : irm.modules) {
     if (m.name != "vfio_pci") continue;
@@ -293,9 +290,9 @@ std::string modprobe_conf(const std::vector<std::string>& devices, const std::ve
 
 // The vfio modules in the initramfs, before any driver that would claim the
 // devices; only what the configuration lacks is added.
-void plan_initramfs(Drafts& drafts, const Root& root, const Host& host, const InitramfsLayout& ir,
-                    const InitramfsModules& irm, const std::vector<PciAddress>& taken,
-                    const std::vector<std::string>& ids, bool ids_in_initramfs, bool script, Plan& plan) {
+void plan_initramfs(Drafts& drafts, const Host& host, const InitramfsLayout& ir, const InitramfsModules& irm,
+                    const std::vector<PciAddress>& taken, const std::vector<std::string>& ids, bool ids_in_initramfs,
+                    bool script, Plan& plan) {
   auto needed = vfio_modules(host);
   std::vector<std::string> competing = early_drivers();
   for (auto& d : competing_drivers(host, taken)) {
@@ -385,7 +382,6 @@ void plan_initramfs(Drafts& drafts, const Root& root, const Host& host, const In
               m));
         }
       }
-      if (missing.empty() && !script && !root.read(kDracutFile)) break;
       if (missing.empty() && !script) break;  // vfioctl's file, if any, stays as it is
       std::string after =
           "# Written by vfioctl setup; 'vfioctl undo' restores what was here before.\n"

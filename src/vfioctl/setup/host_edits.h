@@ -54,7 +54,6 @@ class Drafts {
     if (!why.empty() && it->second.why.empty()) it->second.why = why;
     return it->second.after;
   }
-  bool existed(const std::string& path) { return m_root.read(path).has_value(); }
   bool changed(const std::string& path) const {
     auto it = m_files.find(path);
     return it != m_files.end() && it->second.before != it->second.after;
@@ -138,8 +137,8 @@ std::string modprobe_conf(const std::vector<std::string>& devices, const std::ve
 
 // The vfio modules in the initramfs, before any driver that would claim the
 // devices; only what the configuration lacks is added.
-void plan_initramfs(Drafts& drafts, const Root& root, const Host& host, const InitramfsLayout& ir,
-                    const InitramfsModules& irm, const std::vector<PciAddress>& taken,
-                    const std::vector<std::string>& ids, bool ids_in_initramfs, bool script, Plan& plan);
+void plan_initramfs(Drafts& drafts, const Host& host, const InitramfsLayout& ir, const InitramfsModules& irm,
+                    const std::vector<PciAddress>& taken, const std::vector<std::string>& ids, bool ids_in_initramfs,
+                    bool script, Plan& plan);
 
 }  // namespace vfioctl::setup

@@ -124,15 +124,9 @@ bool same_ids(std::string_view a, std::string_view b) {
   return std::set<std::string>(x.begin(), x.end()) == std::set<std::string>(y.begin(), y.end());
 }
 
-std::vector<std::string> cmdline_ids(const std::vector<CmdWord>& words, bool* found) {
-  std::vector<std::string> out;
-  if (found) *found = false;
-  for (const auto& w : words) {
-    if (!is_ids_key(key_of(w.text))) continue;
-    if (found) *found = true;
-    for (auto& id : split_ids(value_of(w.text).value_or(""))) out.push_back(std::move(id));
-  }
-  return out;
+std::optional<std::string> ids_value(const std::string& word) {
+  if (!is_ids_key(key_of(word))) return std::nullopt;
+  return value_of(word).value_or("");
 }
 
 CmdlineMerge merge_cmdline(const std::vector<CmdWord>& words, const CmdlineWants& want) {

@@ -44,9 +44,9 @@ CmdlineMerge merge_cmdline(const std::vector<CmdWord>& words, const CmdlineWants
 // The words after the edits and additions.
 std::vector<std::string> apply_merge(const std::vector<CmdWord>& words, const CmdlineMerge& m);
 
-// The vfio-pci ids of a command line (every vfio-pci.ids=/vfio_pci.ids=
-// word, in order), and whether it has one.
-std::vector<std::string> cmdline_ids(const std::vector<CmdWord>& words, bool* found = nullptr);
+// The value of a vfio-pci.ids= or vfio_pci.ids= word ("10de:1b81,..."), or
+// nullopt for any other word.
+std::optional<std::string> ids_value(const std::string& word);
 
 // "10de:1b81,10de:10f0" -> its ids, lower case. Empty parts and parts that
 // are not an id (vendor:device[:subvendor[:subdevice[:class[:mask]]]], hex;

@@ -206,6 +206,22 @@ std::vector<KernelArg> kernel_args(const Host& host, const SetupRequest& req, co
   return args;
 }
 
+// The kernel arguments with vfio-pci.ids=IDS after iommu= (or last), where
+// the earlier layout put it.
+std::vector<KernelArg> with_ids(const std::vector<KernelArg>& args, const std::vector<std::string>& ids) {
+  std::vector<KernelArg> out;
+  bool placed = ids.empty();
+  for (const auto& a : args) {
+    out.push_back(a);
+    if (a.key == "iommu" && !placed) {
+      out.push_back({"vfio-pci.ids", join(ids, ",")});
+      placed = true;
+    }
+  }
+  if (!placed) out.push_back({"vfio-pci.ids", join(ids, ",")});
+  return out;
+}
+
 // What --remove takes out: ids and driver_override addresses.
 struct Removal {
   std::vector<std::string> ids;
@@ -262,12 +278,7 @@ Removal resolve_removal(const Host& host, const std::vector<std::string>& texts)
 [[noreturn]] void refuse_nixos(const Host& host, const SetupRequest& req, const Devices& dev,
                                const std::vector<KernelArg>& args) {
   std::vector<std::string> params;
-  for (const auto& a : args) {
-    params.push_back("\"" + arg_str(a) + "\"");
-    if (a.key == "iommu" && !dev.ids.empty()) params.push_back("\"vfio-pci.ids=" + join(dev.ids, ",") + "\"");
-  }
-  if (!dev.ids.empty() && std::none_of(args.begin(), args.end(), [](const KernelArg& a) { return a.key == "iommu"; }))
-    params.push_back("\"vfio-pci.ids=" + join(dev.ids, ",") + "\"");
+  for (const auto& a : with_ids(args, dev.ids)) params.push_back("\"" + arg_str(a) + "\"");
   std::vector<std::string> lines;
   if (!params.empty()) lines.push_back("  boot.kernelParams = [ " + join(params, " ") + " ];");
   std::vector<std::string> modprobe;
@@ -430,12 +441,11 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
   for (const auto& a : dev.override_for) {
     if (std::find(override_for.begin(), override_for.end(), a) == override_for.end()) override_for.push_back(a);
   }
+  bool in_override = std::any_of(rm.addresses.begin(), rm.addresses.end(), [&](const PciAddress& a) {
+    return std::find(override_for.begin(), override_for.end(), a) != override_for.end();
+  });
   for (const auto& id : rm.ids) {
     bool in_ids = std::find(places.ids.begin(), places.ids.end(), id) != places.ids.end();
-    bool in_override = false;
-    for (const auto& a : rm.addresses) {
-      in_override |= std::find(override_for.begin(), override_for.end(), a) != override_for.end();
-    }
     if (!in_ids && !in_override) {
       throw input_error(fmt::format("--remove: {} is not passed by this host's configuration (vfio-pci ids: {})", id,
                                     places.ids.empty() ? "none" : join(places.ids, ",")));
@@ -473,13 +483,7 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
   // vfio_pci is built in (then only the command line reaches it).
   bool ids_arg = ids_on_cmdline && (boot || builtin);
   CmdlineWants want;
-  for (const auto& a : args) {
-    want.args.push_back(a);
-    if (a.key == "iommu" && ids_arg && !ids.empty()) want.args.push_back({"vfio-pci.ids", join(ids, ",")});
-  }
-  if (ids_arg && !ids.empty() &&
-      std::none_of(args.begin(), args.end(), [](const KernelArg& a) { return a.key == "iommu"; }))
-    want.args.push_back({"vfio-pci.ids", join(ids, ",")});
+  want.args = with_ids(args, ids_arg ? ids : std::vector<std::string>{});
   if (ids_arg && ids.empty() && places.cmdline) want.drop.push_back("vfio-pci.ids");
   want.amd = host.platform.vendor == CpuVendor::amd;
   want.iommu = !dev.taken.empty();
@@ -521,12 +525,15 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
   // modprobe.d: the ids where they are, softdeps once, vfioctl's own lines kept.
   // modprobe joins every options line and the module keeps the last ids=:
   // the merged list goes in that line; earlier ones are shadowed by it.
+  auto set_ids = [&](const ModprobeLine& line) {
+    std::string& text = drafts.text(line.at.path, 0644, "vfio-pci ids, merged where the host keeps them");
+    for (const auto& a : line.args) {
+      if (starts_with(a, "ids=")) edit_ids_word(text, line.at, line.last_line, a, ids, true);
+    }
+  };
   if (!places.user_lines.empty()) {
     const ModprobeLine* l = places.user_lines.back();
-    std::string& text = drafts.text(l->at.path, 0644, "vfio-pci ids, merged where the host keeps them");
-    for (const auto& a : l->args) {
-      if (starts_with(a, "ids=")) edit_ids_word(text, l->at, l->last_line, a, ids, true);
-    }
+    set_ids(*l);
     for (const auto* other : places.user_lines) {
       if (other == l) continue;
       // A removed id comes out of the shadowed lines too: with the last
@@ -534,10 +541,7 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
       auto theirs = split_ids(option_value(*other, "ids").value_or(""));
       if (std::any_of(theirs.begin(), theirs.end(),
                       [&](const std::string& id) { return std::find(ids.begin(), ids.end(), id) == ids.end(); })) {
-        std::string& t = drafts.text(other->at.path);
-        for (const auto& a : other->args) {
-          if (starts_with(a, "ids=")) edit_ids_word(t, other->at, other->last_line, a, ids, true);
-        }
+        set_ids(*other);
         continue;
       }
       plan.notes.push_back(
@@ -584,7 +588,8 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
   std::string conf = modprobe_conf(devices, ours_ids, !override_for.empty(), softdeps, windows, unsafe_irq);
   bool conf_has_content = false;
   for (auto l : split(conf, '\n')) conf_has_content |= !l.empty() && l[0] != '#';
-  if (conf_has_content || drafts.existed(kModprobeFile)) {
+  bool conf_exists = std::find(mc.files.begin(), mc.files.end(), kModprobeFile) != mc.files.end();
+  if (conf_has_content || conf_exists) {
     drafts.text(kModprobeFile, 0644,
                 "vfio-pci options, and vfio-pci loaded before the drivers that would claim the devices") = conf;
   }
@@ -605,12 +610,11 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
     if (ir.kind != InitramfsLayout::Kind::none) {
       plan.notes.push_back("initramfs: " + ir.describe);
       if (!dev.taken.empty() || places.initramfs) {
-        plan_initramfs(drafts, root, host, ir, irm, dev.taken, ids, places.initramfs, !override_for.empty(), plan);
+        plan_initramfs(drafts, host, ir, irm, dev.taken, ids, places.initramfs, !override_for.empty(), plan);
       }
       bool ir_changed = modprobe_changed;
       for (const auto& f : ir.files) ir_changed |= drafts.changed(f);
-      ir_changed |= drafts.changed("/etc/initramfs-tools/modules") || drafts.changed(kInitramfsHook) ||
-                    drafts.changed(kDracutFile);
+      ir_changed |= drafts.changed(kInitramfsHook) || drafts.changed(kDracutFile);
       if (ir_changed) {
         for (const auto& c : ir.regenerate) plan.commands.push_back(c);
       }
