@@ -341,7 +341,7 @@ void run_installed(const NewOptions& o) {
 
 // Creates the plan's images with qemu-img: only on the live host, never
 // over a file that appeared since the plan.
-void create_images(const GuestPlan& plan, const Root& root) {
+void create_images(const GuestPlan& plan, const Root& root, const Distro& distro) {
   for (const auto& img : plan.images) {
     if (!root.is_live()) {
       std::cerr << fmt::format("vfioctl: note: not creating {} (--root is not this host): {}\n", img.path,
@@ -352,9 +352,8 @@ void create_images(const GuestPlan& plan, const Root& root) {
     if (fs::exists(img.path, ec))
       throw Error(ExitCode::refused, fmt::format("{} appeared while planning; not creating it over", img.path));
     if (!program_exists("qemu-img"))
-      throw Error(ExitCode::refused, fmt::format("qemu-img is missing; it creates {} (Debian: apt-get install "
-                                                 "qemu-utils)",
-                                                 img.path));
+      throw Error(ExitCode::refused,
+                  fmt::format("qemu-img is missing; it creates {} ({})", img.path, distro.install("qemu-img")));
     ProcessResult r = run_process(img.argv());
     if (r.exit_code != 0)
       throw Error(ExitCode::refused, fmt::format("{} failed: {}", join(img.argv(), " "), trim(r.output)));
@@ -459,6 +458,7 @@ void add_new(CLI::App& app, GlobalOptions& g) {
       qo.initrd = absolute(o->test_initrd);
       qo.cmdline = o->test_cmdline;
       qo.serial_log = absolute(o->test_serial_log);
+      qo.distro = host.system.distro;
       script = qemu_script(plan, qo);
     }
     if (o->explain) print_explain(plan, host, std::cerr);
@@ -482,7 +482,7 @@ void add_new(CLI::App& app, GlobalOptions& g) {
                                                 "--apply', then restart libvirtd",
                                                 join(tune_actions(plan), ", "))});
     }
-    if (writes) create_images(plan, root);
+    if (writes) create_images(plan, root, host.system.distro);
     if (!g.json) print_summary(plan, writes);
     if (!o->output.empty()) {
       write_atomically(o->output, xml, o->force);

@@ -65,6 +65,17 @@ void check_regenerate(const Root& root, bool regenerate, bool chroot) {
         root.dir().string(), root.dir().string()));
 }
 
+// Commands that are the change itself (rpm-ostree kargs) run with --apply;
+// under --root, inside that tree only when asked (--chroot).
+void check_commands(const Root& root, const char* what, bool chroot) {
+  if (root.is_live() || chroot) return;
+  if (const char* log = std::getenv("VFIOCTL_COMMAND_LOG"); log && *log) return;
+  throw input_error(fmt::format(
+      "{} under --root {} changes the kernel arguments with that tree's rpm-ostree (chroot {} ...); add --chroot "
+      "if you trust it, or run without --apply and give the printed command yourself",
+      what, root.dir().string(), root.dir().string()));
+}
+
 // Runs the commands in order; the first failure throws Error(refused) after
 // `on_failure` ran.
 void run_commands(CommandRunner& runner, const std::vector<setup::Command>& commands,
@@ -120,6 +131,16 @@ void print_plan_json(const Plan& plan, const std::optional<JournalEntry>& entry,
     w.end_object();
   }
   w.end_array();
+  w.key("kargs");
+  if (plan.kargs.empty()) {
+    w.value(nullptr);
+  } else {
+    w.begin_object();
+    w.field("append", plan.kargs.append);
+    w.field("remove", plan.kargs.remove);
+    w.field("argv", plan.kargs.command().argv);
+    w.end_object();
+  }
   w.field("warnings", plan.warnings);
   w.field("notes", plan.notes);
   w.end_object();
@@ -159,6 +180,7 @@ void run_setup(const SetupOptions& o, GlobalOptions& g) {
     GuestSpec spec = load_guest_spec(o.for_spec);
     QemuConfRequest q;
     q.spec = o.for_spec;
+    q.distro = host.system.distro;
     if (spec.input.evdev == "paths") {
       q.devices = spec.input.devices;
     } else if (spec.input.evdev == "auto") {
@@ -180,6 +202,7 @@ void run_setup(const SetupOptions& o, GlobalOptions& g) {
 
   Plan plan = plan_setup(root, host, req);
   auto changed = plan.changed();
+  if (o.apply && !plan.kargs.empty()) check_commands(root, "setup --apply", o.chroot);
   if (!o.apply) {
     if (g.json) {
       print_plan_json(plan, std::nullopt, false);
@@ -187,13 +210,18 @@ void run_setup(const SetupOptions& o, GlobalOptions& g) {
     }
     for (const auto& w : plan.warnings) std::cerr << "vfioctl: warning: " << w << "\n";
     for (const auto& n : plan.notes) std::cerr << "vfioctl: note: " << n << "\n";
-    if (changed.empty()) {
+    if (changed.empty() && plan.kargs.empty()) {
       std::cout << "Nothing to change: the host is configured as asked.\n";
       return;
     }
     std::vector<FileChange> files;
     for (const auto* f : changed) files.push_back(*f);
     print_diff(files, std::cout);
+    if (!plan.kargs.empty()) {
+      std::cout << "\nWith --apply, this gives the next deployment its kernel arguments (undo takes back exactly "
+                   "these):\n  "
+                << plan.kargs.command().str() << "\n";
+    }
     if (!plan.commands.empty()) {
       std::cout << "\nThen, to rebuild the boot files (with --apply --regenerate):\n";
       for (const auto& c : plan.commands) std::cout << "  " << c.str() << "    # " << c.why << "\n";
@@ -215,6 +243,10 @@ void run_setup(const SetupOptions& o, GlobalOptions& g) {
       std::cout << "Nothing to change: the host is configured as asked.\n";
     return;
   }
+  if (!entry->kargs.empty()) {
+    auto runner = make_runner(root);
+    run_commands(*runner, {entry->kargs.command()}, [&]() { undo(root, real_fs(), *entry, true); });
+  }
   if (o.regenerate) {
     auto runner = make_runner(root);
     run_commands(*runner, plan.commands, [&]() {
@@ -227,12 +259,14 @@ void run_setup(const SetupOptions& o, GlobalOptions& g) {
     return;
   }
   for (const auto* f : changed) std::cout << (f->before ? "changed " : "created ") << f->path << "\n";
+  if (!entry->kargs.empty()) std::cout << "ran " << entry->kargs.command().str() << "\n";
   std::cout << fmt::format("Journal entry {}: 'vfioctl undo {}' restores every file.\n", entry->id, entry->id);
   if (!o.regenerate && !plan.commands.empty()) {
     std::cout << "Now rebuild the boot files (or run again with --apply --regenerate):\n";
     for (const auto& c : plan.commands) std::cout << "  " << c.str() << "\n";
   }
-  if (!plan.commands.empty()) std::cout << "Reboot for the kernel arguments and the initramfs to take effect.\n";
+  if (!plan.commands.empty() || !entry->kargs.empty())
+    std::cout << "Reboot for the kernel arguments and the initramfs to take effect.\n";
   for (const auto* f : changed) {
     if (f->path == "/etc/libvirt/qemu.conf") std::cout << "Restart libvirtd for qemu.conf to take effect.\n";
   }
@@ -297,6 +331,9 @@ void run_undo(const UndoOptions& o, GlobalOptions& g) {
   if (!o.apply) {
     std::cout << fmt::format("Undo of entry {} ({}, {}):\n", entry.id, entry.created, entry.command);
     print_diff(changes, std::cout);
+    if (!entry.kargs.empty())
+      std::cout << "\nWith --apply, this takes back the kernel arguments the entry gave:\n  "
+                << entry.kargs.inverse().command().str() << "\n";
     for (const auto& c : changes) {
       if (c.why != "restore") std::cerr << "vfioctl: warning: " << c.path << " changed since vfioctl wrote it\n";
     }
@@ -304,7 +341,14 @@ void run_undo(const UndoOptions& o, GlobalOptions& g) {
     return;
   }
   if (root.is_live() && ::geteuid() != 0) throw Error(ExitCode::refused, "undo --apply: run it as root (sudo)");
+  if (!entry.kargs.empty()) check_commands(root, "undo --apply", o.chroot);
   HostLock lock(root, g_command_line);
+  // The arguments first: when rpm-ostree fails, nothing was changed.
+  if (!entry.kargs.empty()) {
+    auto runner = make_runner(root);
+    run_commands(*runner, {entry.kargs.inverse().command()}, []() {});
+    std::cout << "ran " << entry.kargs.inverse().command().str() << "\n";
+  }
   undo(root, real_fs(), entry, o.force);
   std::cout << fmt::format("Restored {} file(s) of entry {}.\n", entry.files.size(), entry.id);
   if (!entry.commands.empty()) {

@@ -35,13 +35,13 @@ void run_snapshot(const GlobalOptions& g, const SnapshotOptions& o) {
           fmt::format("snapshot: {} already exists; choose a new name or pass --force to replace it", o.output));
     }
   }
-  if (tarball && !program_exists("tar")) {
-    throw Error(ExitCode::refused,
-                "snapshot: 'tar' is not installed; install it (apt install tar) or give a directory");
-  }
   Root root = open_root(g);
   root.set_recording(Recording::on);
   Host host = read_host(root, HostPart::all);
+  if (tarball && !program_exists("tar")) {
+    throw Error(ExitCode::refused, fmt::format("snapshot: 'tar' is not installed; install it ({}) or give a directory",
+                                               host.system.distro.install("tar")));
+  }
   // What guest specs meet on the host: USB devices, interfaces and bridges, DMI.
   {
     Notes env_notes;

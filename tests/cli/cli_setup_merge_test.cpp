@@ -351,7 +351,8 @@ TEST(SetupMergeSteps, AnUnknownBootloaderIsFineWhenNoArgumentIsNeeded) {
       << device.err;
   Result isolate = s.run({"setup", "--isolate", "2-5"});
   EXPECT_EQ(isolate.rc, 3);
-  EXPECT_NE(isolate.err.find("by hand: isolcpus=managed_irq,domain,2-5 nohz_full=2-5 rcu_nocbs=2-5"), std::string::npos)
+  EXPECT_NE(isolate.err.find("add by hand: isolcpus=managed_irq,domain,2-5 nohz_full=2-5 rcu_nocbs=2-5"),
+            std::string::npos)
       << isolate.err;
 }
 

@@ -263,8 +263,22 @@ TEST(Setup, RefusesAnUnknownBootloader) {
   Result none = bare.run({"setup", "--device", "01:00.0"});
   EXPECT_EQ(none.rc, 3);
   EXPECT_NE(none.err.find("no bootloader configuration recognised"), std::string::npos) << none.err;
-  EXPECT_NE(none.err.find("by hand: intel_iommu=on iommu=pt vfio-pci.ids=10de:1d01,10de:0fb8"), std::string::npos)
+  // Every part by hand: the command line, the modprobe.d file, the
+  // initramfs list's change, and nothing written.
+  EXPECT_NE(none.err.find("add by hand: intel_iommu=on iommu=pt vfio-pci.ids=10de:1d01,10de:0fb8"), std::string::npos)
       << none.err;
+  EXPECT_NE(none.err.find("/etc/modprobe.d/vfioctl.conf (vfio-pci options, and vfio-pci loaded before the drivers "
+                          "that would claim the devices):\n     # Written by vfioctl setup"),
+            std::string::npos)
+      << none.err;
+  EXPECT_NE(none.err.find("     softdep nouveau pre: vfio-pci\n"), std::string::npos) << none.err;
+  EXPECT_NE(none.err.find("/etc/initramfs-tools/modules (load the vfio modules from the initramfs, before GPU "
+                          "drivers), this change:"),
+            std::string::npos)
+      << none.err;
+  EXPECT_NE(none.err.find("     +vfio_pci\n"), std::string::npos) << none.err;
+  EXPECT_NE(none.err.find("Run  update-initramfs -u -k all"), std::string::npos) << none.err;
+  EXPECT_FALSE(fs::exists(bare.dir() / "etc/modprobe.d/vfioctl.conf"));
 }
 
 TEST(Setup, RefusesTheLiveRootDisk) {

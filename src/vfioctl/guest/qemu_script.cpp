@@ -418,7 +418,8 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
   line("# --- Programs ---");
   line(fmt::format("qemu={}", q(opt.emulator)));
   line(fmt::format("vfioctl={}", q(opt.vfioctl)));
-  line("command -v \"$qemu\" >/dev/null || die \"$qemu is missing (Debian: apt-get install qemu-system-x86)\"");
+  line(fmt::format("command -v \"$qemu\" >/dev/null || die {}",
+                   q(opt.emulator + " is missing (" + opt.distro.install("qemu") + ")")));
   line("command -v \"$vfioctl\" >/dev/null || die \"$vfioctl is missing: it pins the guest's threads\"");
   if (kvm) {
     line(
@@ -528,10 +529,10 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
 
   if (!direct && !plan.legacy) {
     line("# --- UEFI: the firmware, and this guest's own variables (copied once from the template) ---");
-    line(fmt::format("[ -r {} ] || die {}", q(p.code), q(p.code + " is missing (Debian: apt-get install ovmf)")));
+    line(fmt::format("[ -r {} ] || die {}", q(p.code), q(p.code + " is missing (" + opt.distro.install("ovmf") + ")")));
     line(fmt::format("if [ ! -e {} ]; then", q(p.vars)));
     line(fmt::format("  [ -r {} ] || die {}", q(p.vars_template),
-                     q(p.vars_template + " is missing (Debian: apt-get install ovmf)")));
+                     q(p.vars_template + " is missing (" + opt.distro.install("ovmf") + ")")));
     line(fmt::format("  mkdir -p {}", q(p.state)));
     line(fmt::format("  install -m 0600 {} {}", q(p.vars_template), q(p.vars)));
     line("fi");
@@ -540,7 +541,8 @@ std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt) {
 
   if (plan.spec.tpm) {
     line("# --- TPM 2.0 emulator: swtpm on a unix socket; it ends when QEMU closes the socket ---");
-    line("command -v swtpm >/dev/null || die \"swtpm is missing (Debian: apt-get install swtpm swtpm-tools)\"");
+    line(fmt::format("command -v swtpm >/dev/null || die {}",
+                     q("swtpm is missing (" + opt.distro.install("swtpm") + ")")));
     line(fmt::format("mkdir -p {}", q(p.tpm_state)));
     line(fmt::format("if [ ! -e {} ] && command -v swtpm_setup >/dev/null; then", q(p.tpm_state + "/tpm2-00.permall")));
     line("  # First start: manufacture the TPM (endorsement key and certificates), as libvirt does.");

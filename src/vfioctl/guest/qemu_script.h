@@ -9,6 +9,7 @@
 #include <string>
 
 #include "vfioctl/guest/guest_plan.h"
+#include "vfioctl/host/system.h"
 
 namespace vfioctl {
 
@@ -40,6 +41,8 @@ struct QemuOptions {
   // Serial console (and QEMU's monitor, Ctrl-A C) on the terminal instead:
   // QEMU stays in the foreground and pinning runs beside it.
   bool serial_stdio = false;
+  // The host's distribution: the script's errors name its packages.
+  Distro distro;
 };
 
 // The runtime and state directories a script uses (the defaults above

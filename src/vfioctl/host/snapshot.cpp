@@ -23,6 +23,7 @@ namespace {
 // left out rather than risk copying a person's files.
 const char* const kAllowed[] = {"/sys/", "/proc/", "/dev/", "/lib/modules/", "/usr/lib/modules/", "/etc/os-release",
                                 "/etc/default/grub", "/etc/kernel/cmdline", "/etc/modprobe.d/",
+                                "/etc/update-extlinux.conf", "/etc/kernel/proxmox-boot-uuids", "/run/ostree-booted",
                                 "/etc/libvirt/qemu.conf", "/usr/lib/os-release", "/var/lib/dpkg/status",
                                 // Only tested for existence: copied as empty placeholders.
                                 "/usr/bin/", "/usr/sbin/", "/usr/libexec/", "/usr/share/OVMF/", "/usr/share/edk2/",

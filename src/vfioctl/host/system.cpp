@@ -1,5 +1,7 @@
 #include "vfioctl/host/system.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "vfioctl/host/kernel.h"
@@ -194,6 +196,18 @@ void read_boot(const Root& root, System& s) {
     }
   }
   if (auto text = root.read("/etc/kernel/cmdline")) s.boot.kernel_cmdline = std::string(trim(*text));
+  if (auto text = root.read("/etc/update-extlinux.conf")) {
+    int n = 0;
+    for (auto line : split(*text, '\n')) {
+      ++n;
+      std::string_view t = trim(line);
+      if (!starts_with(t, "default_kernel_opts=")) continue;
+      s.boot.extlinux_line = n;
+      s.boot.extlinux_value = unquote(t.substr(20));
+    }
+  }
+  s.boot.ostree = root.exists("/run/ostree-booted");
+  s.boot.proxmox = root.exists("/etc/kernel/proxmox-boot-uuids");
 }
 
 }  // namespace
@@ -206,7 +220,60 @@ std::string Distro::family() const {
   if (is("fedora") || is("rhel") || is("centos")) return "fedora";
   if (is("arch")) return "arch";
   if (is("suse") || is("opensuse")) return "suse";
+  if (is("alpine")) return "alpine";
   return "";
+}
+
+namespace {
+
+std::string package_of(const std::string& family, const std::string& what) {
+  if (what == "ovmf") {
+    if (family == "fedora" || family == "arch") return "edk2-ovmf";
+    if (family == "suse") return "qemu-ovmf-x86_64";
+    return "ovmf";
+  }
+  if (what == "swtpm") return family == "debian" ? "swtpm swtpm-tools" : "swtpm";
+  if (what == "qemu") {
+    if (family == "debian") return "qemu-system-x86";
+    if (family == "fedora") return "qemu-kvm";
+    if (family == "arch") return "qemu-full";
+    if (family == "alpine") return "qemu-system-x86_64";
+    return "qemu";
+  }
+  if (what == "libvirt") {
+    if (family == "debian") return "libvirt-daemon-system";
+    if (family == "alpine") return "libvirt-daemon";
+    return "libvirt";
+  }
+  if (what == "qemu-img") {
+    if (family == "debian" || family == "alpine") return "qemu-utils";
+    if (family == "arch") return "qemu-img";
+    if (family == "suse") return "qemu-tools";
+    return "qemu-img";
+  }
+  if (what == "libvirt-dev") {
+    if (family == "debian") return "libvirt-dev";
+    if (family == "fedora" || family == "suse") return "libvirt-devel";
+    if (family == "alpine") return "libvirt-dev";
+    return "libvirt";
+  }
+  return what;
+}
+
+}  // namespace
+
+std::string Distro::package(const std::string& what) const { return package_of(family(), what); }
+
+std::string Distro::install(const std::string& what) const {
+  std::string f = family();
+  std::string p = package_of(f, what);
+  if (f == "debian") return "apt install " + p;
+  if (f == "fedora") return "dnf install " + p;
+  if (f == "arch") return "pacman -S " + p;
+  if (f == "suse") return "zypper install " + p;
+  if (f == "alpine") return "apk add " + p;
+  return fmt::format("install {} (Debian: {}, Fedora: {}, Arch: {}, Alpine: {})", what, package_of("debian", what),
+                     package_of("fedora", what), package_of("arch", what), package_of("alpine", what));
 }
 
 Distro parse_os_release(const std::string& text) {

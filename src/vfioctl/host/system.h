@@ -23,8 +23,15 @@ struct Distro {
   std::optional<std::string> version_id;   // "12"
   std::optional<std::string> pretty_name;  // "Debian GNU/Linux 12 (bookworm)"
   // The family that decides package names: "debian", "fedora", "arch",
-  // "suse", or "" when unknown.
+  // "suse", "alpine", or "" when unknown (from ID, then ID_LIKE).
   std::string family() const;
+  // The package that provides `what` ("ovmf", "swtpm", "qemu", "libvirt",
+  // "qemu-img", "tar") on this family, e.g. "edk2-ovmf" on Fedora.
+  std::string package(const std::string& what) const;
+  // The command that installs `what` here ("apt install ovmf", "apk add
+  // ovmf"); for an unknown family, the package names of the families vfioctl
+  // knows.
+  std::string install(const std::string& what) const;
 };
 
 struct NetInterface {
@@ -42,6 +49,11 @@ struct BootConfig {
   std::string grub_value;
   // /etc/kernel/cmdline (kernel-install, systemd-boot), trimmed.
   std::optional<std::string> kernel_cmdline;
+  // Alpine's /etc/update-extlinux.conf: the last default_kernel_opts= line.
+  std::optional<int> extlinux_line;
+  std::string extlinux_value;
+  bool ostree = false;   // /run/ostree-booted: arguments through rpm-ostree kargs
+  bool proxmox = false;  // /etc/kernel/proxmox-boot-uuids: applied with proxmox-boot-tool refresh
 };
 
 struct System {

@@ -55,31 +55,6 @@ void write_json(JsonWriter& w, const Finding& f) {
   w.end_object();
 }
 
-std::string package_for(const std::string& family, const std::string& what) {
-  if (what == "ovmf") {
-    if (family == "fedora" || family == "arch") return "edk2-ovmf";
-    if (family == "suse") return "qemu-ovmf-x86_64";
-    return "ovmf";
-  }
-  if (what == "swtpm") {
-    if (family == "debian") return "swtpm swtpm-tools";
-    return "swtpm";
-  }
-  if (what == "qemu") {
-    if (family == "debian") return "qemu-system-x86";
-    if (family == "fedora") return "qemu-kvm";
-    if (family == "arch") return "qemu-full";
-    return "qemu";
-  }
-  if (what == "libvirt") {
-    if (family == "debian") return "libvirt-daemon-system";
-    if (family == "fedora") return "libvirt";
-    if (family == "arch") return "libvirt";
-    return "libvirt";
-  }
-  return what;
-}
-
 using doctor_detail::Checks;
 
 std::vector<Finding> host_checks(const Host& host, const DoctorContext& ctx) {

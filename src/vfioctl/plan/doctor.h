@@ -22,8 +22,4 @@ std::vector<Finding> host_checks(const Host& host, const DoctorContext& ctx);
 // The checks for passing one device to a guest (H101...).
 std::vector<Finding> device_checks(const Host& host, const PciDevice& dev, const DoctorContext& ctx);
 
-// The package that provides `what` ("ovmf", "swtpm", "qemu", "libvirt") on
-// this distribution family, e.g. "edk2-ovmf" on Fedora.
-std::string package_for(const std::string& family, const std::string& what);
-
 }  // namespace vfioctl

@@ -15,17 +15,11 @@ namespace vfioctl::doctor_detail {
 
 namespace {
 
-std::string install_command(const std::string& family, const std::string& packages) {
-  if (family == "debian") return "apt install " + packages;
-  if (family == "fedora") return "dnf install " + packages;
-  if (family == "arch") return "pacman -S " + packages;
-  if (family == "suse") return "zypper install " + packages;
-  return "install the package(s) " + packages + " (names differ per distribution)";
-}
-
-std::string regenerate(const std::string& family) {
+std::string regenerate(const Host& host) {
+  std::string family = host.system.distro.family();
+  if (host.system.boot.proxmox) return "proxmox-boot-tool refresh";
   if (family == "fedora") return "grub2-mkconfig -o /boot/grub2/grub.cfg";
-  if (family == "arch") return "grub-mkconfig -o /boot/grub/grub.cfg";
+  if (family == "arch" || family == "alpine") return "grub-mkconfig -o /boot/grub/grub.cfg";
   return "update-grub";
 }
 
@@ -34,34 +28,58 @@ std::string regenerate(const std::string& family) {
 std::string add_kernel_arg(const Host& host, const std::string& arg) {
   std::string family = host.system.distro.family();
   const auto& boot = host.system.boot;
+  if (boot.ostree) {
+    return fmt::format("rpm-ostree kargs --append-if-missing={} (the next deployment gets it), then reboot", arg);
+  }
   if (boot.kernel_cmdline) {
-    return fmt::format(
-        "/etc/kernel/cmdline: append {} (\"{}\" -> \"{}\"), reinstall the kernel entries "
-        "(kernel-install, or your distribution's hook), then reboot",
-        arg, *boot.kernel_cmdline, trim(*boot.kernel_cmdline + " " + arg));
+    return fmt::format("/etc/kernel/cmdline: append {} (\"{}\" -> \"{}\"), {}, then reboot", arg, *boot.kernel_cmdline,
+                       trim(*boot.kernel_cmdline + " " + arg),
+                       boot.proxmox ? "run 'proxmox-boot-tool refresh'"
+                                    : "reinstall the kernel entries (kernel-install, or your distribution's hook)");
   }
   if (boot.grub_line) {
     std::string now = boot.grub_value;
     std::string next = now.empty() ? arg : now + " " + arg;
     return fmt::format("/etc/default/grub:{}: GRUB_CMDLINE_LINUX_DEFAULT=\"{}\" -> \"{}\", then run '{}' and reboot",
-                       *boot.grub_line, now, next, regenerate(family));
+                       *boot.grub_line, now, next, regenerate(host));
+  }
+  if (boot.extlinux_line) {
+    std::string now = boot.extlinux_value;
+    std::string next = now.empty() ? arg : now + " " + arg;
+    return fmt::format(
+        "/etc/update-extlinux.conf:{}: default_kernel_opts=\"{}\" -> \"{}\", then run 'update-extlinux' and reboot",
+        *boot.extlinux_line, now, next);
   }
   if (family == "fedora") return fmt::format("grubby --update-kernel=ALL --args='{}', then reboot", arg);
+  if (family == "alpine") {
+    return fmt::format(
+        "add {} to default_kernel_opts in /etc/update-extlinux.conf and run 'update-extlinux' (GRUB: "
+        "GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub, then 'grub-mkconfig -o /boot/grub/grub.cfg'), then reboot",
+        arg);
+  }
   return fmt::format(
       "add {} to GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub and run '{}' (systemd-boot: add it to "
       "/etc/kernel/cmdline), then reboot",
-      arg, regenerate(family));
+      arg, regenerate(host));
 }
 
 std::string remove_kernel_arg(const Host& host, const std::string& arg) {
   const auto& boot = host.system.boot;
+  if (boot.ostree) return fmt::format("rpm-ostree kargs --delete-if-present={}, then reboot", arg);
   if (boot.grub_line && boot.grub_value.find(arg) != std::string::npos) {
     return fmt::format(
         "/etc/default/grub:{}: take {} out of GRUB_CMDLINE_LINUX_DEFAULT=\"{}\", then run '{}' and reboot",
-        *boot.grub_line, arg, boot.grub_value, regenerate(host.system.distro.family()));
+        *boot.grub_line, arg, boot.grub_value, regenerate(host));
+  }
+  if (boot.extlinux_line && boot.extlinux_value.find(arg) != std::string::npos) {
+    return fmt::format(
+        "/etc/update-extlinux.conf:{}: take {} out of default_kernel_opts=\"{}\", then run 'update-extlinux' and "
+        "reboot",
+        *boot.extlinux_line, arg, boot.extlinux_value);
   }
   if (boot.kernel_cmdline && boot.kernel_cmdline->find(arg) != std::string::npos) {
-    return fmt::format("/etc/kernel/cmdline: take {} out, reinstall the kernel entries, then reboot", arg);
+    return fmt::format("/etc/kernel/cmdline: take {} out, {}, then reboot", arg,
+                       boot.proxmox ? "run 'proxmox-boot-tool refresh'" : "reinstall the kernel entries");
   }
   return fmt::format(
       "remove {} from the kernel command line (GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub, or "
@@ -516,20 +534,19 @@ void Checks::guest_features() {
 void Checks::software() {
   section = "Software";
   const auto& sys = host.system;
-  std::string fam = family();
   const char* owhy = "Passthrough guests boot with UEFI firmware (OVMF); GPUs expect it, and Windows 11 requires it.";
   if (!sys.ovmf.empty()) {
     add("H015", "OVMF (UEFI firmware)", Severity::pass, sys.ovmf.front() + version("ovmf"), owhy);
   } else {
     add("H015", "OVMF (UEFI firmware)", Severity::fail, "no OVMF firmware in the usual places", owhy,
-        install_command(fam, package_for(fam, "ovmf")));
+        sys.distro.install("ovmf"));
   }
   const char* swhy = "swtpm emulates the TPM 2.0 that Windows 11 requires.";
   if (sys.tools.count("swtpm")) {
     add("H016", "swtpm (TPM emulator)", Severity::pass, sys.tools.at("swtpm") + version("swtpm"), swhy);
   } else {
     add("H016", "swtpm (TPM emulator)", Severity::warn, "not installed (needed for Windows 11 guests)", swhy,
-        install_command(fam, package_for(fam, "swtpm")));
+        sys.distro.install("swtpm"));
   }
   const char* lwhy = "libvirt defines, starts and pins guests and sets their memory limits; vfioctl writes its XML.";
   if (sys.tools.count("libvirtd")) {
@@ -539,14 +556,13 @@ void Checks::software() {
         lwhy);
   } else {
     add("H017", "libvirt", Severity::warn, "libvirtd not installed (plain QEMU scripts still work)", lwhy,
-        install_command(fam, package_for(fam, "libvirt")));
+        sys.distro.install("libvirt"));
   }
   const char* qwhy = "QEMU runs the guest.";
   if (sys.tools.count("qemu")) {
     add("H018", "QEMU", Severity::pass, sys.tools.at("qemu") + version("qemu-system-x86") + version("qemu-kvm"), qwhy);
   } else {
-    add("H018", "QEMU", Severity::fail, "qemu-system-x86_64 not installed", qwhy,
-        install_command(fam, package_for(fam, "qemu")));
+    add("H018", "QEMU", Severity::fail, "qemu-system-x86_64 not installed", qwhy, sys.distro.install("qemu"));
   }
 }
 

@@ -25,9 +25,21 @@ struct Command {
   std::string str() const;        // shell-quoted, for display
 };
 
+// Kernel arguments changed by a command instead of a file edit: on
+// image-based hosts (ostree) `rpm-ostree kargs` writes a new deployment
+// with them. Journaled, so that undo takes back exactly what was changed.
+struct KargsChange {
+  std::vector<std::string> append;  // --append-if-missing=WORD
+  std::vector<std::string> remove;  // --delete-if-present=WORD
+  bool empty() const { return append.empty() && remove.empty(); }
+  Command command() const;      // rpm-ostree kargs --delete-if-present=... --append-if-missing=...
+  KargsChange inverse() const;  // what undoes it
+};
+
 struct Plan {
   std::vector<FileChange> files;         // in the order they are written
   std::vector<Command> commands;         // run after the files, with --regenerate
+  KargsChange kargs;                     // run after the files, with --apply (ostree)
   std::vector<std::string> kernel_args;  // the arguments the boot entries get
   std::vector<std::string> warnings;     // printed before the diff
   std::vector<std::string> notes;        // what was decided and why

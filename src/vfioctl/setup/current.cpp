@@ -46,6 +46,11 @@ bool is_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) |
 // words that cannot be edited.
 class GrubEval {
  public:
+  // `vars`: the variables that make the command line; `whole`: one of them
+  // whose value is a single word the kernel gets as whole=VALUE (extlinux's
+  // modules=), edited by rewriting its line.
+  explicit GrubEval(std::vector<std::string> names, std::string whole = {})
+      : m_vars(std::move(names)), m_whole(std::move(whole)) {}
   std::map<std::string, std::vector<CmdWord>> vars;
   std::map<std::string, std::string> last_file;  // var -> file of its last assignment
   std::vector<CmdWord> block_words;
@@ -71,15 +76,24 @@ class GrubEval {
   }
 
  private:
-  static constexpr std::string_view kVars[] = {"GRUB_CMDLINE_LINUX_DEFAULT", "GRUB_CMDLINE_LINUX"};
+  std::vector<std::string> m_vars;
+  std::string m_whole;
 
   void block_line(const std::string& path, std::string_view text) {
     std::string_view t = trim(text);
-    for (auto var : kVars) {
-      std::string prefix = std::string(var) + "=";
+    for (const auto& var : m_vars) {
+      std::string prefix = var + "=";
       if (!starts_with(t, prefix)) continue;
       block_path = path;
       std::string value = unquote(t.substr(prefix.size()));
+      if (var == m_whole) {
+        CmdWord c;
+        c.text = prefix + value;
+        c.at = {path, 0};
+        c.ours = true;
+        block_words.push_back(std::move(c));
+        continue;
+      }
       for (auto w : split_ws(value)) {
         if (starts_with(w, "$")) continue;
         CmdWord c;
@@ -97,7 +111,7 @@ class GrubEval {
     std::string_view t = trim(lines[i].text);
     if (starts_with(t, "export ")) t = trim(t.substr(7));
     std::string_view var;
-    for (auto v : kVars) {
+    for (const auto& v : m_vars) {
       if (starts_with(t, v) && t.size() > v.size() && t[v.size()] == '=') {
         var = v;
         break;
@@ -180,6 +194,18 @@ class GrubEval {
       line = lines[i + extra].number;
     }
     flush();
+    if (var == m_whole && extra == 0 && out.size() == 1 && out[0].at.line > 0) {
+      // One word, rewritten with its line: modules=sd-mod,usb-storage,ext4.
+      std::string whole_value = out[0].text;
+      out.clear();
+      if (!whole_value.empty()) {
+        CmdWord w;
+        w.text = std::string(var) + "=" + whole_value;
+        w.at = {path, lines[i].number};
+        w.whole_line = true;
+        out.push_back(std::move(w));
+      }
+    }
     vars[std::string(var)] = std::move(out);
     last_file[std::string(var)] = path;
     return extra;
@@ -238,6 +264,8 @@ std::string CmdlineTarget::describe() const {
     case Kind::entry: return "the boot entry " + path;
     case Kind::kernel_cmdline: return "/etc/kernel/cmdline";
     case Kind::kernelstub: return "kernelstub's configuration";
+    case Kind::extlinux: return "extlinux's command line";
+    case Kind::ostree: return "the booted deployment's arguments";
   }
   return path;
 }
@@ -302,8 +330,57 @@ std::optional<std::string> option_value(const ModprobeLine& line, std::string_vi
 
 std::vector<CmdlineTarget> read_cmdlines(const Root& root, const BootLayout& boot, std::vector<std::string>& notes) {
   std::vector<CmdlineTarget> out;
+  if (boot.kind == BootLayout::Kind::extlinux) {
+    // update-extlinux gives the kernel modules=$modules, then
+    // default_kernel_opts; vfioctl's block may set both.
+    GrubEval ev({"modules", "default_kernel_opts"}, "modules");
+    ev.file(boot.grub_file, root.read(boot.grub_file).value_or(""), 0, {});
+    if (ev.unclosed) {
+      throw input_error(
+          fmt::format("{}: the quote opened on this line never closes; update-extlinux would fail on this file too. "
+                      "Close it, then run setup again",
+                      ev.unclosed->str()));
+    }
+    CmdlineTarget t;
+    t.kind = CmdlineTarget::Kind::extlinux;
+    t.path = boot.grub_file;
+    t.words = ev.vars["modules"];
+    for (const auto& w : ev.vars["default_kernel_opts"]) t.words.push_back(w);
+    t.words.insert(t.words.end(), ev.block_words.begin(), ev.block_words.end());
+    t.block_path = ev.block_path;
+    out.push_back(std::move(t));
+  }
+  if (boot.kind == BootLayout::Kind::ostree) {
+    // The booted deployment's arguments: its loader entry is the one whose
+    // ostree= matches the running kernel's (the next deployment's may
+    // differ until a reboot); the running command line when none does.
+    std::string running = root.read("/proc/cmdline").value_or("");
+    std::string booted;
+    for (auto w : split_ws(running)) {
+      if (starts_with(w, "ostree=")) booted = std::string(w);
+    }
+    CmdlineTarget t;
+    t.kind = CmdlineTarget::Kind::ostree;
+    t.path = "/proc/cmdline";
+    for (const auto& e : boot.entries) {
+      auto text = root.read(e);
+      if (!text || booted.empty()) continue;
+      auto words = words_of_lines(e, *text, true);
+      if (std::any_of(words.begin(), words.end(), [&](const CmdWord& w) { return w.text == booted; })) {
+        t.path = e;
+        t.words = std::move(words);
+        break;
+      }
+    }
+    if (t.path == "/proc/cmdline") {
+      for (auto w : split_ws(running)) t.words.push_back({std::string(w), {"/proc/cmdline", 0}, 0});
+    }
+    for (auto& w : t.words) w.at.line = 0;  // not edited in place: rpm-ostree writes the entries
+    out.push_back(std::move(t));
+    return out;
+  }
   if (boot.kind == BootLayout::Kind::grub) {
-    GrubEval ev;
+    GrubEval ev({"GRUB_CMDLINE_LINUX_DEFAULT", "GRUB_CMDLINE_LINUX"});
     auto dropins = [&]() {
       for (const auto& d : boot.grub_dropins) {
         if (auto text = root.read(d)) ev.file(d, *text, 0, {});
@@ -433,6 +510,7 @@ InitramfsModules read_initramfs_modules(const Root& root, const InitramfsLayout&
       }
       break;
     }
+    case InitramfsLayout::Kind::mkinitfs:  // features put modules in the image; the kernel's modules= loads them
     case InitramfsLayout::Kind::none: break;
   }
   return m;

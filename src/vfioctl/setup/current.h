@@ -54,17 +54,20 @@ std::optional<std::string> option_value(const ModprobeLine& line, std::string_vi
 
 // One word of a kernel command line and where it is written.
 struct CmdWord {
-  std::string text;   // "intel_iommu=on"
-  Place at;           // path and line it is written on; line 0: not editable
-  int nth = 0;        // which occurrence of `text` on that line (0-based)
-  bool ours = false;  // in vfioctl's managed block (GRUB), which is rewritten whole
+  std::string text;         // "intel_iommu=on"
+  Place at;                 // path and line it is written on; line 0: not editable
+  int nth = 0;              // which occurrence of `text` on that line (0-based)
+  bool ours = false;        // in vfioctl's managed block (GRUB), which is rewritten whole
+  bool whole_line = false;  // the only word of its line (extlinux's modules=): edited by rewriting the line
 };
 
 // One kernel command line that boots: GRUB's (GRUB_CMDLINE_LINUX then
-// GRUB_CMDLINE_LINUX_DEFAULT, after every file grub-mkconfig sources), one
-// loader entry's options, /etc/kernel/cmdline, kernelstub's options.
+// GRUB_CMDLINE_LINUX_DEFAULT, after every file grub-mkconfig sources),
+// extlinux's (modules= then default_kernel_opts), one loader entry's
+// options, /etc/kernel/cmdline, kernelstub's options, or the booted ostree
+// deployment's arguments (changed with rpm-ostree, not in a file).
 struct CmdlineTarget {
-  enum class Kind { grub, entry, kernel_cmdline, kernelstub } kind = Kind::grub;
+  enum class Kind { grub, extlinux, entry, kernel_cmdline, kernelstub, ostree } kind = Kind::grub;
   std::string path;  // the file (GRUB: the file the additions go to)
   // The words in the order the kernel gets them; on GRUB, the words of
   // vfioctl's managed block (`ours`) last: they are merged like the user's,

@@ -131,9 +131,14 @@ bool edit_cmdline_target(Drafts& drafts, const CmdlineTarget& t, const CmdlineMe
                          Plan& plan) {
   // In-place word edits, grouped by file.
   std::map<std::string, std::vector<LineWordEdit>> by_file;
+  std::map<std::string, std::vector<std::pair<int, std::string>>> lines_by_file;  // whole-line words
   for (const auto& e : m.edits) {
     const CmdWord& w = t.words[e.index];
     if (w.ours) continue;  // the block is written whole below
+    if (w.whole_line && w.at.line > 0 && e.text) {
+      lines_by_file[w.at.path].emplace_back(w.at.line, *e.text);
+      continue;
+    }
     if (w.at.line <= 0) {
       plan.warnings.push_back(
           fmt::format("{}: '{}' comes from a variable vfioctl does not evaluate; change it by hand to {}", w.at.path,
@@ -151,12 +156,22 @@ bool edit_cmdline_target(Drafts& drafts, const CmdlineTarget& t, const CmdlineMe
     text = edit_words_in_lines(text, edits);
     changed |= text != before;
   }
+  for (const auto& [path, lines] : lines_by_file) {
+    std::string& text = drafts.text(path, 0644, "kernel arguments");
+    std::string before = text;
+    for (const auto& [line, now] : lines) text = replace_lines(text, line, line, now);
+    changed |= text != before;
+  }
   switch (t.kind) {
+    case CmdlineTarget::Kind::ostree: break;  // rpm-ostree kargs (plan_kargs), no file
+    case CmdlineTarget::Kind::extlinux:
     case CmdlineTarget::Kind::grub: {
+      const char* why = t.kind == CmdlineTarget::Kind::grub ? "kernel arguments for the GRUB entries"
+                                                            : "kernel arguments for the extlinux entries";
       // vfioctl's block goes at the end of the file that assigns the
       // variable last, so that nothing sourced after it replaces it.
       if (!t.block_path.empty() && t.block_path != t.path) {
-        std::string& old = drafts.text(t.block_path, 0644, "kernel arguments for the GRUB entries");
+        std::string& old = drafts.text(t.block_path, 0644, why);
         std::string before = old;
         old = set_managed_block(old, kBlockTitle, "");
         changed |= old != before;
@@ -175,13 +190,24 @@ bool edit_cmdline_target(Drafts& drafts, const CmdlineTarget& t, const CmdlineMe
           block.push_back(*m.edits[e].text);
       }
       block.insert(block.end(), added.begin(), added.end());
-      std::string body;
-      if (!block.empty()) body = fmt::format("{0}=\"${{{0}}} {1}\"", grub_var, join(block, " "));
-      std::string& text = drafts.text(t.path, 0644, "kernel arguments for the GRUB entries");
+      // extlinux's modules= is a variable of its own (update-extlinux
+      // writes modules=$modules): set on a line of its own.
+      std::string lines_before;
+      if (t.kind == CmdlineTarget::Kind::extlinux) {
+        std::erase_if(block, [&](const std::string& w) {
+          if (!starts_with(w, "modules=")) return false;
+          lines_before += w + "\n";
+          return true;
+        });
+      }
+      std::string body = lines_before;
+      if (!block.empty()) body += fmt::format("{0}=\"${{{0}}} {1}\"", grub_var, join(block, " "));
+      if (!body.empty() && body.back() == '\n') body.pop_back();
+      std::string& text = drafts.text(t.path, 0644, why);
       std::string before = text;
       text = set_managed_block(text, kBlockTitle, body);
       changed |= text != before;
-      if (t.path != "/etc/default/grub" && !block.empty()) {
+      if (t.kind == CmdlineTarget::Kind::grub && t.path != "/etc/default/grub" && !block.empty()) {
         plan.notes.push_back(fmt::format(
             "{} sets {} after /etc/default/grub: the added arguments go in a block at its end", t.path, grub_var));
       }
@@ -390,6 +416,33 @@ void plan_initramfs(Drafts& drafts, const Host& host, const InitramfsLayout& ir,
       if (missing.empty()) after = "# Written by vfioctl setup; 'vfioctl undo' restores what was here before.\n";
       if (script) after += fmt::format("install_items+=\" {} \"\n", kOverrideScript);
       drafts.text(kDracutFile, 0644, why) = after;
+      break;
+    }
+    case InitramfsLayout::Kind::mkinitfs: {
+      // A feature puts files in the image; it loads nothing. vfio-pci loads
+      // early through the kernel's modules= (setup_plan), and reads its ids
+      // and softdeps from vfioctl.conf, which the feature carries.
+      const std::string header = "# Written by vfioctl setup; 'vfioctl undo' restores what was here before.\n";
+      drafts.text(kMkinitfsModules, 0644, "put the vfio modules in the initramfs") = header + "kernel/drivers/vfio\n";
+      std::string files = header + kModprobeFile + "\n";
+      if (script) files += std::string(kOverrideScript) + "\n";
+      drafts.text(kMkinitfsFiles, 0644, "put vfio-pci's options in the initramfs") = files;
+      const std::string conf = "/etc/mkinitfs/mkinitfs.conf";
+      std::string& text = drafts.text(conf, 0644, "add vfioctl's feature to the initramfs");
+      int line = 0, n = 0;
+      for (const auto& l : split(text, '\n')) {
+        ++n;
+        if (starts_with(trim(l), "features=")) line = n;
+      }
+      if (line > 0) {
+        text = edit_array_at(text, line, [&](const std::vector<std::string>& words) {
+          std::vector<std::string> out = words;
+          if (std::find(out.begin(), out.end(), kMkinitfsFeature) == out.end()) out.push_back(kMkinitfsFeature);
+          return out;
+        });
+      } else {
+        text = set_managed_block(text, kBlockTitle, fmt::format("features=\"$features {}\"", kMkinitfsFeature));
+      }
       break;
     }
     case InitramfsLayout::Kind::none: break;

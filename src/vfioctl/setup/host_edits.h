@@ -27,6 +27,10 @@ inline constexpr const char* kModprobeFile = "/etc/modprobe.d/vfioctl.conf";
 inline constexpr const char* kOverrideScript = "/etc/vfioctl/vfio-override.sh";
 inline constexpr const char* kInitramfsHook = "/etc/initramfs-tools/hooks/vfioctl";
 inline constexpr const char* kDracutFile = "/etc/dracut.conf.d/vfioctl.conf";
+// Alpine's mkinitfs: vfioctl's feature, named in features= of mkinitfs.conf.
+inline constexpr const char* kMkinitfsFeature = "vfioctl";
+inline constexpr const char* kMkinitfsModules = "/etc/mkinitfs/features.d/vfioctl.modules";
+inline constexpr const char* kMkinitfsFiles = "/etc/mkinitfs/features.d/vfioctl.files";
 inline constexpr const char* kBlockTitle = "managed by vfioctl setup; 'vfioctl undo' restores the file";
 
 // Draft contents of the files a plan edits: each read once through Root,

@@ -60,6 +60,15 @@ bool has_tool(const Root& root, const std::string& name) {
 BootLayout detect_boot(const Root& root) {
   BootLayout b;
   auto entries = loader_entries(root);
+  // Image-based hosts (Fedora Silverblue/Kinoite, Bazzite, bootc): the
+  // boot entries are the deployments', written by ostree; /etc/default/grub
+  // and the BLS files there are not what boots.
+  if (root.exists("/run/ostree-booted")) {
+    b.kind = BootLayout::Kind::ostree;
+    b.describe = "ostree deployments (rpm-ostree kargs)";
+    b.entries = entries;  // read only: the booted deployment's arguments
+    return b;
+  }
   bool kernel_cmdline = root.exists("/etc/kernel/cmdline");
   if (root.exists("/etc/kernelstub/configuration")) b.kernelstub = "/etc/kernelstub/configuration";
   bool grub_cfg = root.exists("/boot/grub/grub.cfg") || root.exists("/boot/grub2/grub.cfg");
@@ -121,6 +130,18 @@ BootLayout detect_boot(const Root& root) {
     }
     return b;
   }
+  // Alpine's extlinux: update-extlinux writes /boot/extlinux.conf from
+  // /etc/update-extlinux.conf (which it sources as shell), so an edit of
+  // extlinux.conf's APPEND alone is lost at the next kernel update.
+  if (root.exists("/etc/update-extlinux.conf") &&
+      (has_tool(root, "update-extlinux") || root.exists("/boot/extlinux.conf"))) {
+    b.kind = BootLayout::Kind::extlinux;
+    b.grub_file = "/etc/update-extlinux.conf";
+    b.grub_var = "default_kernel_opts";
+    b.regenerate.push_back({{"update-extlinux"}, "rebuild /boot/extlinux.conf from /etc/update-extlinux.conf"});
+    b.describe = "extlinux (/etc/update-extlinux.conf, update-extlinux)";
+    return b;
+  }
   if (!entries.empty() || kernel_cmdline) {
     b.kind = BootLayout::Kind::systemd_boot;
     b.entries = entries;
@@ -136,7 +157,8 @@ BootLayout detect_boot(const Root& root) {
   throw Error(ExitCode::refused,
               "no bootloader configuration recognised: looked for /etc/default/grub with /boot/grub*/grub.cfg (GRUB), "
               "loader entries in /boot/loader/entries, /efi/loader/entries or /boot/efi/loader/entries "
-              "(systemd-boot) and /etc/kernel/cmdline (kernel-install). vfioctl does not guess where the kernel "
+              "(systemd-boot), /etc/kernel/cmdline (kernel-install), /etc/update-extlinux.conf (extlinux) and "
+              "/run/ostree-booted (rpm-ostree). vfioctl does not guess where the kernel "
               "command line lives");
 }
 
@@ -160,6 +182,11 @@ InitramfsLayout detect_initramfs(const Root& root) {
     for (auto& d : dropins(root, "/etc/dracut.conf.d", ".conf")) l.files.push_back(std::move(d));
     l.regenerate.push_back({{"dracut", "--regenerate-all", "--force"}, "rebuild the initramfs images"});
     l.describe = "dracut (/etc/dracut.conf.d, dracut --regenerate-all)";
+  } else if (root.exists("/etc/mkinitfs/mkinitfs.conf") || has_tool(root, "mkinitfs")) {
+    l.kind = InitramfsLayout::Kind::mkinitfs;
+    l.files = {"/etc/mkinitfs/mkinitfs.conf"};
+    l.regenerate.push_back({{"mkinitfs"}, "rebuild the initramfs of the running kernel"});
+    l.describe = "mkinitfs (/etc/mkinitfs/mkinitfs.conf, features.d, mkinitfs)";
   }
   return l;
 }

@@ -15,9 +15,13 @@ namespace vfioctl::setup {
 
 // Where the kernel command line lives and how the boot files are rebuilt.
 struct BootLayout {
-  enum class Kind { grub, systemd_boot } kind = Kind::grub;
-  std::string grub_file;  // /etc/default/grub
-  std::string grub_var;   // GRUB_CMDLINE_LINUX_DEFAULT or GRUB_CMDLINE_LINUX
+  // grub: /etc/default/grub (and grub.d); extlinux: Alpine's
+  // /etc/update-extlinux.conf, a shell file like GRUB's that update-extlinux
+  // sources; systemd_boot: loader entries and /etc/kernel/cmdline; ostree:
+  // the deployments' arguments, changed only through `rpm-ostree kargs`.
+  enum class Kind { grub, extlinux, systemd_boot, ostree } kind = Kind::grub;
+  std::string grub_file;  // /etc/default/grub; extlinux: /etc/update-extlinux.conf
+  std::string grub_var;   // GRUB_CMDLINE_LINUX_DEFAULT or GRUB_CMDLINE_LINUX; extlinux: default_kernel_opts
   // /etc/default/grub.d/*.cfg in the order grub-mkconfig sources them (byte
   // order of the names), when this GRUB reads them: Debian's grub-mkconfig
   // sources them after /etc/default/grub; some distributions (Garuda) add a
@@ -32,7 +36,9 @@ struct BootLayout {
 };
 
 struct InitramfsLayout {
-  enum class Kind { initramfs_tools, mkinitcpio, dracut, none } kind = Kind::none;
+  // mkinitfs: Alpine's (features in /etc/mkinitfs/mkinitfs.conf, each a
+  // features.d/NAME.modules and NAME.files list).
+  enum class Kind { initramfs_tools, mkinitcpio, dracut, mkinitfs, none } kind = Kind::none;
   // mkinitcpio: /etc/mkinitcpio.conf then /etc/mkinitcpio.conf.d/*.conf;
   // dracut: /etc/dracut.conf then /etc/dracut.conf.d/*.conf (existing ones).
   std::vector<std::string> files;

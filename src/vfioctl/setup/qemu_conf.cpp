@@ -21,9 +21,8 @@ constexpr const char* kTitle = "what guests need from libvirt (vfioctl setup --f
 void plan_qemu_conf(const Root& root, const QemuConfRequest& req, Plan& plan) {
   auto before = root.read(kQemuConf);
   if (!before)
-    throw Error(ExitCode::refused, fmt::format("--for {}: {} is missing: is libvirt installed (Debian: "
-                                               "libvirt-daemon-system)?",
-                                               req.spec, kQemuConf));
+    throw Error(ExitCode::refused, fmt::format("--for {}: {} is missing: is libvirt installed? ({})", req.spec,
+                                               kQemuConf, req.distro.install("libvirt")));
   // The user's own settings, outside vfioctl's block: one key set twice is
   // a guess about which libvirt reads, so vfioctl does not write it.
   QemuConf theirs = parse_qemu_conf(without_managed_block(*before));

@@ -13,7 +13,9 @@
 #include "vfioctl/setup/edits.h"
 #include "vfioctl/setup/host_edits.h"
 #include "vfioctl/setup/merge.h"
+#include "vfioctl/setup/transaction.h"
 #include "vfioctl/util/cpulist.h"
+#include "vfioctl/util/diff.h"
 #include "vfioctl/util/error.h"
 #include "vfioctl/util/strings.h"
 
@@ -273,6 +275,42 @@ Removal resolve_removal(const Host& host, const std::vector<std::string>& texts)
   return r;
 }
 
+// What setup could not place on a host whose boot chain it does not know:
+// it refuses and prints every part to do by hand.
+struct ByHand {
+  std::vector<std::string> looked_for;  // what was not recognised, and where vfioctl looked
+  std::string cmdline;                  // kernel arguments the boot entries lack
+  std::vector<std::string> modules;     // to load from the initramfs, first
+};
+
+[[noreturn]] void refuse_by_hand(const ByHand& h, const Plan& plan) {
+  std::string text = "vfioctl does not know how this host boots, so it changes nothing: " + join(h.looked_for, "; ") +
+                     ".\nBy hand, the same setup is:";
+  int n = 0;
+  if (!h.cmdline.empty()) {
+    text += fmt::format("\n{}. The kernel command line, in your boot loader's configuration; add by hand: {}", ++n,
+                        h.cmdline);
+  }
+  // A new file whole; a file that exists as the change to it.
+  for (const auto* f : plan.changed()) {
+    if (!f->after) continue;
+    text += fmt::format("\n{}. {} ({}){}\n", ++n, f->path, f->why, f->before ? ", this change:" : ":");
+    std::string body = f->before ? unified_diff(f->path, f->before, f->after) : *f->after;
+    for (auto l : split(body, '\n')) {
+      if (!l.empty()) text += "     " + std::string(l) + "\n";
+    }
+    text.pop_back();
+  }
+  if (!h.modules.empty()) {
+    text += fmt::format(
+        "\n{}. Initramfs: load {} from it before any GPU driver, with /etc/modprobe.d/vfioctl.conf inside it", ++n,
+        join(h.modules, " "));
+  }
+  for (const auto& c : plan.commands) text += fmt::format("\n{}. Run  {}  ({})", ++n, c.str(), c.why);
+  text += fmt::format("\n{}. Rebuild the initramfs and the boot entries the way this host does, then reboot.", ++n);
+  throw Error(ExitCode::refused, text);
+}
+
 // NixOS builds /etc and the boot entries from its configuration: vfioctl
 // edits neither, and says what to put in configuration.nix instead.
 [[noreturn]] void refuse_nixos(const Host& host, const SetupRequest& req, const Devices& dev,
@@ -311,6 +349,61 @@ Removal resolve_removal(const Host& host, const std::vector<std::string>& texts)
   throw Error(ExitCode::refused, text);
 }
 
+// The ostree deployment that boots next: the booted one's arguments with
+// what vfioctl's applied journal entries changed since (rpm-ostree writes a
+// new deployment; it boots after a restart). A second run before the restart
+// then neither adds an argument again nor journals it twice.
+void pending_kargs(const Root& root, CmdlineTarget& t, Plan& plan) {
+  for (const auto& e : Journal(root, real_fs()).list()) {
+    if (e.state != "applied" || e.kargs.empty()) continue;
+    std::vector<std::string> waiting;
+    for (const auto& w : e.kargs.remove) {
+      auto it = std::find_if(t.words.begin(), t.words.end(), [&](const CmdWord& c) { return c.text == w; });
+      if (it != t.words.end()) t.words.erase(it);
+    }
+    for (const auto& w : e.kargs.append) {
+      if (std::none_of(t.words.begin(), t.words.end(), [&](const CmdWord& c) { return c.text == w; })) {
+        t.words.push_back({w, {"journal entry " + e.id, 0}, 0});
+        waiting.push_back(w);
+      }
+    }
+    if (!waiting.empty()) {
+      plan.notes.push_back(fmt::format("journal entry {} gave the next deployment {}; they take effect after a restart",
+                                       e.id, join(waiting, " ")));
+    }
+  }
+}
+
+// The rpm-ostree kargs for an ostree target's merge: a replaced word is
+// deleted and its new text appended; additions are appended.
+KargsChange plan_kargs(const CmdlineTarget& t, const CmdlineMerge& m) {
+  KargsChange k;
+  for (const auto& e : m.edits) {
+    k.remove.push_back(t.words[e.index].text);
+    if (e.text) k.append.push_back(*e.text);
+  }
+  for (const auto& a : m.add) k.append.push_back(arg_str(a));
+  return k;
+}
+
+// A module-list argument (Alpine's modules=, dracut's rd.driver.pre=) with
+// `needed` joined to what the target's words list already (every
+// occurrence, in order; the merge writes the list once, in the first).
+KernelArg module_list_arg(const CmdlineTarget& t, const std::string& key, const std::vector<std::string>& needed) {
+  std::vector<std::string> out;
+  for (const auto& w : t.words) {
+    if (!starts_with(w.text, key + "=")) continue;
+    for (auto m : split(std::string_view(w.text).substr(key.size() + 1), ',')) {
+      if (!m.empty() && std::find(out.begin(), out.end(), m) == out.end()) out.emplace_back(m);
+    }
+  }
+  for (const auto& m : needed) {
+    bool listed = std::any_of(out.begin(), out.end(), [&](const std::string& h) { return module_name(h) == m; });
+    if (!listed) out.push_back(m);
+  }
+  return KernelArg{key, join(out, ",")};
+}
+
 }  // namespace
 
 std::string Command::str() const {
@@ -333,6 +426,20 @@ std::string shell_quote(const std::string& word) {
       out += c;
   }
   return out + "'";
+}
+
+Command KargsChange::command() const {
+  Command c{{"rpm-ostree", "kargs"}, "change the kernel arguments of the next deployment"};
+  for (const auto& w : remove) c.argv.push_back("--delete-if-present=" + w);
+  for (const auto& w : append) c.argv.push_back("--append-if-missing=" + w);
+  return c;
+}
+
+KargsChange KargsChange::inverse() const {
+  KargsChange k;
+  k.append = remove;
+  k.remove = append;
+  return k;
 }
 
 std::vector<const FileChange*> Plan::changed() const {
@@ -418,6 +525,7 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
   }
   std::string fstab_body;
   auto args = kernel_args(host, req, dev, plan, &fstab_body);
+  ByHand by_hand;
   if (root.exists("/etc/NIXOS")) refuse_nixos(host, req, dev, args);
 
   std::optional<BootLayout> boot;
@@ -432,6 +540,10 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
   Ours ours = read_ours(root);
   std::vector<CmdlineTarget> targets;
   if (boot) targets = read_cmdlines(root, *boot, plan.notes);
+  bool ostree = boot && boot->kind == BootLayout::Kind::ostree;
+  for (auto& t : targets) {
+    if (t.kind == CmdlineTarget::Kind::ostree) pending_kargs(root, t, plan);
+  }
   InitramfsModules irm = read_initramfs_modules(root, ir);
   Drafts drafts(root);
 
@@ -470,7 +582,9 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
   bool builtin = host.kernel.builtin.count("vfio_pci") > 0;
   // A built-in vfio_pci reads only the command line: the ids go there,
   // and stay in step wherever else the host keeps them.
-  bool ids_on_cmdline = places.cmdline || no_place || builtin;
+  // ostree: /etc/modprobe.d is not in the deployment's initramfs, which may
+  // hold the GPU's driver: the ids go on the command line.
+  bool ids_on_cmdline = places.cmdline || no_place || builtin || ostree;
   bool ids_in_ours = places.user_lines.empty() && (places.ours || no_place);
   if (builtin && !places.cmdline && !no_place && !ids.empty()) {
     plan.notes.push_back(
@@ -502,8 +616,8 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
       std::vector<std::string> lacking;
       for (const auto& a : m.add) lacking.push_back(arg_str(a));
       for (const auto& e : m.edits) lacking.push_back(e.text.value_or("(without " + running[e.index].text + ")"));
-      throw Error(ExitCode::refused,
-                  boot_error + "; add these kernel arguments to your boot entry by hand: " + join(lacking, " "));
+      by_hand.looked_for.push_back(boot_error);
+      by_hand.cmdline = join(lacking, " ");
     }
     if (!want.args.empty())
       plan.notes.push_back("bootloader: not recognised, and the running kernel has the arguments already: " +
@@ -513,8 +627,17 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
   } else {
     plan.notes.push_back("bootloader: " + boot->describe);
     for (const auto& t : targets) {
-      auto m = merge_cmdline(t.words, want);
+      CmdlineWants tw = want;
+      if (!dev.taken.empty() && ir.kind == InitramfsLayout::Kind::mkinitfs && !ostree)
+        tw.args.push_back(module_list_arg(t, "modules", vfio_modules(host)));
+      // The deployment's dracut initramfs loads vfio-pci first when asked.
+      if (!dev.taken.empty() && ostree) tw.args.push_back(module_list_arg(t, "rd.driver.pre", {"vfio_pci"}));
+      auto m = merge_cmdline(t.words, tw);
       for (auto& n : m.notes) plan.notes.push_back(std::move(n));
+      if (t.kind == CmdlineTarget::Kind::ostree) {
+        plan.kargs = plan_kargs(t, m);
+        continue;
+      }
       boot_changed |= edit_cmdline_target(drafts, t, m, boot->grub_var, plan);
     }
     if (boot_changed) {
@@ -599,13 +722,17 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
   bool modprobe_changed = drafts.changed_under("/etc/modprobe.d/") || drafts.changed(kOverrideScript);
 
   // The initramfs: the vfio modules first, the ids where it has them.
-  if (!dev.taken.empty() || places.initramfs || modprobe_changed) {
+  if (ostree && (!dev.taken.empty() || modprobe_changed)) {
+    plan.notes.push_back(
+        "initramfs: the deployment's own (built with the image); vfioctl leaves dracut's files alone there. "
+        "rd.driver.pre=vfio_pci loads vfio-pci from it first");
+  } else if (!dev.taken.empty() || places.initramfs || modprobe_changed) {
     if (!dev.taken.empty() && ir.kind == InitramfsLayout::Kind::none && !builtin) {
-      throw Error(ExitCode::refused,
-                  "no initramfs system recognised (looked for /etc/initramfs-tools, /etc/mkinitcpio.conf, "
-                  "/etc/dracut.conf*): vfio-pci must load from the initramfs to claim the devices before their "
-                  "drivers do. vfioctl does not guess; configure the initramfs by hand with the modules " +
-                      join(vfio_modules(host), " "));
+      by_hand.looked_for.push_back(
+          "no initramfs system recognised: looked for /etc/initramfs-tools, /etc/mkinitcpio.conf, /etc/dracut.conf* "
+          "and /etc/mkinitfs/mkinitfs.conf; vfio-pci must load from the initramfs to claim the devices before "
+          "their drivers do");
+      by_hand.modules = vfio_modules(host);
     }
     if (ir.kind != InitramfsLayout::Kind::none) {
       plan.notes.push_back("initramfs: " + ir.describe);
@@ -614,17 +741,35 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
       }
       bool ir_changed = modprobe_changed;
       for (const auto& f : ir.files) ir_changed |= drafts.changed(f);
-      ir_changed |= drafts.changed(kInitramfsHook) || drafts.changed(kDracutFile);
+      ir_changed |= drafts.changed(kInitramfsHook) || drafts.changed(kDracutFile) || drafts.changed(kMkinitfsModules) ||
+                    drafts.changed(kMkinitfsFiles);
       if (ir_changed) {
         for (const auto& c : ir.regenerate) plan.commands.push_back(c);
       }
     }
   }
+  // Without systemd (OpenRC: Alpine, Gentoo) nothing mounts hugetlbfs at
+  // /dev/hugepages, and a mount point under /dev does not exist when fstab
+  // is mounted (busybox mount has no x-mount.mkdir): the pool is mounted on
+  // a directory of vfioctl's, which the transaction creates (its marker
+  // file) and undo removes.
+  if (req.hugepages_mib && root.exists("/etc/runlevels")) {
+    bool gig = fstab_body.find("pagesize=1G") != std::string::npos;
+    std::string dir = gig ? "/var/lib/vfioctl/hugepages1G" : "/var/lib/vfioctl/hugepages";
+    fstab_body = fmt::format("hugetlbfs {} hugetlbfs pagesize={} 0 0", dir, gig ? "1G" : "2M");
+    drafts.text(dir + "/.mountpoint", 0644, "the hugetlbfs mount point (hidden by the mount)") =
+        "Written by vfioctl setup: this directory is the mount point of the hugetlbfs line in /etc/fstab.\n";
+    plan.notes.push_back(
+        fmt::format("OpenRC (/etc/runlevels): nothing mounts hugetlbfs for libvirt, so /etc/fstab mounts it at {} "
+                    "(libvirt finds hugetlbfs mounts itself)",
+                    dir));
+  }
   if (!fstab_body.empty()) {
-    std::string& text = drafts.text("/etc/fstab", 0644, "a hugetlbfs mount for 1 GiB pages");
+    std::string& text = drafts.text("/etc/fstab", 0644, "a hugetlbfs mount for the hugepages");
     text = set_managed_block(text, kBlockTitle, fstab_body);
   }
   drafts.into(plan);
+  if (!by_hand.looked_for.empty()) refuse_by_hand(by_hand, plan);
   return plan;
 }
 

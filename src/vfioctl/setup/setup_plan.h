@@ -20,6 +20,7 @@ struct QemuConfRequest {
   std::string spec;                  // the spec file, for messages
   std::vector<std::string> devices;  // device nodes for cgroup_device_acl (evdev)
   std::optional<std::string> user;   // QEMU's user: "+1000" (the sound server's owner)
+  Distro distro;                     // the host's, for the package to install
 };
 
 struct SetupRequest {

@@ -56,6 +56,7 @@ nlohmann::json to_json(const JournalEntry& e) {
   }
   j["commands"] = nlohmann::json::array();
   for (const auto& c : e.commands) j["commands"].push_back({{"argv", c.argv}, {"why", c.why}});
+  if (!e.kargs.empty()) j["kargs"] = {{"append", e.kargs.append}, {"remove", e.kargs.remove}};
   return j;
 }
 
@@ -283,6 +284,10 @@ JournalEntry Journal::load(const std::string& id) const {
     for (const auto& c : j.at("commands")) {
       e.commands.push_back({c.at("argv").get<std::vector<std::string>>(), c.at("why").get<std::string>()});
     }
+    if (j.contains("kargs")) {
+      e.kargs.append = j.at("kargs").at("append").get<std::vector<std::string>>();
+      e.kargs.remove = j.at("kargs").at("remove").get<std::vector<std::string>>();
+    }
   } catch (const nlohmann::json::exception& ex) {
     throw Error(ExitCode::refused, fmt::format("{}/entry.json: unreadable journal entry ({})", d, ex.what()));
   }
@@ -337,7 +342,7 @@ void Journal::remove(const std::string& id) {
 
 std::optional<JournalEntry> apply(const Root& root, FileSystem& fs, const Plan& plan, const std::string& command) {
   auto changed = plan.changed();
-  if (changed.empty()) return std::nullopt;
+  if (changed.empty() && plan.kargs.empty()) return std::nullopt;
   HostLock lock(root, command);
   Journal journal(root, fs);
   journal.drop_incomplete();
@@ -347,6 +352,7 @@ std::optional<JournalEntry> apply(const Root& root, FileSystem& fs, const Plan& 
   e.command = command;
   e.state = "applied";
   e.commands = plan.commands;
+  e.kargs = plan.kargs;
   for (const FileChange* c : changed) {
     std::string real = real_path(root, c->path);
     auto now = read_file(real);

@@ -34,6 +34,7 @@ struct JournalEntry {
   std::string state;    // "applied" or "undone"
   std::vector<JournalFile> files;
   std::vector<Command> commands;  // regenerate commands; run again after undo
+  KargsChange kargs;              // rpm-ostree kargs this entry ran; undo runs its inverse
 };
 
 // One writer at a time. setup, undo, bind and unbind (and the hook's
@@ -98,7 +99,8 @@ std::unique_ptr<CommandRunner> recording_runner(std::string log, std::string fai
 std::string real_path(const Root& root, const std::string& path);
 
 // Applies the changed files of `plan`; returns the journal entry, or nullopt
-// when nothing changes. Throws Error(refused) after rolling back when a
+// when nothing changes. The entry records plan.kargs; running that command
+// is the caller's (it goes through a CommandRunner). Throws Error(refused) after rolling back when a
 // write fails or a file changed since it was planned.
 std::optional<JournalEntry> apply(const Root& root, FileSystem& fs, const Plan& plan, const std::string& command);
 
