@@ -37,6 +37,9 @@ const std::vector<std::string> kFiles = {
     "/etc/modprobe.d/vfioctl.conf",
     "/etc/modprobe.d/zz-softdep.conf",
     "/etc/default/grub.d/init-select.cfg",
+    // Alpine's extlinux, read when /etc/default/grub is gone (a part of one
+    // NUL byte): the scratch has a /boot/extlinux.conf stand-in.
+    "/etc/update-extlinux.conf",
 };
 
 void put(const fs::path& p, const std::optional<std::string>& content) {
@@ -58,6 +61,7 @@ Tree& tree() {
     Tree r;
     std::string src = VFIOCTL_SOURCE_DIR;
     r.dir = fuzz::scratch_root({src + "/tests/hosts/intel-desktop-z370", src + "/tests/setup/distros/debian-12"});
+    put(r.dir / "boot/extlinux.conf", "# stand-in for the file update-extlinux writes\n");
     for (const auto& f : kFiles) r.originals.push_back(fuzz::slurp(r.dir / f.substr(1)));
     r.host = read_host(Root(r.dir));
     return r;
