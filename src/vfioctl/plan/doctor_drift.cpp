@@ -285,9 +285,11 @@ void Checks::hugepages_configured() {
   if (auto v = k.arg("default_hugepagesz")) {
     if (auto s = size_kib(*v)) default_kib = *s;
   }
-  // hugepages= counts for the hugepagesz= before it, or the default size.
+  // hugepages= counts for the hugepagesz= before it, or the default size;
+  // the kernel ignores a second one without a hugepagesz= between them.
   std::map<long long, long long> wanted;
   std::optional<long long> size;
+  bool counted = false;
   bool no_1g = false;
   std::string one_g_arg;
   bool flags_known = !host.platform.flags.empty();
@@ -295,12 +297,15 @@ void Checks::hugepages_configured() {
     if (!a.value) continue;
     if (a.key == "hugepagesz") {
       size = size_kib(*a.value);
+      counted = false;
       if (size == 1048576 && flags_known && !host.platform.has_flag("pdpe1gb")) {
         no_1g = true;
         one_g_arg = "hugepagesz=" + *a.value;
       }
     } else if (a.key == "hugepages") {
-      if (auto n = page_count(*a.value)) wanted[size.value_or(default_kib)] = *n;
+      auto n = page_count(*a.value);
+      if (n && !counted) wanted[size.value_or(default_kib)] = *n;
+      counted = true;
     }
   }
   if (wanted.empty() && !no_1g) {
