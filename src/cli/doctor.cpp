@@ -170,6 +170,7 @@ void add_doctor(CLI::App& app, GlobalOptions& g) {
       }
       return;
     }
+    session.initramfs = read_initramfs(root, host.kernel.release, host.kernel.arg("initrd"));
     auto findings = host_checks(host, session);
     if (!sels.empty()) {
       size_t matched = 0;

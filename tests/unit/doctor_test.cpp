@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "vfioctl/host/root.h"
 
 namespace vfioctl {
@@ -50,6 +53,17 @@ TEST(Doctor, IdsAreUniqueAndOrdered) {
     if (f.severity == Severity::fail || f.severity == Severity::warn) {
       EXPECT_FALSE(f.fix.empty()) << f.id;
     }
+  }
+}
+
+// docs/rules.md has a section per check, headed "### ID ".
+TEST(Doctor, EveryHostCheckIsDocumented) {
+  std::ifstream f(std::string(VFIOCTL_SOURCE_DIR) + "/docs/rules.md");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string doc = ss.str();
+  for (const auto& c : host_checks(fixture("two-identical-gpus"), offline())) {
+    EXPECT_TRUE(has(doc, "\n### " + c.id + " ")) << c.id;
   }
 }
 
@@ -391,6 +405,75 @@ TEST(DoctorDevice, H107OnlyNetworkInterface) {
   h.system.net[0].default_route = false;
   h.system.net.push_back({"eno1", PciAddress::parse("00:1f.6"), false, true});
   EXPECT_EQ(find(device_checks(h, dev(h, "03:00.0"), offline()), "H107").severity, Severity::info);
+}
+
+// H023 on the live host: the image's listing (a fake one here) against what
+// is configured. two-identical-gpus keeps vfio_pci as a module.
+TEST(Doctor, H023InitramfsHoldsVfioPciAndItsIds) {
+  Host h = fixture("two-identical-gpus");
+  Session live;
+  live.initramfs.status = Initramfs::Status::listed;
+  live.initramfs.image = "/boot/initrd.img-5.15.0-58-generic";
+  live.initramfs.lister = "lsinitramfs";
+  live.initramfs.modules = {"vfio_pci", "vfio", "vfio_iommu_type1"};
+  set_cmdline(h, "ro quiet vfio-pci.ids=10de:128b,10de:0e0f");
+  EXPECT_EQ(sev(h, "H023", live), Severity::pass);
+
+  live.initramfs.modules = {"nouveau"};
+  auto f = find(host_checks(h, live), "H023");
+  EXPECT_EQ(f.severity, Severity::warn);
+  EXPECT_TRUE(has(f.message, "/boot/initrd.img-5.15.0-58-generic"));
+  EXPECT_TRUE(has(f.message, "vfio-pci's module"));
+  EXPECT_TRUE(has(f.fix, "/etc/initramfs-tools/modules"));
+  EXPECT_TRUE(has(f.fix, "update-initramfs -u"));
+
+  // Ids only in modprobe.d: the image needs the file.
+  live.initramfs.modules = {"vfio_pci"};
+  set_cmdline(h, "ro quiet");
+  ModprobeLine l;
+  l.kind = ModprobeLine::Kind::options;
+  l.at = {"/etc/modprobe.d/vfio.conf", 1};
+  l.module = "vfio_pci";
+  l.args = {"ids=10de:128b,10de:0e0f"};
+  h.system.modprobe.lines.push_back(l);
+  f = find(host_checks(h, live), "H023");
+  EXPECT_EQ(f.severity, Severity::warn);
+  EXPECT_TRUE(has(f.message, "not /etc/modprobe.d/vfio.conf"));
+  live.initramfs.files = {"etc/modprobe.d/vfio.conf"};
+  EXPECT_EQ(sev(h, "H023", live), Severity::pass);
+
+  live.initramfs.status = Initramfs::Status::no_lister;
+  f = find(host_checks(h, live), "H023");
+  EXPECT_EQ(f.severity, Severity::skip);
+  EXPECT_TRUE(has(f.message, "lsinitramfs"));
+  // Nothing meant for vfio-pci: nothing the image must hold.
+  h.system.modprobe.lines.clear();
+  for (auto& d : h.pci) {
+    if (d.driver == "vfio-pci") d.driver.reset();
+  }
+  EXPECT_EQ(sev(h, "H023", live), Severity::pass);
+}
+
+// H027's reasons, in the order they are judged: a built-in driver, then the
+// initramfs holding the driver and not vfio-pci.
+TEST(Doctor, H027SaysWhyAnotherDriverHoldsTheDevice) {
+  Host h = fixture("two-identical-gpus");
+  set_cmdline(h, "ro quiet vfio-pci.ids=10de:128b");
+  h.kernel.loaded.insert("vfio_pci");
+  Session live;
+  live.initramfs.status = Initramfs::Status::listed;
+  live.initramfs.image = "/boot/initramfs-linux.img";
+  live.initramfs.lister = "lsinitcpio";
+  live.initramfs.modules = {"nouveau"};
+  auto f = find(host_checks(h, live), "H027");
+  EXPECT_EQ(f.severity, Severity::warn);
+  EXPECT_TRUE(has(f.message, "2d:00.0"));
+  EXPECT_TRUE(has(f.message, "holds nouveau but not vfio-pci"));
+  EXPECT_TRUE(has(f.fix, "mkinitcpio -P"));
+  h.kernel.builtin.insert("nouveau");
+  f = find(host_checks(h, live), "H027");
+  EXPECT_TRUE(has(f.message, "nouveau is built into the kernel"));
+  EXPECT_TRUE(has(f.fix, "driver_override"));
 }
 
 }  // namespace

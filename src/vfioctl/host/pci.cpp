@@ -67,6 +67,8 @@ bool parse_uevent(const std::string& text, PciDevice& dev) {
     std::string_view value = trim(line.substr(eq + 1));
     if (key == "DRIVER") {
       driver = std::string(value);
+    } else if (key == "MODALIAS") {
+      if (!value.empty()) dev.modalias = std::string(value);
     } else if (key == "PCI_CLASS") {
       cls = hex_field(value, 6);
     } else if (key == "PCI_ID" || key == "PCI_SUBSYS_ID") {
@@ -118,6 +120,7 @@ PciDevice read_device(const Root& root, const PciAddress& addr, const GroupIndex
       if (auto v = hex_field(trim(*t), 6)) dev.subsystem_device_id = static_cast<uint16_t>(*v);
     }
     dev.driver = root.link_name(join_path(dir, "driver"));
+    if (auto t = root.read(join_path(dir, "modalias")); t && !trim(*t).empty()) dev.modalias = std::string(trim(*t));
   }
   if (auto t = root.read(join_path(dir, "revision"))) {
     if (auto v = hex_field(trim(*t), 4); v && *v <= 0xff) dev.revision = static_cast<uint8_t>(*v);

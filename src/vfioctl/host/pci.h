@@ -42,8 +42,10 @@ struct PciDevice {
   std::string device_name;
   std::string class_name;
   std::optional<std::string> driver;  // nullopt: no driver bound
-  std::optional<int> iommu_group;     // nullopt: no group (IOMMU off) or unreadable
-  std::optional<bool> boot_vga;       // only VGA devices have the file
+  // What modules.alias is matched against ("pci:v000010DEd00001B81sv...").
+  std::optional<std::string> modalias;
+  std::optional<int> iommu_group;  // nullopt: no group (IOMMU off) or unreadable
+  std::optional<bool> boot_vga;    // only VGA devices have the file
   // Reset methods the kernel offers ("flr", "bus", ...); empty: none;
   // nullopt: the kernel does not say (file absent before Linux 5.15).
   std::optional<std::vector<std::string>> reset_methods;

@@ -1,9 +1,12 @@
 // Facts that belong to the running session rather than to the host tree:
 // who is running vfioctl, whether they may open /dev/kvm, their
-// locked-memory limit. Known only when reading the live host ("/").
+// locked-memory limit, the initramfs it booted from. Known only when reading
+// the live host ("/").
 #pragma once
 
 #include <optional>
+
+#include "vfioctl/host/initramfs.h"
 
 namespace vfioctl {
 
@@ -15,6 +18,9 @@ struct Session {
   std::optional<bool> kvm_usable;  // /dev/kvm opened read-write
   // RLIMIT_MEMLOCK soft limit in bytes; nullopt when unknown, -1 unlimited.
   std::optional<long long> memlock_bytes;
+  // The running kernel's initramfs; listing it runs a tool, so only doctor
+  // fills it (read_initramfs), not read_session.
+  Initramfs initramfs;
 };
 
 Session read_session(const Root& root);

@@ -22,7 +22,8 @@ namespace {
 // Where host facts live. Anything else a reader touched (none today) is
 // left out rather than risk copying a person's files.
 const char* const kAllowed[] = {"/sys/", "/proc/", "/dev/", "/lib/modules/", "/usr/lib/modules/", "/etc/os-release",
-                                "/etc/default/grub", "/etc/kernel/cmdline", "/etc/modprobe.d/",
+                                "/etc/default/grub", "/etc/kernel/cmdline", "/etc/modprobe.d/", "/run/modprobe.d/",
+                                "/usr/local/lib/modprobe.d/", "/lib/modprobe.d/", "/usr/lib/modprobe.d/",
                                 "/etc/update-extlinux.conf", "/etc/kernel/proxmox-boot-uuids", "/run/ostree-booted",
                                 "/etc/libvirt/qemu.conf", "/usr/lib/os-release", "/var/lib/dpkg/status",
                                 // Only tested for existence: copied as empty placeholders.
@@ -65,7 +66,8 @@ bool snapshot_allows(const std::string& path) {
       return false;
   }
   for (const char* a : kAllowed) {
-    if (path == a || starts_with(path, a)) return true;
+    // A directory's own path counts with its contents ("/etc/modprobe.d").
+    if (path == a || starts_with(path, a) || (ends_with(a, "/") && path + "/" == a)) return true;
   }
   return false;
 }

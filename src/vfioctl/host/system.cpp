@@ -1,6 +1,7 @@
 #include "vfioctl/host/system.h"
 
 #include <fmt/format.h>
+#include <fnmatch.h>
 
 #include <algorithm>
 
@@ -79,6 +80,18 @@ void read_module_files(const Root& root, const std::optional<std::string>& relea
     std::string_view base = base_name(line.substr(0, colon));
     if (size_t dot = base.find(".ko"); dot != std::string_view::npos) base = base.substr(0, dot);
     s.module_files.insert(module_name(std::string(base)));
+  }
+}
+
+void read_module_aliases(const Root& root, const std::optional<std::string>& release, System& s) {
+  if (!release) return;
+  auto text = root.read("/lib/modules/" + *release + "/modules.alias");
+  if (!text) return;
+  s.aliases_known = true;
+  for (auto line : split(*text, '\n')) {
+    auto f = split_ws(line);
+    if (f.size() != 3 || f[0] != "alias" || !starts_with(f[1], "pci:")) continue;
+    s.pci_aliases.emplace_back(std::string(f[1]), module_name(std::string(f[2])));
   }
 }
 
@@ -295,6 +308,15 @@ Distro parse_os_release(const std::string& text) {
   return d;
 }
 
+std::vector<std::string> modules_for_alias(const System& system, const std::string& modalias) {
+  std::vector<std::string> out;
+  for (const auto& [pattern, module] : system.pci_aliases) {
+    if (std::find(out.begin(), out.end(), module) != out.end()) continue;
+    if (::fnmatch(pattern.c_str(), modalias.c_str(), 0) == 0) out.push_back(module);
+  }
+  return out;
+}
+
 System read_system(const Root& root, const std::optional<std::string>& kernel_release, Notes& notes) {
   System s;
   auto os = root.read("/etc/os-release");
@@ -309,6 +331,8 @@ System read_system(const Root& root, const std::optional<std::string>& kernel_re
     if (root.exists(f)) s.ovmf.emplace_back(f);
   }
   read_module_files(root, kernel_release, s);
+  read_module_aliases(root, kernel_release, s);
+  s.modprobe = read_modprobe(root);
   read_interrupt_remapping(root, s);
   read_governors(root, s);
   read_root_fs(root, s, notes);

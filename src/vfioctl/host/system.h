@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "vfioctl/host/modprobe.h"
 #include "vfioctl/host/notes.h"
 #include "vfioctl/host/pci.h"
 
@@ -68,6 +69,12 @@ struct System {
   // Modules the running kernel can load from files (modules.dep), '_' names.
   std::set<std::string> module_files;
   bool module_files_known = false;
+  // The "alias pci:..." lines of modules.dep's neighbour modules.alias:
+  // pattern -> module ('_' name), in file order.
+  std::vector<std::pair<std::string, std::string>> pci_aliases;
+  bool aliases_known = false;
+  // modprobe.d as modprobe reads it.
+  ModprobeConfig modprobe;
   // Lines of /proc/interrupts delivered through a remapping chip ("IR-").
   std::optional<int> remapped_irq_lines;
   // Intel DMAR units: name -> whether the hardware can remap interrupts
@@ -80,6 +87,10 @@ struct System {
   std::set<PciAddress> root_devices;
   std::vector<NetInterface> net;
 };
+
+// The modules whose aliases match a device's modalias
+// ("pci:v000010DEd00001B81sv...": the kernel's MODALIAS), '_' names, each once.
+std::vector<std::string> modules_for_alias(const System& system, const std::string& modalias);
 
 System read_system(const Root& root, const std::optional<std::string>& kernel_release, Notes& notes);
 

@@ -65,6 +65,7 @@ std::vector<Finding> host_checks(const Host& host, const DoctorContext& ctx) {
   c.memory_and_cpu();
   c.software();
   c.guest_features();
+  c.drift();
   std::stable_sort(c.out.begin(), c.out.end(), [](const Finding& a, const Finding& b) { return a.id < b.id; });
   return c.out;
 }
@@ -100,8 +101,14 @@ std::vector<Finding> device_checks(const Host& host, const PciDevice& dev, const
   }
 
   const char* dwhy = "vfio-pci must own the device before any host driver grabs it at boot.";
+  auto ids = c.vfio_ids();
+  const doctor_detail::VfioId* id = Checks::vfio_id_for(ids, dev);
   if (dev.driver == "vfio-pci") {
     c.add("H102", "Driver", Severity::pass, "bound to vfio-pci", dwhy);
+  } else if (id) {
+    // Configured for vfio-pci and not on it: say why, as H027 does.
+    auto [message, fix] = c.why_not_vfio(dev, *id);
+    c.add("H102", "Driver", Severity::warn, message, dwhy, fix, where);
   } else if (!dev.driver) {
     c.add("H102", "Driver", Severity::info, "no driver bound: vfio-pci can take it", dwhy);
   } else if (host.kernel.builtin.count(module_name(*dev.driver))) {

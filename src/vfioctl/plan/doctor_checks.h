@@ -1,6 +1,7 @@
 // Inside doctor (doctor.h is the interface): the checks' shared state. The
-// host-wide checks are in doctor_host.cpp, the per-device ones and the entry
-// points in doctor.cpp.
+// host-wide checks are in doctor_host.cpp, the ones comparing what is
+// configured with what is in effect in doctor_drift.cpp, the per-device ones
+// and the entry points in doctor.cpp.
 #pragma once
 
 #include <string>
@@ -10,6 +11,23 @@
 #include "vfioctl/plan/doctor.h"
 
 namespace vfioctl::doctor_detail {
+
+// How to add an argument to, or take one off, the kernel command line on
+// this host: the file and line when the boot configuration is readable.
+std::string add_kernel_arg(const Host& host, const std::string& arg);
+std::string remove_kernel_arg(const Host& host, const std::string& arg);
+
+// The CPU lists of isolcpus (its flags left out), nohz_full and rcu_nocbs,
+// in that order, for those set; `bad` gets the arguments that do not parse.
+std::vector<std::pair<std::string, std::vector<int>>> isolation_lists(const Kernel& k, std::vector<std::string>& bad);
+
+// One id of vfio-pci's ids ("10de:1b81", or with the subsystem ids) and
+// where it is configured.
+struct VfioId {
+  std::string text;
+  std::string where;  // "the kernel command line" or "/etc/modprobe.d/vfio.conf:3"
+  std::string path;   // the modprobe.d file; empty on the command line
+};
 
 struct Checks {
   const Host& host;
@@ -33,6 +51,16 @@ struct Checks {
     return it == host.system.packages.end() ? "" : " (" + package + " " + it->second + ")";
   }
 
+  // vfio-pci's ids from the kernel command line and modprobe.d, in that
+  // order, and the one that names `dev` (nullptr when none does).
+  std::vector<VfioId> vfio_ids() const;
+  static const VfioId* vfio_id_for(const std::vector<VfioId>& ids, const PciDevice& dev);
+  // Why `dev`, meant for vfio-pci by `id`, is bound to another driver, and
+  // the fix: (message, fix).
+  std::pair<std::string, std::string> why_not_vfio(const PciDevice& dev, const VfioId& id) const;
+  // The command that rebuilds the initramfs with the host's own tool.
+  std::string regenerate_initramfs() const;
+
   // The host-wide checks (doctor_host.cpp), each filling its section.
   void virtualization();
   void iommu();
@@ -45,6 +73,13 @@ struct Checks {
   // guests that run their own (nested = true).
   void guest_features();
   void software();
+  // What is configured and not in effect (doctor_drift.cpp): H023-H027.
+  void drift();
+  void initramfs();
+  void hugepages_configured();
+  void isolation_cpus();
+  void blacklisted();
+  void vfio_claims();
 };
 
 }  // namespace vfioctl::doctor_detail

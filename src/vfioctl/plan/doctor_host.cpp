@@ -23,8 +23,8 @@ std::string regenerate(const Host& host) {
   return "update-grub";
 }
 
-// How to add an argument to the kernel command line on this host: the
-// file and line when the boot configuration is readable.
+}  // namespace
+
 std::string add_kernel_arg(const Host& host, const std::string& arg) {
   std::string family = host.system.distro.family();
   const auto& boot = host.system.boot;
@@ -88,6 +88,8 @@ std::string remove_kernel_arg(const Host& host, const std::string& arg) {
 }
 
 // "key" or "key=value" as written on the command line, for messages.
+namespace {
+
 std::string arg_text(const Kernel& k, const std::string& key) {
   auto v = k.arg(key);
   if (!v) return key;
@@ -387,13 +389,8 @@ void Checks::memory_and_cpu() {
   governor();
 }
 
-void Checks::isolation() {
-  const auto& k = host.kernel;
-  const char* why =
-      "isolcpus, nohz_full and rcu_nocbs keep host work off guest cores; the host must keep CPU 0 and the sets should "
-      "agree.";
+std::vector<std::pair<std::string, std::vector<int>>> isolation_lists(const Kernel& k, std::vector<std::string>& bad) {
   std::vector<std::pair<std::string, std::vector<int>>> sets;
-  std::vector<std::string> bad;
   for (const char* key : {"isolcpus", "nohz_full", "rcu_nocbs"}) {
     auto v = k.arg(key);
     if (!v) continue;
@@ -415,6 +412,16 @@ void Checks::isolation() {
     }
     sets.emplace_back(key, *cpus);
   }
+  return sets;
+}
+
+void Checks::isolation() {
+  const auto& k = host.kernel;
+  const char* why =
+      "isolcpus, nohz_full and rcu_nocbs keep host work off guest cores; the host must keep CPU 0 and the sets should "
+      "agree.";
+  std::vector<std::string> bad;
+  auto sets = isolation_lists(k, bad);
   if (!bad.empty()) {
     add("H013", "CPU isolation", Severity::fail, "unreadable CPU list in " + join(bad, ", "), why,
         "write CPU lists as the kernel does, e.g. isolcpus=2-7,10-15", "/proc/cmdline");

@@ -12,45 +12,18 @@
 #include <string>
 #include <vector>
 
+#include "vfioctl/host/modprobe.h"
 #include "vfioctl/host/root.h"
 #include "vfioctl/setup/layout.h"
 
 namespace vfioctl::setup {
 
-// Where a piece of configuration is written: a host path and its 1-based
-// line (0: not in a file, e.g. an expansion of an unknown variable).
-struct Place {
-  std::string path;
-  int line = 0;
-  std::string str() const;  // "/etc/modprobe.d/vfio.conf:3"
-};
-
-// One modprobe.d line about a module setup cares for (vfio_pci, a driver
-// that gets a softdep, kvm, vfio_iommu_type1).
-struct ModprobeLine {
-  enum class Kind { options, softdep, install } kind = Kind::options;
-  Place at;
-  int last_line = 0;   // the last physical line (backslash continuations)
-  std::string module;  // '_' form: "vfio_pci"
-  std::vector<std::string>
-      args;               // options: "ids=10de:1b81,10de:10f0", "disable_vga=1"; softdep: the words after the module
-  bool editable = false;  // under /etc/modprobe.d (not a package's file)
-  bool ours = false;      // /etc/modprobe.d/vfioctl.conf
-};
-
-// modprobe.d as modprobe reads it: every *.conf of /etc/modprobe.d,
-// /run/modprobe.d, /usr/local/lib/modprobe.d, /lib/modprobe.d and
-// /usr/lib/modprobe.d, a name in an earlier directory hiding the same name
-// in a later one, in byte order of the names.
-struct ModprobeConfig {
-  std::vector<std::string> files;
-  std::vector<ModprobeLine> lines;  // in the order modprobe reads them
-};
-ModprobeConfig read_modprobe(const Root& root);
-
-// The value of `name` in an options line's args ("ids" -> "1002:683d,..."),
-// the last one when repeated.
-std::optional<std::string> option_value(const ModprobeLine& line, std::string_view name);
+// modprobe.d's reader is the host's (doctor reads it too).
+using vfioctl::ModprobeConfig;
+using vfioctl::ModprobeLine;
+using vfioctl::option_value;
+using vfioctl::Place;
+using vfioctl::read_modprobe;
 
 // One word of a kernel command line and where it is written.
 struct CmdWord {
