@@ -456,9 +456,12 @@ void add_setup(CLI::App& app, GlobalOptions& g) {
       app.add_subcommand("setup", "configure the boot for passthrough: IOMMU, vfio-pci, hugepages (diff first)");
   cmd->description(
       "Plan the host changes passthrough needs and print them as a unified diff plus the commands that\n"
-      "rebuild the boot files. Nothing is written without --apply. It knows GRUB (/etc/default/grub) and\n"
-      "systemd-boot/kernel-install (loader entries, /etc/kernel/cmdline), initramfs-tools, mkinitcpio and\n"
-      "dracut, and writes: IOMMU kernel arguments, vfio-pci ids (or per-address driver_override when the\n"
+      "rebuild the boot files. Nothing is written without --apply. It knows GRUB (/etc/default/grub and\n"
+      "grub.d), systemd-boot/kernel-install (loader entries, /etc/kernel/cmdline), Proxmox's\n"
+      "proxmox-boot-tool, Alpine's extlinux (/etc/update-extlinux.conf), image-based hosts (rpm-ostree\n"
+      "kargs, run by --apply), initramfs-tools, mkinitcpio, dracut and mkinitfs; on NixOS, or a host it\n"
+      "does not know, it writes nothing and prints every part to do by hand.\n"
+      "It writes: IOMMU kernel arguments, vfio-pci ids (or per-address driver_override when the\n"
       "host keeps a device with the same id), softdeps so vfio-pci loads before the GPU/audio/USB drivers,\n"
       "the vfio modules in the initramfs, static hugepages and CPU isolation when asked.\n"
       "It merges with what the host has: the vfio-pci ids it passes already stay and the new ones join\n"
@@ -492,7 +495,8 @@ void add_setup(CLI::App& app, GlobalOptions& g) {
   cmd->add_flag("--regenerate", o->regenerate,
                 "with --apply: run the commands that rebuild grub.cfg and the initramfs");
   cmd->add_flag("--chroot", o->chroot,
-                "with --root and --regenerate: run the commands inside that tree (its own programs, as root)");
+                "with --root and --regenerate (or an ostree tree's rpm-ostree kargs): run the commands inside "
+                "that tree (its own programs, as root)");
   cmd->add_flag("--unsafe", o->unsafe, "allow insecure options: ACS override for a shared group, unsafe interrupts");
   cmd->add_flag("--force", o->force, "take a device the running host needs (the root disk's controller, the only NIC)");
   cmd->footer(
@@ -508,14 +512,16 @@ void add_setup(CLI::App& app, GlobalOptions& g) {
   CLI::App* undo_cmd = app.add_subcommand("undo", "restore the files a 'setup --apply' changed, byte for byte");
   undo_cmd->description(
       "Show (dry run) or restore (--apply) the files of a journal entry: the last applied one, or ID.\n"
-      "A file edited since vfioctl wrote it is not overwritten without --force.");
+      "A file edited since vfioctl wrote it is not overwritten without --force. On an image-based host,\n"
+      "--apply first takes back exactly the kernel arguments the entry gave (rpm-ostree kargs).");
   undo_cmd->add_option("id", u->id, "journal entry (default: the last applied)");
   undo_cmd->add_flag("--list", u->list, "list the journal entries");
   undo_cmd->add_flag("--apply", u->apply, "restore the files");
   undo_cmd->add_flag("--force", u->force, "restore files changed since vfioctl wrote them");
   undo_cmd->add_flag("--regenerate", u->regenerate, "with --apply: rebuild grub.cfg and the initramfs afterwards");
   undo_cmd->add_flag("--chroot", u->chroot,
-                     "with --root and --regenerate: run the commands inside that tree (its own programs, as root)");
+                     "with --root and --regenerate (or an ostree tree's rpm-ostree kargs): run the commands inside "
+                     "that tree (its own programs, as root)");
   undo_cmd->footer("\nExamples:\n  vfioctl undo --list\n  sudo vfioctl undo --apply --regenerate\n  vfioctl undo 3");
   undo_cmd->callback([u, &g]() {
     if (u->regenerate && !u->apply) throw input_error("--regenerate runs after --apply; add --apply");

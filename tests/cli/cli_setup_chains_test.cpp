@@ -202,5 +202,42 @@ TEST(SetupChains, AlpineMessagesNameAlpinesTools) {
   EXPECT_TRUE(has(f.err, "apk add libvirt-daemon")) << f.err;
 }
 
+// The same on the other families: Arch's libvirt for setup --for, and a
+// QEMU script generated for a Fedora host checks for Fedora's packages.
+TEST(SetupChains, MessagesNameTheHostsPackages) {
+  Scratch arch(find_case("arch-grub_3900x"));
+  fs::path spec = arch.dir().string() + ".toml";
+  std::ofstream(spec) << "memory = \"4G\"\n";
+  Result f = arch.run({"setup", "--for", spec.string()});
+  fs::remove(spec);
+  EXPECT_EQ(f.rc, 3) << f.err;
+  EXPECT_TRUE(has(f.err, "(pacman -S libvirt)")) << f.err;
+  EXPECT_FALSE(has(f.err, "Debian")) << f.err;
+
+  Scratch fedora(find_case("fedora-41_13700k"));
+  fs::path script = fedora.dir().string() + ".sh";
+  fs::path guest = fedora.dir().string() + ".toml";
+  std::ofstream(guest) << "memory = \"4G\"\ntpm = true\n";
+  Result n = fedora.run({"new", guest.string(), "--qemu-script", script.string()});
+  fs::remove(guest);
+  ASSERT_EQ(n.rc, 0) << n.err;
+  std::string text = slurp(script);
+  fs::remove(script);
+  EXPECT_TRUE(has(text, "is missing (dnf install qemu-kvm)")) << text;
+  EXPECT_TRUE(has(text, "is missing (dnf install edk2-ovmf)")) << text;
+  EXPECT_TRUE(has(text, "swtpm is missing (dnf install swtpm)")) << text;
+  EXPECT_FALSE(has(text, "apt")) << text;
+  Result d = fedora.run({"doctor"});
+  EXPECT_FALSE(has(d.out, "apt install")) << d.out;
+}
+
+// doctor on an image-based host points at rpm-ostree, not at GRUB's file.
+TEST(SetupChains, OstreeDoctorFixesUseRpmOstree) {
+  Scratch s(Case{"ostree-doctor", "intel-desktop-z370", "silverblue-41", {}, {}, {}});
+  Result d = s.run({"doctor"});
+  EXPECT_TRUE(has(d.out, "rpm-ostree kargs --append-if-missing=iommu=pt")) << d.out;
+  EXPECT_FALSE(has(d.out, "/etc/default/grub")) << d.out;
+}
+
 }  // namespace
 }  // namespace vfioctl::test

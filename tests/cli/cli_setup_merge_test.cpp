@@ -258,13 +258,6 @@ INSTANTIATE_TEST_SUITE_P(Hosts, SetupMerge, ::testing::ValuesIn(cases()), [](con
   return n;
 });
 
-const Case& find_case(const std::string& name) {
-  for (const auto& c : cases()) {
-    if (c.name == name) return c;
-  }
-  throw std::runtime_error("no case " + name);
-}
-
 // A second setup adds a device: the first one stays passed.
 TEST(SetupMergeSteps, ASecondSetupKeepsTheFirstDevice) {
   const Case& c = find_case("debian-12_z370");

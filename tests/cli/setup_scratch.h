@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <stdexcept>
 
 #include "run.h"
 
@@ -229,6 +230,13 @@ inline const std::vector<Case>& cases() {
        {"3-marcaurelecoste-fedora-fragment", "7-p7cq-fedora"}},
   };
   return c;
+}
+
+inline const Case& find_case(const std::string& name) {
+  for (const auto& c : cases()) {
+    if (c.name == name) return c;
+  }
+  throw std::runtime_error("no case " + name);
 }
 
 // Regular files (content) and links (target) under a tree, except the

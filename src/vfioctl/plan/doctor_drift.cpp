@@ -127,7 +127,8 @@ std::string Checks::regenerate_initramfs() const {
   if (lister == "lsinitrd" || (lister.empty() && (fam == "fedora" || fam == "suse")))
     return "dracut --regenerate-all -f";
   if (lister == "lsinitramfs" || fam == "debian") return "update-initramfs -u";
-  return "rebuild the initramfs (update-initramfs -u, mkinitcpio -P or dracut --regenerate-all -f)";
+  if (fam == "alpine") return "mkinitfs";
+  return "rebuild the initramfs (update-initramfs -u, mkinitcpio -P, dracut --regenerate-all -f or mkinitfs)";
 }
 
 std::pair<std::string, std::string> Checks::why_not_vfio(const PciDevice& dev, const VfioId& id) const {
