@@ -17,22 +17,6 @@
 namespace vfioctl::test {
 namespace {
 
-std::string sh(const std::string& script) {
-  std::string out;
-  FILE* p = ::popen(script.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
-
-void lay(const Scratch& s, const std::string& chain) {
-  fs::copy(kSource / "tests/setup/chains" / chain, s.dir(),
-           fs::copy_options::recursive | fs::copy_options::overwrite_existing);
-}
-
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // What update-extlinux gives the kernel: it sources the file and writes

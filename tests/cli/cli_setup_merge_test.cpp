@@ -23,17 +23,6 @@
 namespace vfioctl::test {
 namespace {
 
-std::string sh(const std::string& script) {
-  std::string out;
-  FILE* p = ::popen(script.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
-
 std::vector<std::string> words(const std::string& s) {
   std::vector<std::string> out;
   std::istringstream in(s);
@@ -412,12 +401,6 @@ TEST(SetupMergeSteps, KernelstubIsReadAndTheCommandToKeepTheArgumentsIsPrinted) 
             slurp(kSource / "tests/setup/existing/9-vindex10-popos/etc/kernelstub/configuration"));
   ASSERT_EQ(s.run({"undo", "--apply"}).rc, 0);
   EXPECT_EQ(differences(before, tree(s.dir())), "");
-}
-
-// Files from tests/setup/chains (published, sources in its README) laid over a scratch root.
-void lay(const Scratch& s, const std::string& chain) {
-  fs::copy(kSource / "tests/setup/chains" / chain, s.dir(),
-           fs::copy_options::recursive | fs::copy_options::overwrite_existing);
 }
 
 // NixOS builds /etc from its configuration: setup refuses and prints the

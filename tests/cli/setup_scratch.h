@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -232,6 +233,18 @@ inline const std::vector<Case>& cases() {
   return c;
 }
 
+// A shell command's standard output.
+inline std::string sh(const std::string& script) {
+  std::string out;
+  FILE* p = ::popen(script.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
 inline const Case& find_case(const std::string& name) {
   for (const auto& c : cases()) {
     if (c.name == name) return c;
@@ -305,6 +318,12 @@ class Scratch {
   fs::path m_dir;
   std::string m_log;
 };
+
+// Files from tests/setup/chains (published, sources in its README) laid over a scratch root.
+inline void lay(const Scratch& s, const std::string& chain) {
+  fs::copy(kSource / "tests/setup/chains" / chain, s.dir(),
+           fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+}
 
 inline std::vector<std::string> with(std::vector<std::string> a, std::initializer_list<std::string> more) {
   a.insert(a.begin(), "setup");

@@ -197,28 +197,25 @@ void read_net(const Root& root, System& s) {
   }
 }
 
+// The last `KEY=` assignment of a shell file: its line (1-based) and value.
+void last_assignment(const std::optional<std::string>& text, std::string_view key, std::optional<int>& line,
+                     std::string& value) {
+  if (!text) return;
+  int n = 0;
+  for (auto l : split(*text, '\n')) {
+    ++n;
+    std::string_view t = trim(l);
+    if (!starts_with(t, key) || t.size() <= key.size() || t[key.size()] != '=') continue;
+    line = n;
+    value = unquote(t.substr(key.size() + 1));
+  }
+}
+
 void read_boot(const Root& root, System& s) {
-  if (auto text = root.read("/etc/default/grub")) {
-    int n = 0;
-    for (auto line : split(*text, '\n')) {
-      ++n;
-      std::string_view t = trim(line);
-      if (!starts_with(t, "GRUB_CMDLINE_LINUX_DEFAULT=")) continue;
-      s.boot.grub_line = n;
-      s.boot.grub_value = unquote(t.substr(27));
-    }
-  }
+  last_assignment(root.read("/etc/default/grub"), "GRUB_CMDLINE_LINUX_DEFAULT", s.boot.grub_line, s.boot.grub_value);
   if (auto text = root.read("/etc/kernel/cmdline")) s.boot.kernel_cmdline = std::string(trim(*text));
-  if (auto text = root.read("/etc/update-extlinux.conf")) {
-    int n = 0;
-    for (auto line : split(*text, '\n')) {
-      ++n;
-      std::string_view t = trim(line);
-      if (!starts_with(t, "default_kernel_opts=")) continue;
-      s.boot.extlinux_line = n;
-      s.boot.extlinux_value = unquote(t.substr(20));
-    }
-  }
+  last_assignment(root.read("/etc/update-extlinux.conf"), "default_kernel_opts", s.boot.extlinux_line,
+                  s.boot.extlinux_value);
   s.boot.ostree = root.exists("/run/ostree-booted");
   s.boot.proxmox = root.exists("/etc/kernel/proxmox-boot-uuids");
 }

@@ -254,6 +254,15 @@ std::pair<std::vector<std::string>, size_t> array_at(const std::vector<Line>& li
   return {words, extra};
 }
 
+// A quote that never closes: the shell would read the rest of the file
+// (vfioctl's block too) into the value, and `reader` would fail on it.
+void refuse_unclosed(const GrubEval& ev, const char* reader) {
+  if (!ev.unclosed) return;
+  throw input_error(fmt::format(
+      "{}: the quote opened on this line never closes; {} would fail on this file too. Close it, then run setup again",
+      ev.unclosed->str(), reader));
+}
+
 }  // namespace
 
 std::string CmdlineTarget::describe() const {
@@ -275,12 +284,7 @@ std::vector<CmdlineTarget> read_cmdlines(const Root& root, const BootLayout& boo
     // default_kernel_opts; vfioctl's block may set both.
     GrubEval ev({"modules", "default_kernel_opts"}, "modules");
     ev.file(boot.grub_file, root.read(boot.grub_file).value_or(""), 0, {});
-    if (ev.unclosed) {
-      throw input_error(
-          fmt::format("{}: the quote opened on this line never closes; update-extlinux would fail on this file too. "
-                      "Close it, then run setup again",
-                      ev.unclosed->str()));
-    }
+    refuse_unclosed(ev, "update-extlinux");
     CmdlineTarget t;
     t.kind = CmdlineTarget::Kind::extlinux;
     t.path = boot.grub_file;
@@ -333,12 +337,7 @@ std::vector<CmdlineTarget> read_cmdlines(const Root& root, const BootLayout& boo
       ev.file(boot.grub_file, text, 0, {});
       dropins();
     }
-    if (ev.unclosed) {
-      throw input_error(
-          fmt::format("{}: the quote opened on this line never closes; GRUB's scripts would fail on "
-                      "this file too. Close it, then run setup again",
-                      ev.unclosed->str()));
-    }
+    refuse_unclosed(ev, "GRUB's scripts");
     CmdlineTarget t;
     t.kind = CmdlineTarget::Kind::grub;
     t.words = ev.vars["GRUB_CMDLINE_LINUX"];
