@@ -69,6 +69,27 @@ TEST(SetupChains, AlpineExtlinuxAppliesAgainAndUndoes) {
   }
 }
 
+// mkinitfs without a features= line uses its defaults: a line of vfioctl's
+// would replace them, so setup refuses and writes nothing. A quoted
+// modules= (not the installer's form) is rewritten whole, unquoted.
+TEST(SetupChains, AlpineWithoutAFeaturesLineIsRefused) {
+  Scratch s(Case{"alpine-nofeatures", "intel-desktop-z370", "alpine-3.20-extlinux", {}, {}, {}});
+  std::ofstream(s.dir() / "etc/update-extlinux.conf")
+      << "modules=\"sd-mod,usb-storage,ext4\"\ndefault_kernel_opts=console=ttyS0,115200\n";
+  auto before = tree(s.dir());
+  Result r = s.run({"setup", "--device", "01:00.0", "--apply"});
+  EXPECT_EQ(r.rc, 3) << r.err;
+  EXPECT_TRUE(has(r.err, "/etc/mkinitfs/mkinitfs.conf has no features= line")) << r.err;
+  EXPECT_EQ(differences(before, tree(s.dir())), "");
+  fs::create_directories(s.dir() / "etc/mkinitfs");
+  std::ofstream(s.dir() / "etc/mkinitfs/mkinitfs.conf") << "features=\"ata base ext4\"\n";
+  Result ok = s.run({"setup", "--device", "01:00.0", "--apply"});
+  ASSERT_EQ(ok.rc, 0) << ok.err;
+  EXPECT_TRUE(has(extlinux_cmdline(s.dir()),
+                  "modules=sd-mod,usb-storage,ext4,vfio,vfio_iommu_type1,vfio_pci console=ttyS0,115200 intel_iommu=on"))
+      << extlinux_cmdline(s.dir());
+}
+
 // Alpine with GRUB: modules= is a word of GRUB_CMDLINE_LINUX_DEFAULT there,
 // extended where it is written; grub-mkconfig rebuilds grub.cfg.
 TEST(SetupChains, AlpineGrubExtendsModulesWhereItIs) {

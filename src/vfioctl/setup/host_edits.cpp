@@ -441,7 +441,14 @@ void plan_initramfs(Drafts& drafts, const Host& host, const InitramfsLayout& ir,
           return out;
         });
       } else {
-        text = set_managed_block(text, kBlockTitle, fmt::format("features=\"$features {}\"", kMkinitfsFeature));
+        // Without the line mkinitfs uses its own defaults, which a new line
+        // would replace: the host's feature list is the user's to write.
+        throw Error(ExitCode::refused,
+                    fmt::format("{} has no features= line, so mkinitfs uses its defaults and vfioctl cannot add its "
+                                "feature without replacing them. Write the line with the features this host boots "
+                                "with (Alpine's installer writes e.g. features=\"ata base ide scsi usb virtio ext4\"), "
+                                "then run setup again",
+                                conf));
       }
       break;
     }
