@@ -170,7 +170,13 @@ void add_doctor(CLI::App& app, GlobalOptions& g) {
       }
       return;
     }
-    session.initramfs = read_initramfs(root, host.kernel.release, host.kernel.arg("initrd"));
+    if (root.is_live()) {
+      session.list_initramfs = [&root, &host]() {
+        return read_initramfs(root, host.kernel.release, host.kernel.arg("initrd"));
+      };
+    } else {
+      session.initramfs = read_initramfs(root, host.kernel.release, host.kernel.arg("initrd"));  // not_live
+    }
     auto findings = host_checks(host, session);
     if (!sels.empty()) {
       size_t matched = 0;

@@ -407,6 +407,31 @@ TEST(DoctorDevice, H107OnlyNetworkInterface) {
   EXPECT_EQ(find(device_checks(h, dev(h, "03:00.0"), offline()), "H107").severity, Severity::info);
 }
 
+// Listing the image runs a tool that takes seconds on a large image: doctor
+// lists it only when something is meant for vfio-pci, and once.
+TEST(Doctor, H023ListsTheImageOnlyWhenNeeded) {
+  Host h = fixture("intel-desktop-z370");  // no device on vfio-pci
+  Session live;
+  int listings = 0;
+  live.list_initramfs = [&listings]() {
+    ++listings;
+    Initramfs ir;
+    ir.status = Initramfs::Status::listed;
+    ir.image = "/boot/initrd.img-5.15.0-58-generic";
+    ir.lister = "lsinitramfs";
+    ir.modules = {"vfio_pci"};
+    return ir;
+  };
+  set_cmdline(h, "ro quiet");
+  EXPECT_EQ(sev(h, "H023", live), Severity::pass);
+  EXPECT_EQ(listings, 0);
+  set_cmdline(h, "ro quiet vfio-pci.ids=10de:1d01,10de:0fb8");
+  EXPECT_EQ(sev(h, "H023", live), Severity::pass);
+  EXPECT_EQ(listings, 1);
+  host_checks(h, live);
+  EXPECT_EQ(listings, 1) << "listed once per doctor run";
+}
+
 // H023 on the live host: the image's listing (a fake one here) against what
 // is configured. two-identical-gpus keeps vfio_pci as a module.
 TEST(Doctor, H023InitramfsHoldsVfioPciAndItsIds) {

@@ -4,6 +4,7 @@
 // the live host ("/").
 #pragma once
 
+#include <functional>
 #include <optional>
 
 #include "vfioctl/host/initramfs.h"
@@ -18,9 +19,20 @@ struct Session {
   std::optional<bool> kvm_usable;  // /dev/kvm opened read-write
   // RLIMIT_MEMLOCK soft limit in bytes; nullopt when unknown, -1 unlimited.
   std::optional<long long> memlock_bytes;
-  // The running kernel's initramfs; listing it runs a tool, so only doctor
-  // fills it (read_initramfs), not read_session.
-  Initramfs initramfs;
+  // The running kernel's initramfs. Listing it runs a tool (seconds on a
+  // large image), so read_session leaves it; doctor sets `list_initramfs`
+  // and image() lists on first use, only when a check needs the contents.
+  // Without a lister, image() is `initramfs` as set.
+  std::function<Initramfs()> list_initramfs;
+  const Initramfs& image() const {
+    if (list_initramfs && !initramfs_listed) {
+      initramfs = list_initramfs();
+      initramfs_listed = true;
+    }
+    return initramfs;
+  }
+  mutable Initramfs initramfs;
+  mutable bool initramfs_listed = false;
 };
 
 Session read_session(const Root& root);

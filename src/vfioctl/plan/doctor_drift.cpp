@@ -121,7 +121,7 @@ const VfioId* Checks::vfio_id_for(const std::vector<VfioId>& ids, const PciDevic
 }
 
 std::string Checks::regenerate_initramfs() const {
-  const std::string& lister = ctx.initramfs.lister;
+  const std::string& lister = ctx.initramfs.lister;  // when listed already: the fix need not list it
   std::string fam = family();
   if (lister == "lsinitcpio" || (lister.empty() && fam == "arch")) return "mkinitcpio -P";
   if (lister == "lsinitrd" || (lister.empty() && (fam == "fedora" || fam == "suse")))
@@ -163,7 +163,7 @@ std::pair<std::string, std::string> Checks::why_not_vfio(const PciDevice& dev, c
     return {head + ": vfio_pci is not loaded", "load vfio-pci at boot: add vfio_pci to the initramfs' modules, then " +
                                                    regenerate_initramfs() + " (vfioctl setup does both)"};
   }
-  const auto& ir = ctx.initramfs;
+  const auto& ir = ctx.image();
   if (ir.listed() && ir.modules.count(mod) && !ir.modules.count("vfio_pci")) {
     return {
         head + fmt::format(": the initramfs ({}) holds {} but not vfio-pci, so {} claims it first", ir.image, mod, drv),
@@ -206,11 +206,10 @@ void Checks::initramfs() {
   const char* why =
       "Drivers in the initramfs load before the root filesystem is mounted: vfio-pci and its ids must be in the image "
       "the host boots, or a host driver there claims the device first.";
-  const auto& ir = ctx.initramfs;
   const auto& k = host.kernel;
   auto ids = vfio_ids();
   bool on_vfio = std::any_of(host.pci.begin(), host.pci.end(), [](const PciDevice& d) { return is_vfio(d.driver); });
-  if (ir.status == Initramfs::Status::not_live) {
+  if (!ctx.list_initramfs && ctx.initramfs.status == Initramfs::Status::not_live) {
     add("H023", "vfio-pci in the initramfs", Severity::skip,
         "a host tree (--root) carries no initramfs image: run doctor on the host itself", why);
     return;
@@ -220,6 +219,7 @@ void Checks::initramfs() {
         "no vfio-pci ids configured and no device on vfio-pci: the initramfs need not hold vfio-pci", why);
     return;
   }
+  const auto& ir = ctx.image();  // listed here, only when it matters
   switch (ir.status) {
     case Initramfs::Status::no_image:
       add("H023", "vfio-pci in the initramfs", Severity::skip,
