@@ -297,6 +297,15 @@ void run_undo(const UndoOptions& o, GlobalOptions& g) {
         std::vector<std::string> paths;
         for (const auto& f : e.files) paths.push_back(f.path);
         w.field("files", paths);
+        w.key("kargs");
+        if (e.kargs.empty()) {
+          w.value(nullptr);
+        } else {
+          w.begin_object();
+          w.field("append", e.kargs.append);
+          w.field("remove", e.kargs.remove);
+          w.end_object();
+        }
         w.end_object();
       }
       w.end_array();
@@ -311,6 +320,7 @@ void run_undo(const UndoOptions& o, GlobalOptions& g) {
     for (const auto& e : entries) {
       std::vector<std::string> paths;
       for (const auto& f : e.files) paths.push_back(f.path);
+      if (!e.kargs.empty()) paths.push_back("(rpm-ostree kargs)");
       std::cout << fmt::format("{:<4} {:<21} {:<8} {}\n", e.id, e.created, e.state, join(paths, " "));
     }
     return;

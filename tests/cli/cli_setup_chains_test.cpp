@@ -149,6 +149,8 @@ TEST(SetupChains, OstreeGoesThroughRpmOstreeKargs) {
   EXPECT_EQ(slurp(s.log()), kargs + "\n");
   auto after = tree(s.dir());
   EXPECT_EQ(differences(before, after), "only after: etc/modprobe.d/\nonly after: etc/modprobe.d/vfioctl.conf\n");
+  Result list = s.run({"--json", "undo", "--list"});
+  EXPECT_TRUE(has(list.out, "\"append\": [\n        \"intel_iommu=on\",")) << list.out;
   Result again = s.run({"setup", "--device", "01:00.0", "--apply"});
   EXPECT_EQ(again.rc, 0) << again.err;
   EXPECT_TRUE(has(again.out, "Nothing to change")) << again.out;
