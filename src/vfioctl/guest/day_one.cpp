@@ -17,6 +17,21 @@ using Kind = Root::FileInfo::Kind;
 
 [[noreturn]] void fail_at(const SpecPos& pos, const std::string& msg) { throw input_error(pos.str() + ": " + msg); }
 
+// On a host tree (--root) what the spec names but the tree lacks is not an
+// error: a snapshot carries host facts, not the user's images or sockets,
+// and a fixture may lack whole kinds (no network interfaces, no USB). What
+// the tree did capture (`captured`: it lists interfaces, USB devices) is
+// checked as on the live host. Returns true (and says so) when `what` is
+// not checked.
+bool unchecked(const GuestEnv& env, GuestPlan& plan, const SpecPos& pos, const std::string& what,
+               bool captured = false) {
+  if (!env.snapshot || captured) return false;
+  plan.warnings.push_back(
+      fmt::format("{}: not checked: {} is not in this host tree (--root); it must exist on the host the guest runs on",
+                  pos.str(), what));
+  return true;
+}
+
 const FileFact* fact(const GuestEnv& env, const std::string& path) {
   auto it = env.files.find(path);
   return it == env.files.end() ? nullptr : &it->second;
@@ -65,7 +80,13 @@ void plan_disks(const GuestEnv& env, GuestPlan& plan) {
     p.cdrom = d.cdrom;
     bool created = false;
     if (const FileFact* f = env.known ? fact(env, d.source) : nullptr) {
-      if (p.block || f->kind == Kind::block) {
+      if (!f->exists() && unchecked(env, plan, d.source_pos, "disk.source " + d.source)) {
+        // planned as written; an image to create is created only on the live host
+        if (!p.block && d.size_mib) {
+          created = true;
+          plan.images.push_back(ImageToCreate{d.source, p.format, *d.size_mib});
+        }
+      } else if (p.block || f->kind == Kind::block) {
         if (!f->exists()) {
           plan.warnings.push_back(
               fmt::format("{}: disk {} is not on this host now; attach it before the guest "
@@ -125,6 +146,7 @@ void plan_disks(const GuestEnv& env, GuestPlan& plan) {
       const FileFact* f = fact(env, path);
       if (f && f->kind == Kind::regular) return;
       if (!f) return;
+      if (!f->exists() && unchecked(env, plan, pos, fmt::format("{} {}", key, path))) return;
       if (f->exists()) fail_at(pos, fmt::format("{} {} is not a file", key, path));
       fail_at(pos, fmt::format("{} {} does not exist {}", key, path, instead(*f, path)));
     };
@@ -231,6 +253,13 @@ void plan_usb(const GuestEnv& env, GuestPlan& plan) {
     }
     std::string have = all.empty() ? "this host has no USB devices (/sys/bus/usb/devices lists none)"
                                    : "this host has: " + join(all, "; ");
+    if (same.empty() && unchecked(env, plan, u.pos, "USB device " + u.id(), !env.usb.empty())) {
+      p.host.vendor = u.vendor;
+      p.host.product = u.product;
+      p.host.port = u.port.value_or("");
+      plan.usb.push_back(p);
+      continue;
+    }
     if (same.empty()) fail_at(u.pos, fmt::format("no USB device {} on this host; {}", u.id(), have));
     const UsbDevice* pick = nullptr;
     if (u.port) {
@@ -310,6 +339,7 @@ void plan_network(const Host& host, const GuestEnv& env, GuestPlan& plan) {
       pn.source = net.bridge;
       if (!env.known) return;
       auto it = env.net.find(net.bridge);
+      if (it == env.net.end() && unchecked(env, plan, net.source_pos, "bridge " + net.bridge, !env.net.empty())) return;
       if (it == env.net.end())
         fail_at(net.source_pos,
                 fmt::format("bridge {} does not exist ({}); create it over a wired interface (NetworkManager: nmcli "
@@ -341,6 +371,8 @@ void plan_network(const Host& host, const GuestEnv& env, GuestPlan& plan) {
       pn.source = net.dev;
       if (!env.known) return;
       auto it = env.net.find(net.dev);
+      if (it == env.net.end() && unchecked(env, plan, net.source_pos, "network.dev " + net.dev, !env.net.empty()))
+        return;
       if (it == env.net.end())
         fail_at(net.source_pos, fmt::format("network.dev {} does not exist ({})", net.dev, interfaces_text(env)));
       if (it->second.wireless)
@@ -452,6 +484,9 @@ void plan_display(GuestPlan& plan) {
 void plan_smbios(const GuestEnv& env, GuestPlan& plan) {
   const SmbiosSpec& sm = plan.spec.smbios;
   if (!sm.from_host || !env.known) return;
+  if (!env.dmi.present &&
+      unchecked(env, plan, sm.pos, "smbios.from_host: the host's DMI tables (/sys/class/dmi/id); the guest gets none"))
+    return;
   if (!env.dmi.present)
     fail_at(sm.pos,
             "smbios.from_host: this host has no DMI tables (/sys/class/dmi/id is missing: a virtual machine "

@@ -70,6 +70,7 @@ std::string pulse_socket(int uid) { return "/run/user/" + std::to_string(uid) + 
 GuestEnv read_guest_env(const Root& root, const EnvRequest& req, Notes& notes) {
   GuestEnv env;
   env.known = true;
+  env.snapshot = !root.is_live();
   env.user_uid = req.user_uid;
   auto fact = [&](const std::string& path) {
     if (!env.files.count(path)) env.files[path] = read_file_fact(root, path);

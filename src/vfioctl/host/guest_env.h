@@ -41,7 +41,12 @@ struct NetFact {
 };
 
 struct GuestEnv {
-  bool known = false;                     // false: nothing was read (plans for tests); the planner checks nothing
+  bool known = false;  // false: nothing was read (plans for tests); the planner checks nothing
+  // Read from a host tree (--root: a snapshot or fixture), not the live
+  // host: a file, device, interface or socket the tree lacks is noted as
+  // not checked rather than refused (a snapshot holds host facts, not the
+  // user's images, sockets or USB devices).
+  bool snapshot = false;
   std::map<std::string, FileFact> files;  // every path the spec names, and the virtio-win candidates
   std::vector<UsbDevice> usb;
   Dmi dmi;
