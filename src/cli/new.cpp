@@ -405,7 +405,8 @@ void add_new(CLI::App& app, GlobalOptions& g) {
   cmd->add_option("--qemu-script", o->qemu_script,
                   "also write a bash script that starts the guest with plain QEMU and pins it ('vfioctl pin')")
       ->type_name("FILE");
-  cmd->add_flag("--force", o->force, "replace an existing --output or --qemu-script file");
+  cmd->add_flag("--force", o->force,
+                "replace an existing --output or --qemu-script file; pass the host's boot GPU (its console goes)");
   cmd->add_flag("--explain", o->explain, "print the plan (host CPU -> vCPU / emulator / iothread / host) on stderr");
   cmd->add_flag("--define", o->define, "define the domain in libvirt (it is not started)");
   cmd->add_option("--connect", o->connect, "libvirt URI for --define (qemu+ssh://host/system for a remote host)")
@@ -436,7 +437,7 @@ void add_new(CLI::App& app, GlobalOptions& g) {
     Notes input_notes;
     auto inputs = read_input_devices(root, input_notes);
     GuestEnv env = read_guest_env(root, env_request(spec, invoking_uid()), input_notes);
-    GuestPlan plan = plan_guest(host, spec, inputs, env);
+    GuestPlan plan = plan_guest(host, spec, inputs, env, o->force);
     XmlOptions xo;
     xo.virt_type = o->virt_type;
     xo.kernel = o->test_kernel;

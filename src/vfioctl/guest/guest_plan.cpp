@@ -36,7 +36,7 @@ std::string gpu_vendor_of(const PciDevice& d) {
   }
 }
 
-void plan_devices(const Host& host, const GuestSpec& spec, GuestPlan& plan) {
+void plan_devices(const Host& host, const GuestSpec& spec, GuestPlan& plan, bool force) {
   std::set<PciAddress> taken;
   for (const auto& text : spec.passthrough) {
     for (const auto& a : take_devices(host, text, spec.passthrough_pos.str() + ": passthrough")) taken.insert(a);
@@ -58,6 +58,12 @@ void plan_devices(const Host& host, const GuestSpec& spec, GuestPlan& plan) {
     plan.passed.push_back(f);
     if (d && d->is_gpu()) {
       if (plan.gpu_vendor.empty()) plan.gpu_vendor = gpu_vendor_of(*d);
+      if (d->boot_vga == true && !force) {
+        throw input_error(fmt::format(
+            "{}: passthrough: {} is the host's boot GPU{}: the host (or its BMC's console) loses its display when "
+            "the guest starts. Pass another GPU, or add --force to pass this one",
+            spec.passthrough_pos.str(), addr.short_str(), d->device_name.empty() ? "" : " (" + d->device_name + ")"));
+      }
       if (d->boot_vga == true) {
         plan.warnings.push_back(fmt::format(
             "{} is the host's boot GPU: the host loses its console when the guest starts; give the guest a ROM "
@@ -126,13 +132,13 @@ EnvRequest env_request(const GuestSpec& spec, std::optional<int> user_uid) {
 }
 
 GuestPlan plan_guest(const Host& host, const GuestSpec& spec, const std::vector<InputDevice>& inputs,
-                     const GuestEnv& env) {
+                     const GuestEnv& env, bool force) {
   GuestPlan plan;
   plan.spec = spec;
   plan.windows = preset_is_windows(spec.preset);
   plan.legacy = spec.preset == Preset::legacy_windows;
   plan.vendor = host.platform.vendor;
-  plan_devices(host, spec, plan);
+  plan_devices(host, spec, plan, force);
 
   CpuRequest creq;
   creq.cores = spec.cpus_auto ? 0 : spec.cores;

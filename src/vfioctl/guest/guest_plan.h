@@ -113,9 +113,11 @@ EnvRequest env_request(const GuestSpec& spec, std::optional<int> user_uid);
 // Throws Error(bad_input) naming the spec's file:line when the host cannot
 // meet the request (devices in shared groups, too many CPUs, too much memory).
 // `env` holds the files, USB devices, interfaces and DMI strings the spec
-// names; without it (env.known false) none of those is checked.
+// names; without it (env.known false) none of those is checked. The host's
+// boot GPU goes to the guest only with `force` (the host loses its console,
+// or its BMC's, when the guest starts): without, Error(bad_input).
 GuestPlan plan_guest(const Host& host, const GuestSpec& spec, const std::vector<InputDevice>& inputs,
-                     const GuestEnv& env = {});
+                     const GuestEnv& env = {}, bool force = false);
 
 // The day-one part of the plan (day_one.cpp): disks and images, USB,
 // network, sound, display, SMBIOS, next steps and permissions.
