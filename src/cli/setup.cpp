@@ -54,11 +54,16 @@ std::unique_ptr<CommandRunner> make_runner(const Root& root) {
 }
 
 // A --root tree is untrusted: its programs run as root (chroot) only when
-// asked for by name. Checked before anything is written.
+// asked for by name. Whether running them now would be unasked: checked
+// before anything is written.
+bool unasked_chroot(const Root& root, bool chroot) {
+  if (root.is_live() || chroot) return false;
+  const char* log = std::getenv("VFIOCTL_COMMAND_LOG");
+  return !(log && *log);  // recorded, never run
+}
+
 void check_regenerate(const Root& root, bool regenerate, bool chroot) {
-  if (!regenerate || root.is_live()) return;
-  if (const char* log = std::getenv("VFIOCTL_COMMAND_LOG"); log && *log) return;  // recorded, never run
-  if (!chroot)
+  if (regenerate && unasked_chroot(root, chroot))
     throw input_error(fmt::format(
         "--regenerate under --root {} would run that tree's own programs as root (chroot {} ...); add --chroot "
         "if you trust it, or leave --regenerate out and run the printed commands yourself",
@@ -68,8 +73,7 @@ void check_regenerate(const Root& root, bool regenerate, bool chroot) {
 // Commands that are the change itself (rpm-ostree kargs) run with --apply;
 // under --root, inside that tree only when asked (--chroot).
 void check_commands(const Root& root, const char* what, bool chroot) {
-  if (root.is_live() || chroot) return;
-  if (const char* log = std::getenv("VFIOCTL_COMMAND_LOG"); log && *log) return;
+  if (!unasked_chroot(root, chroot)) return;
   throw input_error(fmt::format(
       "{} under --root {} changes the kernel arguments with that tree's rpm-ostree (chroot {} ...); add --chroot "
       "if you trust it, or run without --apply and give the printed command yourself",
@@ -105,6 +109,21 @@ void print_diff(const std::vector<FileChange>& files, std::ostream& out) {
   for (const auto& f : files) out << unified_diff(f.path, f.before, f.after);
 }
 
+// An entry's or a plan's rpm-ostree kargs, or null; with the command's argv
+// for a plan.
+void write_kargs(JsonWriter& w, const KargsChange& k, bool argv) {
+  w.key("kargs");
+  if (k.empty()) {
+    w.value(nullptr);
+    return;
+  }
+  w.begin_object();
+  w.field("append", k.append);
+  w.field("remove", k.remove);
+  if (argv) w.field("argv", k.command().argv);
+  w.end_object();
+}
+
 void print_plan_json(const Plan& plan, const std::optional<JournalEntry>& entry, bool applied) {
   JsonWriter w(std::cout);
   w.begin_object();
@@ -131,16 +150,7 @@ void print_plan_json(const Plan& plan, const std::optional<JournalEntry>& entry,
     w.end_object();
   }
   w.end_array();
-  w.key("kargs");
-  if (plan.kargs.empty()) {
-    w.value(nullptr);
-  } else {
-    w.begin_object();
-    w.field("append", plan.kargs.append);
-    w.field("remove", plan.kargs.remove);
-    w.field("argv", plan.kargs.command().argv);
-    w.end_object();
-  }
+  write_kargs(w, plan.kargs, true);
   w.field("warnings", plan.warnings);
   w.field("notes", plan.notes);
   w.end_object();
@@ -297,15 +307,7 @@ void run_undo(const UndoOptions& o, GlobalOptions& g) {
         std::vector<std::string> paths;
         for (const auto& f : e.files) paths.push_back(f.path);
         w.field("files", paths);
-        w.key("kargs");
-        if (e.kargs.empty()) {
-          w.value(nullptr);
-        } else {
-          w.begin_object();
-          w.field("append", e.kargs.append);
-          w.field("remove", e.kargs.remove);
-          w.end_object();
-        }
+        write_kargs(w, e.kargs, false);
         w.end_object();
       }
       w.end_array();

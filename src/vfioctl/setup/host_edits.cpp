@@ -429,12 +429,8 @@ void plan_initramfs(Drafts& drafts, const Host& host, const InitramfsLayout& ir,
       drafts.text(kMkinitfsFiles, 0644, "put vfio-pci's options in the initramfs") = files;
       const std::string conf = "/etc/mkinitfs/mkinitfs.conf";
       std::string& text = drafts.text(conf, 0644, "add vfioctl's feature to the initramfs");
-      int line = 0, n = 0;
-      for (const auto& l : split(text, '\n')) {
-        ++n;
-        if (starts_with(trim(l), "features=")) line = n;
-      }
-      if (line > 0) {
+      int line = 0;
+      if (shell_value(text, "features", &line)) {
         text = edit_array_at(text, line, [&](const std::vector<std::string>& words) {
           std::vector<std::string> out = words;
           if (std::find(out.begin(), out.end(), kMkinitfsFeature) == out.end()) out.push_back(kMkinitfsFeature);
