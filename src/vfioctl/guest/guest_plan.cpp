@@ -88,6 +88,66 @@ void plan_devices(const Host& host, const GuestSpec& spec, GuestPlan& plan, bool
   plan.root_ports = static_cast<int>(slot_bus.size());
 }
 
+// "01:00.0 (GPU)": a passed device and what it is, for placement messages.
+std::string device_role(const PciDevice& d) {
+  const char* kind = d.is_gpu()       ? "GPU"
+                     : d.is_nvme()    ? "NVMe drive"
+                     : d.is_network() ? "NIC"
+                     : d.is_usb()     ? "USB controller"
+                     : d.is_audio()   ? "audio"
+                                      : "device";
+  return fmt::format("{} ({})", d.address.short_str(), kind);
+}
+
+// The NUMA node the guest's vCPUs and memory should share with its passed
+// devices: theirs when they agree; when they sit on several nodes, the
+// GPU's (its DMA and interrupts are what a desktop guest waits on), else
+// the node holding most of them, with a warning naming each device's node.
+void near_node(const Host& host, GuestPlan& plan, CpuRequest& req) {
+  std::map<int, std::vector<const PciDevice*>> by_node;
+  for (const auto& f : plan.passed) {
+    const PciDevice* d = host.device(f.host);
+    if (!d || !d->numa_node || d->is_audio()) continue;  // a GPU's audio function follows its GPU
+    by_node[*d->numa_node].push_back(d);
+  }
+  if (by_node.empty()) return;
+  auto names = [](const std::vector<const PciDevice*>& ds) {
+    std::vector<std::string> out;
+    for (const auto* d : ds) out.push_back(device_role(*d));
+    return join(out, ", ");
+  };
+  int chosen = by_node.begin()->first;
+  std::string why;
+  if (by_node.size() > 1) {
+    std::optional<int> gpu_node;
+    for (const auto& [node, ds] : by_node) {
+      for (const auto* d : ds) {
+        if (d->is_gpu() && !gpu_node) gpu_node = node;
+      }
+    }
+    if (gpu_node) {
+      chosen = *gpu_node;
+      why = "the GPU's";
+    } else {
+      for (const auto& [node, ds] : by_node) {
+        if (ds.size() > by_node[chosen].size()) chosen = node;
+      }
+      why = "the node holding most of them";
+    }
+    std::vector<std::string> where, far;
+    for (const auto& [node, ds] : by_node) {
+      where.push_back(fmt::format("node {}: {}", node, names(ds)));
+      if (node != chosen) far.push_back(names(ds));
+    }
+    plan.warnings.push_back(fmt::format(
+        "the passed devices sit on different NUMA nodes ({}): the guest's vCPUs and memory go to node {} ({}), so "
+        "the DMA of {} crosses between the nodes; pass devices of one node to avoid it",
+        join(where, "; "), chosen, why, join(far, ", ")));
+  }
+  req.near_node = chosen;
+  req.near_why = names(by_node[chosen]);
+}
+
 }  // namespace
 
 long long looking_glass_mib(int width, int height) {
@@ -143,13 +203,8 @@ GuestPlan plan_guest(const Host& host, const GuestSpec& spec, const std::vector<
   CpuRequest creq;
   creq.cores = spec.cpus_auto ? 0 : spec.cores;
   creq.threads = spec.threads;
-  for (const auto& f : plan.passed) {
-    const PciDevice* d = host.device(f.host);
-    if (f.gpu && d && d->numa_node && host.cpu.nodes.size() > 1) {
-      creq.near_node = d->numa_node;
-      break;
-    }
-  }
+  creq.isolation = host_isolation(host.cpu, host.kernel);
+  if (host.cpu.nodes.size() > 1) near_node(host, plan, creq);
   plan.cpu = at_line(spec.cpus_pos, [&] { return plan_cpus(host.cpu, creq); });
 
   MemoryRequest mreq;

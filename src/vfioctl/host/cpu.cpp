@@ -63,6 +63,43 @@ std::vector<int> read_optional_list(const Root& root, std::string_view name, Not
   return *cpus;
 }
 
+// cgroup v2 cpuset partitions of type "isolated": the cgroups directly
+// under the root and one level below (systemd's slices hold them there),
+// at most kMaxCgroups directories looked at.
+void read_partitions(const Root& root, CpuTopology& topo, Notes& notes) {
+  constexpr size_t kMaxCgroups = 512;
+  const std::string base = "/sys/fs/cgroup";
+  if (!root.exists(base + "/cgroup.controllers")) return;  // not the unified hierarchy
+  std::vector<std::string> dirs;
+  auto add_children = [&](const std::string& dir) {
+    auto names = root.list(dir);
+    if (!names) return;
+    for (const auto& n : *names) {
+      if (dirs.size() >= kMaxCgroups) return;
+      std::string path = join_path(dir, n);
+      if (root.stat(path).kind == Root::FileInfo::Kind::directory) dirs.push_back(path);
+    }
+  };
+  add_children(base);
+  size_t top = dirs.size();
+  for (size_t i = 0; i < top; ++i) add_children(dirs[i]);
+  std::set<int> cpus;
+  for (const auto& dir : dirs) {
+    auto type = root.read(dir + "/cpuset.cpus.partition");
+    // "isolated invalid (reason)" isolates nothing.
+    if (!type || trim(*type) != "isolated") continue;
+    auto list = root.read(dir + "/cpuset.cpus.effective");
+    auto parsed = list ? parse_cpulist(*list) : std::nullopt;
+    if (!parsed) {
+      notes.push_back({dir + "/cpuset.cpus.effective", "an isolated partition without a readable CPU list; ignored"});
+      continue;
+    }
+    cpus.insert(parsed->begin(), parsed->end());
+    topo.isolated_partitions.push_back(dir);
+  }
+  topo.partition_isolated.assign(cpus.begin(), cpus.end());
+}
+
 // Which CPU each kind holds. Intel hybrid parts register two PMUs,
 // cpu_core (P) and cpu_atom (E). Without them (older kernels), P and E
 // cores differ in base frequency: two distinct values mean two kinds.
@@ -267,6 +304,7 @@ CpuTopology read_cpu_topology(const Root& root, Notes& notes) {
     cpu.isolated = contains(topo.isolated, cpu.id);
     cpu.nohz_full = contains(topo.nohz_full, cpu.id);
   }
+  read_partitions(root, topo, notes);
   read_kinds(root, topo, notes);
   return topo;
 }

@@ -53,7 +53,11 @@ struct CpuTopology {
   std::vector<NumaNode> nodes;
   std::vector<int> isolated;   // /sys/devices/system/cpu/isolated
   std::vector<int> nohz_full;  // /sys/devices/system/cpu/nohz_full
-  bool hybrid = false;         // both kinds present
+  // CPUs of cgroup v2 cpuset partitions of type "isolated" (a cgroup's
+  // cpuset.cpus.partition; its cpuset.cpus.effective), and those cgroups.
+  std::vector<int> partition_isolated;
+  std::vector<std::string> isolated_partitions;  // "/sys/fs/cgroup/vfio"
+  bool hybrid = false;                           // both kinds present
 
   const Cpu* find(int id) const;
   std::vector<int> online() const;

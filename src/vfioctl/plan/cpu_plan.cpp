@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 #include <tuple>
@@ -37,6 +38,65 @@ std::string cpus_text(const std::vector<int>& cpus) { return format_cpulist(cpus
 }  // namespace
 
 int host_cores_to_keep(int total_cores) { return total_cores <= 4 ? 1 : 2; }
+
+std::vector<std::pair<std::string, std::vector<int>>> cmdline_isolation(const Kernel& k,
+                                                                        std::vector<std::string>& bad) {
+  std::vector<std::pair<std::string, std::vector<int>>> sets;
+  for (const char* key : {"isolcpus", "nohz_full", "rcu_nocbs"}) {
+    auto v = k.arg(key);
+    if (!v) continue;
+    // isolcpus may start with flags: "domain,managed_irq,2-7".
+    std::string list;
+    bool flags_ok = true;
+    for (auto part : split(*v, ',')) {
+      if (!part.empty() && std::isdigit(static_cast<unsigned char>(part[0]))) {
+        if (!list.empty()) list += ',';
+        list += std::string(part);
+      } else if (std::string_view(key) != "isolcpus" || (part != "domain" && part != "managed_irq" && part != "nohz")) {
+        flags_ok = false;
+      }
+    }
+    auto cpus = flags_ok ? parse_cpulist(list) : std::nullopt;
+    if (!cpus) {
+      bad.push_back(v->empty() ? key : std::string(key) + "=" + *v);
+      continue;
+    }
+    sets.emplace_back(key, *cpus);
+  }
+  return sets;
+}
+
+std::string Isolation::text() const { return join(sources, ", "); }
+
+Isolation host_isolation(const CpuTopology& topo, const Kernel& k) {
+  Isolation iso;
+  std::set<int> all;
+  std::vector<std::string> bad;
+  std::set<std::string> named;
+  for (const auto& [key, cpus] : cmdline_isolation(k, bad)) {
+    if (key == "rcu_nocbs") continue;  // offloads callbacks; schedules nothing away
+    all.insert(cpus.begin(), cpus.end());
+    iso.sources.push_back(key + "=" + format_cpulist(cpus));
+    named.insert(key);
+  }
+  // What the kernel reports: the same lists, or the only ones in a snapshot
+  // without /proc/cmdline.
+  auto add_reported = [&](const std::vector<int>& cpus, const std::string& key) {
+    if (cpus.empty()) return;
+    all.insert(cpus.begin(), cpus.end());
+    if (!named.count(key)) iso.sources.push_back(key + "=" + format_cpulist(cpus));
+  };
+  add_reported(topo.isolated, "isolcpus");
+  add_reported(topo.nohz_full, "nohz_full");
+  if (!topo.partition_isolated.empty()) {
+    all.insert(topo.partition_isolated.begin(), topo.partition_isolated.end());
+    iso.sources.push_back(fmt::format("isolated cpuset partition{} {}: {}",
+                                      topo.isolated_partitions.size() == 1 ? "" : "s",
+                                      join(topo.isolated_partitions, ", "), format_cpulist(topo.partition_isolated)));
+  }
+  iso.cpus.assign(all.begin(), all.end());
+  return iso;
+}
 
 CpuPlan plan_cpus(const CpuTopology& topo, const CpuRequest& req) {
   std::vector<Core> cores;
@@ -77,20 +137,55 @@ CpuPlan plan_cpus(const CpuTopology& topo, const CpuRequest& req) {
   // Cores a guest may get: not CPU 0's, with enough threads; on hybrid
   // hosts without an explicit one-thread request, P-cores only (a guest
   // topology cannot mix 2-thread and 1-thread cores).
+  // With isolation, only cores whose every CPU is isolated: a vCPU beside
+  // a housekeeping sibling shares its core with host work.
+  const auto& iso = req.isolation.cpus;
+  auto isolated_core = [&](const Core& c) {
+    return std::all_of(c.cpus.begin(), c.cpus.end(),
+                       [&](int cpu) { return std::binary_search(iso.begin(), iso.end(), cpu); });
+  };
   std::vector<const Core*> eligible;
   const Core* core0 = nullptr;
+  int isolated_cores = 0;
   for (const auto& c : cores) {
     if (c.has_cpu0) {
       core0 = &c;
       continue;
     }
+    if (!iso.empty() && !isolated_core(c)) continue;
+    ++isolated_cores;
     if (static_cast<int>(c.cpus.size()) < threads) continue;
     if (hybrid && threads > 1 && c.kind == CoreKind::efficiency) continue;
     eligible.push_back(&c);
   }
+  bool isolating = !iso.empty() && !eligible.empty();
+  if (!iso.empty() && eligible.empty()) {
+    // Nothing whole to give: place as on a host without isolation, and say so.
+    plan.warnings.push_back(fmt::format(
+        "the host isolates CPUs {} ({}), which hold no whole core a guest can use: vCPUs are placed as if nothing were "
+        "isolated; isolate whole cores (both SMT siblings, never core 0) to keep host work off them",
+        format_cpulist(iso), req.isolation.text()));
+    for (const auto& c : cores) {
+      if (c.has_cpu0 || static_cast<int>(c.cpus.size()) < threads) continue;
+      if (hybrid && threads > 1 && c.kind == CoreKind::efficiency) continue;
+      eligible.push_back(&c);
+    }
+  }
   int keep = host_cores_to_keep(total);
   int want = req.cores;
   if (want < 0) throw input_error(fmt::format("cores = {}: ask for 1 or more", want));
+  if (isolating && want == 0) {
+    want = static_cast<int>(eligible.size());
+    plan.reasons.push_back(fmt::format("cpus = auto: the {} whole core{} the host isolates ({})", want,
+                                       want == 1 ? "" : "s", req.isolation.text()));
+  }
+  if (isolating && want > static_cast<int>(eligible.size())) {
+    throw input_error(fmt::format(
+        "{} cores asked, but the host isolates {} whole core{} a guest can use (CPUs {}: {}): ask for at most {}, "
+        "or isolate more cores on the kernel command line (vfioctl setup --isolate)",
+        want, eligible.size(), eligible.size() == 1 ? "" : "s", format_cpulist(iso), req.isolation.text(),
+        eligible.size()));
+  }
   if (want == 0) {
     want = std::min(total - keep, static_cast<int>(eligible.size()));
     if (want <= 0) {
@@ -111,7 +206,7 @@ CpuPlan plan_cpus(const CpuTopology& topo, const CpuRequest& req) {
                     "at most {} can be given",
                     want, total, eligible.size()));
   }
-  if (total - want < keep) {
+  if (!isolating && total - want < keep) {
     plan.warnings.push_back(
         fmt::format("the host keeps only {} core{} ({} recommended on a {}-core host): expect host stutter under load",
                     total - want, total - want == 1 ? "" : "s", keep, total));
@@ -184,10 +279,13 @@ CpuPlan plan_cpus(const CpuTopology& topo, const CpuRequest& req) {
   if (nodes.size() == 1 && *nodes.begin() >= 0) plan.node = *nodes.begin();
   if (req.near_node) {
     if (plan.node == req.near_node) {
-      plan.reasons.push_back(fmt::format("NUMA node {}: the node of the passed device", *req.near_node));
+      plan.reasons.push_back(fmt::format("NUMA node {}: the node of the passed device{}", *req.near_node,
+                                         req.near_why.empty() ? "" : "s " + req.near_why));
     } else {
       plan.warnings.push_back(fmt::format(
-          "the passed device sits on NUMA node {}, but the guest's cores do not all fit there", *req.near_node));
+          "the passed device{} on NUMA node {}, but the guest's cores do not all fit there: memory and DMA cross "
+          "between the nodes",
+          req.near_why.empty() ? " sits" : "s " + req.near_why + " sit", *req.near_node));
     }
   }
   if (hybrid) {
@@ -200,7 +298,11 @@ CpuPlan plan_cpus(const CpuTopology& topo, const CpuRequest& req) {
   // when another is free (CPU 0 takes most host interrupts).
   std::vector<const Core*> host_cores;
   for (const auto& c : cores) {
-    if (std::find(chosen.begin(), chosen.end(), &c) == chosen.end()) host_cores.push_back(&c);
+    if (std::find(chosen.begin(), chosen.end(), &c) != chosen.end()) continue;
+    // Isolated cores hold other guests' vCPUs, or none: host threads go to
+    // housekeeping cores.
+    if (isolating && isolated_core(c)) continue;
+    host_cores.push_back(&c);
   }
   const Core* helper = nullptr;
   auto helper_score = [&](const Core* c) {
@@ -215,8 +317,12 @@ CpuPlan plan_cpus(const CpuTopology& topo, const CpuRequest& req) {
   if (helper) {
     plan.emulator = helper->cpus;
     plan.iothread = helper->cpus;
+    plan.reasons.push_back(fmt::format("emulator and iothread on CPUs {}, {}", cpus_text(helper->cpus),
+                                       isolating ? "a housekeeping core (not isolated)" : "which no vCPU uses"));
+  }
+  if (isolating) {
     plan.reasons.push_back(
-        fmt::format("emulator and iothread on CPUs {}, which no vCPU uses", cpus_text(helper->cpus)));
+        fmt::format("vCPUs on isolated CPUs only ({}): the kernel keeps host work off them", req.isolation.text()));
   }
   for (int cpu : topo.online()) {
     if (!used.count(cpu)) plan.host.push_back(cpu);

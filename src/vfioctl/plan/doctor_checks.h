@@ -17,10 +17,6 @@ namespace vfioctl::doctor_detail {
 std::string add_kernel_arg(const Host& host, const std::string& arg);
 std::string remove_kernel_arg(const Host& host, const std::string& arg);
 
-// The CPU lists of isolcpus (its flags left out), nohz_full and rcu_nocbs,
-// in that order, for those set; `bad` gets the arguments that do not parse.
-std::vector<std::pair<std::string, std::vector<int>>> isolation_lists(const Kernel& k, std::vector<std::string>& bad);
-
 // One id of vfio-pci's ids ("10de:1b81", or with the subsystem ids) and
 // where it is configured.
 struct VfioId {

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "vfioctl/plan/cpu_plan.h"
 #include "vfioctl/plan/doctor_checks.h"
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/strings.h"
@@ -367,7 +368,7 @@ void Checks::isolation_cpus() {
       "The kernel rejects an isolation list that names CPUs it cannot have, so nothing is isolated; lists copied "
       "from another machine do this.";
   std::vector<std::string> bad;  // H013 reports these
-  auto sets = isolation_lists(host.kernel, bad);
+  auto sets = cmdline_isolation(host.kernel, bad);
   if (sets.empty()) {
     add("H025", "Isolated CPUs exist", Severity::pass, "no isolcpus, nohz_full or rcu_nocbs CPU list to check", why);
     return;

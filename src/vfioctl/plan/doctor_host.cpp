@@ -8,6 +8,7 @@
 #include <cctype>
 #include <set>
 
+#include "vfioctl/plan/cpu_plan.h"
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/strings.h"
 
@@ -389,39 +390,13 @@ void Checks::memory_and_cpu() {
   governor();
 }
 
-std::vector<std::pair<std::string, std::vector<int>>> isolation_lists(const Kernel& k, std::vector<std::string>& bad) {
-  std::vector<std::pair<std::string, std::vector<int>>> sets;
-  for (const char* key : {"isolcpus", "nohz_full", "rcu_nocbs"}) {
-    auto v = k.arg(key);
-    if (!v) continue;
-    // isolcpus may start with flags: "domain,managed_irq,2-7".
-    std::string list;
-    bool flags_ok = true;
-    for (auto part : split(*v, ',')) {
-      if (!part.empty() && std::isdigit(static_cast<unsigned char>(part[0]))) {
-        if (!list.empty()) list += ',';
-        list += std::string(part);
-      } else if (std::string_view(key) != "isolcpus" || (part != "domain" && part != "managed_irq" && part != "nohz")) {
-        flags_ok = false;
-      }
-    }
-    auto cpus = flags_ok ? parse_cpulist(list) : std::nullopt;
-    if (!cpus) {
-      bad.push_back(arg_text(k, key));
-      continue;
-    }
-    sets.emplace_back(key, *cpus);
-  }
-  return sets;
-}
-
 void Checks::isolation() {
   const auto& k = host.kernel;
   const char* why =
       "isolcpus, nohz_full and rcu_nocbs keep host work off guest cores; the host must keep CPU 0 and the sets should "
       "agree.";
   std::vector<std::string> bad;
-  auto sets = isolation_lists(k, bad);
+  auto sets = cmdline_isolation(k, bad);
   if (!bad.empty()) {
     add("H013", "CPU isolation", Severity::fail, "unreadable CPU list in " + join(bad, ", "), why,
         "write CPU lists as the kernel does, e.g. isolcpus=2-7,10-15", "/proc/cmdline");

@@ -13,6 +13,7 @@
 
 #include "vfioctl/host/host.h"
 #include "vfioctl/lint/rules/checks.h"
+#include "vfioctl/plan/cpu_plan.h"
 #include "vfioctl/plan/device_plan.h"
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/strings.h"
@@ -234,17 +235,6 @@ std::string list_of(const std::vector<std::string>& parts, size_t limit) {
   return join(shown, "; ");
 }
 
-// CPUs a kernel argument names: "isolcpus=domain,managed_irq,2-7" -> 2-7.
-std::vector<int> cmdline_cpus(const Kernel& k, const char* key) {
-  auto v = k.arg(key);
-  if (!v) return {};
-  std::vector<std::string> numeric;
-  for (auto part : split(*v, ',')) {
-    if (!part.empty() && std::isdigit(static_cast<unsigned char>(part[0]))) numeric.emplace_back(part);
-  }
-  return parse_cpulist(join(numeric, ",")).value_or(std::vector<int>{});
-}
-
 // How many of the largest groups it takes to hold `n` CPUs.
 size_t groups_needed(std::vector<size_t> sizes, size_t n) {
   std::sort(sizes.rbegin(), sizes.rend());
@@ -412,11 +402,8 @@ void check_span(const Domain& d, const Host* host, Emitter& out) {
 
 // L109
 void check_isolation(const Domain& d, const Host* host, Emitter& out) {
-  std::set<int> isolated(host->cpu.isolated.begin(), host->cpu.isolated.end());
-  isolated.insert(host->cpu.nohz_full.begin(), host->cpu.nohz_full.end());
-  for (const char* key : {"isolcpus", "nohz_full"}) {
-    for (int c : cmdline_cpus(host->kernel, key)) isolated.insert(c);
-  }
+  auto isolation = host_isolation(host->cpu, host->kernel);
+  std::set<int> isolated(isolation.cpus.begin(), isolation.cpus.end());
   if (isolated.empty()) return;  // the host isolates nothing: doctor's H013 says so
   std::vector<int> outside, vcpus;
   for (const auto& p : d.vcpupins) {
@@ -437,9 +424,9 @@ void check_isolation(const Domain& d, const Host* host, Emitter& out) {
   std::sort(vcpus.begin(), vcpus.end());
   vcpus.erase(std::unique(vcpus.begin(), vcpus.end()), vcpus.end());
   out.add(first_pin_on(d, outside),
-          fmt::format("vCPU{} {} run{} on host CPU{} {}, which the host does not isolate (isolcpus/nohz_full: {})",
+          fmt::format("vCPU{} {} run{} on host CPU{} {}, which the host does not isolate ({})",
                       vcpus.size() == 1 ? "" : "s", cpus_text(vcpus), vcpus.size() == 1 ? "s" : "",
-                      outside.size() == 1 ? "" : "s", cpus_text(outside), cpus_text(iso)),
+                      outside.size() == 1 ? "" : "s", cpus_text(outside), isolation.text()),
           fmt::format("pin the vCPUs to isolated CPUs ({}), or add their CPUs to isolcpus= and nohz_full=",
                       cpus_text(iso)));
 }
