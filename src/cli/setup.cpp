@@ -177,6 +177,7 @@ void run_setup(const SetupOptions& o, GlobalOptions& g) {
     mr.mib = spec.memory_mib;
     mr.page_kib = spec.hugepage_kib;
     mr.hugepages_off = spec.hugepages_off;
+    mr.boot_pages = boot_hugepages(host.kernel, host.memory.default_page_kib());
     MemoryPlan mp = plan_memory(host.memory, host.platform, mr);
     if (mp.page_kib == 0) {
       throw input_error(

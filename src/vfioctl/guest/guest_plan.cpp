@@ -213,6 +213,7 @@ GuestPlan plan_guest(const Host& host, const GuestSpec& spec, const std::vector<
   mreq.hugepages_off = spec.hugepages_off;
   if (host.cpu.nodes.size() > 1) mreq.node = plan.cpu.node;
   mreq.passthrough = !plan.passed.empty();
+  mreq.boot_pages = boot_hugepages(host.kernel, host.memory.default_page_kib());
   plan.memory = at_line(spec.memory_pos, [&] { return plan_memory(host.memory, host.platform, mreq); });
 
   if (spec.input.evdev == "auto") {

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "vfioctl/host/root.h"
+#include "vfioctl/host/system.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl {
@@ -210,6 +211,7 @@ GuestAccess read_guest_access(const Root& root, const GuestNeeds& needs) {
       g.hugetlbfs.push_back(m);
     }
   }
+  g.openrc = boots_openrc(root);
   if (auto meminfo = root.read("/proc/meminfo")) {
     for (auto line : split(*meminfo, '\n')) {
       if (!starts_with(line, "Hugepagesize:")) continue;

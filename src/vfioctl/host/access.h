@@ -111,6 +111,7 @@ struct GuestAccess {
   std::vector<PathAccess> audio, roms, shmems;  // in the needs' order
   std::vector<HugetlbfsMount> hugetlbfs;        // from /proc/mounts
   long long default_hugepage_kib = 0;           // /proc/meminfo Hugepagesize
+  bool openrc = false;                          // boots_openrc(): who mounts hugetlbfs
   std::optional<std::string> nested_param;      // /sys/module/kvm_intel|kvm_amd/parameters/nested
   bool vhost_net = false;                       // /dev/vhost-net
   std::optional<PathAccess> kvm;                // /dev/kvm, for a type='kvm' guest whose QEMU user is known

@@ -25,6 +25,60 @@ const std::vector<std::string>& watched_modules() {
   return modules;
 }
 
+std::optional<long long> size_kib(std::string_view v) {
+  v = trim(v);
+  if (!v.empty() && (v.back() == 'B' || v.back() == 'b')) v.remove_suffix(1);
+  if (v.empty()) return std::nullopt;
+  long long unit = 0;
+  switch (v.back()) {
+    case 'K':
+    case 'k': unit = 1; break;
+    case 'M':
+    case 'm': unit = 1024; break;
+    case 'G':
+    case 'g': unit = 1024 * 1024; break;
+    default: break;
+  }
+  if (unit) v.remove_suffix(1);
+  auto n = parse_int(v);
+  if (!n || *n <= 0 || *n > (1LL << 40)) return std::nullopt;
+  return unit ? *n * unit : *n / 1024;
+}
+
+std::optional<long long> page_count(std::string_view v) {
+  if (v.find(':') == std::string_view::npos) return parse_int(v);
+  long long sum = 0;
+  for (auto part : split(v, ',')) {
+    size_t colon = part.find(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    auto n = parse_int(part.substr(colon + 1));
+    if (!n || *n < 0) return std::nullopt;
+    sum += *n;
+  }
+  return sum;
+}
+
+std::map<long long, long long> boot_hugepages(const Kernel& k, long long default_kib) {
+  if (auto v = k.arg("default_hugepagesz")) {
+    if (auto s = size_kib(*v)) default_kib = *s;
+  }
+  std::map<long long, long long> wanted;
+  std::optional<long long> size;
+  bool counted = false;
+  for (const auto& a : k.args) {
+    if (!a.value) continue;
+    if (a.key == "hugepagesz") {
+      size = size_kib(*a.value);
+      counted = false;
+    } else if (a.key == "hugepages") {
+      auto n = page_count(*a.value);
+      if (n && !counted) wanted[size.value_or(default_kib)] = *n;
+      counted = true;
+    }
+  }
+  return wanted;
+}
+
 std::string module_name(std::string name) {
   for (char& c : name) {
     if (c == '-') c = '_';

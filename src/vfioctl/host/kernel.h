@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vfioctl/host/notes.h"
@@ -33,6 +34,19 @@ struct Kernel {
   std::optional<std::string> arg(const std::string& key) const;
   bool has_module(const std::string& name) const;  // loaded or built in
 };
+
+// A size as the kernel's memparse reads it ("1G", "2M", "2048K"; a trailing
+// "B" as people write it), in KiB; nullopt when it is not one.
+std::optional<long long> size_kib(std::string_view v);
+
+// hugepages=N, or the per-node form "0:2,1:2" (the sum).
+std::optional<long long> page_count(std::string_view v);
+
+// The hugepages the command line reserves, by page size in KiB: each
+// hugepages= counts for the hugepagesz= before it, or `default_kib` (the
+// default_hugepagesz=, else the kernel's); the kernel ignores a second
+// hugepages= without a hugepagesz= between them.
+std::map<long long, long long> boot_hugepages(const Kernel& k, long long default_kib);
 
 // The modules whose parameters are read.
 const std::vector<std::string>& watched_modules();

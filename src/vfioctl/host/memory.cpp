@@ -50,6 +50,11 @@ std::optional<std::string> bracketed_choice(const std::string& text) {
   return text.substr(open + 1, close - open - 1);
 }
 
+long long Memory::default_page_kib() const {
+  auto it = meminfo_kib.find("Hugepagesize");
+  return it != meminfo_kib.end() && it->second > 0 ? it->second : 2048;
+}
+
 std::optional<long long> Memory::total_kib() const {
   auto it = meminfo_kib.find("MemTotal");
   if (it == meminfo_kib.end()) return std::nullopt;

@@ -29,6 +29,8 @@ struct Memory {
   std::optional<std::string> thp_defrag;
 
   std::optional<long long> total_kib() const;
+  // The default hugepage size (/proc/meminfo Hugepagesize), else 2048.
+  long long default_page_kib() const;
   // Page sizes the kernel offers (kB), ascending.
   std::vector<long long> page_sizes() const;
   const HugepagePool* pool(long long page_kib, std::optional<int> node = std::nullopt) const;

@@ -26,6 +26,7 @@ const char* const kAllowed[] = {"/sys/", "/proc/", "/dev/", "/lib/modules/", "/u
                                 "/usr/local/lib/modprobe.d/", "/lib/modprobe.d/", "/usr/lib/modprobe.d/",
                                 "/etc/update-extlinux.conf", "/etc/kernel/proxmox-boot-uuids", "/run/ostree-booted",
                                 "/etc/libvirt/qemu.conf", "/usr/lib/os-release", "/var/lib/dpkg/status",
+                                "/etc/runlevels",  // OpenRC: only tested for existence
                                 // Only tested for existence: copied as empty placeholders.
                                 "/usr/bin/", "/usr/sbin/", "/usr/libexec/", "/usr/share/OVMF/", "/usr/share/edk2/",
                                 "/usr/share/edk2-ovmf/", "/usr/share/qemu/"};

@@ -314,6 +314,8 @@ std::vector<std::string> modules_for_alias(const System& system, const std::stri
   return out;
 }
 
+bool boots_openrc(const Root& root) { return root.exists("/etc/runlevels"); }
+
 System read_system(const Root& root, const std::optional<std::string>& kernel_release, Notes& notes) {
   System s;
   auto os = root.read("/etc/os-release");
@@ -327,6 +329,7 @@ System read_system(const Root& root, const std::optional<std::string>& kernel_re
   for (const char* f : kOvmf) {
     if (root.exists(f)) s.ovmf.emplace_back(f);
   }
+  s.openrc = boots_openrc(root);
   read_module_files(root, kernel_release, s);
   read_module_aliases(root, kernel_release, s);
   s.modprobe = read_modprobe(root);

@@ -60,6 +60,9 @@ struct BootConfig {
 struct System {
   Distro distro;
   BootConfig boot;
+  // The host boots with OpenRC (/etc/runlevels: Alpine, Gentoo): nothing
+  // mounts hugetlbfs, and fstab is mounted before /dev holds directories.
+  bool openrc = false;
   // Installed package versions from the dpkg database, for the packages
   // doctor reports on; empty when the host has no dpkg.
   std::map<std::string, std::string> packages;
@@ -91,6 +94,9 @@ struct System {
 // The modules whose aliases match a device's modalias
 // ("pci:v000010DEd00001B81sv...": the kernel's MODALIAS), '_' names, each once.
 std::vector<std::string> modules_for_alias(const System& system, const std::string& modalias);
+
+// Whether the host boots with OpenRC (/etc/runlevels).
+bool boots_openrc(const Root& root);
 
 System read_system(const Root& root, const std::optional<std::string>& kernel_release, Notes& notes);
 

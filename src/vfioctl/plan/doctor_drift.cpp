@@ -20,44 +20,8 @@ namespace {
 
 const char* const kCmdline = "the kernel command line";
 
-// A size as the kernel's memparse reads it ("1G", "2M", "2048K"; a trailing
-// "B" as people write it), in KiB.
-std::optional<long long> size_kib(std::string_view v) {
-  v = trim(v);
-  if (!v.empty() && (v.back() == 'B' || v.back() == 'b')) v.remove_suffix(1);
-  if (v.empty()) return std::nullopt;
-  long long unit = 0;
-  switch (v.back()) {
-    case 'K':
-    case 'k': unit = 1; break;
-    case 'M':
-    case 'm': unit = 1024; break;
-    case 'G':
-    case 'g': unit = 1024 * 1024; break;
-    default: break;
-  }
-  if (unit) v.remove_suffix(1);
-  auto n = parse_int(v);
-  if (!n || *n <= 0 || *n > (1LL << 40)) return std::nullopt;
-  return unit ? *n * unit : *n / 1024;
-}
-
 std::string page_size(long long kib) {
   return kib >= 1048576 ? fmt::format("{} GiB", kib / 1048576) : fmt::format("{} MiB", kib / 1024);
-}
-
-// hugepages=N, or the per-node form "0:2,1:2" (the sum).
-std::optional<long long> page_count(std::string_view v) {
-  if (v.find(':') == std::string_view::npos) return parse_int(v);
-  long long sum = 0;
-  for (auto part : split(v, ',')) {
-    size_t colon = part.find(':');
-    if (colon == std::string_view::npos) return std::nullopt;
-    auto n = parse_int(part.substr(colon + 1));
-    if (!n || *n < 0) return std::nullopt;
-    sum += *n;
-  }
-  return sum;
 }
 
 bool is_vfio(const std::optional<std::string>& driver) { return driver && module_name(*driver) == "vfio_pci"; }
@@ -281,33 +245,16 @@ void Checks::hugepages_configured() {
       "reserve make those guests fail to start.";
   const auto& k = host.kernel;
   const auto& mem = host.memory;
-  long long default_kib = 2048;
-  if (auto it = mem.meminfo_kib.find("Hugepagesize"); it != mem.meminfo_kib.end() && it->second > 0)
-    default_kib = it->second;
-  if (auto v = k.arg("default_hugepagesz")) {
-    if (auto s = size_kib(*v)) default_kib = *s;
-  }
-  // hugepages= counts for the hugepagesz= before it, or the default size;
-  // the kernel ignores a second one without a hugepagesz= between them.
-  std::map<long long, long long> wanted;
-  std::optional<long long> size;
-  bool counted = false;
+  auto wanted = boot_hugepages(k, mem.default_page_kib());
+  // hugepagesz=1G on a CPU without 1 GiB pages: the kernel ignores it.
   bool no_1g = false;
   std::string one_g_arg;
-  bool flags_known = !host.platform.flags.empty();
-  for (const auto& a : k.args) {
-    if (!a.value) continue;
-    if (a.key == "hugepagesz") {
-      size = size_kib(*a.value);
-      counted = false;
-      if (size == 1048576 && flags_known && !host.platform.has_flag("pdpe1gb")) {
+  if (!host.platform.flags.empty() && !host.platform.has_flag("pdpe1gb")) {
+    for (const auto& a : k.args) {
+      if (a.key == "hugepagesz" && a.value && size_kib(*a.value) == 1048576) {
         no_1g = true;
         one_g_arg = "hugepagesz=" + *a.value;
       }
-    } else if (a.key == "hugepages") {
-      auto n = page_count(*a.value);
-      if (n && !counted) wanted[size.value_or(default_kib)] = *n;
-      counted = true;
     }
   }
   if (wanted.empty() && !no_1g) {

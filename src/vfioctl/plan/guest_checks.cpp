@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "vfioctl/plan/memory_plan.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl {
@@ -121,14 +122,24 @@ std::vector<Finding> guest_checks(const GuestNeeds& n, const GuestAccess& a, con
                          fmt::format("hugetlbfs with {} pages at {}", page_text(want), it->path),
                          "libvirt backs the guest's memory with a file there", "", section));
     } else {
+      // The mount the host's init system would make, or the fstab line
+      // setup writes for it (hugepage_boot(): the same answer setup gives).
+      auto boot = hugepage_boot(want, 0, a.openrc);
+      std::string fix =
+          boot.fstab.empty()
+              ? fmt::format(
+                    "systemd mounts hugetlbfs of the default size at {} when it boots (dev-hugepages.mount): "
+                    "systemctl start dev-hugepages.mount, then restart libvirtd",
+                    boot.mount_dir)
+              : fmt::format(
+                    "mkdir -p {0} && mount -t hugetlbfs -o pagesize={1} hugetlbfs {0}, then restart libvirtd; "
+                    "to keep it, /etc/fstab needs the line '{2}' ('vfioctl setup --hugepages-for SPEC --apply' "
+                    "writes it with the pages)",
+                    boot.mount_dir, page_text(want), boot.fstab);
       out.push_back(make("H205", "hugetlbfs mount", Severity::fail,
                          fmt::format("no hugetlbfs with {} pages is mounted", page_text(want)),
                          "libvirt backs the guest's memory with a file on such a mount, found when libvirtd starts",
-                         fmt::format("mkdir -p /dev/hugepages{0} && mount -t hugetlbfs -o pagesize={1} hugetlbfs "
-                                     "/dev/hugepages{0} (an fstab line keeps it; 'vfioctl setup --hugepages' writes "
-                                     "one), then restart libvirtd",
-                                     want >= 1048576 ? "1G" : "", page_text(want)),
-                         section));
+                         fix, section));
     }
   }
 

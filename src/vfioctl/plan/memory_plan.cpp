@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "vfioctl/util/error.h"
+#include "vfioctl/util/strings.h"
 
 namespace vfioctl {
 
@@ -22,6 +23,32 @@ std::string page_text(long long kib) {
 }
 
 }  // namespace
+
+std::string HugepageBoot::args_text() const {
+  std::vector<std::string> words;
+  for (const auto& a : args) words.push_back(a.value ? a.key + "=" + *a.value : a.key);
+  return join(words, " ");
+}
+
+HugepageBoot hugepage_boot(long long page_kib, long long pages, bool openrc) {
+  HugepageBoot b;
+  bool gig = page_kib >= 1048576;
+  std::string size = page_text(page_kib);
+  b.args.push_back({"hugepagesz", size});
+  b.args.push_back({"hugepages", std::to_string(pages)});
+  if (openrc) {
+    // A directory of vfioctl's: one under /dev would not exist yet when
+    // localmount mounts fstab, and busybox mount cannot create it.
+    b.mount_dir = gig ? "/var/lib/vfioctl/hugepages1G" : "/var/lib/vfioctl/hugepages";
+    b.fstab = fmt::format("hugetlbfs {} hugetlbfs pagesize={} 0 0", b.mount_dir, size);
+  } else if (gig) {
+    b.mount_dir = "/dev/hugepages1G";
+    b.fstab = "hugetlbfs1g /dev/hugepages1G hugetlbfs pagesize=1G 0 0";
+  } else {
+    b.mount_dir = "/dev/hugepages";  // systemd's dev-hugepages.mount
+  }
+  return b;
+}
 
 long long host_reserve_mib(long long total_mib) { return std::max(2048LL, total_mib / 8); }
 
@@ -71,7 +98,17 @@ MemoryPlan plan_memory(const Memory& mem, const Platform& platform, const Memory
                                     size_text(req.mib), page_text(page), page_text(page)));
     }
   } else {
-    bool gib = plan.kib % 1048576 == 0 && platform.has_flag("pdpe1gb") && offered(1048576);
+    // 1 GiB pages only where they exist: free now, or reserved at boot.
+    // Otherwise the guest could not start before a reboot, where 2 MiB
+    // pages can be reserved while the host runs.
+    bool gib_fits = plan.kib % 1048576 == 0 && platform.has_flag("pdpe1gb") && offered(1048576);
+    long long gib_pages = plan.kib / 1048576;
+    const HugepagePool* gib_pool = req.node ? mem.pool(1048576, req.node) : nullptr;
+    if (!gib_pool) gib_pool = mem.pool(1048576);
+    long long gib_free = gib_pool && gib_pool->free ? *gib_pool->free : 0;
+    auto booted = req.boot_pages.find(1048576);
+    long long gib_boot = booted == req.boot_pages.end() ? 0 : booted->second;
+    bool gib = gib_fits && (gib_free >= gib_pages || gib_boot >= gib_pages);
     page = gib ? 1048576 : 2048;
     if (!offered(page)) {
       plan.reasons.push_back("the kernel offers no hugepage pool: ordinary pages");
@@ -81,10 +118,24 @@ MemoryPlan plan_memory(const Memory& mem, const Platform& platform, const Memory
       throw input_error(fmt::format("memory = \"{}\" is not a whole number of 2 MiB pages; make it a multiple of 2M",
                                     size_text(req.mib)));
     }
-    plan.reasons.push_back(gib ? "1 GiB pages: the CPU has them and the size is whole GiB"
-                               : "2 MiB pages" + std::string(platform.has_flag("pdpe1gb")
-                                                                 ? " (the size is not whole GiB)"
-                                                                 : " (no 1 GiB pages on this CPU)"));
+    if (gib) {
+      plan.reasons.push_back(
+          gib_free >= gib_pages
+              ? fmt::format("1 GiB pages: {} free now, {} needed", gib_free, gib_pages)
+              : fmt::format("1 GiB pages: the kernel command line reserves {} (hugepagesz=1G hugepages={}), {} needed",
+                            gib_boot, gib_boot, gib_pages));
+    } else if (gib_fits) {
+      plan.reasons.push_back(fmt::format(
+          "2 MiB pages: 1 GiB pages would need {} reserved at boot ({} free, {} on the kernel command line); 2 MiB "
+          "pages can be reserved while the host runs. Reserve 1 GiB pages ('vfioctl setup --hugepages {}G "
+          "--hugepage-size 1G', a reboot) and write hugepages = \"1G\" to use them",
+          gib_pages, gib_free, gib_boot, gib_pages));
+    } else {
+      plan.reasons.push_back("2 MiB pages" + std::string(!platform.has_flag("pdpe1gb") ? " (no 1 GiB pages on this CPU)"
+                                                         : plan.kib % 1048576 != 0
+                                                             ? " (the size is not whole GiB)"
+                                                             : " (the kernel offers no 1 GiB pool)"));
+    }
   }
   plan.page_kib = page;
   plan.pages = plan.kib / page;
@@ -95,10 +146,11 @@ MemoryPlan plan_memory(const Memory& mem, const Platform& platform, const Memory
   long long free = pool && pool->free ? *pool->free : 0;
   if (free < plan.pages) {
     if (page == 1048576) {
+      auto boot = hugepage_boot(page, plan.pages, false);
       plan.warnings.push_back(
-          fmt::format("{} free 1 GiB pages, {} needed: reserve them at boot (kernel arguments default_hugepagesz=1G "
-                      "hugepagesz=1G hugepages={}; 'vfioctl setup --hugepages-for SPEC' writes them)",
-                      free, plan.pages, plan.pages));
+          fmt::format("{} free 1 GiB pages, {} needed: reserve them at boot (kernel arguments {}; 'vfioctl setup "
+                      "--hugepages-for SPEC' writes them)",
+                      free, plan.pages, boot.args_text()));
     } else {
       std::string where =
           req.node ? fmt::format("/sys/devices/system/node/node{}/hugepages/hugepages-2048kB/nr_hugepages", *req.node)

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "vfioctl/plan/memory_plan.h"
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/error.h"
 #include "vfioctl/util/strings.h"
@@ -79,9 +80,9 @@ void Tuner::Impl::prepare(const DomainTune& d, json& st) {
         ExitCode::refused,
         fmt::format(
             "prepare: the guest needs {} 1 GiB pages{}, {} are free, and 1 GiB pages can only be reserved at boot: "
-            "run 'vfioctl setup --hugepages-for SPEC --apply --regenerate' (or add hugepagesz=1G hugepages={} to the "
-            "kernel command line) and reboot",
-            need, where, have, *before + short_by));
+            "run 'vfioctl setup --hugepages-for SPEC --apply --regenerate' (or add {} to the kernel command line) "
+            "and reboot",
+            need, where, have, hugepage_boot(kib, *before + short_by, false).args_text()));
   // Write-ahead: the pool as it was and the goal, before the kernel
   // changes anything; `added` follows once it is known.
   st["hugepages"] = {{"size_kib", kib},   {"node", pool.node ? json(*d.node) : json()},

@@ -161,13 +161,15 @@ std::vector<KernelArg> kernel_args(const Host& host, const SetupRequest& req, co
       }
     }
     long long count = mib * 1024 / page;
-    args.push_back({"hugepagesz", size_text(page)});
-    args.push_back({"hugepages", std::to_string(count)});
-    if (page == 1048576) {
-      *fstab_body = "hugetlbfs1g /dev/hugepages1G hugetlbfs pagesize=1G 0 0";
+    auto boot = hugepage_boot(page, count, host.system.openrc);
+    for (const auto& a : boot.args) args.push_back(a);
+    *fstab_body = boot.fstab;
+    if (!boot.fstab.empty()) {
       plan.notes.push_back(
-          "1 GiB pages need a hugetlbfs mount of that size: /dev/hugepages1G in /etc/fstab "
-          "(libvirt finds hugetlbfs mounts itself)");
+          fmt::format("{}: /etc/fstab mounts hugetlbfs of that size at {} (libvirt finds hugetlbfs mounts itself)",
+                      page == 1048576 ? "1 GiB pages need a hugetlbfs mount of their size"
+                                      : "OpenRC (/etc/runlevels): nothing else mounts hugetlbfs for libvirt",
+                      boot.mount_dir));
     }
   }
   if (req.isolate) {
@@ -748,21 +750,13 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
       }
     }
   }
-  // Without systemd (OpenRC: Alpine, Gentoo) nothing mounts hugetlbfs at
-  // /dev/hugepages, and a mount point under /dev does not exist when fstab
-  // is mounted (busybox mount has no x-mount.mkdir): the pool is mounted on
-  // a directory of vfioctl's, which the transaction creates (its marker
-  // file) and undo removes.
-  if (req.hugepages_mib && root.exists("/etc/runlevels")) {
-    bool gig = fstab_body.find("pagesize=1G") != std::string::npos;
-    std::string dir = gig ? "/var/lib/vfioctl/hugepages1G" : "/var/lib/vfioctl/hugepages";
-    fstab_body = fmt::format("hugetlbfs {} hugetlbfs pagesize={} 0 0", dir, gig ? "1G" : "2M");
+  // Without systemd (OpenRC: Alpine, Gentoo) the pool is mounted on a
+  // directory of vfioctl's (hugepage_boot()), which the transaction creates
+  // (its marker file) and undo removes.
+  if (!fstab_body.empty() && host.system.openrc) {
+    std::string dir(split_ws(fstab_body).at(1));
     drafts.text(dir + "/.mountpoint", 0644, "the hugetlbfs mount point (hidden by the mount)") =
         "Written by vfioctl setup: this directory is the mount point of the hugetlbfs line in /etc/fstab.\n";
-    plan.notes.push_back(
-        fmt::format("OpenRC (/etc/runlevels): nothing mounts hugetlbfs for libvirt, so /etc/fstab mounts it at {} "
-                    "(libvirt finds hugetlbfs mounts itself)",
-                    dir));
   }
   if (!fstab_body.empty()) {
     std::string& text = drafts.text("/etc/fstab", 0644, "a hugetlbfs mount for the hugepages");
