@@ -156,6 +156,18 @@ TEST(hostgen_fixtures, ThreadripperDevicesOnBothNodes) {
   EXPECT_EQ(h.device(*PciAddress::parse("41:00.0"))->iommu_group, 32);
 }
 
+TEST(hostgen_fixtures, IsolatedCoffeeLake) {
+  Host h = read("intel-i7-8700-isolated");
+  std::vector<int> want = {1, 2, 3, 4, 5, 7, 8, 9, 10, 11};
+  EXPECT_EQ(h.cpu.isolated, want);
+  EXPECT_EQ(h.cpu.nohz_full, want);
+  EXPECT_EQ(h.cpu.find(1)->siblings, (std::vector<int>{1, 7}));
+  EXPECT_TRUE(h.cpu.find(7)->isolated);
+  EXPECT_FALSE(h.cpu.find(6)->isolated);
+  EXPECT_EQ(h.device(*PciAddress::parse("00:02.0"))->boot_vga, true);
+  EXPECT_EQ(h.device(*PciAddress::parse("01:00.0"))->iommu_group, 2);
+}
+
 // A description with a listing of two root buses and two NUMA nodes, plus
 // the [numa] table given; returns the error text, "" when it loads.
 std::string numa_error(const std::string& numa) {
