@@ -140,6 +140,73 @@ TEST(hostgen_fixtures, ThreadripperDriversAndIsolation) {
   EXPECT_EQ(h.kernel.params["vfio_pci"]["disable_vga"], "Y");
 }
 
+TEST(hostgen_fixtures, ThreadripperDevicesOnBothNodes) {
+  Host h = read("threadripper-1900x");
+  EXPECT_EQ(h.cpu.nodes.size(), 2u);
+  EXPECT_EQ(h.cpu.find(4)->node, 1);
+  // Die 0's root bus 00: the guest GPU and the on-die USB controller.
+  EXPECT_EQ(h.device(*PciAddress::parse("08:00.0"))->numa_node, 0);
+  EXPECT_EQ(h.device(*PciAddress::parse("09:00.3"))->numa_node, 0);
+  EXPECT_EQ(h.device(*PciAddress::parse("04:00.0"))->numa_node, 0);  // behind the chipset
+  // Die 1's root bus 40: the NVMe, the USB card and the host GPU.
+  EXPECT_EQ(h.device(*PciAddress::parse("41:00.0"))->numa_node, 1);
+  EXPECT_EQ(h.device(*PciAddress::parse("42:00.0"))->numa_node, 1);
+  EXPECT_EQ(h.device(*PciAddress::parse("43:00.0"))->numa_node, 1);
+  EXPECT_EQ(h.device(*PciAddress::parse("42:00.0"))->iommu_group, 33);
+  EXPECT_EQ(h.device(*PciAddress::parse("41:00.0"))->iommu_group, 32);
+}
+
+TEST(hostgen_fixtures, IsolatedCoffeeLake) {
+  Host h = read("intel-i7-8700-isolated");
+  std::vector<int> want = {1, 2, 3, 4, 5, 7, 8, 9, 10, 11};
+  EXPECT_EQ(h.cpu.isolated, want);
+  EXPECT_EQ(h.cpu.nohz_full, want);
+  EXPECT_EQ(h.cpu.find(1)->siblings, (std::vector<int>{1, 7}));
+  EXPECT_TRUE(h.cpu.find(7)->isolated);
+  EXPECT_FALSE(h.cpu.find(6)->isolated);
+  EXPECT_EQ(h.device(*PciAddress::parse("00:02.0"))->boot_vga, true);
+  EXPECT_EQ(h.device(*PciAddress::parse("01:00.0"))->iommu_group, 2);
+}
+
+// A description with a listing of two root buses and two NUMA nodes, plus
+// the [numa] table given; returns the error text, "" when it loads.
+std::string numa_error(const std::string& numa) {
+  TempDir tmp;
+  fs::create_directories(tmp.dir() / "listings");
+  std::ofstream(tmp.dir() / "listings/l.txt")
+      << "IOMMU group 0 00:01.0 Host bridge [0600]: A [1022:1452]\n"
+         "IOMMU group 1 40:01.0 Host bridge [0600]: A [1022:1452]\n"
+         "IOMMU group 3 40:01.1 PCI bridge [0604]: A [1022:1453]\n"
+         "IOMMU group 2 41:00.0 Non-Volatile memory controller [0108]: S [144d:a804]\n";
+  std::ofstream(tmp.dir() / "h.toml") << "source = \"s\"\nlisting = \"listings/l.txt\"\n[cpu]\nmodel_name = \"m\"\n"
+                                         "[cpu.shape]\nnuma_nodes = 2\n[kernel]\nrelease = \"r\"\ncmdline = \"c\"\n"
+                                      << numa;
+  try {
+    auto d = load_description(tmp.dir() / "h.toml");
+    generate_host(d, tmp.dir() / "out");
+    std::ifstream in(tmp.dir() / "out/sys/bus/pci/devices/0000:41:00.0/numa_node");
+    std::string node;
+    std::getline(in, node);
+    return node == "1" ? "" : "numa_node " + node;
+  } catch (const InputError& e) {
+    return e.what();
+  }
+}
+
+TEST(hostgen_description, NumaRootBusesGiveEachDeviceItsNode) {
+  EXPECT_EQ(numa_error("[numa]\nroot_buses = { \"00\" = 0, \"40\" = 1 }\n"), "");
+  std::string e = numa_error("[numa]\nroot_buses = { \"41\" = 1 }\n");
+  EXPECT_NE(e.find("h.toml:11"), std::string::npos) << e;
+  EXPECT_NE(e.find("bus 41 is not a root bus"), std::string::npos) << e;
+  e = numa_error("[numa]\nroot_buses = { \"40\" = 2 }\n");
+  EXPECT_NE(e.find("node 2 is not a node of the CPU topology (0-1)"), std::string::npos) << e;
+  e = numa_error("[numa]\nroot_buses = { \"4x\" = 1 }\n");
+  EXPECT_NE(e.find("'4x' is not a bus"), std::string::npos) << e;
+  e = numa_error("[numa]\nroot_buses = { \"40\" = 1 }\nnodes = 2\n");
+  EXPECT_NE(e.find("h.toml:12"), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown key 'nodes' in [numa]"), std::string::npos) << e;
+}
+
 TEST(hostgen_description, UnknownKeyNamesFileAndLine) {
   TempDir tmp;
   fs::create_directories(tmp.dir() / "listings");

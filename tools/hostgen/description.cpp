@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "pci_tree.h"
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/strings.h"
 
@@ -256,6 +257,35 @@ void load_pci(Section& top, PciFacts& pci) {
   s->finish();
 }
 
+// [numa] root_buses = { "00" = 0, "40" = 1 }: the NUMA node of every device
+// under each root bus (a socket's or a die's root complex). The bus must be
+// a root bus of the listing and the node one the CPU topology has.
+void load_numa(Section& top, HostDescription& d) {
+  auto s = top.sub("numa");
+  if (!s) return;
+  if (auto buses = s->sub("root_buses")) {
+    auto nodes = d.cpu.table.nodes();
+    std::set<unsigned> roots;
+    for (const auto& p : place_devices(d.listing, d.pci)) roots.insert(p.root_bus);
+    for (const auto& [key, node] : buses->table()) {
+      std::string bus_text(key.str());
+      auto bus = bus_text.size() == 2 ? parse_hex(bus_text) : std::nullopt;
+      if (!bus) throw buses->error(&node, fmt::format("[numa.root_buses] '{}' is not a bus (hex 00-ff)", bus_text));
+      auto n = buses->integer(bus_text);
+      if (!n || *n < 0) throw buses->error(&node, fmt::format("[numa.root_buses] {}: a node number >= 0", bus_text));
+      if (!roots.count(static_cast<unsigned>(*bus)))
+        throw buses->error(&node,
+                           fmt::format("[numa.root_buses] bus {} is not a root bus of {}", bus_text, d.listing_path));
+      if (std::find(nodes.begin(), nodes.end(), static_cast<int>(*n)) == nodes.end())
+        throw buses->error(&node, fmt::format("[numa.root_buses] {}: node {} is not a node of the CPU topology ({})",
+                                              bus_text, *n, format_cpulist(nodes)));
+      d.pci.root_bus_nodes[static_cast<unsigned>(*bus)] = static_cast<int>(*n);
+    }
+    buses->finish();
+  }
+  s->finish();
+}
+
 }  // namespace
 
 std::string read_text_file(const fs::path& file) {
@@ -299,6 +329,7 @@ HostDescription load_description(const fs::path& file) {
     i->finish();
   }
   load_pci(top, d.pci);
+  load_numa(top, d);
   top.finish();
   if (d.pci.boot_vga && !d.listing.find(d.pci.boot_vga->str())) {
     throw InputError(

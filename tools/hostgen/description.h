@@ -61,7 +61,8 @@ struct PciFacts {
   bool reset_methods = true;                // false: a kernel before 5.15 (no reset_method files)
   std::vector<unsigned> root_buses;         // besides bus 0 and buses with host bridges
   std::map<unsigned, PciAddress> upstream;  // bus -> the bridge above it
-  int numa_node = -1;
+  int numa_node = -1;                       // default numa_node of every device
+  std::map<unsigned, int> root_bus_nodes;   // [numa] root_buses: root bus -> node of the devices under it
   std::optional<std::pair<uint16_t, uint16_t>> subsystem;  // board default
   std::map<PciAddress, DeviceFacts> devices;
 };

@@ -64,7 +64,9 @@ void write_pci(const HostDescription& desc, const TreeWriter& w) {
     w.file(dir + "/subsystem_device", fmt::format("0x{:04x}\n", sub.second));
     w.file(dir + "/class", fmt::format("0x{:04x}{:02x}\n", d.class_id, default_prog_if(d)));
     w.file(dir + "/revision", fmt::format("0x{:02x}\n", d.revision.value_or(0)));
-    w.file(dir + "/numa_node", fmt::format("{}\n", f.numa_node.value_or(desc.pci.numa_node)));
+    int node = desc.pci.numa_node;
+    if (auto it = desc.pci.root_bus_nodes.find(p.root_bus); it != desc.pci.root_bus_nodes.end()) node = it->second;
+    w.file(dir + "/numa_node", fmt::format("{}\n", f.numa_node.value_or(node)));
     w.file(dir + "/enable", d.class_id != 0x0600 ? "1\n" : "0\n");
     w.file(dir + "/irq", "0\n");
     std::string resource;
