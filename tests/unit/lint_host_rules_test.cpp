@@ -186,5 +186,29 @@ TEST(LintRules, L110HugepagePoolShort) {
   expect_none(Guest(), "L110");  // without a host: not judged
 }
 
+// A guest that opts into the hook's hugepage reservation: L110 says the hook
+// raises the pool when the guest starts; for 1 GiB pages, that it cannot.
+TEST(LintRules, L110SaysWhenTheHookReservesTheShortfall) {
+  Guest g;
+  g.memory = "<memory unit='GiB'>16</memory>";
+  g.extra = "<metadata><vfioctl:tune xmlns:vfioctl='urn:vfioctl:tune:1' actions='hugepages isolate'/></metadata>";
+  auto f = only(lint(g.xml(), &ryzen()), "L110").at(0).finding;
+  EXPECT_NE(f.message.find("this host has 6144 free (of 6144 reserved): the vfioctl hook reserves the rest when the "
+                           "guest starts"),
+            std::string::npos)
+      << f.message;
+  EXPECT_NE(f.fix.find("raise the pool by 2048 pages when the guest starts"), std::string::npos) << f.fix;
+  // Another namespace's tune element, or no hugepages action: the plain advice.
+  g.extra = "<metadata><x:tune xmlns:x='urn:example' actions='hugepages'/></metadata>";
+  EXPECT_NE(only(lint(g.xml(), &ryzen()), "L110").at(0).finding.fix.find("echo 8192 >"), std::string::npos);
+  g.extra = "<metadata><vfioctl:tune xmlns:vfioctl='urn:vfioctl:tune:1' actions='isolate'/></metadata>";
+  EXPECT_NE(only(lint(g.xml(), &ryzen()), "L110").at(0).finding.fix.find("echo 8192 >"), std::string::npos);
+  g.extra = "<metadata><vfioctl:tune xmlns:vfioctl='urn:vfioctl:tune:1' actions='hugepages'/></metadata>";
+  g.backing = "<memoryBacking><hugepages>\n<page size='1' unit='G'/>\n</hugepages></memoryBacking>";
+  auto gig = only(lint(g.xml(), &ryzen()), "L110").at(0).finding;
+  EXPECT_NE(gig.fix.find("hugepagesz=1G hugepages=16 on the kernel command line"), std::string::npos) << gig.fix;
+  EXPECT_NE(gig.fix.find("cannot reserve them and refuses to start it"), std::string::npos) << gig.fix;
+}
+
 }  // namespace
 }  // namespace vfioctl::lint

@@ -23,13 +23,18 @@ using Kind = Root::FileInfo::Kind;
 // the tree did capture (`captured`: it lists interfaces, USB devices) is
 // checked as on the live host. Returns true (and says so) when `what` is
 // not checked.
+bool unchecked_because(const GuestEnv& env, GuestPlan& plan, const SpecPos& pos, const std::string& why,
+                       bool captured = false) {
+  if (!env.snapshot || captured) return false;
+  plan.warnings.push_back(fmt::format("{}: not checked: {}", pos.str(), why));
+  return true;
+}
+
 bool unchecked(const GuestEnv& env, GuestPlan& plan, const SpecPos& pos, const std::string& what,
                bool captured = false) {
-  if (!env.snapshot || captured) return false;
-  plan.warnings.push_back(
-      fmt::format("{}: not checked: {} is not in this host tree (--root); it must exist on the host the guest runs on",
-                  pos.str(), what));
-  return true;
+  return unchecked_because(env, plan, pos,
+                           what + " is not in this host tree (--root); it must exist on the host the guest runs on",
+                           captured);
 }
 
 const FileFact* fact(const GuestEnv& env, const std::string& path) {
@@ -454,10 +459,11 @@ void plan_audio(const GuestEnv& env, GuestPlan& plan) {
         return;
       }
       if ((!env.user_uid || *env.user_uid == 0) &&
-          unchecked(env, plan, a.pos,
-                    fmt::format("the user whose sound server \"{}\" plays to (run through sudo from that user on "
-                                "the host); the socket assumed is {}'s",
-                                audio_backend_name(a.backend), pulse_socket(1000)))) {
+          unchecked_because(env, plan, a.pos,
+                            fmt::format("audio.backend \"{}\" plays to a user's sound server, and vfioctl runs as "
+                                        "root (not through sudo): {} (uid 1000) is assumed; on the host, run vfioctl "
+                                        "through sudo from that user",
+                                        audio_backend_name(a.backend), pulse_socket(1000)))) {
         plan.audio_socket = pulse_socket(1000);
         return;
       }
@@ -493,7 +499,9 @@ void plan_smbios(const GuestEnv& env, GuestPlan& plan) {
   const SmbiosSpec& sm = plan.spec.smbios;
   if (!sm.from_host || !env.known) return;
   if (!env.dmi.present &&
-      unchecked(env, plan, sm.pos, "smbios.from_host: the host's DMI tables (/sys/class/dmi/id); the guest gets none"))
+      unchecked_because(env, plan, sm.pos,
+                        "smbios.from_host: this host tree (--root) has no DMI tables (/sys/class/dmi/id), so the "
+                        "guest gets none here; on the host itself it gets the host's"))
     return;
   if (!env.dmi.present)
     fail_at(sm.pos,

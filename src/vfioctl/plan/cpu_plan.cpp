@@ -244,6 +244,25 @@ CpuPlan plan_cpus(const CpuTopology& topo, const CpuRequest& req) {
     }
   }
   if (chosen.empty()) {
+    // One NUMA node when one holds the guest (the devices' first); within
+    // it, or across all, as few domains as hold the guest: the largest
+    // first (ties in the order above: the devices' node, P-cores, away
+    // from CPU 0).
+    std::map<int, int> node_cores;
+    for (const Core* c : eligible) ++node_cores[c->node];
+    std::optional<int> node;
+    for (int l3 : order) {
+      int n = by_l3[l3].front()->node;
+      if (node_cores[n] >= want) {
+        node = n;
+        break;
+      }
+    }
+    if (node) {
+      order.erase(std::remove_if(order.begin(), order.end(), [&](int l3) { return by_l3[l3].front()->node != *node; }),
+                  order.end());
+    }
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return by_l3[a].size() > by_l3[b].size(); });
     for (int l3 : order) {
       for (const Core* c : by_l3[l3]) {
         if (static_cast<int>(chosen.size()) < want) chosen.push_back(c);

@@ -8,6 +8,8 @@
 
 #include "vfioctl/host/host.h"
 #include "vfioctl/lint/rules/checks.h"
+#include "vfioctl/plan/memory_plan.h"
+#include "vfioctl/runtime/domain_tune.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl::lint {
@@ -96,6 +98,22 @@ void check_page_multiple(const Domain& d, const Host* host, Emitter& out) {
                         format_kib(*d.memory_kib), implicit ? "default " : "", format_kib(s.kib)),
             fix, round_up_edits(d, s.kib, up));
   }
+}
+
+// Whether the domain opts into the vfioctl hook's hugepage reservation:
+// <metadata><PREFIX:tune xmlns:PREFIX="urn:vfioctl:tune:1" actions="... hugepages ..."/>.
+bool hook_reserves_pages(const Domain& d) {
+  for (pugi::xml_node e : d.root().child("metadata").children()) {
+    std::string_view name = e.name();
+    size_t colon = name.find(':');
+    if (colon == std::string_view::npos || name.substr(colon + 1) != "tune") continue;
+    std::string xmlns = "xmlns:" + std::string(name.substr(0, colon));
+    if (std::string_view(e.attribute(xmlns.c_str()).value()) != runtime::kTuneNamespace) continue;
+    for (auto a : split_ws(e.attribute("actions").value())) {
+      if (a == "hugepages") return true;
+    }
+  }
+  return false;
 }
 
 // L110
@@ -193,11 +211,18 @@ void check_hugepage_pool(const Domain& d, const Host* host, Emitter& out) {
                            ? fmt::format(", vm.nr_hugepages={} in /etc/sysctl.d/ to keep it", want)
                            : std::string();
     std::string fix;
+    bool hook = hook_reserves_pages(d);
     if (page >= 1024ULL * 1024) {
       fix = fmt::format(
-          "reserve them at boot: hugepagesz={}G hugepages={} on the kernel command line (1 GiB pages are "
-          "seldom found free after boot)",
-          page / (1024ULL * 1024), want);
+          "reserve them at boot: {} on the kernel command line (1 GiB pages are seldom found free after boot{})",
+          hugepage_boot(static_cast<long long>(page), want, false).args_text(),
+          hook ? "; the vfioctl hook this guest opts into cannot reserve them and refuses to start it" : "");
+    } else if (hook) {
+      fix = fmt::format(
+          "nothing to do if the vfioctl hook is installed ('vfioctl hook install'): the guest's <vfioctl:tune "
+          "actions=\"hugepages\"> has it raise the pool by {} pages when the guest starts, and give them back when "
+          "it stops",
+          static_cast<long long>(pages) - free);
     } else if (per_node && nodes.size() == 1) {
       fix = fmt::format(
           "raise the pool to {} pages: echo {} > /sys/devices/system/node/node{}/hugepages/hugepages-{}kB/"
@@ -209,10 +234,12 @@ void check_hugepage_pool(const Domain& d, const Host* host, Emitter& out) {
           "(or let a start hook reserve them)",
           want, want, page, keep);
     }
-    out.add(n.at,
-            fmt::format("the guest needs {} pages of {} ({}){}; this host has {} free (of {} reserved)", pages, size,
-                        format_kib(n.kib), where, free, total),
-            fix);
+    out.add(
+        n.at,
+        fmt::format("the guest needs {} pages of {} ({}){}; this host has {} free (of {} reserved){}", pages, size,
+                    format_kib(n.kib), where, free, total,
+                    hook && page < 1024ULL * 1024 ? ": the vfioctl hook reserves the rest when the guest starts" : ""),
+        fix);
   }
 }
 
