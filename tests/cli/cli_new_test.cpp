@@ -19,8 +19,10 @@ namespace fs = std::filesystem;
 
 bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
 
-const std::vector<std::string> kGoldenHosts = {"intel-desktop-z370", "intel-hybrid-13700k", "two-identical-gpus",
-                                               "amd-laptop-5800h"};
+// intel-i7-8700-isolated boots with isolcpus: vCPUs on its isolated cores;
+// threadripper-1900x has two NUMA nodes: the guest on its GPU's node.
+const std::vector<std::string> kGoldenHosts = {"intel-desktop-z370", "intel-hybrid-13700k",    "two-identical-gpus",
+                                               "amd-laptop-5800h",   "intel-i7-8700-isolated", "threadripper-1900x"};
 
 std::vector<fs::path> example_specs() {
   std::vector<fs::path> out;
@@ -308,4 +310,53 @@ TEST_F(SpecFile, OutputIsWrittenOnceAndNotReplacedWithoutForce) {
 }
 
 }  // namespace
+// Placement on the two-node Threadripper 1900X (tests/hosts/threadripper-
+// 1900x: bus 00 on node 0 holds the GTX 1080 at 08:00; bus 40 on node 1 the
+// NVMe drive 41:00.0): the guest goes to its devices' node, and devices on
+// both nodes are explained.
+TEST_F(SpecFile, NumaFollowsEveryPassedDeviceAndExplainsAConflict) {
+  std::string nvme =
+      write("preset = \"linux-server\"\nmemory = \"4G\"\ncpus = \"2c4t\"\npassthrough = [\"41:00.0\"]\n");
+  std::string out = (dir / "out.xml").string();
+  Result r = vfioctl({"--root", host("threadripper-1900x"), "new", nvme, "--explain", "-o", out});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(has(r.err, "NUMA node 1: the node of the passed devices 41:00.0 (NVMe drive)")) << r.err;
+  std::string xml = slurp(out);
+  EXPECT_TRUE(has(xml, "<memory mode=\"strict\" nodeset=\"1\" />")) << xml;
+  EXPECT_TRUE(has(xml, "<vcpupin vcpu=\"0\" cpuset=\"4\" />")) << xml;  // node 1: CPUs 4-7,12-15
+
+  std::string both =
+      write("preset = \"linux-server\"\nmemory = \"4G\"\ncpus = \"2c4t\"\npassthrough = [\"08:00\", \"41:00.0\"]\n");
+  Result b = vfioctl({"--root", host("threadripper-1900x"), "new", both, "--explain", "-o", out, "--force"});
+  ASSERT_EQ(b.rc, 0) << b.err;
+  EXPECT_TRUE(has(b.err,
+                  "the passed devices sit on different NUMA nodes (node 0: 08:00.0 (GPU); node 1: 41:00.0 (NVMe "
+                  "drive)): the guest's vCPUs and memory go to node 0 (the GPU's), so the DMA of 41:00.0 (NVMe "
+                  "drive) crosses between the nodes"))
+      << b.err;
+  EXPECT_TRUE(has(slurp(out), "<memory mode=\"strict\" nodeset=\"0\" />"));
+}
+
+// The isolated i7-8700 (isolcpus=1-5,7-11, siblings N / N+6): vCPUs on
+// isolated cores, the emulator on core 0, and a request beyond the
+// isolated cores names them.
+TEST_F(SpecFile, IsolatedCoresTakeTheVcpusAndBoundTheRequest) {
+  std::string spec = write("preset = \"linux-server\"\nmemory = \"4G\"\ncpus = \"2c4t\"\n");
+  std::string out = (dir / "out.xml").string();
+  Result r = vfioctl({"--root", host("intel-i7-8700-isolated"), "new", spec, "--explain", "-o", out});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(has(slurp(out), "<emulatorpin cpuset=\"0,6\" />"));
+  EXPECT_TRUE(has(r.err, "vCPUs on isolated CPUs only (isolcpus=1-5,7-11, nohz_full=1-5,7-11)")) << r.err;
+  Result lint = vfioctl({"--root", host("intel-i7-8700-isolated"), "lint", out});
+  EXPECT_EQ(lint.rc, 0) << lint.out;
+  EXPECT_FALSE(has(lint.out, "L109")) << lint.out;
+
+  std::string big = write("preset = \"linux-server\"\nmemory = \"4G\"\ncpus = \"6c12t\"\n");
+  Result e = vfioctl({"--root", host("intel-i7-8700-isolated"), "new", big});
+  EXPECT_EQ(e.rc, 2);
+  EXPECT_TRUE(has(e.err, big + ":3: 6 cores asked, but the host isolates 5 whole cores a guest can use (CPUs "
+                               "1-5,7-11: isolcpus=1-5,7-11, nohz_full=1-5,7-11): ask for at most 5"))
+      << e.err;
+}
+
 }  // namespace vfioctl::test

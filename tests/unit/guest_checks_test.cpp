@@ -197,6 +197,41 @@ TEST(GuestAccess, NoHugetlbfsOfThePageSizeAndNoKvmModule) {
   EXPECT_FALSE(find(fs, "H210"));  // the session's limit is unknown (not the live host)
 }
 
+// H205's fix is the mount this host's init system needs for the page size,
+// and the fstab line setup writes for it (hugepage_boot()).
+TEST(GuestAccess, H205FixForEachPageSizeAndInitSystem) {
+  TempTree t;
+  accounts(t);
+  t.file("/proc/mounts", "proc /proc proc rw 0 0\n");
+  t.file("/proc/meminfo", "Hugepagesize:       2048 kB\n");
+  Root root(t.dir());
+  std::string two_m = kDomain;
+  const std::string one_g = "<page size=\"1\" unit=\"G\"/>";
+  two_m.replace(two_m.find(one_g), one_g.size(), "<page size=\"2\" unit=\"M\"/>");
+  auto fix = [&](const std::string& xml) {
+    GuestNeeds n = read_guest_needs(xml);
+    auto findings = guest_checks(n, read_guest_access(root, n), Session{});
+    auto f = find(findings, "H205");
+    EXPECT_EQ(f->severity, Severity::fail);
+    return f->fix;
+  };
+  // systemd: 2 MiB pages at /dev/hugepages by dev-hugepages.mount; 1 GiB
+  // pages need a mount setup writes.
+  EXPECT_NE(fix(two_m).find("systemctl start dev-hugepages.mount"), std::string::npos) << fix(two_m);
+  std::string gig = fix(kDomain);
+  EXPECT_NE(gig.find("mkdir -p /dev/hugepages1G && mount -t hugetlbfs -o pagesize=1G hugetlbfs /dev/hugepages1G"),
+            std::string::npos)
+      << gig;
+  EXPECT_NE(gig.find("'hugetlbfs1g /dev/hugepages1G hugetlbfs pagesize=1G 0 0'"), std::string::npos) << gig;
+  // OpenRC: nothing mounts hugetlbfs; vfioctl's directory, for both sizes.
+  t.file("/etc/runlevels/default/.keep", "");
+  std::string om = fix(two_m);
+  EXPECT_NE(om.find("mount -t hugetlbfs -o pagesize=2M hugetlbfs /var/lib/vfioctl/hugepages,"), std::string::npos)
+      << om;
+  EXPECT_NE(om.find("'hugetlbfs /var/lib/vfioctl/hugepages hugetlbfs pagesize=2M 0 0'"), std::string::npos) << om;
+  EXPECT_NE(fix(kDomain).find("/var/lib/vfioctl/hugepages1G"), std::string::npos);
+}
+
 // A guest that opts into tuning needs the hook where libvirt runs it.
 TEST(GuestAccess, TheHookForAGuestThatAsksToBeTuned) {
   std::string xml = kDomain;
