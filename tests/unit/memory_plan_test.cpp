@@ -128,5 +128,21 @@ TEST(MemoryPlan, ImpossibleRequests) {
   EXPECT_NE(error_of(h, r).find("no 64K pool"), std::string::npos);
 }
 
+// A strict <numatune> on a node that cannot hold the guest would fail its
+// start: the memory is then left unbound, with a warning.
+TEST(MemoryPlan, BindsToTheNodeOnlyWhenTheNodeHoldsTheGuest) {
+  Host h = host("threadripper-1900x");  // two nodes of 16128 MiB
+  auto r = req(8192);
+  r.node = 1;
+  auto p = plan_memory(h.memory, h.platform, r);
+  EXPECT_EQ(p.node, 1);
+  r.mib = 16384;
+  p = plan_memory(h.memory, h.platform, r);
+  EXPECT_FALSE(p.node);
+  ASSERT_FALSE(p.warnings.empty());
+  EXPECT_NE(p.warnings[0].find("memory not bound to NUMA node 1: it has 16128 MiB"), std::string::npos)
+      << p.warnings[0];
+}
+
 }  // namespace
 }  // namespace vfioctl

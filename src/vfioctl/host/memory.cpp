@@ -97,8 +97,17 @@ Memory read_memory(const Root& root, Notes& notes) {
       if (!starts_with(name, "node")) continue;
       auto id = parse_int(std::string_view(name).substr(4));
       if (!id) continue;
-      read_pools(root, join_path(join_path("/sys/devices/system/node", name), "hugepages"), static_cast<int>(*id),
-                 mem.pools);
+      std::string dir = join_path("/sys/devices/system/node", name);
+      read_pools(root, join_path(dir, "hugepages"), static_cast<int>(*id), mem.pools);
+      // "Node 0 MemTotal:       16515072 kB"
+      if (auto text = root.read(join_path(dir, "meminfo"))) {
+        for (auto line : split(*text, '\n')) {
+          auto f = split_ws(line);
+          if (f.size() >= 4 && f[0] == "Node" && f[2] == "MemTotal:") {
+            if (auto kib = parse_int(f[3])) mem.node_total_kib[static_cast<int>(*id)] = *kib;
+          }
+        }
+      }
     }
   }
   std::stable_sort(mem.pools.begin(), mem.pools.end(), [](const HugepagePool& a, const HugepagePool& b) {

@@ -25,6 +25,7 @@ struct HugepagePool {
 struct Memory {
   std::map<std::string, long long> meminfo_kib;  // "MemTotal" -> kB (counts stay counts)
   std::vector<HugepagePool> pools;               // system-wide first, then per node
+  std::map<int, long long> node_total_kib;       // node -> MemTotal of nodeN/meminfo
   std::optional<std::string> thp_enabled;        // "always", "madvise", "never"
   std::optional<std::string> thp_defrag;
 

@@ -74,6 +74,26 @@ MemoryPlan plan_memory(const Memory& mem, const Platform& platform, const Memory
                       size_text(req.mib), total, host_reserve_mib(total), room > 0 ? size_text(room) : "0"));
     }
   }
+  // libvirt binds the memory strictly (<numatune mode="strict">): a node
+  // that cannot hold the guest beside its own kernel's share would fail
+  // the start, so such a guest takes memory from every node.
+  if (req.node) {
+    auto it = mem.node_total_kib.find(*req.node);
+    if (it != mem.node_total_kib.end()) {
+      long long node_mib = it->second / 1024;
+      long long room = node_mib - host_reserve_mib(node_mib);
+      if (req.mib > room) {
+        plan.node.reset();
+        plan.warnings.push_back(fmt::format(
+            "memory not bound to NUMA node {}: it has {} MiB and keeps {} for the host, the guest needs {}; the "
+            "guest's memory comes from every node (slower for the vCPUs on node {})",
+            *req.node, node_mib, host_reserve_mib(node_mib), req.mib, *req.node));
+      } else {
+        plan.reasons.push_back(
+            fmt::format("memory from NUMA node {} ({} MiB there), where the vCPUs run", *req.node, node_mib));
+      }
+    }
+  }
   if (req.hugepages_off) {
     plan.reasons.push_back("hugepages = off: ordinary pages");
     return plan;
@@ -103,7 +123,7 @@ MemoryPlan plan_memory(const Memory& mem, const Platform& platform, const Memory
     // pages can be reserved while the host runs.
     bool gib_fits = plan.kib % 1048576 == 0 && platform.has_flag("pdpe1gb") && offered(1048576);
     long long gib_pages = plan.kib / 1048576;
-    const HugepagePool* gib_pool = req.node ? mem.pool(1048576, req.node) : nullptr;
+    const HugepagePool* gib_pool = plan.node ? mem.pool(1048576, plan.node) : nullptr;
     if (!gib_pool) gib_pool = mem.pool(1048576);
     long long gib_free = gib_pool && gib_pool->free ? *gib_pool->free : 0;
     auto booted = req.boot_pages.find(1048576);
@@ -141,7 +161,7 @@ MemoryPlan plan_memory(const Memory& mem, const Platform& platform, const Memory
   plan.pages = plan.kib / page;
 
   // Is the pool large enough now? Per node when the guest has one.
-  const HugepagePool* pool = req.node ? mem.pool(page, req.node) : nullptr;
+  const HugepagePool* pool = plan.node ? mem.pool(page, plan.node) : nullptr;
   if (!pool) pool = mem.pool(page);
   long long free = pool && pool->free ? *pool->free : 0;
   if (free < plan.pages) {
@@ -153,8 +173,8 @@ MemoryPlan plan_memory(const Memory& mem, const Platform& platform, const Memory
                       free, plan.pages, boot.args_text()));
     } else {
       std::string where =
-          req.node ? fmt::format("/sys/devices/system/node/node{}/hugepages/hugepages-2048kB/nr_hugepages", *req.node)
-                   : "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages";
+          plan.node ? fmt::format("/sys/devices/system/node/node{}/hugepages/hugepages-2048kB/nr_hugepages", *plan.node)
+                    : "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages";
       plan.warnings.push_back(
           fmt::format("{} free 2 MiB pages, {} needed: reserve them before the guest starts (echo {} > {}), or let the "
                       "vfioctl libvirt hook do it",
