@@ -460,6 +460,7 @@ void add_new(CLI::App& app, GlobalOptions& g) {
       qo.cmdline = o->test_cmdline;
       qo.serial_log = absolute(o->test_serial_log);
       qo.distro = host.system.distro;
+      qo.firmware = host.system.firmware;
       script = qemu_script(plan, qo);
     }
     if (o->explain) print_explain(plan, host, std::cerr);

@@ -44,6 +44,11 @@ struct ScriptContext {
   bool direct = false;  // a kernel booted directly, no firmware
   bool sb = false;      // Secure Boot firmware
   Paths p;
+  // The firmware's block formats, how it was found ("" when the host's
+  // firmware was not read), and whether anything fitting was found.
+  std::string code_format = "raw", vars_format = "raw";
+  std::string firmware_how;
+  bool firmware_found = true;
 };
 
 ScriptContext script_context(const GuestPlan& plan, const QemuOptions& opt);

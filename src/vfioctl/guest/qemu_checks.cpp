@@ -158,7 +158,17 @@ void check_uefi(Script& s, const ScriptContext& c) {
   const Paths& p = c.p;
   std::string install = c.opt.distro.install("ovmf");
   s.line("# --- UEFI: the firmware, and this guest's own variables (copied once from the template) ---");
-  s.line(fmt::format("[ -r {} ] || die {}", q(p.code), q(p.code + " is missing (" + install + ")")));
+  if (c.firmware_found) {
+    s.line(fmt::format("[ -r {} ] || die {}", q(p.code), q(p.code + " is missing (" + install + ")")));
+  } else {
+    // Nothing fitting when the script was written: the usual files are named.
+    std::string what = c.sb ? "UEFI firmware with Secure Boot and Microsoft's keys enrolled" : "UEFI firmware";
+    s.line(fmt::format("# No {} was found when this script was written; these are the usual files.", what));
+    s.line(fmt::format("[ -r {} ] || die {}", q(p.code),
+                       q(fmt::format("{} is missing: no {} was found when this script was written ({}); install it "
+                                     "and write the script again with 'vfioctl new --qemu-script'",
+                                     p.code, what, install))));
+  }
   s.line(fmt::format("if [ ! -e {} ]; then", q(p.vars)));
   s.line(
       fmt::format("  [ -r {} ] || die {}", q(p.vars_template), q(p.vars_template + " is missing (" + install + ")")));

@@ -177,13 +177,16 @@ void firmware(Args& args, const ScriptContext& c) {
   }
   // i440fx boots QEMU's own SeaBIOS: no firmware files to name.
   if (c.plan.legacy) return;
-  ArgBlock& b =
-      args.block({c.sb ? "Firmware: OVMF with Secure Boot (Microsoft keys enrolled; needs SMM), read-only, and this"
-                       : "Firmware: OVMF (UEFI, no Secure Boot), read-only, and this",
-                  "guest's own copy of the UEFI variables"});
+  std::vector<std::string> comment = {
+      c.sb ? "Firmware: OVMF with Secure Boot (Microsoft keys enrolled; needs SMM), read-only, and this"
+           : "Firmware: OVMF (UEFI, no Secure Boot), read-only, and this",
+      "guest's own copy of the UEFI variables"};
+  // Where the firmware came from, when the host's was looked at.
+  if (c.firmware_found && !c.firmware_how.empty()) comment.push_back("From the " + c.firmware_how);
+  ArgBlock& b = args.block(comment);
   if (c.sb) add(b, {"-global", "driver=cfi.pflash01,property=secure,value=on"});
-  add(b, {"-drive", fmt::format("if=pflash,format=raw,unit=0,file={},readonly=on", qesc(c.p.code))});
-  add(b, {"-drive", fmt::format("if=pflash,format=raw,unit=1,file={}", qesc(c.p.vars))});
+  add(b, {"-drive", fmt::format("if=pflash,format={},unit=0,file={},readonly=on", c.code_format, qesc(c.p.code))});
+  add(b, {"-drive", fmt::format("if=pflash,format={},unit=1,file={}", c.vars_format, qesc(c.p.vars))});
 }
 
 void iothread(Args& args) {

@@ -6,7 +6,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "vfioctl/guest/qemu_args.h"
@@ -42,8 +44,65 @@ std::string qemu_state_dir(const GuestPlan& plan, const QemuOptions& opt) {
 
 namespace qemu {
 
+namespace {
+
+// The usual firmware files of a distribution family, for a host whose
+// firmware was not read or has none that fits (the script then says which
+// package to install).
+std::pair<std::string, std::string> family_firmware(const std::string& family, bool sb) {
+  if (family == "fedora")
+    return sb ? std::pair{"/usr/share/edk2/ovmf/OVMF_CODE.secboot.fd", "/usr/share/edk2/ovmf/OVMF_VARS.secboot.fd"}
+              : std::pair{"/usr/share/edk2/ovmf/OVMF_CODE.fd", "/usr/share/edk2/ovmf/OVMF_VARS.fd"};
+  // Arch ships no variables template with keys enrolled: its Secure Boot
+  // build with the empty template is the nearest, and the script says so.
+  if (family == "arch")
+    return sb ? std::pair{"/usr/share/edk2/x64/OVMF_CODE.secboot.4m.fd", "/usr/share/edk2/x64/OVMF_VARS.4m.fd"}
+              : std::pair{"/usr/share/edk2/x64/OVMF_CODE.4m.fd", "/usr/share/edk2/x64/OVMF_VARS.4m.fd"};
+  if (family == "suse")
+    return sb ? std::pair{"/usr/share/qemu/ovmf-x86_64-ms-code.bin", "/usr/share/qemu/ovmf-x86_64-ms-vars.bin"}
+              : std::pair{"/usr/share/qemu/ovmf-x86_64-code.bin", "/usr/share/qemu/ovmf-x86_64-vars.bin"};
+  return sb ? std::pair{"/usr/share/OVMF/OVMF_CODE_4M.ms.fd", "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"}
+            : std::pair{"/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd"};
+}
+
+// The firmware code and variables template: the options' own, the one
+// chosen from the host's firmware, or the family's usual files.
+void firmware_paths(ScriptContext& c) {
+  const QemuOptions& opt = c.opt;
+  Paths& p = c.p;
+  std::optional<FirmwareChoice> chosen;
+  if (opt.firmware.known) {
+    chosen = choose_firmware(opt.firmware, c.sb ? FirmwareNeed::uefi_secure_ms : FirmwareNeed::uefi);
+    c.firmware_found = chosen.has_value();
+    c.firmware_how = chosen ? chosen->how() : "nothing that fits was found when this script was written";
+  }
+  auto usual = family_firmware(opt.distro.family(), c.sb);
+  if (!opt.ovmf_code.empty()) {
+    p.code = opt.ovmf_code;
+    c.firmware_how = "";
+    c.firmware_found = true;
+  } else if (chosen) {
+    p.code = chosen->code.path;
+    c.code_format = chosen->code.format;
+  } else {
+    p.code = usual.first;
+  }
+  if (!opt.ovmf_vars_template.empty()) {
+    p.vars_template = opt.ovmf_vars_template;
+  } else if (chosen && opt.ovmf_code.empty()) {
+    p.vars_template = chosen->vars_template.path;
+    c.vars_format = chosen->vars_template.format;
+  } else {
+    p.vars_template = usual.second;
+  }
+  // The guest's own copy keeps the template's format.
+  p.vars = p.state + (c.vars_format == "qcow2" ? "/OVMF_VARS.qcow2" : "/OVMF_VARS.fd");
+}
+
+}  // namespace
+
 ScriptContext script_context(const GuestPlan& plan, const QemuOptions& opt) {
-  ScriptContext c{plan, opt, true, false, false, {}};
+  ScriptContext c{plan, opt, true, false, false, {}, "raw", "raw", "", true};
   c.kvm = opt.virt_type == "kvm";
   c.direct = !opt.kernel.empty();
   c.sb = plan.spec.secure_boot && !c.direct;
@@ -59,13 +118,7 @@ ScriptContext script_context(const GuestPlan& plan, const QemuOptions& opt) {
   p.tpm_state = p.state + "/tpm";
   p.qga = p.run + "/qga.sock";
   p.spice = p.run + "/spice.sock";
-  p.vars = p.state + "/OVMF_VARS.fd";
-  p.code = !opt.ovmf_code.empty() ? opt.ovmf_code
-           : c.sb                 ? "/usr/share/OVMF/OVMF_CODE_4M.ms.fd"
-                                  : "/usr/share/OVMF/OVMF_CODE_4M.fd";
-  p.vars_template = !opt.ovmf_vars_template.empty() ? opt.ovmf_vars_template
-                    : c.sb                          ? "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
-                                                    : "/usr/share/OVMF/OVMF_VARS_4M.fd";
+  firmware_paths(c);
   p.hugetlbfs = !opt.hugepages_mount.empty()      ? opt.hugepages_mount
                 : plan.memory.page_kib >= 1048576 ? "/dev/hugepages1G"
                                                   : "/dev/hugepages";
