@@ -444,7 +444,10 @@ void add_new(CLI::App& app, GlobalOptions& g) {
     xo.initrd = o->test_initrd;
     xo.cmdline = o->test_cmdline;
     xo.serial_log = o->test_serial_log;
-    std::string xml = libvirt_xml(plan, xo);
+    // The XML goes to -o, --define, --json or standard output; a QEMU script
+    // alone needs none (and libvirt before 11.5 has no NVMe disk to write).
+    bool want_xml = !o->output.empty() || o->define || g.json || o->qemu_script.empty();
+    std::string xml = want_xml ? libvirt_xml(plan, xo) : std::string();
     std::string script;
     if (!o->qemu_script.empty()) {
       QemuOptions qo;

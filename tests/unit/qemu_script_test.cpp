@@ -21,6 +21,7 @@
 #include "vfioctl/host/host.h"
 #include "vfioctl/host/input.h"
 #include "vfioctl/host/root.h"
+#include "vfioctl/util/error.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl {
@@ -432,6 +433,59 @@ TEST(QemuScript, Qcow2FirmwareKeepsItsFormat) {
                   "install -m 0600 /fw/VARS.qcow2 /var/lib/vfioctl/qemu/desktop_nvidia_debian12_x64_q35_uefi_2c4t/"
                   "OVMF_VARS.qcow2"));
   EXPECT_EQ(bash_syntax_errors(s), "");
+}
+
+// ---- NVMe disks ----
+
+// The script: each NVMe disk a -drive and an nvme controller of its own,
+// with the same stable serial the XML would give; no SCSI bus it never made.
+TEST(QemuScript, NvmeDisksGetAnEmulatedController) {
+  GuestPlan plan = spec_on("intel-desktop-z370",
+                           "memory = \"4G\"\nhugepages = \"off\"\n[[disk]]\nsource = \"/srv/a.img\"\nbus = "
+                           "\"nvme\"\n[[disk]]\nsource = \"/dev/disk/by-id/nvme-X\"\nbus = \"nvme\"\n");
+  std::string s = qemu_script(plan);
+  EXPECT_TRUE(has_line(s,
+                       "  -drive file=/srv/a.img,if=none,format=raw,id=drive-nvme0,cache=none,aio=native,"
+                       "discard=unmap"));
+  EXPECT_TRUE(
+      has_line(s, "  -device nvme,serial=" + nvme_serial("/srv/a.img") + ",drive=drive-nvme0,id=nvme0,bootindex=1"));
+  EXPECT_TRUE(
+      has_line(s, "  -device nvme,serial=" + nvme_serial("/dev/disk/by-id/nvme-X") + ",drive=drive-nvme1,id=nvme1"));
+  EXPECT_LE(nvme_serial("/srv/a.img").size(), 20u);
+  EXPECT_NE(nvme_serial("/srv/a.img"), nvme_serial("/dev/disk/by-id/nvme-X"));
+  EXPECT_FALSE(has(s, "scsi0"));
+  EXPECT_EQ(bash_syntax_errors(s), "");
+}
+
+// The XML: refused before libvirt 11.5.0 (an input error at the bus line),
+// libvirt's own form from 11.5.0 on.
+TEST(LibvirtXml, NvmeDiskNeedsLibvirt11_5) {
+  GuestPlan plan = spec_on("intel-desktop-z370",
+                           "memory = \"4G\"\nhugepages = \"off\"\n[[disk]]\nsource = \"/srv/a.img\"\nbus = "
+                           "\"nvme\"\n");
+  try {
+    libvirt_xml(plan);
+    ADD_FAILURE() << "an NVMe disk was written for libvirt 9.0";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::bad_input);
+    EXPECT_TRUE(starts_with(e.what(),
+                            "test.toml:5: disk.bus \"nvme\" (/srv/a.img): libvirt 9.0.0 has no emulated NVMe "
+                            "disk (libvirt 11.5.0 added <controller type='nvme'>)"))
+        << e.what();
+  }
+  XmlOptions opt;
+  opt.libvirt_version = kLibvirtNvme;
+  std::string xml = libvirt_xml(plan, opt);
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(xml.c_str()));
+  pugi::xml_node disk = doc.child("domain").child("devices").child("disk");
+  EXPECT_STREQ(disk.child("target").attribute("dev").value(), "nvme0n1");
+  EXPECT_STREQ(disk.child("target").attribute("bus").value(), "nvme");
+  EXPECT_EQ(disk.child_value("serial"), nvme_serial("/srv/a.img"));
+  pugi::xml_node ctl = doc.child("domain").child("devices").find_child_by_attribute("controller", "type", "nvme");
+  ASSERT_TRUE(ctl);
+  EXPECT_STREQ(ctl.attribute("index").value(), "0");
+  EXPECT_FALSE(doc.child("domain").child("devices").find_child_by_attribute("controller", "type", "scsi"));
 }
 
 // ---- The script and the XML render one plan ----

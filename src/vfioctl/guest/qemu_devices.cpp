@@ -30,7 +30,7 @@ void disks(Args& args, const GuestPlan& plan) {
   if (scsi) {
     add(b, {"-device", fmt::format("virtio-scsi-pci,id=scsi0,iothread=iothread1,num_queues={}", queues)});
   }
-  int sata = 0, ide = 0, lun = 0, vd = 0;
+  int sata = 0, ide = 0, lun = 0, vd = 0, nvme = 0;
   for (const PlannedDisk& d : plan.disks) {
     std::string drive = fmt::format("file={},if=none,format={}", qesc(d.source), d.format);
     std::string id;
@@ -47,6 +47,10 @@ void disks(Args& args, const GuestPlan& plan) {
     } else if (d.bus == DiskBus::virtio_blk) {
       id = fmt::format("virtio-disk{}", vd++);
       device = fmt::format("virtio-blk-pci,drive=drive-{},id={},iothread=iothread1,num-queues={}", id, id, queues);
+    } else if (d.bus == DiskBus::nvme) {
+      // An emulated NVMe controller of its own, the drive its namespace.
+      id = fmt::format("nvme{}", nvme++);
+      device = fmt::format("nvme,serial={},drive=drive-{},id={}", nvme_serial(d.source), id, id);
     } else {
       id = fmt::format("scsi0-0-0-{}", lun);
       device = fmt::format("scsi-hd,bus=scsi0.0,channel=0,scsi-id=0,lun={},drive=drive-{},id={}", lun, id, id);
