@@ -400,6 +400,10 @@ TEST(QemuScript, NoFittingFirmwareNamesThePackage) {
                   "/usr/share/edk2/x64/OVMF_CODE.secboot.4m.fd is missing: no UEFI firmware with Secure Boot and "
                   "Microsoft'\\''s keys enrolled was found when this script was written (pacman -S edk2-ovmf)"));
   EXPECT_FALSE(has(s, "# From the"));
+  EXPECT_TRUE(has(s,
+                  "win11-gaming: note: no UEFI firmware with Secure Boot and Microsoft'\\''s keys enrolled was found "
+                  "when this script was written; starting with /usr/share/edk2/x64/OVMF_CODE.secboot.4m.fd and the "
+                  "template /usr/share/edk2/x64/OVMF_VARS.4m.fd"));
   EXPECT_EQ(bash_syntax_errors(s), "");
   // Fedora without any firmware: Fedora's files and package.
   test::TempTree empty;

@@ -168,6 +168,11 @@ void check_uefi(Script& s, const ScriptContext& c) {
                        q(fmt::format("{} is missing: no {} was found when this script was written ({}); install it "
                                      "and write the script again with 'vfioctl new --qemu-script'",
                                      p.code, what, install))));
+    // They exist now, yet no descriptor said what they are: say so at each start.
+    s.line(fmt::format("echo {} >&2",
+                       q(fmt::format("{}: note: no {} was found when this script was written; starting with {} and "
+                                     "the template {}",
+                                     c.plan.name, what, p.code, p.vars_template))));
   }
   s.line(fmt::format("if [ ! -e {} ]; then", q(p.vars)));
   s.line(

@@ -54,7 +54,8 @@ std::pair<std::string, std::string> family_firmware(const std::string& family, b
     return sb ? std::pair{"/usr/share/edk2/ovmf/OVMF_CODE.secboot.fd", "/usr/share/edk2/ovmf/OVMF_VARS.secboot.fd"}
               : std::pair{"/usr/share/edk2/ovmf/OVMF_CODE.fd", "/usr/share/edk2/ovmf/OVMF_VARS.fd"};
   // Arch ships no variables template with keys enrolled: its Secure Boot
-  // build with the empty template is the nearest, and the script says so.
+  // build with the empty template is the nearest, and the script says so
+  // each time it starts the guest.
   if (family == "arch")
     return sb ? std::pair{"/usr/share/edk2/x64/OVMF_CODE.secboot.4m.fd", "/usr/share/edk2/x64/OVMF_VARS.4m.fd"}
               : std::pair{"/usr/share/edk2/x64/OVMF_CODE.4m.fd", "/usr/share/edk2/x64/OVMF_VARS.4m.fd"};
