@@ -319,6 +319,12 @@ TEST_F(SpecFile, NvmeDiskIsRefusedInTheXmlAndWrittenInTheScript) {
   EXPECT_TRUE(has(text, ",drive=drive-nvme0,id=nvme0,bootindex=1\n"));
   EXPECT_FALSE(has(text, "scsi-hd"));
   EXPECT_FALSE(has(text, "scsi0"));
+  // --define asks the libvirt it defines in for its version (libvirt's test
+  // driver: this machine's libvirt, older than 11.5).
+  Result d = vfioctl({"--root", host("intel-desktop-z370"), "new", spec, "--define", "--connect", "test:///default"});
+  EXPECT_EQ(d.rc, 2) << d.err;
+  EXPECT_TRUE(has(d.err, spec + ":5: disk.bus \"nvme\" (/srv/vm/fast.img): libvirt ")) << d.err;
+  EXPECT_TRUE(has(d.err, "has no emulated NVMe disk")) << d.err;
 }
 
 }  // namespace
