@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -217,6 +218,7 @@ struct LibvirtApi {
   decltype(&::virConnectClose) connect_close = nullptr;
   decltype(&::virDomainLookupByName) lookup_by_name = nullptr;
   decltype(&::virDomainGetXMLDesc) get_xml_desc = nullptr;
+  decltype(&::virConnectGetLibVersion) get_lib_version = nullptr;
 #endif
 };
 
@@ -243,6 +245,7 @@ LibvirtApi load_libvirt(const std::string& uri, const std::string& name) {
   sym(api.connect_close, "virConnectClose");
   sym(api.lookup_by_name, "virDomainLookupByName");
   sym(api.get_xml_desc, "virDomainGetXMLDesc");
+  sym(api.get_lib_version, "virConnectGetLibVersion");
   return api;
 }
 #endif
@@ -273,6 +276,31 @@ void define_domain(const std::string& uri, const std::string& xml, const std::st
   throw Error(ExitCode::refused, fmt::format("--define: this vfioctl was built without libvirt; write the XML "
                                              "with -o and run 'virsh -c {} define FILE' for {}",
                                              uri, name));
+#endif
+}
+
+// The version of the libvirt at `uri` (major * 1000000 + minor * 1000 +
+// micro), for what the XML defined there may hold; nullopt when it does not say.
+std::optional<unsigned long> libvirt_version_at(const std::string& uri, const std::string& name) {
+#ifdef VFIOCTL_HAVE_LIBVIRT
+  LibvirtApi lv = load_libvirt(uri, name);
+  lv.set_error_func(nullptr, [](void*, virErrorPtr) {});
+  virConnectPtr conn = lv.connect_open(uri.c_str());
+  if (!conn) {
+    const virError* err = lv.last_error();
+    throw Error(ExitCode::refused,
+                fmt::format("cannot connect to libvirt at {}: {} (is libvirtd running there, and the host reachable?)",
+                            uri, err && err->message ? err->message : "unknown error"));
+  }
+  unsigned long version = 0;
+  int rc = lv.get_lib_version(conn, &version);
+  lv.connect_close(conn);
+  if (rc != 0 || version == 0) return std::nullopt;
+  return version;
+#else
+  (void)uri;
+  (void)name;
+  return std::nullopt;
 #endif
 }
 
@@ -444,7 +472,16 @@ void add_new(CLI::App& app, GlobalOptions& g) {
     xo.initrd = o->test_initrd;
     xo.cmdline = o->test_cmdline;
     xo.serial_log = o->test_serial_log;
-    std::string xml = libvirt_xml(plan, xo);
+    // An NVMe disk depends on the libvirt it is defined in: ask it.
+    bool nvme = std::any_of(plan.disks.begin(), plan.disks.end(),
+                            [](const PlannedDisk& d) { return !d.cdrom && d.bus == DiskBus::nvme; });
+    if (o->define && nvme) {
+      if (auto v = libvirt_version_at(o->connect, plan.name)) xo.libvirt_version = *v;
+    }
+    // The XML goes to -o, --define, --json or standard output; a QEMU script
+    // alone needs none (and libvirt before 11.5 has no NVMe disk to write).
+    bool want_xml = !o->output.empty() || o->define || g.json || o->qemu_script.empty();
+    std::string xml = want_xml ? libvirt_xml(plan, xo) : std::string();
     std::string script;
     if (!o->qemu_script.empty()) {
       QemuOptions qo;
@@ -460,6 +497,7 @@ void add_new(CLI::App& app, GlobalOptions& g) {
       qo.cmdline = o->test_cmdline;
       qo.serial_log = absolute(o->test_serial_log);
       qo.distro = host.system.distro;
+      qo.firmware = host.system.firmware;
       script = qemu_script(plan, qo);
     }
     if (o->explain) print_explain(plan, host, std::cerr);

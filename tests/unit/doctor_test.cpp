@@ -277,17 +277,47 @@ TEST(Doctor, H015ToH018SoftwareWithDistroPackageNames) {
   fs = host_checks(h, offline());
   EXPECT_EQ(find(fs, "H015").fix, "apt install ovmf");
   EXPECT_EQ(find(fs, "H016").fix, "apt install swtpm swtpm-tools");
-  h.system.ovmf = {"/usr/share/OVMF/OVMF_CODE_4M.fd"};
+  h.system.firmware.known = true;
+  h.system.firmware.present = {known_firmware()[0]};
   h.system.packages["ovmf"] = "2022.11-6";
   h.system.tools["swtpm"] = "/usr/bin/swtpm";
   h.system.tools["libvirtd"] = "/usr/sbin/libvirtd";
   h.system.tools["qemu"] = "/usr/bin/qemu-system-x86_64";
   fs = host_checks(h, offline());
   EXPECT_EQ(find(fs, "H015").severity, Severity::pass);
-  EXPECT_EQ(find(fs, "H015").message, "/usr/share/OVMF/OVMF_CODE_4M.fd (ovmf 2022.11-6)");
+  EXPECT_EQ(find(fs, "H015").message,
+            "/usr/share/OVMF/OVMF_CODE_4M.fd (ovmf 2022.11-6) (known path of Debian, Ubuntu; no firmware descriptor "
+            "matched); no Secure Boot firmware with Microsoft's keys enrolled (Windows 11 guests need it)");
   EXPECT_EQ(find(fs, "H016").severity, Severity::pass);
   EXPECT_EQ(find(fs, "H017").severity, Severity::pass);
   EXPECT_EQ(find(fs, "H018").severity, Severity::pass);
+}
+
+// H015 on Debian 12's real descriptors (tests/firmware/debian-12): the file
+// and how it was found, for plain UEFI and for Secure Boot.
+TEST(Doctor, H015NamesTheFirmwareAndItsDescriptor) {
+  Host h = fixture("intel-desktop-z370");
+  Root fw(std::string(VFIOCTL_SOURCE_DIR) + "/tests/firmware/debian-12");
+  Notes notes;
+  h.system.firmware = read_firmware(fw, notes);
+  h.system.packages["ovmf"] = "2022.11-6+deb12u2";
+  auto f = find(host_checks(h, offline()), "H015");
+  EXPECT_EQ(f.severity, Severity::pass);
+  EXPECT_EQ(f.message,
+            "/usr/share/OVMF/OVMF_CODE_4M.fd (ovmf 2022.11-6+deb12u2) (firmware descriptor "
+            "/usr/share/qemu/firmware/60-edk2-x86_64.json); Secure Boot with Microsoft's keys: "
+            "/usr/share/OVMF/OVMF_CODE_4M.ms.fd (firmware descriptor "
+            "/usr/share/qemu/firmware/40-edk2-x86_64-secure-enrolled.json)");
+  // Descriptors whose files are gone, and no known pair: FAIL, naming why each was left out.
+  h.system.firmware.present.clear();
+  for (auto& d : h.system.firmware.descriptors) d.executable.exists = false;
+  h.system.distro = parse_os_release("ID=debian\n");
+  f = find(host_checks(h, offline()), "H015");
+  EXPECT_EQ(f.severity, Severity::fail);
+  EXPECT_NE(f.message.find("/usr/share/qemu/firmware/60-edk2-x86_64.json: /usr/share/OVMF/OVMF_CODE_4M.fd is missing"),
+            std::string::npos)
+      << f.message;
+  EXPECT_EQ(f.fix, "apt install ovmf");
 }
 
 TEST(Doctor, H019MemlockOnlyLive) {

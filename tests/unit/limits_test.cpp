@@ -17,6 +17,7 @@
 #include "vfioctl/guest/guest_plan.h"
 #include "vfioctl/guest/spec.h"
 #include "vfioctl/guest/spec_parser.h"
+#include "vfioctl/host/firmware.h"
 #include "vfioctl/host/host.h"
 #include "vfioctl/host/root.h"
 #include "vfioctl/lint/domain.h"
@@ -310,6 +311,28 @@ TEST(Limits, ASpecValueOfTenMegabytesIsQuotedByItsPrefix) {
   std::string e = error_of([&] { parse_guest_spec(text, "g.toml"); });
   EXPECT_LT(e.size(), 300u) << e.substr(0, 300);
   EXPECT_TRUE(has(e, "g.toml:2:")) << e.substr(0, 300);
+}
+
+// Firmware descriptors in a tree: so many per directory, so large each;
+// past either, the rest (or that one) is a note, not a read.
+TEST(Limits, FirmwareDescriptorsAreCountedAndSized) {
+  test::TempTree t;
+  for (size_t i = 0; i <= limits::kFirmwareDescriptors; ++i)
+    t.file("/usr/share/qemu/firmware/" + std::to_string(1000 + i) + ".json", "{}");
+  t.file("/etc/qemu/firmware/10-big.json", std::string(limits::kFirmwareDescriptorBytes + 1, ' '));
+  Root root(t.dir());
+  Notes notes;
+  read_firmware(root, notes);
+  bool count = false, size = false;
+  size_t not_descriptors = 0;
+  for (const auto& n : notes) {
+    if (n.path == "/usr/share/qemu/firmware" && has(n.message, "more than 256 firmware descriptors")) count = true;
+    if (n.path == "/etc/qemu/firmware/10-big.json" && has(n.message, "larger than 64 KiB")) size = true;
+    if (has(n.message, "not a firmware descriptor")) ++not_descriptors;
+  }
+  EXPECT_TRUE(count);
+  EXPECT_TRUE(size);
+  EXPECT_EQ(not_descriptors, limits::kFirmwareDescriptors);
 }
 
 }  // namespace

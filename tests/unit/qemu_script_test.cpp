@@ -15,11 +15,13 @@
 #include <pugixml.hpp>
 #include <sstream>
 
+#include "temp_tree.h"
 #include "vfioctl/guest/libvirt_xml.h"
 #include "vfioctl/guest/spec.h"
 #include "vfioctl/host/host.h"
 #include "vfioctl/host/input.h"
 #include "vfioctl/host/root.h"
+#include "vfioctl/util/error.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl {
@@ -317,6 +319,180 @@ TEST(QemuScript, PathsWithCommasAndSpacesAreEscaped) {
   // No GPU on a desktop: virtio video through SPICE.
   EXPECT_TRUE(has_line(s, "  -device virtio-vga,id=video0,max_outputs=1"));
   EXPECT_EQ(bash_syntax_errors(s), "");
+}
+
+// ---- Firmware from the host (host/firmware.h) ----
+
+FirmwareCatalog firmware_of(const std::string& dir) {
+  Root root(dir);
+  Notes notes;
+  return read_firmware(root, notes);
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// The Debian desktop on an Arch host (tests/firmware/arch, Arch's own
+// descriptors): the script names the firmware under /usr/share/edk2/x64/
+// that the descriptor gives, and says how it was found. The whole script is
+// compared with tests/golden/qemu/ (VFIOCTL_UPDATE_GOLDEN=1 rewrites it).
+TEST(QemuScript, ArchFirmwareFromItsDescriptorMatchesTheGolden) {
+  GuestPlan plan = example_on("intel-desktop-z370", "linux-desktop");
+  QemuOptions opt;
+  opt.vfioctl = "/usr/bin/vfioctl";
+  opt.distro = parse_os_release("ID=arch\n");
+  opt.firmware = firmware_of(kSource + "/tests/firmware/arch");
+  std::string s = qemu_script(plan, opt);
+  EXPECT_TRUE(has_line(s,
+                       "  -drive if=pflash,format=raw,unit=0,file=/usr/share/edk2/x64/OVMF_CODE.csm.4m.fd,"
+                       "readonly=on"));
+  EXPECT_TRUE(has_line(s, "  # From the firmware descriptor /usr/share/qemu/firmware/70-edk2-ovmf-x86_64-csm-4m.json"));
+  EXPECT_TRUE(has_line(s,
+                       "[ -r /usr/share/edk2/x64/OVMF_CODE.csm.4m.fd ] || die '/usr/share/edk2/x64/OVMF_CODE.csm.4m.fd "
+                       "is missing (pacman -S edk2-ovmf)'"));
+  EXPECT_TRUE(has_line(s,
+                       "  install -m 0600 /usr/share/edk2/x64/OVMF_VARS.4m.fd "
+                       "/var/lib/vfioctl/qemu/desktop_nvidia_debian12_x64_q35_uefi_2c4t/OVMF_VARS.fd"));
+  EXPECT_FALSE(has(s, "/usr/share/OVMF/"));
+  EXPECT_EQ(bash_syntax_errors(s), "");
+  fs::path golden = fs::path(kSource) / "tests/golden/qemu/linux-desktop-arch.sh";
+  if (std::getenv("VFIOCTL_UPDATE_GOLDEN")) {
+    fs::create_directories(golden.parent_path());
+    std::ofstream(golden, std::ios::binary) << s;
+  }
+  ASSERT_TRUE(fs::exists(golden)) << golden << " is missing; run with VFIOCTL_UPDATE_GOLDEN=1";
+  EXPECT_EQ(s, slurp(golden)) << "differs from " << golden;
+}
+
+// Windows 11 on Debian 12's descriptors: Secure Boot with the keys enrolled.
+TEST(QemuScript, SecureBootFirmwareFromDebiansEnrolledDescriptor) {
+  GuestPlan plan = example_on("amd-laptop-5800h", "windows-gaming");
+  QemuOptions opt;
+  opt.distro = parse_os_release("ID=debian\n");
+  opt.firmware = firmware_of(kSource + "/tests/firmware/debian-12");
+  std::string s = qemu_script(plan, opt);
+  EXPECT_TRUE(has_line(s, "  -drive if=pflash,format=raw,unit=0,file=/usr/share/OVMF/OVMF_CODE_4M.ms.fd,readonly=on"));
+  EXPECT_TRUE(
+      has_line(s, "  # From the firmware descriptor /usr/share/qemu/firmware/40-edk2-x86_64-secure-enrolled.json"));
+  EXPECT_TRUE(has(s, "install -m 0600 /usr/share/OVMF/OVMF_VARS_4M.ms.fd "));
+  // The options still override what was found.
+  opt.ovmf_code = "/opt/fw/CODE.fd";
+  opt.ovmf_vars_template = "/opt/fw/VARS.fd";
+  s = qemu_script(plan, opt);
+  EXPECT_TRUE(has_line(s, "  -drive if=pflash,format=raw,unit=0,file=/opt/fw/CODE.fd,readonly=on"));
+  EXPECT_TRUE(has(s, "install -m 0600 /opt/fw/VARS.fd "));
+  EXPECT_FALSE(has(s, "# From the firmware descriptor"));
+}
+
+// Nothing fits (Arch has no template with Microsoft's keys): the script
+// names the family's usual files and stops with the package to install.
+TEST(QemuScript, NoFittingFirmwareNamesThePackage) {
+  GuestPlan plan = example_on("amd-laptop-5800h", "windows-gaming");
+  QemuOptions opt;
+  opt.distro = parse_os_release("ID=arch\n");
+  opt.firmware = firmware_of(kSource + "/tests/firmware/arch");
+  std::string s = qemu_script(plan, opt);
+  EXPECT_TRUE(has_line(s,
+                       "  -drive if=pflash,format=raw,unit=0,file=/usr/share/edk2/x64/OVMF_CODE.secboot.4m.fd,"
+                       "readonly=on"));
+  EXPECT_TRUE(has(s,
+                  "/usr/share/edk2/x64/OVMF_CODE.secboot.4m.fd is missing: no UEFI firmware with Secure Boot and "
+                  "Microsoft'\\''s keys enrolled was found when this script was written (pacman -S edk2-ovmf)"));
+  EXPECT_FALSE(has(s, "# From the"));
+  EXPECT_TRUE(has(s,
+                  "win11-gaming: note: no UEFI firmware with Secure Boot and Microsoft'\\''s keys enrolled was found "
+                  "when this script was written; starting with /usr/share/edk2/x64/OVMF_CODE.secboot.4m.fd and the "
+                  "template /usr/share/edk2/x64/OVMF_VARS.4m.fd"));
+  EXPECT_EQ(bash_syntax_errors(s), "");
+  // Fedora without any firmware: Fedora's files and package.
+  test::TempTree empty;
+  opt.distro = parse_os_release("ID=fedora\n");
+  opt.firmware = firmware_of(empty.dir());
+  s = qemu_script(example_on("intel-desktop-z370", "linux-desktop"), opt);
+  EXPECT_TRUE(has(s,
+                  "/usr/share/edk2/ovmf/OVMF_CODE.fd is missing: no UEFI firmware was found when this script was "
+                  "written (dnf install edk2-ovmf)"));
+}
+
+// qcow2 firmware (Fedora ships some): the format goes to both pflash drives
+// and the guest's copy of the variables keeps it.
+TEST(QemuScript, Qcow2FirmwareKeepsItsFormat) {
+  test::TempTree t;
+  t.file("/usr/share/qemu/firmware/30-qcow2.json",
+         R"({"interface-types": ["uefi"], "mapping": {"device": "flash", "executable": {"filename": "/fw/CODE.qcow2",
+         "format": "qcow2"}, "nvram-template": {"filename": "/fw/VARS.qcow2", "format": "qcow2"}}, "targets":
+         [{"architecture": "x86_64", "machines": ["pc-q35-*"]}], "features": ["acpi-s3"]})");
+  t.file("/fw/CODE.qcow2", "");
+  t.file("/fw/VARS.qcow2", "");
+  QemuOptions opt;
+  opt.firmware = firmware_of(t.dir());
+  GuestPlan plan = example_on("intel-desktop-z370", "linux-desktop");
+  std::string s = qemu_script(plan, opt);
+  EXPECT_TRUE(has_line(s, "  -drive if=pflash,format=qcow2,unit=0,file=/fw/CODE.qcow2,readonly=on"));
+  EXPECT_TRUE(has_line(s,
+                       "  -drive if=pflash,format=qcow2,unit=1,file=/var/lib/vfioctl/qemu/"
+                       "desktop_nvidia_debian12_x64_q35_uefi_2c4t/OVMF_VARS.qcow2"));
+  EXPECT_TRUE(has(s,
+                  "install -m 0600 /fw/VARS.qcow2 /var/lib/vfioctl/qemu/desktop_nvidia_debian12_x64_q35_uefi_2c4t/"
+                  "OVMF_VARS.qcow2"));
+  EXPECT_EQ(bash_syntax_errors(s), "");
+}
+
+// ---- NVMe disks ----
+
+// The script: each NVMe disk a -drive and an nvme controller of its own,
+// with the same stable serial the XML would give; no SCSI bus it never made.
+TEST(QemuScript, NvmeDisksGetAnEmulatedController) {
+  GuestPlan plan = spec_on("intel-desktop-z370",
+                           "memory = \"4G\"\nhugepages = \"off\"\n[[disk]]\nsource = \"/srv/a.img\"\nbus = "
+                           "\"nvme\"\n[[disk]]\nsource = \"/dev/disk/by-id/nvme-X\"\nbus = \"nvme\"\n");
+  std::string s = qemu_script(plan);
+  EXPECT_TRUE(has_line(s,
+                       "  -drive file=/srv/a.img,if=none,format=raw,id=drive-nvme0,cache=none,aio=native,"
+                       "discard=unmap"));
+  EXPECT_TRUE(
+      has_line(s, "  -device nvme,serial=" + nvme_serial("/srv/a.img") + ",drive=drive-nvme0,id=nvme0,bootindex=1"));
+  EXPECT_TRUE(
+      has_line(s, "  -device nvme,serial=" + nvme_serial("/dev/disk/by-id/nvme-X") + ",drive=drive-nvme1,id=nvme1"));
+  EXPECT_LE(nvme_serial("/srv/a.img").size(), 20u);
+  EXPECT_NE(nvme_serial("/srv/a.img"), nvme_serial("/dev/disk/by-id/nvme-X"));
+  EXPECT_FALSE(has(s, "scsi0"));
+  EXPECT_EQ(bash_syntax_errors(s), "");
+}
+
+// The XML: refused before libvirt 11.5.0 (an input error at the bus line),
+// libvirt's own form from 11.5.0 on.
+TEST(LibvirtXml, NvmeDiskNeedsLibvirt11_5) {
+  GuestPlan plan = spec_on("intel-desktop-z370",
+                           "memory = \"4G\"\nhugepages = \"off\"\n[[disk]]\nsource = \"/srv/a.img\"\nbus = "
+                           "\"nvme\"\n");
+  try {
+    libvirt_xml(plan);
+    ADD_FAILURE() << "an NVMe disk was written for libvirt 9.0";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::bad_input);
+    EXPECT_TRUE(starts_with(e.what(),
+                            "test.toml:5: disk.bus \"nvme\" (/srv/a.img): libvirt 9.0.0 has no emulated NVMe "
+                            "disk (libvirt 11.5.0 added <controller type='nvme'>)"))
+        << e.what();
+  }
+  XmlOptions opt;
+  opt.libvirt_version = kLibvirtNvme;
+  std::string xml = libvirt_xml(plan, opt);
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(xml.c_str()));
+  pugi::xml_node disk = doc.child("domain").child("devices").child("disk");
+  EXPECT_STREQ(disk.child("target").attribute("dev").value(), "nvme0n1");
+  EXPECT_STREQ(disk.child("target").attribute("bus").value(), "nvme");
+  EXPECT_EQ(disk.child_value("serial"), nvme_serial("/srv/a.img"));
+  pugi::xml_node ctl = doc.child("domain").child("devices").find_child_by_attribute("controller", "type", "nvme");
+  ASSERT_TRUE(ctl);
+  EXPECT_STREQ(ctl.attribute("index").value(), "0");
+  EXPECT_FALSE(doc.child("domain").child("devices").find_child_by_attribute("controller", "type", "scsi"));
 }
 
 // ---- The script and the XML render one plan ----

@@ -44,7 +44,10 @@ TEST(System, ReadsPackagesToolsFirmwareAndModules) {
   EXPECT_EQ(s.packages.at("ovmf"), "2022.11-6+deb12u1");
   EXPECT_EQ(s.tools.at("qemu"), "/usr/bin/qemu-system-x86_64");
   EXPECT_EQ(s.tools.count("swtpm"), 0u);
-  EXPECT_EQ(s.ovmf, std::vector<std::string>{"/usr/share/OVMF/OVMF_CODE_4M.fd"});
+  // No descriptors and no template: only the code file, so no firmware to choose.
+  EXPECT_TRUE(s.firmware.known);
+  EXPECT_TRUE(s.firmware.descriptors.empty());
+  EXPECT_FALSE(choose_firmware(s.firmware, FirmwareNeed::uefi));
   EXPECT_TRUE(s.module_files_known);
   EXPECT_EQ(s.module_files, (std::set<std::string>{"vfio_pci", "vfio_iommu_type1"}));
 }

@@ -80,6 +80,7 @@ void plan_disks(const GuestEnv& env, GuestPlan& plan) {
     p.source = d.source;
     p.role = d.cdrom ? DiskRole::media : DiskRole::disk;
     p.bus = d.bus;
+    p.bus_pos = d.bus_pos;
     p.format = d.format.empty() ? "raw" : d.format;
     p.block = starts_with(d.source, "/dev/");
     p.cdrom = d.cdrom;
@@ -614,6 +615,12 @@ std::vector<std::string> ImageToCreate::argv() const {
   a.push_back(path);
   a.push_back(mib_text(size_mib));
   return a;
+}
+
+std::string nvme_serial(const std::string& source) {
+  unsigned h = 2166136261u;
+  for (unsigned char c : source) h = (h ^ c) * 16777619u;
+  return fmt::format("vfioctl{:08x}", h);
 }
 
 std::string name_uuid(const std::string& name) {

@@ -47,6 +47,7 @@ struct PlannedDisk {
   DiskIo io{"none", "native"};
   bool discard = true;  // discard='unmap'
   int boot = 0;         // boot order; 0: not a boot device
+  SpecPos bus_pos;      // where the spec chose the bus (errors of the writers)
 };
 
 // An image `vfioctl new` creates with qemu-img when it writes the guest.
@@ -122,6 +123,10 @@ GuestPlan plan_guest(const Host& host, const GuestSpec& spec, const std::vector<
 // The day-one part of the plan (day_one.cpp): disks and images, USB,
 // network, sound, display, SMBIOS, next steps and permissions.
 void plan_day_one(const Host& host, const GuestEnv& env, GuestPlan& plan);
+
+// The serial number of an emulated NVMe disk: stable, made from its source,
+// at most 20 characters (NVMe's limit); the XML and the script give the same.
+std::string nvme_serial(const std::string& source);
 
 // A stable UUID for a name (the same name gives the same UUID).
 std::string name_uuid(const std::string& name);

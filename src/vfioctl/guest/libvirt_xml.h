@@ -20,8 +20,17 @@ struct XmlOptions {
   std::string kernel, initrd, cmdline;
   // Serial console to this file instead of a pty (tests read it).
   std::string serial_log;
+  // The libvirt the XML is for: major * 1000000 + minor * 1000 + micro, as
+  // virConnectGetLibVersion gives it. The default is Debian 12's 9.0.0.
+  // Emulated NVMe disks need 11.5.0 (<controller type='nvme'>).
+  unsigned long libvirt_version = 9000000;
 };
 
+// libvirt added the emulated NVMe controller and disk bus in 11.5.0.
+inline constexpr unsigned long kLibvirtNvme = 11005000;
+
+// Throws Error(bad_input) naming the spec line when the plan holds what this
+// libvirt cannot describe (an NVMe disk before libvirt 11.5.0).
 std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt = {});
 
 // The actions of the <vfioctl:tune> element for the libvirt hook: the spec's

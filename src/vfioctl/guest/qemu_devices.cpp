@@ -1,10 +1,13 @@
-// The QEMU script's device blocks for the plan's day-one choices: the CPU
-// model, disks and install media, and the NIC of each network mode.
+// The QEMU script's argument blocks for the guest's devices: disks and
+// install media, USB, PCIe root ports, the NIC of each network mode, passed
+// host functions, input, the guest agent, TPM, sound, shared memory,
+// display, serial console and balloon.
 #include <fmt/format.h>
 
 #include <algorithm>
 
 #include "vfioctl/guest/qemu_args.h"
+#include "vfioctl/host/input.h"
 
 namespace vfioctl::qemu {
 
@@ -17,19 +20,6 @@ std::string qesc(std::string_view value) {
   return out;
 }
 
-std::string cpu_value(const GuestPlan& plan, const QemuOptions& opt) {
-  if (opt.virt_type != "kvm") return opt.tcg_cpu_model;
-  std::string v = "host,migratable=off,host-cache-info=on,l3-cache=off";
-  if (plan.vendor == CpuVendor::amd) v += ",topoext=on";
-  if (plan.spec.nested) v += plan.vendor == CpuVendor::amd ? ",svm=on" : ",vmx=on";
-  if (plan.windows) {
-    v += ",hv-relaxed=on,hv-vapic=on,hv-spinlocks=0x1fff,hv-vpindex=on,hv-runtime=on,hv-synic=on,hv-stimer=on,"
-         "hv-stimer-direct=on,hv-reset=on,hv-vendor-id=vfioctlguest,hv-frequencies=on,hv-reenlightenment=on,"
-         "hv-tlbflush=on,hv-ipi=on,hv-time=on";
-  }
-  return v;
-}
-
 void disks(Args& args, const GuestPlan& plan) {
   int queues = std::min(plan.cpu.vcpu_count(), 16);
   if (plan.disks.empty()) return;
@@ -40,7 +30,7 @@ void disks(Args& args, const GuestPlan& plan) {
   if (scsi) {
     add(b, {"-device", fmt::format("virtio-scsi-pci,id=scsi0,iothread=iothread1,num_queues={}", queues)});
   }
-  int sata = 0, ide = 0, lun = 0, vd = 0;
+  int sata = 0, ide = 0, lun = 0, vd = 0, nvme = 0;
   for (const PlannedDisk& d : plan.disks) {
     std::string drive = fmt::format("file={},if=none,format={}", qesc(d.source), d.format);
     std::string id;
@@ -57,6 +47,10 @@ void disks(Args& args, const GuestPlan& plan) {
     } else if (d.bus == DiskBus::virtio_blk) {
       id = fmt::format("virtio-disk{}", vd++);
       device = fmt::format("virtio-blk-pci,drive=drive-{},id={},iothread=iothread1,num-queues={}", id, id, queues);
+    } else if (d.bus == DiskBus::nvme) {
+      // An emulated NVMe controller of its own, the drive its namespace.
+      id = fmt::format("nvme{}", nvme++);
+      device = fmt::format("nvme,serial={},drive=drive-{},id={}", nvme_serial(d.source), id, id);
     } else {
       id = fmt::format("scsi0-0-0-{}", lun);
       device = fmt::format("scsi-hd,bus=scsi0.0,channel=0,scsi-id=0,lun={},drive=drive-{},id={}", lun, id, id);
@@ -125,6 +119,134 @@ void network(Args& args, const GuestPlan& plan, const QemuOptions& opt) {
     add(b, {"-netdev", "user,id=hostnet0"});
     add(b, {"-device", dev});
   }
+}
+
+void usb(Args& args, const GuestPlan& plan) {
+  ArgBlock& b =
+      args.block({plan.legacy ? "USB controller: UHCI (Windows 7 and older have no xHCI driver)" : "USB 3 controller"});
+  add(b, {"-device", plan.legacy ? "piix3-usb-uhci,id=usb" : "qemu-xhci,id=usb"});
+  for (const auto& u : plan.usb) {
+    // By port when two devices share the id: the port path stays when it is plugged in again.
+    std::string v =
+        u.by_port && u.host.busnum
+            ? fmt::format("usb-host,bus=usb.0,hostbus={},hostport={}", *u.host.busnum,
+                          u.host.port.substr(u.host.port.find('-') + 1))
+            : fmt::format("usb-host,bus=usb.0,vendorid=0x{:04x},productid=0x{:04x}", u.host.vendor, u.host.product);
+    add(b, {"-device", v});
+  }
+}
+
+void root_ports(Args& args, const GuestPlan& plan) {
+  if (plan.root_ports <= 0 || plan.legacy) return;
+  ArgBlock& b = args.block({"PCIe root ports, one per passed host slot (rp1, rp2, ... like libvirt's indexes)"});
+  for (int i = 1; i <= plan.root_ports; ++i) {
+    add(b, {"-device", fmt::format("pcie-root-port,id=rp{},chassis={},bus=pcie.0", i, i)});
+  }
+}
+
+void passed_functions(Args& args, const GuestPlan& plan) {
+  if (plan.passed.empty()) return;
+  ArgBlock& b = args.block({"Passed host functions (vfio-pci): a device's functions share one guest slot"});
+  int n = 0;
+  for (const auto& f : plan.passed) {
+    std::string v = plan.legacy ? fmt::format("vfio-pci,host={},id=hostdev{},bus=pci.0,addr={:02x}.{}", f.host.str(),
+                                              n++, 0x10 + f.guest_bus - 1, f.guest_function)
+                                : fmt::format("vfio-pci,host={},id=hostdev{},bus=rp{},addr=00.{}", f.host.str(), n++,
+                                              f.guest_bus, f.guest_function);
+    if (f.multifunction) v += ",multifunction=on";
+    if (f.romfile) v += ",romfile=" + qesc(*f.romfile);
+    add(b, {"-device", v});
+  }
+}
+
+void input(Args& args, const GuestPlan& plan) {
+  std::vector<std::string> evdev = qemu_evdev_args(plan.evdev, plan.spec.input.grab_toggle);
+  if (evdev.empty()) return;
+  ArgBlock& b = args.block({fmt::format("Keyboard and mouse by evdev: {} moves them between host and guest",
+                                        grab_toggle_help(plan.spec.input.grab_toggle))});
+  for (size_t i = 0; i + 1 < evdev.size(); i += 2) add(b, {evdev[i], evdev[i + 1]});
+}
+
+void guest_agent(Args& args, const ScriptContext& c) {
+  ArgBlock& b = args.block({"Guest agent channel (qemu-guest-agent in the guest)"});
+  add(b, {"-chardev", fmt::format("socket,id=qga0,path={},server=on,wait=off", qesc(c.p.qga))});
+  add(b, {"-device", "virtio-serial-pci,id=virtio-serial0"});
+  add(b, {"-device", "virtserialport,bus=virtio-serial0.0,nr=1,chardev=qga0,name=org.qemu.guest_agent.0"});
+}
+
+void tpm(Args& args, const ScriptContext& c) {
+  if (!c.plan.spec.tpm) return;
+  ArgBlock& b = args.block({"TPM 2.0: the swtpm started above"});
+  add(b, {"-chardev", fmt::format("socket,id=chrtpm,path={}", qesc(c.p.swtpm_sock))});
+  add(b, {"-tpmdev", "emulator,id=tpm0,chardev=chrtpm"});
+  add(b, {"-device", "tpm-crb,tpmdev=tpm0"});
+}
+
+void sound(Args& args, const GuestPlan& plan) {
+  if (plan.audio == AudioBackend::pulseaudio || plan.audio == AudioBackend::pipewire) {
+    ArgBlock& b =
+        args.block({"Sound: Intel HDA to the user's PulseAudio socket (PipeWire serves it through pipewire-pulse)"});
+    add(b, {"-audiodev", fmt::format("pa,id=snd0,server=unix:{}", qesc(plan.audio_socket))});
+    add(b, {"-device", "ich9-intel-hda,id=sound0"});
+    add(b, {"-device", "hda-micro,audiodev=snd0"});
+  } else if (plan.audio == AudioBackend::scream) {
+    ArgBlock& b = args.block({fmt::format(
+        "Sound: {} MiB of shared memory for the Scream receiver (/dev/shm/scream-ivshmem)", plan.scream_mib)});
+    add(b, {"-object", fmt::format("memory-backend-file,id=scream,mem-path=/dev/shm/scream-ivshmem,size={}M,share=on",
+                                   plan.scream_mib)});
+    add(b, {"-device", "ivshmem-plain,memdev=scream"});
+  }
+}
+
+void looking_glass(Args& args, const GuestPlan& plan) {
+  if (plan.looking_glass_mib <= 0) return;
+  ArgBlock& b = args.block({fmt::format("Looking Glass: {} MiB shared with the host's client (/dev/shm/looking-glass)",
+                                        plan.looking_glass_mib)});
+  add(b,
+      {"-object", fmt::format("memory-backend-file,id=looking-glass,mem-path=/dev/shm/looking-glass,size={}M,share=on",
+                              plan.looking_glass_mib)});
+  add(b, {"-device", "ivshmem-plain,memdev=looking-glass"});
+}
+
+void display(Args& args, const ScriptContext& c) {
+  const GuestPlan& plan = c.plan;
+  bool gpu = std::any_of(plan.passed.begin(), plan.passed.end(), [](const PassedFunction& f) { return f.gpu; });
+  bool spice = !gpu && plan.spec.preset != Preset::linux_server;
+  ArgBlock& b =
+      args.block({gpu     ? "Display: the passed GPU's own outputs; no emulated video"
+                  : spice ? "Display: virtio video through SPICE on a unix socket (remote-viewer spice+unix://SOCKET)"
+                          : "Display: none (a server)"});
+  add(b, {"-display", "none"});
+  if (spice) {
+    add(b, {"-device", plan.legacy ? "VGA,id=video0" : "virtio-vga,id=video0,max_outputs=1"});
+    add(b, {"-spice", fmt::format("unix=on,addr={},disable-ticketing=on", qesc(c.p.spice))});
+  }
+  if (plan.spice_input) {
+    // Looking Glass's client sends keyboard and mouse through SPICE.
+    add(b, {"-spice", fmt::format("unix=on,addr={},disable-ticketing=on", qesc(c.p.spice))});
+    add(b, {"-device", "virtio-keyboard-pci,id=input0"});
+    add(b, {"-device", "virtio-mouse-pci,id=input1"});
+    add(b, {"-chardev", "spicevmc,id=vdagent,name=vdagent"});
+    add(b, {"-device", "virtserialport,bus=virtio-serial0.0,nr=2,chardev=vdagent,name=com.redhat.spice.0"});
+  }
+}
+
+void serial(Args& args, const ScriptContext& c) {
+  ArgBlock& b =
+      args.block({c.opt.serial_stdio ? "Serial console on this terminal (Ctrl-A C: QEMU's monitor; Ctrl-A X: quit)"
+                                     : "Serial console to a file"});
+  if (c.opt.serial_stdio) {
+    add(b, {"-serial", "mon:stdio"});
+  } else {
+    add(b, {"-chardev", fmt::format("file,id=charserial0,path={}", qesc(c.p.serial))});
+    add(b, {"-device", "isa-serial,chardev=charserial0,id=serial0"});
+  }
+}
+
+void balloon(Args& args, const GuestPlan& plan) {
+  if (!plan.memory.balloon) return;
+  ArgBlock& b = args.block({"Memory balloon (no device is passed)"});
+  add(b, {"-device", "virtio-balloon-pci,id=balloon0"});
 }
 
 }  // namespace vfioctl::qemu

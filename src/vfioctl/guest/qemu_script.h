@@ -9,6 +9,7 @@
 #include <string>
 
 #include "vfioctl/guest/guest_plan.h"
+#include "vfioctl/host/firmware.h"
 #include "vfioctl/host/system.h"
 
 namespace vfioctl {
@@ -27,10 +28,15 @@ struct QemuOptions {
   // Files that outlive a run (UEFI variables, TPM state); empty:
   // /var/lib/vfioctl/qemu/NAME.
   std::string state_dir;
-  // OVMF firmware (Debian's ovmf package); empty: OVMF_CODE_4M.fd and
-  // OVMF_VARS_4M.fd, or the .ms.fd pair (Microsoft keys enrolled) when the
-  // plan asks for Secure Boot.
+  // OVMF firmware code and variables template (raw); empty: the firmware
+  // chosen from `firmware` (host/firmware.h: QEMU's descriptors, then the
+  // distributions' known files), UEFI without Secure Boot, or with
+  // Microsoft's keys enrolled when the plan asks for Secure Boot.
   std::string ovmf_code, ovmf_vars_template;
+  // The host's firmware. Not read (known false), or nothing that fits: the
+  // usual files of `distro`'s family are named, and the script stops with
+  // the package to install when they are missing.
+  FirmwareCatalog firmware;
   // hugetlbfs mount for the guest's memory; empty: /dev/hugepages for 2 MiB
   // pages, /dev/hugepages1G for 1 GiB pages.
   std::string hugepages_mount;

@@ -523,7 +523,9 @@ void SpecParser::parse_disks(const toml::table& root, GuestSpec& spec) const {
     const auto* kind = t.get("kind");
     d.cdrom = kind && choice_of(*kind, "disk.kind", kKinds) == "cdrom";
 
+    d.bus_pos = d.pos;
     if (const auto* bus = t.get("bus")) {
+      d.bus_pos = pos(*bus);
       std::string b = choice_of(*bus, "disk.bus", kBuses);
       if (b == "virtio-scsi")
         d.bus = DiskBus::virtio_scsi;

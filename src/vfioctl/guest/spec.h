@@ -29,6 +29,7 @@ const char* disk_bus_name(DiskBus b);  // "virtio-scsi", "virtio-blk", "sata", "
 struct DiskSpec {
   std::string source;            // block device (/dev/...) or image path
   SpecPos source_pos, size_pos;  // lines of `source` and `size`
+  SpecPos bus_pos;               // the line of `bus` (the table's when bus is left out)
   DiskBus bus = DiskBus::virtio_scsi;
   std::optional<long long> size_mib;  // for a new image: size = "100G"
   std::string format;                 // "raw" or "qcow2"; when not given: raw for devices, by extension for files

@@ -21,15 +21,15 @@ namespace {
 
 // Where host facts live. Anything else a reader touched (none today) is
 // left out rather than risk copying a person's files.
-const char* const kAllowed[] = {"/sys/", "/proc/", "/dev/", "/lib/modules/", "/usr/lib/modules/", "/etc/os-release",
-                                "/etc/default/grub", "/etc/kernel/cmdline", "/etc/modprobe.d/", "/run/modprobe.d/",
-                                "/usr/local/lib/modprobe.d/", "/lib/modprobe.d/", "/usr/lib/modprobe.d/",
-                                "/etc/update-extlinux.conf", "/etc/kernel/proxmox-boot-uuids", "/run/ostree-booted",
-                                "/etc/libvirt/qemu.conf", "/usr/lib/os-release", "/var/lib/dpkg/status",
-                                "/etc/runlevels",  // OpenRC: only tested for existence
-                                // Only tested for existence: copied as empty placeholders.
-                                "/usr/bin/", "/usr/sbin/", "/usr/libexec/", "/usr/share/OVMF/", "/usr/share/edk2/",
-                                "/usr/share/edk2-ovmf/", "/usr/share/qemu/"};
+const char* const kAllowed[] = {
+    "/sys/", "/proc/", "/dev/", "/lib/modules/", "/usr/lib/modules/", "/etc/os-release", "/etc/default/grub",
+    "/etc/kernel/cmdline", "/etc/modprobe.d/", "/run/modprobe.d/", "/usr/local/lib/modprobe.d/", "/lib/modprobe.d/",
+    "/usr/lib/modprobe.d/", "/etc/update-extlinux.conf", "/etc/kernel/proxmox-boot-uuids", "/run/ostree-booted",
+    "/etc/libvirt/qemu.conf", "/usr/lib/os-release", "/etc/qemu/firmware/", "/var/lib/dpkg/status",
+    "/etc/runlevels",  // OpenRC: only tested for existence
+    // Only tested for existence: copied as empty placeholders.
+    "/usr/bin/", "/usr/sbin/", "/usr/libexec/", "/usr/share/OVMF/", "/usr/share/edk2/", "/usr/share/edk2-ovmf/",
+    "/usr/share/qemu/"};
 
 // Never, whatever the area: process environments and memory, key material.
 const char* const kDeniedNames[] = {"environ", "mem", "kcore", "kmem", "shadow", "gshadow", "passwd", "private_key"};

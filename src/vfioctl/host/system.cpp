@@ -29,18 +29,6 @@ const ToolPath kTools[] = {
     {"libvirtd", "/usr/sbin/virtqemud"},     {"virsh", "/usr/bin/virsh"},       {"swtpm", "/usr/bin/swtpm"},
 };
 
-// UEFI firmware code files of the major distributions.
-const char* const kOvmf[] = {
-    "/usr/share/OVMF/OVMF_CODE_4M.fd",  // Debian 12, Ubuntu 22.04+
-    "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd",
-    "/usr/share/OVMF/OVMF_CODE.fd",       // older Debian/Ubuntu
-    "/usr/share/edk2/ovmf/OVMF_CODE.fd",  // Fedora
-    "/usr/share/edk2/ovmf/OVMF_CODE.secboot.fd",
-    "/usr/share/edk2/x64/OVMF_CODE.4m.fd",    // Arch
-    "/usr/share/edk2-ovmf/x64/OVMF_CODE.fd",  // older Arch
-    "/usr/share/qemu/ovmf-x86_64-code.bin",   // openSUSE
-};
-
 void read_packages(const Root& root, System& s) {
   auto text = root.read("/var/lib/dpkg/status");
   if (!text) return;
@@ -326,9 +314,7 @@ System read_system(const Root& root, const std::optional<std::string>& kernel_re
   for (const auto& t : kTools) {
     if (!s.tools.count(t.tool) && root.exists(t.path)) s.tools[t.tool] = t.path;
   }
-  for (const char* f : kOvmf) {
-    if (root.exists(f)) s.ovmf.emplace_back(f);
-  }
+  s.firmware = read_firmware(root, notes);
   s.openrc = boots_openrc(root);
   read_module_files(root, kernel_release, s);
   read_module_aliases(root, kernel_release, s);

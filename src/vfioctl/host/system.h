@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "vfioctl/host/firmware.h"
 #include "vfioctl/host/modprobe.h"
 #include "vfioctl/host/notes.h"
 #include "vfioctl/host/pci.h"
@@ -68,7 +69,8 @@ struct System {
   std::map<std::string, std::string> packages;
   bool package_db = false;                   // /var/lib/dpkg/status readable
   std::map<std::string, std::string> tools;  // "qemu" -> "/usr/bin/qemu-system-x86_64"
-  std::vector<std::string> ovmf;             // UEFI firmware code files found
+  // Guest firmware: QEMU's descriptors and the known files present.
+  FirmwareCatalog firmware;
   // Modules the running kernel can load from files (modules.dep), '_' names.
   std::set<std::string> module_files;
   bool module_files_known = false;

@@ -517,11 +517,20 @@ void Checks::software() {
   section = "Software";
   const auto& sys = host.system;
   const char* owhy = "Passthrough guests boot with UEFI firmware (OVMF); GPUs expect it, and Windows 11 requires it.";
-  if (!sys.ovmf.empty()) {
-    add("H015", "OVMF (UEFI firmware)", Severity::pass, sys.ovmf.front() + version("ovmf"), owhy);
+  std::vector<std::string> skipped;
+  auto plain = choose_firmware(sys.firmware, FirmwareNeed::uefi, &skipped);
+  if (plain) {
+    auto ms = choose_firmware(sys.firmware, FirmwareNeed::uefi_secure_ms);
+    std::string secure = ms ? fmt::format("Secure Boot with Microsoft's keys: {} ({})", ms->code.path, ms->how())
+                            : "no Secure Boot firmware with Microsoft's keys enrolled (Windows 11 guests need it)";
+    add("H015", "OVMF (UEFI firmware)", Severity::pass,
+        fmt::format("{}{} ({}); {}", plain->code.path, version("ovmf"), plain->how(), secure), owhy);
   } else {
-    add("H015", "OVMF (UEFI firmware)", Severity::fail, "no OVMF firmware in the usual places", owhy,
-        sys.distro.install("ovmf"));
+    std::string msg =
+        "no UEFI firmware for x86_64 q35: no firmware descriptor in /usr/share/qemu/firmware or "
+        "/etc/qemu/firmware matches, and none of the distributions' known files exists";
+    if (!skipped.empty()) msg += " (" + join(skipped, "; ") + ")";
+    add("H015", "OVMF (UEFI firmware)", Severity::fail, msg, owhy, sys.distro.install("ovmf"));
   }
   const char* swhy = "swtpm emulates the TPM 2.0 that Windows 11 requires.";
   if (sys.tools.count("swtpm")) {

@@ -37,6 +37,11 @@ inline constexpr size_t kHostFileBytes = 8 << 20;
 // up to 64 KiB elsewhere); a larger file under /sys is not one.
 inline constexpr size_t kSysfsFileBytes = 64 << 10;
 
+// QEMU's firmware descriptors under a host tree: files per directory, and
+// the size of one (the distributions' are under 2 KiB).
+inline constexpr size_t kFirmwareDescriptors = 256;
+inline constexpr size_t kFirmwareDescriptorBytes = 64 << 10;
+
 // A size in a guest spec (memory, disks): 1 PiB, more than any machine
 // holds, so the planners' KiB and byte counts never overflow.
 inline constexpr long long kMaxSizeMib = 1LL << 30;
