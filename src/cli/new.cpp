@@ -95,8 +95,9 @@ void print_explain(const GuestPlan& plan, const Host& host, std::ostream& out) {
   }
   for (int i = 0; i < plan.cpu.vcpu_count(); ++i)
     role[plan.cpu.vcpus[static_cast<size_t>(i)]] = fmt::format("vCPU {}", i);
-  out << fmt::format("{}: {} vCPUs ({} cores x {} threads), {} MiB", plan.name, plan.cpu.vcpu_count(), plan.cpu.cores,
-                     plan.cpu.threads, plan.memory.kib / 1024);
+  auto count = [](int n, const char* what) { return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s"); };
+  out << fmt::format("{}: {} ({} x {}), {} MiB", plan.name, count(plan.cpu.vcpu_count(), "vCPU"),
+                     count(plan.cpu.cores, "core"), count(plan.cpu.threads, "thread"), plan.memory.kib / 1024);
   if (plan.memory.page_kib) {
     out << fmt::format(" on {} {} pages", plan.memory.pages, plan.memory.page_kib >= 1048576 ? "1 GiB" : "2 MiB");
   }
@@ -497,6 +498,7 @@ void add_new(CLI::App& app, GlobalOptions& g) {
       qo.cmdline = o->test_cmdline;
       qo.serial_log = absolute(o->test_serial_log);
       qo.distro = host.system.distro;
+      qo.openrc = host.system.openrc;
       qo.firmware = host.system.firmware;
       script = qemu_script(plan, qo);
     }

@@ -124,7 +124,16 @@ TEST(QemuScript, WindowsGamingOnTheLaptop) {
   EXPECT_TRUE(has_line(s, "hugepool=/sys/kernel/mm/hugepages/hugepages-1048576kB"));
   EXPECT_TRUE(has_line(s, "pages=16"));
   EXPECT_TRUE(has_line(s, "[ \"$(stat -f -c %S \"$hugetlbfs\")\" = 1073741824 ] ||"));
-  EXPECT_TRUE(has(s, "mount -t hugetlbfs -o pagesize=1G hugetlbfs $hugetlbfs"));
+  EXPECT_TRUE(has(s,
+                  "mount -t hugetlbfs -o pagesize=1G hugetlbfs $hugetlbfs (to keep it: the /etc/fstab line "
+                  "'hugetlbfs1g /dev/hugepages1G hugetlbfs pagesize=1G 0 0'"));
+  // The boot arguments setup writes (hugepage_boot()), not a different set.
+  EXPECT_TRUE(has(s, "reserve them at boot (kernel arguments hugepagesz=1G hugepages=16, then reboot"));
+  EXPECT_FALSE(has(s, "default_hugepagesz"));
+  // OpenRC: vfioctl's mount point, as setup's fstab line has it.
+  QemuOptions openrc;
+  openrc.openrc = true;
+  EXPECT_TRUE(has_line(qemu_script(plan, openrc), "hugetlbfs=/var/lib/vfioctl/hugepages1G"));
   // AMD: topoext; Windows: Hyper-V enlightenments, local time.
   auto cpu = lines_starting(s, "  -cpu ");
   ASSERT_EQ(cpu.size(), 1u);

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "vfioctl/guest/qemu_args.h"
+#include "vfioctl/plan/memory_plan.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl::qemu {
@@ -54,11 +55,17 @@ void check_hugepages(Script& s, const ScriptContext& c) {
   s.line(fmt::format("hugetlbfs={}", q(c.p.hugetlbfs)));
   s.line(fmt::format("hugepool={}", q(pool)));
   s.line(fmt::format("pages={}", mem.pages));
+  // The reservation and the mount, as setup and doctor describe them.
+  auto boot = hugepage_boot(mem.page_kib, mem.pages, c.opt.openrc);
   s.line("[ \"$(stat -f -c %T \"$hugetlbfs\" 2>/dev/null || true)\" = hugetlbfs ] ||");
-  s.line(
-      fmt::format("  die \"no hugetlbfs at $hugetlbfs; mount one: mkdir -p $hugetlbfs && mount -t hugetlbfs -o "
-                  "pagesize={} hugetlbfs $hugetlbfs\"",
-                  page_option(mem.page_kib)));
+  s.line(fmt::format(
+      "  die \"no hugetlbfs at $hugetlbfs; mount one: mkdir -p $hugetlbfs && mount -t hugetlbfs -o pagesize={} "
+      "hugetlbfs $hugetlbfs{}\"",
+      page_option(mem.page_kib),
+      boot.fstab.empty() || !c.opt.hugepages_mount.empty()
+          ? std::string()
+          : fmt::format(" (to keep it: the /etc/fstab line '{}', which 'vfioctl setup --hugepages-for SPEC' writes)",
+                        boot.fstab)));
   s.line(fmt::format("[ \"$(stat -f -c %S \"$hugetlbfs\")\" = {} ] ||", mem.page_kib * 1024));
   s.line(
       fmt::format("  die \"the hugetlbfs at $hugetlbfs has pages of $(stat -f -c %S \"$hugetlbfs\") bytes, not {}: "
@@ -68,9 +75,9 @@ void check_hugepages(Script& s, const ScriptContext& c) {
   s.line("if [ \"$free\" -lt \"$pages\" ]; then");
   if (mem.page_kib >= 1048576) {
     s.line(
-        fmt::format("  die \"$free free hugepages of {}, $pages needed: reserve them at boot (kernel arguments "
-                    "default_hugepagesz=1G hugepagesz=1G hugepages=N; 'vfioctl doctor')\"",
-                    page_name(mem.page_kib)));
+        fmt::format("  die \"$free free hugepages of {}, $pages needed: reserve them at boot (kernel arguments {}, "
+                    "then reboot; 'vfioctl setup --hugepages-for SPEC' writes them)\"",
+                    page_name(mem.page_kib), boot.args_text()));
   } else {
     s.line(
         fmt::format("  die \"$free free hugepages of {}, $pages needed: echo $(( $(cat \"$hugepool/nr_hugepages\") + "

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "vfioctl/guest/qemu_args.h"
+#include "vfioctl/plan/memory_plan.h"
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/strings.h"
 
@@ -120,9 +121,9 @@ ScriptContext script_context(const GuestPlan& plan, const QemuOptions& opt) {
   p.qga = p.run + "/qga.sock";
   p.spice = p.run + "/spice.sock";
   firmware_paths(c);
-  p.hugetlbfs = !opt.hugepages_mount.empty()      ? opt.hugepages_mount
-                : plan.memory.page_kib >= 1048576 ? "/dev/hugepages1G"
-                                                  : "/dev/hugepages";
+  p.hugetlbfs = !opt.hugepages_mount.empty() ? opt.hugepages_mount
+                : plan.memory.page_kib ? hugepage_boot(plan.memory.page_kib, plan.memory.pages, opt.openrc).mount_dir
+                                       : std::string();
   return c;
 }
 

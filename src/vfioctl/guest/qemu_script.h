@@ -49,6 +49,9 @@ struct QemuOptions {
   bool serial_stdio = false;
   // The host's distribution: the script's errors name its packages.
   Distro distro;
+  // The host boots with OpenRC: hugetlbfs is mounted where setup's fstab
+  // line puts it (hugepage_boot()), not under /dev.
+  bool openrc = false;
 };
 
 // The runtime and state directories a script uses (the defaults above

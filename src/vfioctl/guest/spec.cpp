@@ -231,6 +231,7 @@ GuestSpec SpecParser::parse(const std::string& text) {
   GuestSpec spec;
   spec.file = m_file;
   spec.network.pos = SpecPos{m_file, 0};
+  spec.network.source_pos = spec.network.pos;
   spec.input.pos = SpecPos{m_file, 0};
   spec.memory_pos = SpecPos{m_file, 0};
   spec.cpus_pos = SpecPos{m_file, 0};
