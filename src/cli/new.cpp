@@ -251,9 +251,9 @@ LibvirtApi load_libvirt(const std::string& uri, const std::string& name) {
 }
 #endif
 
-void define_domain(const std::string& uri, const std::string& xml, const std::string& name) {
 #ifdef VFIOCTL_HAVE_LIBVIRT
-  LibvirtApi lv = load_libvirt(uri, name);
+// Opens `uri`; refused (exit 3) with libvirt's reason when it cannot.
+virConnectPtr connect_libvirt(LibvirtApi& lv, const std::string& uri) {
   // libvirt prints every error itself by default; ours says it once, with context.
   lv.set_error_func(nullptr, [](void*, virErrorPtr) {});
   virConnectPtr conn = lv.connect_open(uri.c_str());
@@ -263,6 +263,14 @@ void define_domain(const std::string& uri, const std::string& xml, const std::st
                 fmt::format("cannot connect to libvirt at {}: {} (is libvirtd running there, and the host reachable?)",
                             uri, err && err->message ? err->message : "unknown error"));
   }
+  return conn;
+}
+#endif
+
+void define_domain(const std::string& uri, const std::string& xml, const std::string& name) {
+#ifdef VFIOCTL_HAVE_LIBVIRT
+  LibvirtApi lv = load_libvirt(uri, name);
+  virConnectPtr conn = connect_libvirt(lv, uri);
   virDomainPtr dom = lv.define_xml(conn, xml.c_str());
   if (!dom) {
     const virError* err = lv.last_error();
@@ -285,14 +293,7 @@ void define_domain(const std::string& uri, const std::string& xml, const std::st
 std::optional<unsigned long> libvirt_version_at(const std::string& uri, const std::string& name) {
 #ifdef VFIOCTL_HAVE_LIBVIRT
   LibvirtApi lv = load_libvirt(uri, name);
-  lv.set_error_func(nullptr, [](void*, virErrorPtr) {});
-  virConnectPtr conn = lv.connect_open(uri.c_str());
-  if (!conn) {
-    const virError* err = lv.last_error();
-    throw Error(ExitCode::refused,
-                fmt::format("cannot connect to libvirt at {}: {} (is libvirtd running there, and the host reachable?)",
-                            uri, err && err->message ? err->message : "unknown error"));
-  }
+  virConnectPtr conn = connect_libvirt(lv, uri);
   unsigned long version = 0;
   int rc = lv.get_lib_version(conn, &version);
   lv.connect_close(conn);
