@@ -108,6 +108,15 @@ TEST(LintRules, L003PartlyPinned) {
   expect_finding(g, "L003", "<cputune>");
   EXPECT_NE(only(lint(g.xml()), "L003")[0].finding.message.find("vCPUs 4-5 are not pinned"), std::string::npos);
   expect_none(Guest(), "L003");
+  // vCPUs offline at start run nothing: not "unpinned".
+  g.vcpu = "<vcpu placement='static' current='4'>6</vcpu>";
+  expect_none(g, "L003");
+  g.vcpu =
+      "<vcpu placement='static'>6</vcpu><vcpus><vcpu id='0' enabled='yes'/><vcpu id='1' enabled='yes'/>"
+      "<vcpu id='2' enabled='yes'/><vcpu id='3' enabled='yes'/><vcpu id='4' enabled='no' hotpluggable='yes'/>"
+      "<vcpu id='5' enabled='yes' hotpluggable='yes'/></vcpus>";
+  expect_finding(g, "L003", "<cputune>");
+  EXPECT_NE(only(lint(g.xml()), "L003")[0].finding.message.find("vCPU 5 is not pinned"), std::string::npos);
 }
 
 // L004

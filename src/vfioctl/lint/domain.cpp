@@ -160,6 +160,20 @@ void Domain::collect() {
   if (vcpu_node) {
     if (auto n = parse_long(vcpu_node.text().get()); n && *n > 0 && *n < 100000) vcpus = static_cast<int>(*n);
   }
+  // Offline at start: the per-vCPU list decides where there is one, else
+  // the count beyond current=.
+  pugi::xml_node list = d.child("vcpus");
+  if (list) {
+    for (pugi::xml_node v : list.children("vcpu")) {
+      auto id = parse_long(v.attribute("id").value());
+      if (id && *id >= 0 && *id < 100000 && std::string_view(v.attribute("enabled").value()) == "no")
+        vcpus_offline.insert(static_cast<int>(*id));
+    }
+  } else if (vcpus) {
+    if (auto cur = parse_long(vcpu_node.attribute("current").value()); cur && *cur > 0 && *cur < *vcpus) {
+      for (int id = static_cast<int>(*cur); id < *vcpus; ++id) vcpus_offline.insert(id);
+    }
+  }
 
   cputune = d.child("cputune");
   for (pugi::xml_node n : cputune.children()) {

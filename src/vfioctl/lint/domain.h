@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <pugixml.hpp>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -96,6 +97,10 @@ class Domain {
   // <vcpu> count (maximum) and element.
   std::optional<int> vcpus;
   pugi::xml_node vcpu_node;
+  // vCPUs that are offline when the guest starts: beyond <vcpu current=N>,
+  // or <vcpus><vcpu id=I enabled='no'/> (hot-pluggable later).
+  std::set<int> vcpus_offline;
+  bool vcpu_online(int id) const { return !vcpus_offline.count(id); }
   std::vector<VcpuPin> vcpupins;  // in document order
   std::optional<ThreadPin> emulatorpin;
   std::vector<ThreadPin> iothreadpins;

@@ -152,7 +152,8 @@ void check_partial_pinning(const Domain& d, const Host*, Emitter& out) {
   }
   std::vector<int> unpinned;
   for (int v = 0; v < *d.vcpus; ++v) {
-    if (!pinned.count(v)) unpinned.push_back(v);
+    // An offline vCPU (enabled='no', beyond current=) runs nothing until it is plugged.
+    if (!pinned.count(v) && d.vcpu_online(v)) unpinned.push_back(v);
   }
   if (unpinned.empty() || pinned.empty()) return;
   out.add(d.cputune,
