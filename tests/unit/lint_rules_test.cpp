@@ -373,6 +373,14 @@ TEST(LintRules, L021FunctionsOnSeparateSlots) {
       "<source><address domain='0x0000' bus='0x01' slot='0x00' function='0x1'/></source>\n</hostdev>";
   expect_finding(g, "L021", "<hostdev");
   expect_none(Guest(), "L021");
+  // The chipset's functions on root bus 00 (here USB 00:14.0 and its
+  // shared-SRAM 00:14.2) are devices of their own: no card layout to keep.
+  g.hostdevs =
+      "<hostdev mode='subsystem' type='pci' managed='yes'>\n"
+      "<source><address domain='0x0000' bus='0x00' slot='0x14' function='0x0'/></source>\n</hostdev>\n"
+      "<hostdev mode='subsystem' type='pci' managed='yes'>\n"
+      "<source><address domain='0x0000' bus='0x00' slot='0x14' function='0x2'/></source>\n</hostdev>";
+  expect_none(g, "L021");
 }
 
 // L022

@@ -98,6 +98,10 @@ void check_function_slots(const Domain& d, const Host*, Emitter& out) {
   }
   for (auto& fns : slots) {
     if (fns.size() < 2) continue;
+    // Functions on the host's root bus 00 are the chipset's integrated
+    // endpoints (USB, SMBus, LPC, audio): each a device of its own that
+    // shares a slot number, passed one by one without a card's layout.
+    if (fns.front()->host.bus == 0) continue;
     std::sort(fns.begin(), fns.end(), [](const auto* a, const auto* b) { return a->host.function < b->host.function; });
     const PciHostdev* f0 = fns.front();
     if (f0->host.function != 0) continue;  // a partial set is another question
