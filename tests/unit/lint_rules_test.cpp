@@ -263,6 +263,31 @@ TEST(LintRules, L014WindowsWithoutHyperV) {
   expect_none(Guest(), "L014");  // not Windows
 }
 
+// Which OS: the libosinfo id decides, then isa-applesmc (macOS), and only
+// then <hyperv>. A Linux or macOS guest with a <hyperv> block gets no
+// Windows advice (clock, enlightenments, HPET).
+TEST(LintRules, TheOsComesFromLibosinfoThenAppleSmcThenHyperv) {
+  Guest linux_guest = windows();  // <hyperv>, UTC clock, no hypervclock
+  linux_guest.metadata =
+      "<metadata><libosinfo:libosinfo xmlns:libosinfo='http://libosinfo.org/xmlns/libvirt/domain/1.0'>"
+      "<libosinfo:os id='http://manjaro.org/manjaro/rolling'/></libosinfo:libosinfo></metadata>";
+  linux_guest.clock = "<clock offset='utc'><timer name='hpet' present='yes'/></clock>";
+  linux_guest.features = "<features><acpi/><apic/>\n<hyperv mode='custom'><relaxed state='on'/></hyperv>\n</features>";
+  for (const char* id : {"L014", "L015", "L016"}) expect_none(linux_guest, id);
+
+  Guest mac = linux_guest;
+  mac.metadata = "";
+  mac.extra =
+      "<qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
+      "<qemu:arg value='-device'/><qemu:arg value='isa-applesmc,osk=ourhardworkbythesewordsguarded'/>"
+      "</qemu:commandline>";
+  for (const char* id : {"L014", "L015", "L016"}) expect_none(mac, id);
+
+  Guest guessed = linux_guest;  // no libosinfo id, no Apple SMC: <hyperv> means Windows
+  guessed.metadata = "";
+  expect_finding(guessed, "L015", "<clock");
+}
+
 // L015
 TEST(LintRules, L015WindowsClockUtc) {
   Guest g = windows();

@@ -237,19 +237,6 @@ void Domain::collect() {
 
   features = d.child("features");
   hyperv = features.child("hyperv");
-  if (hyperv) {
-    windows = true;
-    windows_evidence = hyperv;
-  } else {
-    pugi::xml_node os = d.child("metadata").find_node([](pugi::xml_node n) {
-      std::string_view name = n.name();
-      return (name == "os" || ends_with(name, ":os")) && is_windows_os_id(n.attribute("id").value());
-    });
-    if (os) {
-      windows = true;
-      windows_evidence = os;
-    }
-  }
 
   for (pugi::xml_node cl : d.children()) {
     if (local_name(cl) != "commandline" || namespace_of(cl) != kQemuNamespace) continue;
@@ -257,6 +244,25 @@ void Domain::collect() {
       if (arg.type() != pugi::node_element || local_name(arg) != "arg") continue;
       qemu_args.push_back({arg.attribute("value").value(), arg});
     }
+  }
+
+  // Which OS, most reliable signal first: the libosinfo id virt-install
+  // and virt-manager write; QEMU's Apple SMC on the command line (macOS);
+  // only then <hyperv>, which Linux guests carry too.
+  pugi::xml_node os = d.child("metadata").find_node([](pugi::xml_node n) {
+    std::string_view name = n.name();
+    return (name == "os" || ends_with(name, ":os")) && !std::string_view(n.attribute("id").value()).empty();
+  });
+  auto applesmc = std::find_if(qemu_args.begin(), qemu_args.end(),
+                               [](const QemuArg& a) { return a.value.find("isa-applesmc") != std::string::npos; });
+  if (os) {
+    windows = is_windows_os_id(os.attribute("id").value());
+    if (windows) windows_evidence = os;
+  } else if (applesmc != qemu_args.end()) {
+    windows = false;
+  } else if (hyperv) {
+    windows = true;
+    windows_evidence = hyperv;
   }
 }
 

@@ -119,7 +119,9 @@ class Domain {
   std::vector<PciHostdev> pci_hostdevs;
   pugi::xml_node features;
   pugi::xml_node hyperv;  // <features><hyperv>
-  // Windows: Hyper-V enlightenments present, or a libosinfo Windows id.
+  // Windows, by the first signal there is (docs/rules.md, "Which OS"): a
+  // libosinfo id in <metadata> decides; else isa-applesmc on the QEMU
+  // command line means macOS; else <hyperv> means Windows.
   bool windows = false;
   pugi::xml_node windows_evidence;
 
