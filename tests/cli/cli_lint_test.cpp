@@ -269,7 +269,9 @@ TEST(CliLintFix, EveryRealFileFixesCleanly) {
     EXPECT_TRUE(has(second.out, out + ": nothing to fix")) << second.out;
     EXPECT_EQ(slurp(again), result);
   }
-  EXPECT_EQ(fixed_files, 7);
+  // Seven files draw fixable findings; two of them (Legion 5, Strix G814)
+  // only L014's, which their -cpu override voids.
+  EXPECT_EQ(fixed_files, 5);
 }
 
 TEST(CliLintFix, InPlaceKeepsTheOriginalAsBak) {

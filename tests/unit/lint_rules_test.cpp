@@ -263,6 +263,25 @@ TEST(LintRules, L014WindowsWithoutHyperV) {
   expect_none(Guest(), "L014");  // not Windows
 }
 
+// A -cpu in <qemu:commandline> replaces the CPU libvirt builds from <cpu>
+// and <hyperv>: L013 and L014 stay silent (and --fix does not add to a
+// <hyperv> the override drops); L016 (HPET, a machine option) stays.
+TEST(LintRules, ACpuOverrideVoidsCpuAndHypervRules) {
+  Guest g = windows();
+  g.features = "<features><acpi/><apic/>\n<hyperv mode='custom'><relaxed state='on'/></hyperv>\n</features>";
+  g.cpu = "<cpu mode='host-model'/>";
+  g.clock = "<clock offset='localtime'><timer name='hpet' present='yes'/></clock>";
+  expect_finding(g, "L013", "<cpu mode");
+  expect_finding(g, "L014", "<hyperv");
+  g.extra =
+      "<qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
+      "<qemu:arg value='-cpu'/><qemu:arg value='host,kvm=off,hv_relaxed,hv_vendor_id=whatever'/>"
+      "</qemu:commandline>";
+  expect_none(g, "L013");
+  expect_none(g, "L014");
+  expect_finding(g, "L016", "name='hpet'");
+}
+
 // Which OS: the libosinfo id decides, then isa-applesmc (macOS), and only
 // then <hyperv>. A Linux or macOS guest with a <hyperv> block gets no
 // Windows advice (clock, enlightenments, HPET).

@@ -246,6 +246,11 @@ void Domain::collect() {
     }
   }
 
+  for (const auto& a : qemu_args) {
+    std::string_view v = trim(a.value);
+    if (v == "-cpu" || v == "--cpu" || starts_with(v, "-cpu ") || starts_with(v, "--cpu ")) cpu_override = a.node;
+  }
+
   // Which OS, most reliable signal first: the libosinfo id virt-install
   // and virt-manager write; QEMU's Apple SMC on the command line (macOS);
   // only then <hyperv>, which Linux guests carry too.

@@ -125,6 +125,11 @@ class Domain {
   bool windows = false;
   pugi::xml_node windows_evidence;
 
+  // The last -cpu among the QEMU arguments (its <qemu:arg>), if any: QEMU
+  // takes the last -cpu, so it replaces the CPU libvirt builds from <cpu>
+  // and <hyperv> (docs/rules.md, "A -cpu override").
+  pugi::xml_node cpu_override;
+
   // Extra QEMU arguments, in order, from every <qemu:commandline>.
   std::vector<QemuArg> qemu_args;
 

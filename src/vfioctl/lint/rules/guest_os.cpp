@@ -38,7 +38,8 @@ bool intel_model(std::string_view model) {
 
 // L013
 void check_cpu_mode(const Domain& d, const Host*, Emitter& out) {
-  if (d.pci_hostdevs.empty()) return;
+  // Under a -cpu override <cpu> does nothing: L025 judges the override.
+  if (d.pci_hostdevs.empty() || d.cpu_override) return;
   pugi::xml_node cpu = d.root().child("cpu");
   std::string fix = "use <cpu mode='host-passthrough' check='none' migratable='off'> (keep its <topology>)";
   const XmlEditor& ed = d.editor();
@@ -66,7 +67,10 @@ void check_cpu_mode(const Domain& d, const Host*, Emitter& out) {
 
 // L014
 void check_windows_hyperv(const Domain& d, const Host*, Emitter& out) {
-  if (!d.windows) return;
+  // Under a -cpu override the enlightenments and the hypervclock timer
+  // are the override's hv-* flags: <hyperv> does nothing, and adding to it
+  // can stop the guest from starting.
+  if (!d.windows || d.cpu_override) return;
   const XmlEditor& ed = d.editor();
   EditSet edits;
   auto enlightenment = [](const char* name) {
