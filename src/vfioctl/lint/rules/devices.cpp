@@ -414,7 +414,11 @@ void check_qemu_cpu(const Domain& d, const Host*, Emitter& out) {
     if (notes.empty()) {
       out.add(u.at, replaces + ": settings there (Hyper-V, KVM hiding, CPU features) do nothing", fix);
     } else {
-      out.add(u.at, Severity::fail, replaces + ", and contradicts it: " + join(notes, "; "), fix,
+      // An error only where QEMU refuses to start: "-cpu host,..." as one
+      // argument is an option QEMU does not know. A contradiction runs (the
+      // last -cpu wins): it misleads, a warning.
+      out.add(u.at, u.one_arg ? Severity::fail : Severity::warn,
+              replaces + ", and contradicts it: " + join(notes, "; "), fix,
               "QEMU takes the last -cpu on its command line, so the guest gets what <qemu:commandline> says and the "
               "XML says the opposite: whoever reads or edits the XML is misled, and an edit there does nothing.");
     }
