@@ -88,10 +88,11 @@ void print_explain(const GuestPlan& plan, const Host& host, std::ostream& out) {
   std::map<int, std::string> role;
   for (int cpu : plan.cpu.host) role[cpu] = "host";
   for (int cpu : plan.cpu.emulator) role[cpu] = "host, emulator";
+  std::string io = plan.iothreads == 1 ? "iothread 1" : fmt::format("iothreads 1-{}", plan.iothreads);
   for (int cpu : plan.cpu.iothread) {
     role[cpu] = std::find(plan.cpu.emulator.begin(), plan.cpu.emulator.end(), cpu) != plan.cpu.emulator.end()
-                    ? "host, emulator, iothread 1"
-                    : "host, iothread 1";
+                    ? "host, emulator, " + io
+                    : "host, " + io;
   }
   for (int i = 0; i < plan.cpu.vcpu_count(); ++i)
     role[plan.cpu.vcpus[static_cast<size_t>(i)]] = fmt::format("vCPU {}", i);
@@ -119,6 +120,7 @@ void print_explain(const GuestPlan& plan, const Host& host, std::ostream& out) {
   out << "\nwhy\n";
   for (const auto& r : plan.cpu.reasons) out << "  " << r << "\n";
   for (const auto& r : plan.memory.reasons) out << "  " << r << "\n";
+  for (const auto& r : plan.reasons) out << "  " << r << "\n";
 }
 
 // The plan and the XML, for scripts and tests (docs/json.md).

@@ -61,7 +61,7 @@ TEST(GuestSpecErrors, UnknownKeysAndTables) {
       {"far from every key", "memory = \"4G\"\ncolour = \"red\"\n",
        "win11.toml:2: unknown key 'colour' (keys: preset, os, name, memory, hugepages, cpus, cores, threads, "
        "passthrough, romfile, secure_boot, tpm, nested; tables: [[disk]], [network], [input], [looking_glass], "
-       "[install], [[usb]], [audio], [smbios], [tune])"},
+       "[install], [[usb]], [audio], [smbios], [tune], [hide])"},
       {"near a key", "memory = \"4G\"\ncpu = \"4c8t\"\n", "win11.toml:2: unknown key 'cpu'; did you mean 'cpus'?"},
       {"beginning of a key", "memory = \"4G\"\nthre = 2\n",
        "win11.toml:2: unknown key 'thre'; did you mean 'threads'?"},
@@ -71,14 +71,14 @@ TEST(GuestSpecErrors, UnknownKeysAndTables) {
       {"first in file order", "zzz = 1\nmemory = \"4G\"\naaa = 2\n",
        "win11.toml:1: unknown key 'zzz' (keys: preset, os, name, memory, hugepages, cpus, cores, threads, "
        "passthrough, romfile, secure_boot, tpm, nested; tables: [[disk]], [network], [input], [looking_glass], "
-       "[install], [[usb]], [audio], [smbios], [tune])"},
+       "[install], [[usb]], [audio], [smbios], [tune], [hide])"},
       {"table typo", "memory = \"4G\"\n\n[netwrok]\nmode = \"nat\"\n",
        "win11.toml:3: unknown table [netwrok]; did you mean [network]?"},
       {"array of tables typo", "memory = \"4G\"\n[[disks]]\nsource = \"/dev/sda\"\n",
        "win11.toml:2: unknown table [[disks]]; did you mean [[disk]]?"},
       {"unknown table", "memory = \"4G\"\n[sound]\n",
        "win11.toml:2: unknown table [sound] (tables: [[disk]], [network], [input], [looking_glass], [install], "
-       "[[usb]], [audio], [smbios], [tune])"},
+       "[[usb]], [audio], [smbios], [tune], [hide])"},
       {"key in network", "memory = \"4G\"\n[network]\nmoed = \"nat\"\n",
        "win11.toml:3: unknown key 'moed' in [network]; did you mean 'mode'?"},
       {"key far from network's", "memory = \"4G\"\n[network]\nvlan = 4\n",
@@ -448,6 +448,42 @@ TEST(GuestSpecErrors, LookingGlass) {
 TEST(GuestSpecErrors, FileNameInEveryMessage) {
   EXPECT_EQ(error_of("memory = \"4G\"\ncpu = 1\n", "specs/gaming.toml"),
             "specs/gaming.toml:2: unknown key 'cpu'; did you mean 'cpus'?");
+}
+
+TEST(GuestSpecErrors, Hide) {
+  const std::string w = "preset = \"windows-gaming\"\nmemory = \"4G\"\n[hide]\n";
+  expect_errors({
+      {"hypervisor quoted", w + "hypervisor = \"yes\"\n",
+       "win11.toml:4: hide.hypervisor 'yes': true and false go without quotes: write hypervisor = true"},
+      {"hypervisor word", w + "hypervisor = \"stealth\"\n",
+       "win11.toml:4: hide.hypervisor 'stealth' is not \"auto\", true or false"},
+      {"hypervisor typo", w + "hypervisor = \"atuo\"\n",
+       "win11.toml:4: hide.hypervisor 'atuo' is not \"auto\", true or false; did you mean 'auto'?"},
+      {"hypervisor number", w + "hypervisor = 1\n",
+       "win11.toml:4: hide.hypervisor must be \"auto\", true or false, not an integer"},
+      {"unknown key", w + "cpuid = false\n", "win11.toml:4: unknown key 'cpuid' in [hide]; did you mean 'cpuid_bit'?"},
+      {"cpuid_bit quoted", w + "cpuid_bit = \"off\"\n",
+       "win11.toml:4: hide.cpuid_bit must be true or false without quotes: write hide.cpuid_bit = false"},
+      {"bit off, hypervisor shown", w + "hypervisor = false\ncpuid_bit = false\n",
+       "win11.toml:5: hide.cpuid_bit = false hides the hypervisor, but hypervisor = false keeps it shown; drop one"},
+      {"vendor_id too long", w + "vendor_id = \"ThirteenChars\"\n",
+       "win11.toml:4: hide.vendor_id 'ThirteenChars' must be 1 to 12 ASCII letters and digits (a 12-byte CPUID "
+       "field)"},
+      {"vendor_id empty", w + "vendor_id = \"\"\n",
+       "win11.toml:4: hide.vendor_id '' must be 1 to 12 ASCII letters and digits (a 12-byte CPUID field)"},
+      {"vendor_id comma", w + "vendor_id = \"a,b\"\n",
+       "win11.toml:4: hide.vendor_id 'a,b' must be 1 to 12 ASCII letters and digits (a 12-byte CPUID field)"},
+      {"vendor_id on Linux", "memory = \"4G\"\n[hide]\nhypervisor = true\nvendor_id = \"abc\"\n",
+       "win11.toml:4: hide.vendor_id is the Hyper-V vendor id, which only Windows guests have; preset "
+       "'linux-desktop' has no Hyper-V enlightenments"},
+      {"vendor_id, hypervisor shown", w + "hypervisor = false\nvendor_id = \"abc\"\n",
+       "win11.toml:5: hide.vendor_id is written only when the hypervisor is hidden; hypervisor = false"},
+      {"vendor_id without the bit", w + "cpuid_bit = false\nvendor_id = \"abc\"\n",
+       "win11.toml:5: hide.vendor_id goes with the Hyper-V enlightenments, which cpuid_bit = false leaves out "
+       "(Windows ignores them without the bit); drop vendor_id"},
+      {"hide not a table", "memory = \"4G\"\nhide = true\n",
+       "win11.toml:2: hide must be a table, not a boolean: write [hide] with hypervisor = true"},
+  });
 }
 
 }  // namespace

@@ -158,7 +158,8 @@ TEST(GuestSpecExamples, WindowsWorkstation) {
   EXPECT_EQ(s.romfile, "/var/lib/libvirt/vbios/gp102.rom");
   EXPECT_FALSE(s.secure_boot);
   EXPECT_TRUE(s.tpm);
-  ASSERT_EQ(s.disks.size(), 1u);
+  ASSERT_EQ(s.disks.size(), 2u);
+  EXPECT_EQ(s.disks[1].bus, DiskBus::virtio_scsi);
   EXPECT_EQ(s.disks[0].source, "/var/lib/libvirt/images/win10-work.qcow2");
   EXPECT_EQ(s.disks[0].size_mib, 204800);
   EXPECT_EQ(s.disks[0].bus, DiskBus::virtio_blk);
@@ -167,8 +168,9 @@ TEST(GuestSpecExamples, WindowsWorkstation) {
   EXPECT_EQ(s.network.mode, NetworkSpec::Mode::nat);
   EXPECT_EQ(s.network.network, "default");
   EXPECT_EQ(s.network.mac, "52:54:00:3a:7c:01");
-  EXPECT_EQ(s.input.evdev, "none");
-  EXPECT_EQ(s.input.pos.line, 0);
+  EXPECT_EQ(s.input.evdev, "paths");
+  EXPECT_EQ(s.input.devices.size(), 2u);
+  EXPECT_EQ(s.input.grab_toggle, "scrolllock");
   EXPECT_FALSE(s.looking_glass);
 }
 
@@ -271,6 +273,32 @@ TEST(GuestSpecDefaults, OnlyMemory) {
   EXPECT_FALSE(s.looking_glass);
   EXPECT_FALSE(s.secure_boot);
   EXPECT_FALSE(s.tpm);
+  EXPECT_EQ(s.hide.hypervisor, HideSpec::Mode::automatic);
+  EXPECT_TRUE(s.hide.cpuid_bit);
+  EXPECT_FALSE(s.hide.vendor_id);
+}
+
+TEST(GuestSpecHide, Values) {
+  const std::string w = "preset = \"windows-gaming\"\nmemory = \"4G\"\n[hide]\n";
+  GuestSpec s = parse_guest_spec(w + "hypervisor = true\nvendor_id = \"AuthenticAMD\"\n", "h.toml");
+  EXPECT_EQ(s.hide.hypervisor, HideSpec::Mode::on);
+  EXPECT_TRUE(s.hide.cpuid_bit);
+  EXPECT_EQ(s.hide.vendor_id, "AuthenticAMD");
+  EXPECT_EQ(s.hide.vendor_id_pos.str(), "h.toml:5");
+  EXPECT_EQ(s.hide.pos.str(), "h.toml:4");
+  s = parse_guest_spec(w + "hypervisor = false\n", "h.toml");
+  EXPECT_EQ(s.hide.hypervisor, HideSpec::Mode::off);
+  s = parse_guest_spec(w + "hypervisor = \"auto\"\n", "h.toml");
+  EXPECT_EQ(s.hide.hypervisor, HideSpec::Mode::automatic);
+  // Clearing the bit is hiding: "auto" becomes on.
+  s = parse_guest_spec(w + "cpuid_bit = false\n", "h.toml");
+  EXPECT_EQ(s.hide.hypervisor, HideSpec::Mode::on);
+  EXPECT_FALSE(s.hide.cpuid_bit);
+  EXPECT_EQ(s.hide.cpuid_bit_pos.str(), "h.toml:4");
+  // Linux may hide KVM too (no Hyper-V vendor id there).
+  s = parse_guest_spec("memory = \"4G\"\n[hide]\nhypervisor = true\ncpuid_bit = false\n", "h.toml");
+  EXPECT_EQ(s.hide.hypervisor, HideSpec::Mode::on);
+  EXPECT_FALSE(s.hide.cpuid_bit);
 }
 
 TEST(GuestSpecDefaults, WindowsPresetsMeanWin11WithSecureBootAndTpm) {

@@ -307,6 +307,27 @@ TEST(LintRules, TheOsComesFromLibosinfoThenAppleSmcThenHyperv) {
   expect_finding(guessed, "L015", "<clock");
 }
 
+// A Windows guest that clears the CPU's hypervisor bit ([hide] cpuid_bit =
+// false) ignores the enlightenments: L014 does not ask for them.
+TEST(LintRules, L014SilentWithoutTheHypervisorBit) {
+  Guest g = windows();
+  g.features = "<features>\n<acpi/><apic/><kvm><hidden state='on'/></kvm><smm state='on'/></features>";
+  g.clock = "<clock offset='localtime'><timer name='hpet' present='no'/></clock>";
+  expect_finding(g, "L014", "<features>");
+  for (const char* policy : {"disable", "forbid"}) {
+    g.cpu = fmt::format(
+        "<cpu mode='host-passthrough' check='none' migratable='off'>\n<topology sockets='1' dies='1' cores='2' "
+        "threads='2'/><feature policy='{}' name='hypervisor'/></cpu>",
+        policy);
+    expect_none(g, "L014");
+  }
+  // Another feature disabled is no reason.
+  g.cpu =
+      "<cpu mode='host-passthrough' check='none' migratable='off'>\n<topology sockets='1' dies='1' cores='2' "
+      "threads='2'/><feature policy='disable' name='svm'/></cpu>";
+  expect_finding(g, "L014", "<features>");
+}
+
 // L015
 TEST(LintRules, L015WindowsClockUtc) {
   Guest g = windows();

@@ -137,10 +137,12 @@ TEST(QemuScript, WindowsGamingOnTheLaptop) {
   // AMD: topoext; Windows: Hyper-V enlightenments, local time.
   auto cpu = lines_starting(s, "  -cpu ");
   ASSERT_EQ(cpu.size(), 1u);
-  EXPECT_TRUE(
-      starts_with(cpu[0], "  -cpu host,migratable=off,host-cache-info=on,l3-cache=off,topoext=on,hv-relaxed=on,"));
+  EXPECT_TRUE(starts_with(
+      cpu[0], "  -cpu host,migratable=off,host-cache-info=on,l3-cache=off,topoext=on,kvm=off,hv-relaxed=on,"));
   EXPECT_TRUE(has(cpu[0], ",hv-spinlocks=0x1fff,"));
   EXPECT_TRUE(has(cpu[0], ",hv-vendor-id=vfioctlguest,"));
+  // An NVIDIA GPU in Windows: KVM hidden, the hypervisor bit kept.
+  EXPECT_FALSE(has(cpu[0], "hypervisor=off"));
   EXPECT_TRUE(has_line(s, "  -rtc base=localtime,driftfix=slew"));
   EXPECT_TRUE(has_line(s, "  -global ICH9-LPC.disable_s3=1"));
   // The GPU's video and audio: functions 0 and 1 of one guest slot.
@@ -237,6 +239,125 @@ TEST(QemuScript, LinuxDesktopOnZ370KeepsVcpuOrderAndUses2MiBPages) {
 }
 
 // The file server: ordinary pages (no backend object), a bridge with a
+// [hide]: the -cpu value for each choice, and the enlightenments left out
+// with the hypervisor bit.
+TEST(QemuScript, HiddenHypervisorInTheCpuArguments) {
+  const std::string base =
+      "preset = \"windows-gaming\"\nmemory = \"4G\"\nhugepages = \"off\"\ncpus = \"2c4t\"\n"
+      "passthrough = [\"gpu\"]\n[network]\nmode = \"none\"\n";
+  auto cpu_of = [](const GuestPlan& plan) {
+    auto cpu = lines_starting(qemu_script(plan), "  -cpu ");
+    return cpu.size() == 1 ? cpu[0] : std::string();
+  };
+  // Auto with the NVIDIA GPU: KVM hidden, vfioctl's vendor id.
+  std::string cpu = cpu_of(spec_on("intel-desktop-z370", base));
+  EXPECT_TRUE(has(cpu, ",kvm=off,hv-relaxed=on,")) << cpu;
+  EXPECT_TRUE(has(cpu, ",hv-reset=on,hv-vendor-id=vfioctlguest,hv-frequencies=on,")) << cpu;
+  EXPECT_FALSE(has(cpu, "hypervisor=off")) << cpu;
+  // Shown: Hyper-V's own default vendor id, KVM's signature.
+  cpu = cpu_of(spec_on("intel-desktop-z370", base + "[hide]\nhypervisor = false\n"));
+  EXPECT_FALSE(has(cpu, "kvm=off")) << cpu;
+  EXPECT_FALSE(has(cpu, "hv-vendor-id")) << cpu;
+  EXPECT_TRUE(has(cpu, ",hv-relaxed=on,")) << cpu;
+  // A vendor id of the spec's.
+  cpu = cpu_of(spec_on("intel-desktop-z370", base + "[hide]\nvendor_id = \"GenuineRig\"\n"));
+  EXPECT_TRUE(has(cpu, ",hv-vendor-id=GenuineRig,")) << cpu;
+  // The bit cleared: no enlightenments at all, and no Hyper-V clock.
+  GuestPlan off = spec_on("intel-desktop-z370", base + "[hide]\ncpuid_bit = false\n");
+  cpu = cpu_of(off);
+  EXPECT_EQ(cpu, "  -cpu host,migratable=off,host-cache-info=on,l3-cache=off,kvm=off,hypervisor=off");
+  std::string xml = libvirt_xml(off);
+  EXPECT_FALSE(has(xml, "<hyperv")) << xml;
+  EXPECT_FALSE(has(xml, "hypervclock")) << xml;
+  EXPECT_TRUE(has(xml, "<feature policy=\"disable\" name=\"hypervisor\" />")) << xml;
+  EXPECT_TRUE(has(xml, "<hidden state=\"on\" />")) << xml;
+  // Linux hides nothing by itself, even with an NVIDIA GPU.
+  cpu = cpu_of(spec_on("intel-desktop-z370",
+                       "memory = \"4G\"\nhugepages = \"off\"\ncpus = \"2c4t\"\n"
+                       "passthrough = [\"gpu\"]\n[network]\nmode = \"none\"\n"));
+  EXPECT_FALSE(has(cpu, "kvm=off")) << cpu;
+  // Under TCG nothing is hidden.
+  QemuOptions tcg;
+  tcg.virt_type = "qemu";
+  EXPECT_FALSE(has(qemu_script(off, tcg), "kvm=off"));
+  XmlOptions tcg_xml;
+  tcg_xml.virt_type = "qemu";
+  EXPECT_FALSE(has(libvirt_xml(off, tcg_xml), "hidden"));
+}
+
+// Iothreads: one per virtio controller while the housekeeping core's CPUs
+// last (z370: CPUs 3 and 7), disks beyond that in turn; all pinned there.
+TEST(QemuScript, EachVirtioControllerGetsAnIothread) {
+  GuestPlan plan = spec_on("intel-desktop-z370",
+                           "memory = \"4G\"\nhugepages = \"off\"\ncpus = \"2c4t\"\n[network]\nmode = \"none\"\n"
+                           "[[disk]]\nsource = \"/srv/a.img\"\nbus = \"virtio-blk\"\n"
+                           "[[disk]]\nsource = \"/srv/b.img\"\nbus = \"virtio-blk\"\n"
+                           "[[disk]]\nsource = \"/srv/c.img\"\n[[disk]]\nsource = \"/srv/d.img\"\n"
+                           "[[disk]]\nsource = \"/srv/e.img\"\nbus = \"sata\"\n");
+  EXPECT_EQ(plan.cpu.iothread, (std::vector<int>{3, 7}));
+  EXPECT_EQ(plan.iothreads, 2);
+  EXPECT_EQ(plan.disks[0].iothread, 1);
+  EXPECT_EQ(plan.disks[1].iothread, 2);
+  EXPECT_EQ(plan.scsi_iothread, 1);
+  EXPECT_EQ(plan.disks[4].iothread, 0);
+  std::string s = qemu_script(plan);
+  EXPECT_EQ(lines_starting(s, "  -object iothread,"),
+            (std::vector<std::string>{"  -object iothread,id=iothread1", "  -object iothread,id=iothread2"}));
+  EXPECT_TRUE(has_line(s, "  -device virtio-scsi-pci,id=scsi0,iothread=iothread1,num_queues=4"));
+  EXPECT_TRUE(has(s, "  -device virtio-blk-pci,drive=drive-virtio-disk0,id=virtio-disk0,iothread=iothread1,"));
+  EXPECT_TRUE(has(s, "  -device virtio-blk-pci,drive=drive-virtio-disk1,id=virtio-disk1,iothread=iothread2,"));
+  // `vfioctl pin --iothread` pins every iothread QMP lists.
+  EXPECT_TRUE(has(s, " --emulator 3,7 --iothread 3,7 --resume"));
+  EXPECT_TRUE(has_line(s, "#   emulator threads on CPUs 3,7, 2 iothreads on CPUs 3,7"));
+  std::string xml = libvirt_xml(plan);
+  EXPECT_TRUE(has(xml, "<iothreads>2</iothreads>"));
+  EXPECT_TRUE(has(xml, "<iothreadpin iothread=\"1\" cpuset=\"3,7\" />"));
+  EXPECT_TRUE(has(xml, "<iothreadpin iothread=\"2\" cpuset=\"3,7\" />"));
+  EXPECT_TRUE(has(xml, "iothread=\"2\" queues=\"4\" />"));
+  EXPECT_EQ(bash_syntax_errors(s), "");
+
+  // One virtio disk: one iothread, as before.
+  plan = spec_on("intel-desktop-z370",
+                 "memory = \"4G\"\nhugepages = \"off\"\ncpus = \"2c4t\"\n[network]\nmode = \"none\"\n"
+                 "[[disk]]\nsource = \"/srv/a.img\"\nbus = \"virtio-blk\"\n");
+  EXPECT_EQ(plan.iothreads, 1);
+  EXPECT_EQ(lines_starting(qemu_script(plan), "  -object iothread,").size(), 1u);
+  EXPECT_TRUE(has(libvirt_xml(plan), "<iothreads>1</iothreads>"));
+}
+
+// evdev: a virtio keyboard and mouse beside it, once (Looking Glass's SPICE
+// input brings the same two).
+TEST(QemuScript, EvdevComesWithAVirtioKeyboardAndMouse) {
+  const std::string base =
+      "memory = \"4G\"\nhugepages = \"off\"\ncpus = \"2c4t\"\n[network]\nmode = \"none\"\n[input]\n"
+      "evdev = [\"/dev/input/by-id/usb-kbd-event-kbd\", \"/dev/input/by-id/usb-mouse-event-mouse\"]\n";
+  GuestPlan plan = spec_on("intel-desktop-z370", base);
+  std::string s = qemu_script(plan);
+  EXPECT_EQ(lines_starting(s, "  -device virtio-keyboard-pci"),
+            (std::vector<std::string>{"  -device virtio-keyboard-pci,id=input0"}));
+  EXPECT_EQ(lines_starting(s, "  -device virtio-mouse-pci"),
+            (std::vector<std::string>{"  -device virtio-mouse-pci,id=input1"}));
+  std::string xml = libvirt_xml(plan);
+  EXPECT_TRUE(has(xml, "<input type=\"keyboard\" bus=\"virtio\" />")) << xml;
+  EXPECT_TRUE(has(xml, "<input type=\"mouse\" bus=\"virtio\" />")) << xml;
+  // Without evdev: neither.
+  plan = spec_on("intel-desktop-z370",
+                 "memory = \"4G\"\nhugepages = \"off\"\ncpus = \"2c4t\"\n[network]\nmode = \"none\"\n");
+  EXPECT_FALSE(has(qemu_script(plan), "virtio-keyboard-pci"));
+  EXPECT_FALSE(has(libvirt_xml(plan), "bus=\"virtio\" />"));
+  // With Looking Glass: one pair, not two.
+  plan = spec_on("intel-desktop-z370",
+                 "passthrough = [\"gpu\"]\n" + base + "[looking_glass]\nresolution = \"1920x1080\"\n");
+  ASSERT_TRUE(plan.spice_input);
+  s = qemu_script(plan);
+  EXPECT_EQ(lines_starting(s, "  -device virtio-keyboard-pci").size(), 1u);
+  EXPECT_EQ(lines_starting(s, "  -device virtio-mouse-pci").size(), 1u);
+  xml = libvirt_xml(plan);
+  EXPECT_EQ(xml.find("<input type=\"keyboard\" bus=\"virtio\" />"),
+            xml.rfind("<input type=\"keyboard\" bus=\"virtio\" />"));
+  EXPECT_NE(xml.find("<input type=\"keyboard\" bus=\"virtio\" />"), std::string::npos);
+}
+
 // fixed MAC, virtio-blk on the iothread, a balloon (nothing passed).
 TEST(QemuScript, LinuxServerWithoutHugepagesOnABridge) {
   GuestPlan plan = example_on("two-identical-gpus", "linux-server");
@@ -614,6 +735,32 @@ TEST(QemuScript, RendersTheSamePlanAsTheLibvirtXml) {
         if (std::string(i.attribute("type").value()) == "evdev") ++inputs;
       }
       EXPECT_EQ(count_prefix(words, "-object input-linux,"), inputs);
+      size_t virtio_keyboards = 0, virtio_mice = 0;
+      for (auto i : devices.children("input")) {
+        if (std::string(i.attribute("bus").value()) != "virtio") continue;
+        virtio_keyboards += std::string(i.attribute("type").value()) == "keyboard";
+        virtio_mice += std::string(i.attribute("type").value()) == "mouse";
+      }
+      EXPECT_EQ(count_prefix(words, "-device virtio-keyboard-pci,"), virtio_keyboards);
+      EXPECT_EQ(count_prefix(words, "-device virtio-mouse-pci,"), virtio_mice);
+      // evdev always comes with a virtio keyboard and mouse.
+      if (inputs > 0) {
+        EXPECT_EQ(virtio_keyboards + virtio_mice, 2u);
+      }
+      // Iothreads: as many, each pinned, each used by the same controllers.
+      int iothreads = std::stoi(dom.child_value("iothreads"));
+      EXPECT_EQ(count_prefix(words, "-object iothread,"), static_cast<size_t>(iothreads));
+      size_t pinned = 0;
+      for (auto p : dom.child("cputune").children("iothreadpin")) {
+        (void)p;
+        ++pinned;
+      }
+      EXPECT_EQ(pinned, static_cast<size_t>(iothreads));
+      for (auto d : devices.children("disk")) {
+        if (std::string(d.child("target").attribute("bus").value()) != "virtio") continue;
+        EXPECT_TRUE(
+            has(script, std::string(",iothread=iothread") + d.child("driver").attribute("iothread").value() + ","));
+      }
       EXPECT_EQ(count_prefix(words, "-device tpm-crb,"), devices.child("tpm") ? 1u : 0u);
       size_t shmems = 0;
       for (auto sh : devices.children("shmem")) {
@@ -638,6 +785,19 @@ TEST(QemuScript, RendersTheSamePlanAsTheLibvirtXml) {
       }
       EXPECT_EQ(count_prefix(words, "-global driver=cfi.pflash01,property=secure,value=on"), sb ? 1u : 0u);
       EXPECT_EQ(has(script, "hv-relaxed=on"), static_cast<bool>(dom.child("features").child("hyperv")));
+      pugi::xml_node vendor = dom.child("features").child("hyperv").child("vendor_id");
+      EXPECT_EQ(has(script, ",hv-vendor-id="), static_cast<bool>(vendor));
+      if (vendor) {
+        EXPECT_TRUE(has(script, std::string(",hv-vendor-id=") + vendor.attribute("value").value() + ","));
+      }
+      EXPECT_EQ(has(script, ",kvm=off"), static_cast<bool>(dom.child("features").child("kvm").child("hidden")));
+      // The golden hosts' examples pass NVIDIA GPUs to Windows: hidden there.
+      if (plan.windows && plan.gpu_vendor == "nvidia") {
+        EXPECT_TRUE(has(script, ",kvm=off"));
+      }
+      if (!plan.windows) {
+        EXPECT_FALSE(has(script, ",kvm=off"));
+      }
       bool topoext = false;
       for (auto f : dom.child("cpu").children("feature")) {
         if (std::string(f.attribute("name").value()) == "topoext") topoext = true;

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "vfioctl/guest/guest_plan.h"
+#include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/error.h"
 #include "vfioctl/util/strings.h"
 
@@ -71,6 +72,57 @@ std::string instead(const FileFact& f, const std::string& path) {
   if (!f.parent_is_dir) return fmt::format("(the directory {} does not exist either)", dir);
   if (f.siblings.empty()) return fmt::format("(nothing like it in {})", dir);
   return fmt::format("({} has {})", dir, join(f.siblings, ", "));
+}
+
+// One iothread per virtio-blk disk and one for the virtio-scsi controller,
+// all on the CPU plan's iothread CPUs (a housekeeping core), at most one per
+// CPU there: more would only take turns on the same CPUs. Disks beyond that
+// share them in turn. One iothread stays when no disk uses any.
+void plan_iothreads(GuestPlan& plan) {
+  int users = 0;
+  bool scsi = false;
+  for (const PlannedDisk& d : plan.disks) {
+    if (d.cdrom) continue;
+    if (d.bus == DiskBus::virtio_blk) ++users;
+    if (d.bus == DiskBus::virtio_scsi && !scsi) {
+      scsi = true;
+      ++users;
+    }
+  }
+  int cpus = std::max(1, static_cast<int>(plan.cpu.iothread.size()));
+  plan.iothreads = std::clamp(users, 1, cpus);
+  int next = 0;
+  auto take = [&] { return next++ % plan.iothreads + 1; };
+  for (PlannedDisk& d : plan.disks) {
+    if (d.cdrom) continue;
+    if (d.bus == DiskBus::virtio_blk) d.iothread = take();
+    if (d.bus == DiskBus::virtio_scsi && plan.scsi_iothread == 0) plan.scsi_iothread = take();
+  }
+  if (users > 1) {
+    std::string why = fmt::format("{} iothreads for {} virtio disk controllers", plan.iothreads, users);
+    if (users > plan.iothreads)
+      why += fmt::format(" (at most one per iothread CPU: {} share them in turn)", users);
+    else
+      why += " (one each)";
+    if (!plan.cpu.iothread.empty()) why += ", all on CPUs " + format_cpulist(plan.cpu.iothread);
+    plan.reasons.push_back(why);
+  }
+}
+
+// Windows has no virtio-input driver of its own: until it has one, it reads
+// the evdev keyboard and mouse through the emulated PS/2 devices.
+std::string input_driver_step(const GuestPlan& plan, const std::optional<std::string>& drivers) {
+  std::string folder = fmt::format("vioinput\\{}\\amd64", virtio_win_os_dir(plan.spec.os));
+  if (drivers)
+    return fmt::format(
+        "install the virtio-input driver for the evdev keyboard and mouse: folder {} on the virtio-win CD-ROM "
+        "({}; virtio-win-guest-tools.exe installs it too); without it Windows reads them through the emulated "
+        "PS/2 devices",
+        folder, *drivers);
+  return fmt::format(
+      "install the virtio-input driver for the evdev keyboard and mouse from the virtio-win ISO (folder {}, or "
+      "virtio-win-guest-tools.exe); without it Windows reads them through the emulated PS/2 devices",
+      folder);
 }
 
 void plan_disks(const GuestEnv& env, GuestPlan& plan) {
@@ -205,9 +257,12 @@ void plan_disks(const GuestEnv& env, GuestPlan& plan) {
             in.pos.str(), join(virtio_win_candidates(), ", ")));
       }
     }
+    if (plan.windows && !plan.evdev.empty()) plan.next_steps.push_back(input_driver_step(plan, drivers));
     plan.next_steps.push_back(
         "when the OS is installed: vfioctl new --installed DOMAIN.xml (or the domain's name "
         "with --connect) removes the install media");
+  } else if (plan.windows && !plan.evdev.empty()) {
+    plan.next_steps.push_back(input_driver_step(plan, std::nullopt));
   }
 
   // Boot order: the first disk, then the installer and other install media
@@ -644,6 +699,7 @@ std::string name_uuid(const std::string& name) {
 void plan_day_one(const Host& host, const GuestEnv& env, GuestPlan& plan) {
   plan.uuid = name_uuid(plan.name);
   plan_disks(env, plan);
+  plan_iothreads(plan);
   plan_usb(env, plan);
   plan_network(host, env, plan);
   plan_audio(env, plan);

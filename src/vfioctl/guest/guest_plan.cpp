@@ -191,6 +191,39 @@ EnvRequest env_request(const GuestSpec& spec, std::optional<int> user_uid) {
   return req;
 }
 
+namespace {
+
+// [hide]: "auto" hides KVM from a Windows guest with a passed NVIDIA GPU,
+// whose consumer drivers before R465 stop with Code 43 on finding a VM.
+// Windows uses none of KVM's own paravirtual features, so hiding costs it
+// nothing while the CPU's hypervisor bit stays on.
+void plan_hide(GuestPlan& plan) {
+  const HideSpec& h = plan.spec.hide;
+  bool nvidia_windows = plan.windows && plan.gpu_vendor == "nvidia";
+  bool on = h.hypervisor == HideSpec::Mode::on || (h.hypervisor == HideSpec::Mode::automatic && nvidia_windows);
+  if (!on) return;
+  plan.hide.kvm_hidden = true;
+  plan.hide.cpuid_bit_off = !h.cpuid_bit;
+  if (plan.windows && h.cpuid_bit) plan.hide.vendor_id = h.vendor_id.value_or(kHiddenVendorId);
+  std::string why = h.hypervisor == HideSpec::Mode::on
+                        ? "as the spec asks"
+                        : "a Windows guest with an NVIDIA GPU (GeForce drivers before R465 stop with Code 43 in a VM)";
+  std::string what = "KVM's signature hidden";
+  if (!plan.hide.vendor_id.empty()) what += fmt::format(", Hyper-V vendor id '{}'", plan.hide.vendor_id);
+  plan.reasons.push_back(fmt::format("hypervisor hidden ({}): {}", what, why));
+  if (plan.hide.cpuid_bit_off) {
+    plan.reasons.push_back(
+        plan.windows ? "the CPU's hypervisor bit is off: Windows takes itself for bare metal and ignores the Hyper-V "
+                       "enlightenments (slower timers, no synthetic interrupts), so none are written"
+                     : "the CPU's hypervisor bit is off: the guest takes itself for bare metal and leaves out its "
+                       "paravirtual clock and devices' shortcuts");
+  } else if (plan.windows) {
+    plan.reasons.push_back("the CPU's hypervisor bit stays on: Windows keeps the Hyper-V enlightenments");
+  }
+}
+
+}  // namespace
+
 GuestPlan plan_guest(const Host& host, const GuestSpec& spec, const std::vector<InputDevice>& inputs,
                      const GuestEnv& env, bool force) {
   GuestPlan plan;
@@ -245,6 +278,7 @@ GuestPlan plan_guest(const Host& host, const GuestSpec& spec, const std::vector<
 
   plan.name = spec.name ? *spec.name : guest_name(plan);
   plan_day_one(host, env, plan);
+  plan_hide(plan);
   for (const auto& w : plan.cpu.warnings) plan.warnings.push_back(w);
   for (const auto& w : plan.memory.warnings) plan.warnings.push_back(w);
   return plan;

@@ -47,6 +47,7 @@ struct PlannedDisk {
   DiskIo io{"none", "native"};
   bool discard = true;  // discard='unmap'
   int boot = 0;         // boot order; 0: not a boot device
+  int iothread = 0;     // virtio-blk: its iothread (1..); 0: none
   SpecPos bus_pos;      // where the spec chose the bus (errors of the writers)
 };
 
@@ -78,6 +79,14 @@ struct Permission {
   std::string fix;   // the change that allows it
 };
 
+// What the guest is told about the hypervisor ([hide], docs/spec.md).
+inline constexpr const char* kHiddenVendorId = "vfioctlguest";  // the Hyper-V vendor id when hidden
+struct HidePlan {
+  bool kvm_hidden = false;     // <kvm><hidden state='on'/>; -cpu kvm=off
+  std::string vendor_id;       // the Hyper-V vendor id; "" leaves libvirt's and QEMU's default
+  bool cpuid_bit_off = false;  // the CPU's hypervisor bit cleared (no Hyper-V enlightenments then)
+};
+
 struct GuestPlan {
   GuestSpec spec;
   std::string name;
@@ -92,6 +101,12 @@ struct GuestPlan {
   bool windows = false;
   bool legacy = false;  // i440fx + SeaBIOS (preset legacy-windows)
   std::vector<std::string> warnings;
+  HidePlan hide;
+  // Iothreads, 1..iothreads, all on cpu.iothread: one per virtio-blk disk and
+  // one for the virtio-scsi controller, at most one per CPU there.
+  int iothreads = 1;
+  int scsi_iothread = 0;             // the virtio-scsi controller's; 0: no controller
+  std::vector<std::string> reasons;  // why, beyond the CPUs and memory (--explain)
 
   // Day one: install media, images, USB, network, sound, display, SMBIOS.
   std::vector<PlannedDisk> disks;     // in device order

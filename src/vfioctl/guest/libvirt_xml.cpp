@@ -51,7 +51,8 @@ void features(xml_node domain, const GuestPlan& plan, const XmlOptions& opt) {
   xml_node f = child(domain, "features");
   child(f, "acpi");
   child(f, "apic");
-  if (plan.windows && kvm) {
+  // Without the CPU's hypervisor bit Windows ignores the enlightenments.
+  if (plan.windows && kvm && !plan.hide.cpuid_bit_off) {
     xml_node hv = attr(child(f, "hyperv"), "mode", "custom");
     for (const char* name : {"relaxed", "vapic"}) state(hv, name, "state", "on");
     attr(state(hv, "spinlocks", "state", "on"), "retries", "8191");
@@ -59,9 +60,10 @@ void features(xml_node domain, const GuestPlan& plan, const XmlOptions& opt) {
     xml_node stimer = state(hv, "stimer", "state", "on");
     state(stimer, "direct", "state", "on");
     state(hv, "reset", "state", "on");
-    attr(state(hv, "vendor_id", "state", "on"), "value", "vfioctlguest");
+    if (!plan.hide.vendor_id.empty()) attr(state(hv, "vendor_id", "state", "on"), "value", plan.hide.vendor_id);
     for (const char* name : {"frequencies", "reenlightenment", "tlbflush", "ipi"}) state(hv, name, "state", "on");
   }
+  if (kvm && plan.hide.kvm_hidden) state(child(f, "kvm"), "hidden", "state", "on");
   state(f, "vmport", "state", "off");
   if (!plan.legacy) state(f, "smm", "state", "on");
   if (kvm && !plan.legacy) state(f, "ioapic", "driver", "kvm");
@@ -91,6 +93,7 @@ void cpu(xml_node domain, const GuestPlan& plan, const XmlOptions& opt) {
       // host-passthrough hides vmx/svm unless asked: the guest's own hypervisor needs it.
       attr(state(c, "feature", "policy", "require"), "name", plan.vendor == CpuVendor::amd ? "svm" : "vmx");
     }
+    if (plan.hide.cpuid_bit_off) attr(state(c, "feature", "policy", "disable"), "name", "hypervisor");
   }
 }
 
@@ -99,7 +102,8 @@ void clock(xml_node domain, const GuestPlan& plan, const XmlOptions& opt) {
   attr(state(c, "timer", "name", "rtc"), "tickpolicy", "catchup");
   attr(state(c, "timer", "name", "pit"), "tickpolicy", "delay");
   attr(state(c, "timer", "name", "hpet"), "present", "no");
-  if (plan.windows && opt.virt_type == "kvm") attr(state(c, "timer", "name", "hypervclock"), "present", "yes");
+  if (plan.windows && opt.virt_type == "kvm" && !plan.hide.cpuid_bit_off)
+    attr(state(c, "timer", "name", "hypervclock"), "present", "yes");
 }
 
 std::string version_name(unsigned long v) { return fmt::format("{}.{}.{}", v / 1000000, v / 1000 % 1000, v % 1000); }
@@ -131,7 +135,7 @@ void disks(xml_node devices, const GuestPlan& plan, const XmlOptions& opt, bool&
       attr(drv, "io", d.io.io);
       if (d.discard) attr(drv, "discard", "unmap");
       if (d.bus == DiskBus::virtio_blk) {
-        attr(drv, "iothread", "1");
+        attr(drv, "iothread", std::to_string(d.iothread));
         attr(drv, "queues", std::to_string(std::min(plan.cpu.vcpu_count(), 16)));
       }
     }
@@ -307,7 +311,7 @@ std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt) {
     if (plan.memory.locked) child(mb, "locked");
   }
   attr(text_child(domain, "vcpu", std::to_string(plan.cpu.vcpu_count())), "placement", "static");
-  text_child(domain, "iothreads", "1");
+  text_child(domain, "iothreads", std::to_string(plan.iothreads));
   xml_node tune = child(domain, "cputune");
   for (int i = 0; i < plan.cpu.vcpu_count(); ++i) {
     xml_node pin = child(tune, "vcpupin");
@@ -316,8 +320,10 @@ std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt) {
   }
   if (!plan.cpu.emulator.empty()) state(tune, "emulatorpin", "cpuset", format_cpulist(plan.cpu.emulator).c_str());
   if (!plan.cpu.iothread.empty()) {
-    xml_node pin = state(tune, "iothreadpin", "iothread", "1");
-    attr(pin, "cpuset", format_cpulist(plan.cpu.iothread));
+    for (int i = 1; i <= plan.iothreads; ++i) {
+      xml_node pin = state(tune, "iothreadpin", "iothread", std::to_string(i).c_str());
+      attr(pin, "cpuset", format_cpulist(plan.cpu.iothread));
+    }
   }
   if (plan.memory.node) {
     xml_node m = state(child(domain, "numatune"), "memory", "mode", "strict");
@@ -369,7 +375,7 @@ std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt) {
     attr(ctl, "model", "virtio-scsi");
     xml_node drv = child(ctl, "driver");
     attr(drv, "queues", std::to_string(std::min(plan.cpu.vcpu_count(), 16)));
-    attr(drv, "iothread", "1");
+    attr(drv, "iothread", std::to_string(plan.scsi_iothread));
   }
   {
     // Windows 7 and older have no xHCI driver: QEMU's UHCI serves them.
@@ -423,6 +429,12 @@ std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt) {
     std::string xml = libvirt_evdev_xml(plan.evdev, plan.spec.input.grab_toggle);
     if (frag.load_string(xml.c_str())) {
       for (xml_node n : frag.children()) devices.append_copy(n);
+    }
+    // virtio keyboard and mouse for evdev to feed once the guest has the
+    // driver (Looking Glass's SPICE input adds them below otherwise).
+    if (!plan.spice_input) {
+      attr(state(devices, "input", "type", "keyboard"), "bus", "virtio");
+      attr(state(devices, "input", "type", "mouse"), "bus", "virtio");
     }
   }
   {

@@ -98,7 +98,8 @@ void clock(Args& args, const ScriptContext& c);
 // A kernel booted directly, or OVMF with this guest's variables (nothing for
 // SeaBIOS, QEMU's own).
 void firmware(Args& args, const ScriptContext& c);
-void iothread(Args& args);
+// One -object iothread per planned iothread: iothread1, iothread2, ...
+void iothreads(Args& args, const GuestPlan& plan);
 
 // The -cpu value: host passthrough with the host's caches under KVM (AMD
 // needs topoext for SMT, vmx/svm when nested), Hyper-V enlightenments for

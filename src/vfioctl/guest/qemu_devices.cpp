@@ -25,10 +25,13 @@ void disks(Args& args, const GuestPlan& plan) {
   if (plan.disks.empty()) return;
   bool scsi = std::any_of(plan.disks.begin(), plan.disks.end(),
                           [](const PlannedDisk& d) { return !d.cdrom && d.bus == DiskBus::virtio_scsi; });
-  ArgBlock& b = args.block({"Disks: the first disk boots first, then the installer; cache and I/O mode per backing",
-                            "store (docs/spec.md, \"Disk I/O\"); virtio-scsi and virtio-blk on iothread1"});
+  ArgBlock& b =
+      args.block({"Disks: the first disk boots first, then the installer; cache and I/O mode per backing",
+                  plan.iothreads == 1 ? "store (docs/spec.md, \"Disk I/O\"); virtio-scsi and virtio-blk on iothread1"
+                                      : "store (docs/spec.md, \"Disk I/O\"); each virtio controller on its iothread"});
   if (scsi) {
-    add(b, {"-device", fmt::format("virtio-scsi-pci,id=scsi0,iothread=iothread1,num_queues={}", queues)});
+    add(b, {"-device",
+            fmt::format("virtio-scsi-pci,id=scsi0,iothread=iothread{},num_queues={}", plan.scsi_iothread, queues)});
   }
   int sata = 0, ide = 0, lun = 0, vd = 0, nvme = 0;
   for (const PlannedDisk& d : plan.disks) {
@@ -46,7 +49,8 @@ void disks(Args& args, const GuestPlan& plan) {
       ++sata;
     } else if (d.bus == DiskBus::virtio_blk) {
       id = fmt::format("virtio-disk{}", vd++);
-      device = fmt::format("virtio-blk-pci,drive=drive-{},id={},iothread=iothread1,num-queues={}", id, id, queues);
+      device = fmt::format("virtio-blk-pci,drive=drive-{},id={},iothread=iothread{},num-queues={}", id, id, d.iothread,
+                           queues);
     } else if (d.bus == DiskBus::nvme) {
       // An emulated NVMe controller of its own, the drive its namespace.
       id = fmt::format("nvme{}", nvme++);
@@ -162,9 +166,16 @@ void passed_functions(Args& args, const GuestPlan& plan) {
 void input(Args& args, const GuestPlan& plan) {
   std::vector<std::string> evdev = qemu_evdev_args(plan.evdev, plan.spec.input.grab_toggle);
   if (evdev.empty()) return;
-  ArgBlock& b = args.block({fmt::format("Keyboard and mouse by evdev: {} moves them between host and guest",
-                                        grab_toggle_help(plan.spec.input.grab_toggle))});
+  std::vector<std::string> comment = {fmt::format("Keyboard and mouse by evdev: {} moves them between host and guest",
+                                                  grab_toggle_help(plan.spec.input.grab_toggle))};
+  // Looking Glass's SPICE input adds the same two devices with the display.
+  if (!plan.spice_input) comment.push_back("virtio keyboard and mouse for them (PS/2 until the guest has the driver)");
+  ArgBlock& b = args.block(comment);
   for (size_t i = 0; i + 1 < evdev.size(); i += 2) add(b, {evdev[i], evdev[i + 1]});
+  if (!plan.spice_input) {
+    add(b, {"-device", "virtio-keyboard-pci,id=input0"});
+    add(b, {"-device", "virtio-mouse-pci,id=input1"});
+  }
 }
 
 void guest_agent(Args& args, const ScriptContext& c) {

@@ -105,10 +105,14 @@ std::string cpu_value(const GuestPlan& plan, const QemuOptions& opt) {
   std::string v = "host,migratable=off,host-cache-info=on,l3-cache=off";
   if (plan.vendor == CpuVendor::amd) v += ",topoext=on";
   if (plan.spec.nested) v += plan.vendor == CpuVendor::amd ? ",svm=on" : ",vmx=on";
-  if (plan.windows) {
+  if (plan.hide.kvm_hidden) v += ",kvm=off";
+  if (plan.hide.cpuid_bit_off) v += ",hypervisor=off";
+  // Without the hypervisor bit Windows ignores the enlightenments.
+  if (plan.windows && !plan.hide.cpuid_bit_off) {
     v += ",hv-relaxed=on,hv-vapic=on,hv-spinlocks=0x1fff,hv-vpindex=on,hv-runtime=on,hv-synic=on,hv-stimer=on,"
-         "hv-stimer-direct=on,hv-reset=on,hv-vendor-id=vfioctlguest,hv-frequencies=on,hv-reenlightenment=on,"
-         "hv-tlbflush=on,hv-ipi=on,hv-time=on";
+         "hv-stimer-direct=on,hv-reset=on";
+    if (!plan.hide.vendor_id.empty()) v += ",hv-vendor-id=" + plan.hide.vendor_id;
+    v += ",hv-frequencies=on,hv-reenlightenment=on,hv-tlbflush=on,hv-ipi=on,hv-time=on";
   }
   return v;
 }
@@ -119,7 +123,14 @@ void cpu(Args& args, const ScriptContext& c) {
   if (c.kvm) {
     comment.push_back("CPU: the host's own model and caches");
     if (plan.vendor == CpuVendor::amd) comment.back() += " (topoext: AMD SMT)";
-    if (plan.windows) comment.back() += ", Hyper-V enlightenments for Windows";
+    if (plan.windows && !plan.hide.cpuid_bit_off) comment.back() += ", Hyper-V enlightenments for Windows";
+    if (plan.hide.kvm_hidden) {
+      comment.push_back(
+          plan.hide.cpuid_bit_off
+              ? "Hypervisor hidden: no KVM signature, no hypervisor bit (so no Hyper-V enlightenments)"
+              : "Hypervisor hidden: no KVM signature" +
+                    (plan.hide.vendor_id.empty() ? std::string() : ", Hyper-V vendor id " + plan.hide.vendor_id));
+    }
   } else {
     comment.push_back("CPU: " + c.opt.tcg_cpu_model + " (TCG cannot pass the host CPU; an Intel model shows SMT)");
   }
@@ -189,9 +200,13 @@ void firmware(Args& args, const ScriptContext& c) {
   add(b, {"-drive", fmt::format("if=pflash,format={},unit=1,file={}", c.vars_format, qesc(c.p.vars))});
 }
 
-void iothread(Args& args) {
-  ArgBlock& b = args.block({"I/O thread 1: disk I/O off the vCPUs and the main loop"});
-  add(b, {"-object", "iothread,id=iothread1"});
+void iothreads(Args& args, const GuestPlan& plan) {
+  ArgBlock& b = args.block({plan.iothreads == 1
+                                ? "I/O thread 1: disk I/O off the vCPUs and the main loop"
+                                : fmt::format("I/O threads 1-{}: disk I/O off the vCPUs and the main loop, one per "
+                                              "virtio disk controller",
+                                              plan.iothreads)});
+  for (int i = 1; i <= plan.iothreads; ++i) add(b, {"-object", fmt::format("iothread,id=iothread{}", i)});
 }
 
 }  // namespace vfioctl::qemu

@@ -141,7 +141,7 @@ Args command_line(const ScriptContext& c) {
   memory(args, c);
   clock(args, c);
   firmware(args, c);
-  iothread(args);
+  iothreads(args, plan);
   disks(args, plan);
   usb(args, plan);
   root_ports(args, plan);
@@ -195,7 +195,8 @@ void header(Script& s, const ScriptContext& c) {
   s.line(fmt::format("#   {} vCPUs ({} cores x {} threads) on host CPUs {}", plan.cpu.vcpu_count(), plan.cpu.cores,
                      plan.cpu.threads, join(vcpu_list(plan), ",")));
   if (!plan.cpu.emulator.empty() || !plan.cpu.iothread.empty()) {
-    s.line(fmt::format("#   emulator threads on CPUs {}, iothread on CPUs {}", format_cpulist(plan.cpu.emulator),
+    s.line(fmt::format("#   emulator threads on CPUs {}, {} on CPUs {}", format_cpulist(plan.cpu.emulator),
+                       plan.iothreads == 1 ? "iothread" : fmt::format("{} iothreads", plan.iothreads),
                        format_cpulist(plan.cpu.iothread)));
   }
   if (mem.page_kib) {

@@ -81,9 +81,9 @@ const std::vector<std::string> kTopKeys = {"preset",      "os",    "name",    "m
                                            "cpus",        "cores", "threads", "passthrough", "romfile",
                                            "secure_boot", "tpm",   "nested"};
 const std::vector<std::string> kTopTables = {"disk", "network", "input",  "looking_glass", "install",
-                                             "usb",  "audio",   "smbios", "tune"};
+                                             "usb",  "audio",   "smbios", "tune",          "hide"};
 const char* const kTablesHelp =
-    "[[disk]], [network], [input], [looking_glass], [install], [[usb]], [audio], [smbios], [tune]";
+    "[[disk]], [network], [input], [looking_glass], [install], [[usb]], [audio], [smbios], [tune], [hide]";
 const std::vector<std::string> kDiskKeys = {"source", "bus", "size", "format", "kind"};
 
 constexpr long long kMaxCores = 1024;
@@ -236,6 +236,7 @@ GuestSpec SpecParser::parse(const std::string& text) {
   spec.memory_pos = SpecPos{m_file, 0};
   spec.cpus_pos = SpecPos{m_file, 0};
   spec.passthrough_pos = SpecPos{m_file, 0};
+  spec.hide.pos = SpecPos{m_file, 0};
 
   check_top_keys(root);
   parse_preset_os(root, spec);
@@ -254,6 +255,7 @@ GuestSpec SpecParser::parse(const std::string& text) {
   parse_usb(root, spec);
   parse_audio(root, spec);
   parse_smbios(root, spec);
+  parse_hide(root, spec);
   if (const auto* n = root.get("nested")) {
     spec.nested = bool_of(*n, "nested");
     spec.nested_pos = pos(*n);

@@ -95,6 +95,17 @@ struct SmbiosSpec {
   SpecPos pos;
 };
 
+// [hide]: what the guest is told about the hypervisor under it.
+struct HideSpec {
+  // hypervisor = "auto" | true | false: KVM's signature hidden and, for
+  // Windows, a Hyper-V vendor id of vfioctl's. Auto: on for a Windows preset
+  // with a passed NVIDIA GPU (resolved by the planner).
+  enum class Mode { automatic, on, off } hypervisor = Mode::automatic;
+  bool cpuid_bit = true;                 // false: the CPU's hypervisor bit cleared too
+  std::optional<std::string> vendor_id;  // 1 to 12 letters and digits
+  SpecPos pos, cpuid_bit_pos, vendor_id_pos;
+};
+
 struct GuestSpec {
   std::string file;  // the spec file as given (for messages)
   Preset preset = Preset::linux_desktop;
@@ -126,6 +137,7 @@ struct GuestSpec {
   std::vector<UsbSpec> usb;
   AudioSpec audio;
   SmbiosSpec smbios;
+  HideSpec hide;
   bool nested = false;  // vmx/svm for the guest's own guests
   SpecPos nested_pos;
 

@@ -24,6 +24,7 @@ const std::vector<std::string> kInstallKeys = {"iso", "drivers"};
 const std::vector<std::string> kUsbKeys = {"id", "port"};
 const std::vector<std::string> kAudioKeys = {"backend"};
 const std::vector<std::string> kSmbiosKeys = {"from_host", "keep_serials"};
+const std::vector<std::string> kHideKeys = {"hypervisor", "cpuid_bit", "vendor_id"};
 const std::vector<std::string> kInputKeys = {"evdev", "grab_toggle"};
 const std::vector<std::string> kLookingGlassKeys = {"resolution"};
 const std::vector<std::string> kTuneKeys = {"actions"};
@@ -343,6 +344,57 @@ void SpecParser::parse_smbios(const toml::table& root, GuestSpec& spec) const {
     spec.smbios.keep_serials = bool_of(*k, "smbios.keep_serials");
     if (spec.smbios.keep_serials && !spec.smbios.from_host)
       fail(*k, "smbios.keep_serials is about the host's serial numbers; it needs from_host = true");
+  }
+}
+
+void SpecParser::parse_hide(const toml::table& root, GuestSpec& spec) const {
+  const auto* n = root.get("hide");
+  if (!n) return;
+  const auto& t = *table_of(*n, "hide", "hypervisor = true");
+  check_keys(t, kHideKeys, "[hide]");
+  HideSpec& h = spec.hide;
+  h.pos = pos(*n);
+  if (const auto* v = t.get("hypervisor")) {
+    h.pos = pos(*v);
+    if (const auto* b = v->as_boolean()) {
+      h.hypervisor = b->get() ? HideSpec::Mode::on : HideSpec::Mode::off;
+    } else if (const auto* str = v->as_string(); str && str->get() != "auto") {
+      std::string lower = to_lower(str->get());
+      for (const char* word : {"true", "yes", "on", "false", "no", "off"}) {
+        if (lower == word)
+          fail(*v, fmt::format("hide.hypervisor '{}': true and false go without quotes: write hypervisor = {}",
+                               str->get(), lower == "true" || lower == "yes" || lower == "on" ? "true" : "false"));
+      }
+      fail(*v, fmt::format("hide.hypervisor '{}' is not \"auto\", true or false{}", str->get(),
+                           did_you_mean(to_lower(str->get()), {"auto"})));
+    } else if (!str) {
+      fail(*v, fmt::format("hide.hypervisor must be \"auto\", true or false, not {}", kind_name(*v)));
+    }
+  }
+  if (const auto* v = t.get("cpuid_bit")) {
+    h.cpuid_bit = bool_of(*v, "hide.cpuid_bit");
+    h.cpuid_bit_pos = pos(*v);
+    if (!h.cpuid_bit && h.hypervisor == HideSpec::Mode::off)
+      fail(*v, "hide.cpuid_bit = false hides the hypervisor, but hypervisor = false keeps it shown; drop one");
+    // Clearing the bit is hiding: "auto" becomes on.
+    if (!h.cpuid_bit) h.hypervisor = HideSpec::Mode::on;
+  }
+  if (const auto* v = t.get("vendor_id")) {
+    std::string id = string_of(*v, "hide.vendor_id", "vfioctlguest");
+    if (id.empty() || id.size() > 12 || !all_chars(id, ""))
+      fail(*v, fmt::format("hide.vendor_id '{}' must be 1 to 12 ASCII letters and digits (a 12-byte CPUID field)", id));
+    if (!preset_is_windows(spec.preset))
+      fail(*v, fmt::format("hide.vendor_id is the Hyper-V vendor id, which only Windows guests have; preset '{}' "
+                           "has no Hyper-V enlightenments",
+                           preset_name(spec.preset)));
+    if (h.hypervisor == HideSpec::Mode::off)
+      fail(*v, "hide.vendor_id is written only when the hypervisor is hidden; hypervisor = false");
+    if (!h.cpuid_bit)
+      fail(*v,
+           "hide.vendor_id goes with the Hyper-V enlightenments, which cpuid_bit = false leaves out (Windows "
+           "ignores them without the bit); drop vendor_id");
+    h.vendor_id = id;
+    h.vendor_id_pos = pos(*v);
   }
 }
 

@@ -4,7 +4,7 @@
 //   spec.cpp          the top level, preset and os, name, memory, hugepages,
 //                     cpus, passthrough, firmware and [[disk]];
 //   spec_day_one.cpp  [network], [input], [looking_glass], [tune], [install],
-//                     [[usb]], [audio] and [smbios].
+//                     [[usb]], [audio], [smbios] and [hide].
 #pragma once
 
 #include <toml++/toml.h>
@@ -108,6 +108,7 @@ class SpecParser {
   void parse_usb(const toml::table& root, GuestSpec& spec) const;
   void parse_audio(const toml::table& root, GuestSpec& spec) const;
   void parse_smbios(const toml::table& root, GuestSpec& spec) const;
+  void parse_hide(const toml::table& root, GuestSpec& spec) const;
 };
 
 }  // namespace vfioctl::spec_detail

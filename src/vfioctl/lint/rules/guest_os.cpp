@@ -34,6 +34,16 @@ bool intel_model(std::string_view model) {
   return false;
 }
 
+// <cpu> clears the hypervisor bit (<feature policy='disable' name='hypervisor'/>,
+// or 'forbid'): the guest takes itself for bare metal.
+bool hypervisor_bit_off(const Domain& d) {
+  for (pugi::xml_node f : d.root().child("cpu").children("feature")) {
+    if (attr_is(f, "name", "hypervisor") && (attr_is(f, "policy", "disable") || attr_is(f, "policy", "forbid")))
+      return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 // L013
@@ -71,6 +81,9 @@ void check_windows_hyperv(const Domain& d, const Host*, Emitter& out) {
   // are the override's hv-* flags: <hyperv> does nothing, and adding to it
   // can stop the guest from starting.
   if (!d.windows || d.cpu_override) return;
+  // Windows reads the enlightenments only behind the hypervisor bit: a guest
+  // that hides it chose bare metal over them.
+  if (hypervisor_bit_off(d)) return;
   const XmlEditor& ed = d.editor();
   EditSet edits;
   auto enlightenment = [](const char* name) {
