@@ -250,6 +250,10 @@ void load_pci(Section& top, PciFacts& pci) {
       if (auto v = d->integer("sriov_numvfs")) f.sriov_numvfs = static_cast<int>(*v);
       if (auto v = d->integer("numa_node")) f.numa_node = static_cast<int>(*v);
       f.subsystem = id_pair(*d, "subsystem");
+      f.bars = d->strings("bars");
+      for (const auto& b : f.bars) {
+        if (!parse_region(b)) throw d->error(d->get("bars"), fmt::format("'{}' is not an lspci region line", b));
+      }
       d->finish();
       pci.devices[a] = f;
     }
