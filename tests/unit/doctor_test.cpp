@@ -538,7 +538,7 @@ TEST(DoctorDevice, H108LargeBars) {
   Host h = fixture("rtx3090ti-rebar");
   auto f = find(device_checks(h, dev(h, "01:00.0"), offline()), "H108");
   EXPECT_EQ(f.severity, Severity::warn);
-  EXPECT_TRUE(has(f.message, "BAR 1 is 32 GiB")) << f.message;
+  EXPECT_TRUE(has(f.message, "BAR 1 is 32 GiB (Resizable BAR)")) << f.message;
   EXPECT_TRUE(has(f.fix, "X-PciMmio64Mb,string=65536")) << f.fix;
   EXPECT_TRUE(has(f.fix, "Resizable BAR off")) << f.fix;
   Host z = fixture("intel-desktop-z370");
@@ -551,6 +551,14 @@ TEST(DoctorDevice, H108LargeBars) {
   f = find(device_checks(z, two, offline()), "H108");
   EXPECT_EQ(f.severity, Severity::warn);
   EXPECT_TRUE(has(f.message, "take 32 GiB")) << f.message;
+  // Small now, but Resizable BAR offers up to 32 GiB: INFO.
+  PciDevice grows = dev(z, "01:00.0");
+  for (auto& b : *grows.bars) {
+    if (b.index == 1) b.resizable_sizes = 0xff00;
+  }
+  f = find(device_checks(z, grows, offline()), "H108");
+  EXPECT_EQ(f.severity, Severity::info);
+  EXPECT_TRUE(has(f.message, "BAR 1 is 256 MiB now; Resizable BAR lets it grow to 32 GiB")) << f.message;
   PciDevice unknown = dev(z, "01:00.0");
   unknown.bars.reset();
   for (const auto& x : device_checks(z, unknown, offline())) EXPECT_NE(x.id, "H108");

@@ -208,6 +208,9 @@ TEST(PciResource, ReadFromTheFixture) {
   ASSERT_EQ(devs[0].bars->size(), 4u);
   EXPECT_EQ((*devs[0].bars)[1].size, uint64_t{32} << 30);
   EXPECT_EQ((*devs[0].bars)[1].start, uint64_t{0x6000000000});
+  EXPECT_EQ((*devs[0].bars)[1].resizable_sizes, uint64_t{0xff00});
+  EXPECT_EQ((*devs[0].bars)[1].largest_resizable(), uint64_t{32} << 30);
+  EXPECT_EQ((*devs[0].bars)[0].largest_resizable(), 0u);
   ASSERT_TRUE(devs[1].bars);
   ASSERT_EQ(devs[1].bars->size(), 1u);
   EXPECT_EQ((*devs[1].bars)[0].size, uint64_t{16} << 10);

@@ -60,6 +60,8 @@ struct DeviceFacts {
   // "Expansion ROM at ..."), optionally after "Region N: "; empty: the
   // defaults by class (write_pci.cpp).
   std::vector<std::string> bars;
+  // BARs with the Resizable BAR capability: `resourceN_resize` is written.
+  std::vector<int> resizable_bars;
 };
 
 // One region of a device, as the kernel's `resource` file has it.

@@ -87,14 +87,27 @@ struct Placer {
 };
 
 // The 13 lines of an endpoint's `resource`: BARs 0-5, the ROM, SR-IOV BARs.
+// Gives every region its BAR number ("Region N:", else the next free one,
+// a 64-bit BAR taking two; the ROM is line 6).
+void number_regions(std::vector<Region>& regions) {
+  int next = 0;
+  for (auto& r : regions) {
+    if (r.rom) {
+      r.index = 6;
+      continue;
+    }
+    if (!r.index) r.index = next;
+    next = *r.index + (r.mem64 ? 2 : 1);
+  }
+}
+
+// The 13 lines of an endpoint's `resource`: BARs 0-5, the ROM, SR-IOV BARs.
 std::string resource_file(const std::vector<Region>& regions, Placer& placer) {
   std::vector<std::pair<uint64_t, uint64_t>> lines(13, {0, 0});
   std::vector<uint64_t> flags(13, 0);
-  int next = 0;
   for (const auto& r : regions) {
-    int i = r.rom ? 6 : r.index.value_or(next);
+    int i = r.index.value_or(-1);
     if (i < 0 || i > 6 || r.size == 0) continue;
-    if (!r.rom) next = i + (r.mem64 ? 2 : 1);
     uint64_t start = r.start ? r.start : placer.place(r);
     lines[static_cast<size_t>(i)] = {start, start + r.size - 1};
     flags[static_cast<size_t>(i)] = region_flags(r);
@@ -103,6 +116,14 @@ std::string resource_file(const std::vector<Region>& regions, Placer& placer) {
   for (size_t i = 0; i < lines.size(); ++i)
     out += fmt::format("0x{:016x} 0x{:016x} 0x{:016x}\n", lines[i].first, lines[i].second, flags[i]);
   return out;
+}
+
+// `resourceN_resize` of a Resizable BAR: the sizes offered, bit n = 2^n MiB;
+// ASSUMED 256 MiB up to the BAR's size (the capability's usual range).
+std::string resize_file(const Region& r) {
+  uint64_t mask = 0;
+  for (int bit = 8; bit < 44 && (uint64_t{1} << (bit + 20)) <= r.size; ++bit) mask |= uint64_t{1} << bit;
+  return fmt::format("{:016x}\n", mask);
 }
 
 std::optional<uint64_t> hex_u64(std::string_view s) {
@@ -226,7 +247,13 @@ void write_pci(const HostDescription& desc, const TreeWriter& w) {
     std::vector<Region> regions;
     for (const auto& b : f.bars) regions.push_back(*parse_region(b));
     if (f.bars.empty()) regions = default_regions(d);
+    number_regions(regions);
     w.file(dir + "/resource", resource_file(regions, placer));
+    for (int bar : f.resizable_bars) {
+      for (const auto& r : regions) {
+        if (r.index == bar && !r.rom && !r.io) w.file(fmt::format("{}/resource{}_resize", dir, bar), resize_file(r));
+      }
+    }
     w.file(dir + "/config", config_space(p, sub.first, sub.second, is_boot));
     std::string reset = f.reset_method ? *f.reset_method : default_reset(p);
     if (!reset.empty() && desc.pci.reset_methods) w.file(dir + "/reset_method", reset + "\n");

@@ -42,6 +42,11 @@ struct PciBar {
   bool mem() const { return (flags & 0x200) != 0; }                // IORESOURCE_MEM
   bool prefetchable() const { return (flags & 0x2000) != 0; }      // IORESOURCE_PREFETCH
   bool mem64() const { return mem() && (flags & 0x100000) != 0; }  // IORESOURCE_MEM_64
+  // Resizable BAR: the sizes the device offers (`resourceN_resize`, Linux
+  // 6.1+: bit n = 2^n MiB); 0 when it has none or the kernel does not say.
+  uint64_t resizable_sizes = 0;
+  // The largest size Resizable BAR offers; 0 without it.
+  uint64_t largest_resizable() const;
 };
 
 // Reads a sysfs `resource` file's text: BARs 0-5, sizes from start/end.

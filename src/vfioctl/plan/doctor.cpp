@@ -233,10 +233,19 @@ std::vector<Finding> device_checks(const Host& host, const PciDevice& dev, const
           pow2_at_least(largest->size) >= kDefaultMmio64Bytes
               ? ", or turn Resizable BAR off in the host's firmware setup (the BAR goes back to its small size)"
               : "");
+      // Resizable BAR: the largest size a BAR may be given (by the firmware
+      // with Resizable BAR on, or by a host driver such as amdgpu).
+      const PciBar* growable = nullptr;
+      for (const auto& b : *dev.bars) {
+        if (b.largest_resizable() >= kDefaultMmio64Bytes && pow2_at_least(b.size) < kDefaultMmio64Bytes &&
+            (!growable || b.largest_resizable() > growable->largest_resizable()))
+          growable = &b;
+      }
       if (pow2_at_least(largest->size) >= kDefaultMmio64Bytes) {
         c.add("H108", "Large BAR", Severity::warn,
-              fmt::format("BAR {} is {} (Resizable BAR): the default {} 64-bit window of a guest cannot hold it",
-                          largest->index, bytes_name(pow2_at_least(largest->size)), bytes_name(kDefaultMmio64Bytes)),
+              fmt::format("BAR {} is {}{}: the default {} 64-bit window of a guest cannot hold it", largest->index,
+                          bytes_name(pow2_at_least(largest->size)), largest->resizable_sizes ? " (Resizable BAR)" : "",
+                          bytes_name(kDefaultMmio64Bytes)),
               mwhy, fix, where);
       } else if (m.window_bytes) {
         c.add("H108", "Large BAR", Severity::warn,
@@ -244,6 +253,15 @@ std::vector<Finding> device_checks(const Host& host, const PciDevice& dev, const
                           "beside its own devices",
                           bytes_name(bytes), bytes_name(kDefaultMmio64Bytes)),
               mwhy, fix, where);
+      } else if (growable) {
+        c.add("H108", "Large BAR", Severity::info,
+              fmt::format("BAR {} is {} now; Resizable BAR lets it grow to {} (the host's firmware with Resizable "
+                          "BAR on, or a host driver such as amdgpu, resizes it), more than the default {} 64-bit "
+                          "window of a guest: vfioctl new sizes the window for the size it has when the guest is "
+                          "written",
+                          growable->index, bytes_name(pow2_at_least(growable->size)),
+                          bytes_name(growable->largest_resizable()), bytes_name(kDefaultMmio64Bytes)),
+              mwhy);
       } else {
         c.add("H108", "Large BAR", Severity::pass,
               fmt::format("64-bit prefetchable BARs take {}: within the default {} 64-bit window", bytes_name(bytes),
