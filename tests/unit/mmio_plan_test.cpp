@@ -81,6 +81,9 @@ TEST(Mmio64, WindowAndAddressWidth) {
   EXPECT_TRUE(has(m.why, "X-PciMmio64Mb=65536")) << m.why;
   EXPECT_EQ(plan_mmio64({&d}, 65536).phys_bits, 38);
   EXPECT_EQ(plan_mmio64({&d, &d}, 16384).window_bytes, 128 * GiB);
+  // OVMF takes at most 16 TiB; a BAR past that (a hostile root) gets 16 TiB.
+  PciDevice huge = card({{1, 0, uint64_t{1} << 50, kPref64}});
+  EXPECT_EQ(plan_mmio64({&huge}, 16384).window_mib(), 0x1000000u);
 }
 
 GuestPlan plan_on_rebar(const std::string& preset, std::optional<std::string> extra = std::nullopt) {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace vfioctl {
 
 uint64_t pow2_at_least(uint64_t v) {
@@ -47,7 +49,7 @@ MmioPlan plan_mmio64(const std::vector<const PciDevice*>& devices, long long gue
         bytes_name(m.bar_bytes), bytes_name(kDefaultMmio64Bytes));
     return m;
   }
-  m.window_bytes = pow2_at_least(need);
+  m.window_bytes = std::min(pow2_at_least(need), kMaxMmio64Bytes);
   // RAM above 4 GiB ends at most at 4 GiB + RAM; the window sits above it,
   // aligned to its own size.
   uint64_t ram_top = (uint64_t{4} << 30) + static_cast<uint64_t>(guest_ram_mib > 0 ? guest_ram_mib : 0) * (1 << 20);

@@ -22,6 +22,10 @@ inline constexpr uint64_t kDefaultMmio64Bytes = uint64_t{32} << 30;
 // and each root port's alignment.
 inline constexpr uint64_t kMmio64Reserve = uint64_t{1} << 30;
 
+// The largest window OVMF takes from X-PciMmio64Mb: 0x1000000 MiB (16 TiB);
+// it ignores a larger value.
+inline constexpr uint64_t kMaxMmio64Bytes = uint64_t{1} << 44;
+
 // The smallest power of two >= v (1 for 0); saturates at 2^63.
 uint64_t pow2_at_least(uint64_t v);
 
