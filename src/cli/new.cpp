@@ -121,6 +121,7 @@ void print_explain(const GuestPlan& plan, const Host& host, std::ostream& out) {
   for (const auto& r : plan.cpu.reasons) out << "  " << r << "\n";
   for (const auto& r : plan.memory.reasons) out << "  " << r << "\n";
   for (const auto& r : plan.reasons) out << "  " << r << "\n";
+  if (!plan.mmio.why.empty()) out << "  " << plan.mmio.why << "\n";
 }
 
 // The plan and the XML, for scripts and tests (docs/json.md).

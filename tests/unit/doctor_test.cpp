@@ -531,5 +531,42 @@ TEST(Doctor, H027SaysWhyAnotherDriverHoldsTheDevice) {
   EXPECT_TRUE(has(f.fix, "driver_override"));
 }
 
+// The RTX 3090 Ti with Resizable BAR: BAR 1 is 32 GiB, the whole default
+// window; the generated defaults (a 256 MiB + 32 MiB card) fit; BARs that
+// only together pass the window; a device without a resource file.
+TEST(DoctorDevice, H108LargeBars) {
+  Host h = fixture("rtx3090ti-rebar");
+  auto f = find(device_checks(h, dev(h, "01:00.0"), offline()), "H108");
+  EXPECT_EQ(f.severity, Severity::warn);
+  EXPECT_TRUE(has(f.message, "BAR 1 is 32 GiB (Resizable BAR)")) << f.message;
+  EXPECT_TRUE(has(f.fix, "X-PciMmio64Mb,string=65536")) << f.fix;
+  EXPECT_TRUE(has(f.fix, "Resizable BAR off")) << f.fix;
+  Host z = fixture("intel-desktop-z370");
+  f = find(device_checks(z, dev(z, "01:00.0"), offline()), "H108");
+  EXPECT_EQ(f.severity, Severity::pass);
+  EXPECT_TRUE(has(f.message, "288 MiB")) << f.message;
+  PciDevice two = dev(z, "01:00.0");
+  two.bars = std::vector<PciBar>{{1, 0x4000000000, uint64_t{16} << 30, 0x14220c},
+                                 {3, 0x4400000000, uint64_t{16} << 30, 0x14220c}};
+  f = find(device_checks(z, two, offline()), "H108");
+  EXPECT_EQ(f.severity, Severity::warn);
+  EXPECT_TRUE(has(f.message, "take 32 GiB")) << f.message;
+  // Small now, but Resizable BAR offers up to 32 GiB: INFO.
+  PciDevice grows = dev(z, "01:00.0");
+  for (auto& b : *grows.bars) {
+    if (b.index == 1) b.resizable_sizes = 0xff00;
+  }
+  f = find(device_checks(z, grows, offline()), "H108");
+  EXPECT_EQ(f.severity, Severity::info);
+  EXPECT_TRUE(has(f.message, "BAR 1 is 256 MiB now; Resizable BAR lets it grow to 32 GiB")) << f.message;
+  PciDevice unknown = dev(z, "01:00.0");
+  unknown.bars.reset();
+  for (const auto& x : device_checks(z, unknown, offline())) EXPECT_NE(x.id, "H108");
+  // A 64-bit BAR that is not prefetchable does not count.
+  PciDevice np = dev(z, "01:00.0");
+  np.bars = std::vector<PciBar>{{0, 0x4000000000, uint64_t{64} << 30, 0x140204}};
+  for (const auto& x : device_checks(z, np, offline())) EXPECT_NE(x.id, "H108");
+}
+
 }  // namespace
 }  // namespace vfioctl

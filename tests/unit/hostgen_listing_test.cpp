@@ -197,4 +197,33 @@ TEST(hostgen_listing, DerivedTwoIdenticalGpus) {
 }
 
 }  // namespace
+// lspci -v region lines, as the `bars` key takes them.
+TEST(hostgen_region, LspciRegionLines) {
+  auto r = parse_region("\tRegion 1: Memory at 6000000000 (64-bit, prefetchable) [size=32G]");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->index, 1);
+  EXPECT_TRUE(r->mem64);
+  EXPECT_TRUE(r->prefetch);
+  EXPECT_EQ(r->start, uint64_t{0x6000000000});
+  EXPECT_EQ(r->size, uint64_t{32} << 30);
+  r = parse_region("Memory at 81000000 (32-bit, non-prefetchable) [size=16M]");
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->index);
+  EXPECT_FALSE(r->mem64);
+  EXPECT_FALSE(r->prefetch);
+  r = parse_region("I/O ports at 5000 [size=128]");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->io);
+  EXPECT_EQ(r->size, 128u);
+  r = parse_region("Expansion ROM at 82000000 [disabled] [size=512K]");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->rom);
+  EXPECT_EQ(r->size, uint64_t{512} << 10);
+  EXPECT_FALSE(parse_region("Capabilities: <access denied>"));
+  EXPECT_FALSE(parse_region("Memory at 81000000 [size=16M]"));
+  EXPECT_FALSE(parse_region("Memory at zz (32-bit, non-prefetchable) [size=16M]"));
+  EXPECT_FALSE(parse_region("Region 7: Memory at 0 (32-bit, non-prefetchable) [size=16M]"));
+  EXPECT_FALSE(parse_region("Memory at 0 (32-bit, non-prefetchable) [size=0]"));
+}
+
 }  // namespace vfioctl::hostgen

@@ -163,5 +163,58 @@ TEST(Iommu, UnitsByVendor) {
   EXPECT_EQ(units[1].kind, "amd-vi");
 }
 
+// sysfs `resource`: start end flags per region; BARs 0-5 only, sizes from
+// start and end, unassigned BARs (start 0) keep their size, empty lines
+// (no BAR, or a 64-bit BAR's upper half) skipped, garbage counted.
+TEST(PciResource, ParsesBarsAndFlags) {
+  std::string text =
+      "0x0000000081000000 0x0000000081ffffff 0x0000000000040200\n"
+      "0x0000006000000000 0x00000067ffffffff 0x000000000014220c\n"
+      "0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
+      "0x0000006800000000 0x0000006801ffffff 0x000000000014220c\n"
+      "0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
+      "0x0000000000005000 0x000000000000507f 0x0000000000040101\n"
+      "0x0000000082000000 0x000000008207ffff 0x0000000000046200\n";
+  int bad = 0;
+  auto bars = parse_pci_resource(text, &bad);
+  EXPECT_EQ(bad, 0);
+  ASSERT_EQ(bars.size(), 4u);
+  EXPECT_EQ(bars[0].index, 0);
+  EXPECT_EQ(bars[0].size, uint64_t{16} << 20);
+  EXPECT_FALSE(bars[0].mem64());
+  EXPECT_EQ(bars[1].index, 1);
+  EXPECT_EQ(bars[1].start, uint64_t{0x6000000000});
+  EXPECT_EQ(bars[1].size, uint64_t{32} << 30);
+  EXPECT_TRUE(bars[1].mem64());
+  EXPECT_TRUE(bars[1].prefetchable());
+  EXPECT_EQ(bars[2].index, 3);
+  EXPECT_EQ(bars[3].index, 5);
+  EXPECT_TRUE(bars[3].io());
+  EXPECT_FALSE(bars[3].mem());
+
+  bars = parse_pci_resource("0x0 0x0000000fffffffff 0x14220c\nnot hex at all\n0x10 0x1 0x200\n", &bad);
+  EXPECT_EQ(bad, 2);
+  ASSERT_EQ(bars.size(), 1u);
+  EXPECT_EQ(bars[0].size, uint64_t{64} << 30);
+  EXPECT_EQ(parse_pci_resource("0x0 0xffffffffffffffff 0x200\n0x00000000000000000 0x1 0x200\n", &bad).size(), 0u);
+}
+
+TEST(PciResource, ReadFromTheFixture) {
+  Root root(std::string(VFIOCTL_SOURCE_DIR) + "/tests/hosts/rtx3090ti-rebar");
+  Notes notes;
+  auto devs = read_pci_devices(root, notes);
+  ASSERT_EQ(devs.size(), 2u);
+  ASSERT_TRUE(devs[0].bars);
+  ASSERT_EQ(devs[0].bars->size(), 4u);
+  EXPECT_EQ((*devs[0].bars)[1].size, uint64_t{32} << 30);
+  EXPECT_EQ((*devs[0].bars)[1].start, uint64_t{0x6000000000});
+  EXPECT_EQ((*devs[0].bars)[1].resizable_sizes, uint64_t{0xff00});
+  EXPECT_EQ((*devs[0].bars)[1].largest_resizable(), uint64_t{32} << 30);
+  EXPECT_EQ((*devs[0].bars)[0].largest_resizable(), 0u);
+  ASSERT_TRUE(devs[1].bars);
+  ASSERT_EQ(devs[1].bars->size(), 1u);
+  EXPECT_EQ((*devs[1].bars)[0].size, uint64_t{16} << 10);
+}
+
 }  // namespace
 }  // namespace vfioctl

@@ -31,7 +31,7 @@ namespace fs = std::filesystem;
 
 const std::string kSource = VFIOCTL_SOURCE_DIR;
 const std::vector<std::string> kGoldenHosts = {"amd-laptop-5800h", "intel-desktop-z370", "intel-hybrid-13700k",
-                                               "two-identical-gpus"};
+                                               "two-identical-gpus", "rtx3090ti-rebar"};
 const std::vector<std::string> kExamples = {"linux-desktop",       "linux-server",   "windows-gaming",
                                             "windows-workstation", "legacy-windows", "linux-nested"};
 
@@ -776,6 +776,20 @@ TEST(QemuScript, RendersTheSamePlanAsTheLibvirtXml) {
       EXPECT_EQ(count_prefix(words, "-device virtio-balloon-pci"),
                 std::string(devices.child("memballoon").attribute("model").value()) == "virtio" ? 1u : 0u);
       EXPECT_EQ(count_prefix(words, "-netdev "), devices.child("interface") ? 1u : 0u);
+
+      // The 64-bit MMIO window: the same MiB to OVMF, the same hole, the host's address width.
+      std::string fw_cfg;
+      for (auto arg : dom.child("qemu:commandline").children("qemu:arg")) fw_cfg = arg.attribute("value").value();
+      EXPECT_EQ(count_prefix(words, "-fw_cfg " + fw_cfg), fw_cfg.empty() ? 0u : 1u);
+      EXPECT_EQ(count_prefix(words, "-fw_cfg "), fw_cfg.empty() ? 0u : 1u);
+      pugi::xml_node hole;
+      for (auto c : devices.children("controller")) {
+        if (std::string(c.attribute("model").value()) == "pcie-root") hole = c.child("pcihole64");
+      }
+      EXPECT_EQ(count_prefix(words, "-global q35-pcihost.pci-hole64-size=" +
+                                        std::to_string(hole ? std::stoll(hole.child_value()) / 1024 : 0) + "M"),
+                hole ? 1u : 0u);
+      EXPECT_EQ(has(script, ",host-phys-bits=on"), static_cast<bool>(dom.child("cpu").child("maxphysaddr")));
 
       // Firmware, features, clock, power.
       bool sb = false;

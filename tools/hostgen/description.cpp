@@ -250,6 +250,19 @@ void load_pci(Section& top, PciFacts& pci) {
       if (auto v = d->integer("sriov_numvfs")) f.sriov_numvfs = static_cast<int>(*v);
       if (auto v = d->integer("numa_node")) f.numa_node = static_cast<int>(*v);
       f.subsystem = id_pair(*d, "subsystem");
+      f.bars = d->strings("bars");
+      if (const toml::node* n = d->get("resizable_bars")) {
+        const toml::array* arr = n->as_array();
+        if (!arr) throw d->error(n, "resizable_bars must be a list of BAR numbers");
+        for (const auto& e : *arr) {
+          auto v = e.value<int64_t>();
+          if (!v || *v < 0 || *v > 5) throw d->error(&e, "a BAR number is 0-5");
+          f.resizable_bars.push_back(static_cast<int>(*v));
+        }
+      }
+      for (const auto& b : f.bars) {
+        if (!parse_region(b)) throw d->error(d->get("bars"), fmt::format("'{}' is not an lspci region line", b));
+      }
       d->finish();
       pci.devices[a] = f;
     }

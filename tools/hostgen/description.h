@@ -2,10 +2,12 @@
 // checked. The format is documented in tests/hosts/README.md.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "listing.h"
@@ -53,7 +55,27 @@ struct DeviceFacts {
   std::optional<std::string> reset_method;
   std::optional<int> sriov_totalvfs, sriov_numvfs, numa_node;
   std::optional<std::pair<uint16_t, uint16_t>> subsystem;
+  // The device's regions as `lspci -v` prints them ("Memory at 6000000000
+  // (64-bit, prefetchable) [size=32G]", "I/O ports at 5000 [size=128]",
+  // "Expansion ROM at ..."), optionally after "Region N: "; empty: the
+  // defaults by class (write_pci.cpp).
+  std::vector<std::string> bars;
+  // BARs with the Resizable BAR capability: `resourceN_resize` is written.
+  std::vector<int> resizable_bars;
 };
+
+// One region of a device, as the kernel's `resource` file has it.
+struct Region {
+  std::optional<int> index;  // "Region N:" in the line; else the next free one
+  bool rom = false;          // "Expansion ROM at"
+  bool io = false;
+  bool mem64 = false;
+  bool prefetch = false;
+  uint64_t start = 0;  // 0: placed by the generator
+  uint64_t size = 0;
+};
+// Parses one lspci region line (see DeviceFacts::bars); nullopt otherwise.
+std::optional<Region> parse_region(std::string_view line);
 
 struct PciFacts {
   std::optional<PciAddress> boot_vga;

@@ -249,6 +249,22 @@ GuestPlan plan_guest(const Host& host, const GuestSpec& spec, const std::vector<
   mreq.boot_pages = boot_hugepages(host.kernel, host.memory.default_page_kib());
   plan.memory = at_line(spec.memory_pos, [&] { return plan_memory(host.memory, host.platform, mreq); });
 
+  {
+    std::vector<const PciDevice*> passed;
+    for (const auto& f : plan.passed) {
+      if (const PciDevice* d = host.device(f.host)) passed.push_back(d);
+    }
+    plan.mmio = plan_mmio64(passed, plan.memory.kib / 1024);
+    if (plan.legacy && plan.mmio.window_bytes) {
+      plan.warnings.push_back(fmt::format(
+          "the passed devices' 64-bit BARs take {}: SeaBIOS (preset legacy-windows) places them itself and may "
+          "leave them unassigned; a UEFI preset sizes the window for them",
+          bytes_name(plan.mmio.bar_bytes)));
+      plan.mmio.window_bytes = 0;
+      plan.mmio.phys_bits = 0;
+    }
+  }
+
   if (spec.input.evdev == "auto") {
     for (const auto& i : inputs) {
       if (i.event) plan.evdev.push_back(i);

@@ -12,6 +12,7 @@
 #include "vfioctl/host/input.h"
 #include "vfioctl/plan/cpu_plan.h"
 #include "vfioctl/plan/memory_plan.h"
+#include "vfioctl/plan/mmio_plan.h"
 
 namespace vfioctl {
 
@@ -95,9 +96,12 @@ struct GuestPlan {
   MemoryPlan memory;
   std::vector<PassedFunction> passed;  // by host address
   int root_ports = 0;                  // pcie-root-port controllers to create
-  std::vector<InputDevice> evdev;      // with event nodes
-  long long looking_glass_mib = 0;     // 0: none
-  std::string gpu_vendor;              // "nvidia", "amd", "intel", or "" without a GPU
+  // The 64-bit PCI MMIO window: sized when the passed BARs exceed the
+  // firmware's default (never on i440fx + SeaBIOS, which sizes its own).
+  MmioPlan mmio;
+  std::vector<InputDevice> evdev;   // with event nodes
+  long long looking_glass_mib = 0;  // 0: none
+  std::string gpu_vendor;           // "nvidia", "amd", "intel", or "" without a GPU
   bool windows = false;
   bool legacy = false;  // i440fx + SeaBIOS (preset legacy-windows)
   std::vector<std::string> warnings;

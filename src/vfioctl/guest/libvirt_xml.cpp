@@ -80,6 +80,8 @@ void cpu(xml_node domain, const GuestPlan& plan, const XmlOptions& opt) {
     attr(c, "match", "exact");
     attr(c, "check", "none");
     attr(text_child(c, "model", opt.tcg_cpu_model), "fallback", "forbid");
+    if (plan.mmio.window_bytes)
+      attr(state(c, "maxphysaddr", "mode", "emulate"), "bits", std::to_string(plan.mmio.phys_bits));
   }
   xml_node t = child(c, "topology");
   attr(t, "sockets", "1");
@@ -88,6 +90,9 @@ void cpu(xml_node domain, const GuestPlan& plan, const XmlOptions& opt) {
   attr(t, "threads", std::to_string(plan.cpu.threads));
   if (opt.virt_type == "kvm") {
     state(c, "cache", "mode", "passthrough");
+    // A sized 64-bit MMIO window must lie inside the guest's address width:
+    // the host's (plan.mmio).
+    if (plan.mmio.window_bytes) state(c, "maxphysaddr", "mode", "passthrough");
     if (plan.vendor == CpuVendor::amd) attr(state(c, "feature", "policy", "require"), "name", "topoext");
     if (plan.spec.nested) {
       // host-passthrough hides vmx/svm unless asked: the guest's own hypervisor needs it.
@@ -288,6 +293,7 @@ std::vector<std::string> tune_actions(const GuestPlan& plan) {
 std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt) {
   pugi::xml_document doc;
   xml_node domain = attr(child(doc, "domain"), "type", opt.virt_type);
+  if (plan.mmio.window_bytes) attr(domain, "xmlns:qemu", "http://libvirt.org/schemas/domain/qemu/1.0");
   text_child(domain, "name", plan.name);
   if (!plan.uuid.empty()) text_child(domain, "uuid", plan.uuid);
   text_child(domain, "title", fmt::format("{} guest written by vfioctl", preset_name(plan.spec.preset)));
@@ -386,6 +392,13 @@ std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt) {
   // One pcie-root-port per passed host slot: libvirt numbers them 1..N.
   // i440fx has no PCIe: devices sit on its PCI bus instead.
   if (!plan.legacy) {
+    if (plan.mmio.window_bytes) {
+      // QEMU's q35 64-bit hole (the root bus's ACPI window) as large as the firmware's.
+      xml_node root = state(devices, "controller", "type", "pci");
+      attr(root, "index", "0");
+      attr(root, "model", "pcie-root");
+      attr(text_child(root, "pcihole64", std::to_string(plan.mmio.window_bytes >> 10)), "unit", "KiB");
+    }
     for (int i = 1; i <= plan.root_ports; ++i) {
       xml_node rp = state(devices, "controller", "type", "pci");
       attr(rp, "index", std::to_string(i));
@@ -459,6 +472,13 @@ std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt) {
     attr(state(console, "target", "type", "serial"), "port", "0");
   }
   state(devices, "memballoon", "model", plan.memory.balloon ? "virtio" : "none");
+  if (plan.mmio.window_bytes) {
+    // OVMF's 64-bit PCI MMIO aperture, in MiB, through fw_cfg (libvirt has no element for it).
+    xml_node cmd = child(domain, "qemu:commandline");
+    state(cmd, "qemu:arg", "value", "-fw_cfg");
+    state(cmd, "qemu:arg", "value",
+          fmt::format("name=opt/ovmf/X-PciMmio64Mb,string={}", plan.mmio.window_mib()).c_str());
+  }
 
   std::ostringstream out;
   doc.save(out, "  ", pugi::format_default | pugi::format_no_declaration);

@@ -98,15 +98,26 @@ void machine(Args& args, const ScriptContext& c) {
   }
   if (!plan.uuid.empty()) add(args.blocks_back(), {"-uuid", plan.uuid});
   smbios(args, plan);
+  if (plan.mmio.window_bytes && !plan.legacy) {
+    ArgBlock& w = args.block({fmt::format(
+        "64-bit MMIO window: {} for the passed devices' {} of 64-bit BARs (the firmware's default is {})",
+        bytes_name(plan.mmio.window_bytes), bytes_name(plan.mmio.bar_bytes), bytes_name(kDefaultMmio64Bytes))});
+    add(w, {"-fw_cfg", fmt::format("name=opt/ovmf/X-PciMmio64Mb,string={}", plan.mmio.window_mib())});
+    add(w, {"-global", fmt::format("q35-pcihost.pci-hole64-size={}",
+                                   qemu_size(static_cast<long long>(plan.mmio.window_bytes >> 10)))});
+  }
 }
 
 std::string cpu_value(const GuestPlan& plan, const QemuOptions& opt) {
-  if (opt.virt_type != "kvm") return opt.tcg_cpu_model;
+  if (opt.virt_type != "kvm")
+    return plan.mmio.window_bytes ? fmt::format("{},phys-bits={}", opt.tcg_cpu_model, plan.mmio.phys_bits)
+                                  : opt.tcg_cpu_model;
   std::string v = "host,migratable=off,host-cache-info=on,l3-cache=off";
   if (plan.vendor == CpuVendor::amd) v += ",topoext=on";
   if (plan.spec.nested) v += plan.vendor == CpuVendor::amd ? ",svm=on" : ",vmx=on";
   if (plan.hide.kvm_hidden) v += ",kvm=off";
   if (plan.hide.cpuid_bit_off) v += ",hypervisor=off";
+  if (plan.mmio.window_bytes) v += ",host-phys-bits=on";
   // Without the hypervisor bit Windows ignores the enlightenments.
   if (plan.windows && !plan.hide.cpuid_bit_off) {
     v += ",hv-relaxed=on,hv-vapic=on,hv-spinlocks=0x1fff,hv-vpindex=on,hv-runtime=on,hv-synic=on,hv-stimer=on,"

@@ -99,6 +99,26 @@ struct GroupIndex {
   std::set<std::string> ids;
 };
 
+// A 64-bit hex number with or without 0x; nullopt past 16 digits.
+std::optional<uint64_t> hex64(std::string_view s) {
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s.remove_prefix(2);
+  if (s.empty() || s.size() > 16) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) {
+    int d;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
+    else
+      return std::nullopt;
+    v = (v << 4) | static_cast<uint64_t>(d);
+  }
+  return v;
+}
+
 PciDevice read_device(const Root& root, const PciAddress& addr, const GroupIndex& groups, PciNames& names,
                       Notes& notes) {
   PciDevice dev;
@@ -167,6 +187,17 @@ PciDevice read_device(const Root& root, const PciAddress& addr, const GroupIndex
   }
   if (auto pf = root.link_name(join_path(dir, "physfn"))) dev.physfn = PciAddress::parse(*pf);
   if (auto node = read_int_attr(root, dir, "numa_node"); node && *node >= 0) dev.numa_node = node;
+  if (auto t = root.read(join_path(dir, "resource"))) {
+    int bad = 0;
+    dev.bars = parse_pci_resource(*t, &bad);
+    if (bad) notes.push_back({join_path(dir, "resource"), fmt::format("{} unreadable line(s) skipped", bad)});
+    for (auto& b : *dev.bars) {
+      if (!b.mem()) continue;
+      if (auto r = root.read(join_path(dir, fmt::format("resource{}_resize", b.index)))) {
+        if (auto v = hex64(trim(*r))) b.resizable_sizes = *v;
+      }
+    }
+  }
 
   // The device's real directory sits under its upstream bridge's, and the
   // kernel's link names it: ../../../devices/pci0000:00/0000:00:01.1/0000:01:00.0
@@ -178,6 +209,46 @@ PciDevice read_device(const Root& root, const PciAddress& addr, const GroupIndex
 }
 
 }  // namespace
+
+uint64_t PciBar::largest_resizable() const {
+  for (int bit = 43; bit >= 0; --bit) {  // 2^43 MiB: the capability's largest size
+    if (resizable_sizes & (uint64_t{1} << bit)) return uint64_t{1} << (bit + 20);
+  }
+  return 0;
+}
+
+std::vector<PciBar> parse_pci_resource(std::string_view text, int* bad) {
+  std::vector<PciBar> bars;
+  int index = 0;
+  for (auto line : split(text, '\n')) {
+    if (index >= 6) break;  // the ROM, SR-IOV and bridge windows follow
+    if (trim(line).empty()) continue;
+    int i = index++;
+    auto f = split_ws(line);
+    std::optional<uint64_t> start, end, flags;
+    if (f.size() == 3) {
+      start = hex64(f[0]);
+      end = hex64(f[1]);
+      flags = hex64(f[2]);
+    }
+    if (!start || !end || !flags || *end < *start) {
+      if (bad) ++*bad;
+      continue;
+    }
+    if (*end == 0) continue;  // no such BAR (or the upper half of a 64-bit one)
+    if (*end - *start == UINT64_MAX) {
+      if (bad) ++*bad;
+      continue;
+    }
+    PciBar b;
+    b.index = i;
+    b.start = *start;
+    b.size = *end - *start + 1;
+    b.flags = *flags;
+    bars.push_back(b);
+  }
+  return bars;
+}
 
 std::optional<PciAddress> PciAddress::parse(std::string_view text) {
   text = trim(text);

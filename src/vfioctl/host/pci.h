@@ -30,6 +30,30 @@ struct PciAddress {
   auto operator<=>(const PciAddress&) const = default;
 };
 
+// One base address register as the kernel's sysfs `resource` file gives it:
+// a line "start end flags" (hex) per region, BARs 0-5 first. Only regions
+// the kernel assigned or sized (end != 0) are kept.
+struct PciBar {
+  int index = 0;                                                   // 0-5
+  uint64_t start = 0;                                              // host address; 0 when unassigned
+  uint64_t size = 0;                                               // end - start + 1
+  uint64_t flags = 0;                                              // IORESOURCE_* bits
+  bool io() const { return (flags & 0x100) != 0; }                 // IORESOURCE_IO
+  bool mem() const { return (flags & 0x200) != 0; }                // IORESOURCE_MEM
+  bool prefetchable() const { return (flags & 0x2000) != 0; }      // IORESOURCE_PREFETCH
+  bool mem64() const { return mem() && (flags & 0x100000) != 0; }  // IORESOURCE_MEM_64
+  // Resizable BAR: the sizes the device offers (`resourceN_resize`, Linux
+  // 6.1+: bit n = 2^n MiB); 0 when it has none or the kernel does not say.
+  uint64_t resizable_sizes = 0;
+  // The largest size Resizable BAR offers; 0 without it.
+  uint64_t largest_resizable() const;
+};
+
+// Reads a sysfs `resource` file's text: BARs 0-5, sizes from start/end.
+// Lines that are not three hex numbers, or whose end is below the start,
+// are skipped; `bad` counts them.
+std::vector<PciBar> parse_pci_resource(std::string_view text, int* bad = nullptr);
+
 struct PciDevice {
   PciAddress address;
   std::optional<uint32_t> class_code;  // 24 bits: base, sub, prog-if (0x030000)
@@ -55,6 +79,8 @@ struct PciDevice {
   std::optional<int> numa_node;      // nullopt when the kernel says -1
   std::optional<PciAddress> parent;  // upstream bridge; nullopt on a root bus
   std::vector<std::string> notes;    // what could not be read, for display
+  // BARs 0-5 from `resource`; nullopt when the file is missing.
+  std::optional<std::vector<PciBar>> bars;
 
   // Base class and subclass, e.g. 0x0300 for a VGA controller.
   std::optional<uint16_t> class_id() const {

@@ -8,6 +8,7 @@
 
 #include "vfioctl/plan/device_plan.h"
 #include "vfioctl/plan/doctor_checks.h"
+#include "vfioctl/plan/mmio_plan.h"
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/json_writer.h"
 #include "vfioctl/util/strings.h"
@@ -210,6 +211,63 @@ std::vector<Finding> device_checks(const Host& host, const PciDevice& dev, const
     } else {
       c.add("H107", "Network", Severity::info,
             fmt::format("the host uses it as {}; other interfaces remain", join(names, ", ")), nwhy);
+    }
+  }
+
+  // Large BARs: what a guest's firmware must fit in its 64-bit MMIO window.
+  const char* mwhy =
+      "OVMF puts 64-bit prefetchable BARs in a 64-bit MMIO window of 32 GiB unless told otherwise; BARs that do not "
+      "fit stay unassigned (no picture, error 12 or 43, or the guest does not start).";
+  if (dev.bars) {
+    uint64_t bytes = prefetchable64_bytes(dev);
+    const PciBar* largest = nullptr;
+    for (const auto& b : *dev.bars) {
+      if (b.mem64() && b.prefetchable() && (!largest || b.size > largest->size)) largest = &b;
+    }
+    if (largest) {
+      auto m = plan_mmio64({&dev}, 0);
+      std::string fix = fmt::format(
+          "vfioctl new sizes the window for it; another guest needs OVMF's window set: <qemu:commandline> with "
+          "-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string={} (and a CPU with the host's physical address bits){}",
+          m.window_mib(),
+          pow2_at_least(largest->size) >= kDefaultMmio64Bytes
+              ? ", or turn Resizable BAR off in the host's firmware setup (the BAR goes back to its small size)"
+              : "");
+      // Resizable BAR: the largest size a BAR may be given (by the firmware
+      // with Resizable BAR on, or by a host driver such as amdgpu).
+      const PciBar* growable = nullptr;
+      for (const auto& b : *dev.bars) {
+        if (b.largest_resizable() >= kDefaultMmio64Bytes && pow2_at_least(b.size) < kDefaultMmio64Bytes &&
+            (!growable || b.largest_resizable() > growable->largest_resizable()))
+          growable = &b;
+      }
+      if (pow2_at_least(largest->size) >= kDefaultMmio64Bytes) {
+        c.add("H108", "Large BAR", Severity::warn,
+              fmt::format("BAR {} is {}{}: the default {} 64-bit window of a guest cannot hold it", largest->index,
+                          bytes_name(pow2_at_least(largest->size)), largest->resizable_sizes ? " (Resizable BAR)" : "",
+                          bytes_name(kDefaultMmio64Bytes)),
+              mwhy, fix, where);
+      } else if (m.window_bytes) {
+        c.add("H108", "Large BAR", Severity::warn,
+              fmt::format("64-bit prefetchable BARs take {}: more than the default {} 64-bit window of a guest holds "
+                          "beside its own devices",
+                          bytes_name(bytes), bytes_name(kDefaultMmio64Bytes)),
+              mwhy, fix, where);
+      } else if (growable) {
+        c.add("H108", "Large BAR", Severity::info,
+              fmt::format("BAR {} is {} now; Resizable BAR lets it grow to {} (the host's firmware with Resizable "
+                          "BAR on, or a host driver such as amdgpu, resizes it), more than the default {} 64-bit "
+                          "window of a guest: vfioctl new sizes the window for the size it has when the guest is "
+                          "written",
+                          growable->index, bytes_name(pow2_at_least(growable->size)),
+                          bytes_name(growable->largest_resizable()), bytes_name(kDefaultMmio64Bytes)),
+              mwhy);
+      } else {
+        c.add("H108", "Large BAR", Severity::pass,
+              fmt::format("64-bit prefetchable BARs take {}: within the default {} 64-bit window", bytes_name(bytes),
+                          bytes_name(kDefaultMmio64Bytes)),
+              mwhy);
+      }
     }
   }
   return c.out;
