@@ -52,8 +52,8 @@ long long to_kib(long long value, std::string unit) {
   return kib > (1LL << 53) ? -2 : kib;
 }
 
-// The element's local name and whether its namespace is ours: the prefix is
-// the author's choice, so the xmlns declaration in scope decides.
+}  // namespace
+
 bool is_tune_element(const pugi::xml_node& n) {
   std::string name = n.name();
   std::string prefix, local = name;
@@ -67,8 +67,6 @@ bool is_tune_element(const pugi::xml_node& n) {
     if (auto a = p.attribute(attr.c_str())) return std::string(a.value()) == kTuneNamespace;
   return false;
 }
-
-}  // namespace
 
 DomainTune parse_domain_tune(const std::string& xml) {
   if (auto p = xml_problem(xml))

@@ -9,6 +9,10 @@
 
 #include "vfioctl/util/cpulist.h"
 
+namespace pugi {
+class xml_node;
+}
+
 namespace vfioctl::runtime {
 
 // The namespace of the opt-in element. `vfioctl new` writes
@@ -20,6 +24,11 @@ inline const std::vector<std::string>& tune_actions() {
   static const std::vector<std::string> all = {"hugepages", "isolate", "governor", "irq"};
   return all;
 }
+
+// Whether `n` is the opt-in element: local name "tune" in kTuneNamespace.
+// The prefix is the author's choice, so the xmlns declaration in scope
+// (on the element or an ancestor) decides.
+bool is_tune_element(const pugi::xml_node& n);
 
 struct DomainTune {
   std::string name;

@@ -104,11 +104,7 @@ void check_page_multiple(const Domain& d, const Host* host, Emitter& out) {
 // <metadata><PREFIX:tune xmlns:PREFIX="urn:vfioctl:tune:1" actions="... hugepages ..."/>.
 bool hook_reserves_pages(const Domain& d) {
   for (pugi::xml_node e : d.root().child("metadata").children()) {
-    std::string_view name = e.name();
-    size_t colon = name.find(':');
-    if (colon == std::string_view::npos || name.substr(colon + 1) != "tune") continue;
-    std::string xmlns = "xmlns:" + std::string(name.substr(0, colon));
-    if (std::string_view(e.attribute(xmlns.c_str()).value()) != runtime::kTuneNamespace) continue;
+    if (!runtime::is_tune_element(e)) continue;
     for (auto a : split_ws(e.attribute("actions").value())) {
       if (a == "hugepages") return true;
     }
