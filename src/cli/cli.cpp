@@ -24,6 +24,7 @@ const std::vector<Command>& commands() {
       {"bind", "move a device's IOMMU group to vfio-pci now", nullptr},
       {"unbind", "give a device's IOMMU group back to its host drivers", nullptr},
       {"hook", "the libvirt hook: tune the host while a guest runs, give it all back after", add_hook},
+      {"tune", "tune the host for a plain-QEMU guest while it runs (what the hook does for libvirt)", add_tune},
       {"snapshot", "copy the host facts vfioctl reads into a directory or .tar.gz", add_snapshot},
   };
   return table;
@@ -38,6 +39,10 @@ Style make_style(const GlobalOptions& g) {
 Root open_root(const GlobalOptions& g) {
   if (g.root == "/") return Root("/");
   return Root::open(g.root);
+}
+
+void require_root_user(const Root& root, const std::string& what) {
+  if (root.is_live() && ::geteuid() != 0) throw Error(ExitCode::refused, what + ": run it as root (sudo)");
 }
 
 void print_notes(const Notes& notes) {

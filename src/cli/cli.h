@@ -42,6 +42,10 @@ Style make_style(const GlobalOptions& g);
 // Opens --root (exit 2 with a clear message when it is not a host tree).
 Root open_root(const GlobalOptions& g);
 
+// On the live host, a command that changes it needs root: exit 3 naming
+// `what` ("hook recover --apply") otherwise.
+void require_root_user(const Root& root, const std::string& what);
+
 // Prints reader notes to stderr ("vfioctl: note: PATH: message").
 void print_notes(const Notes& notes);
 
@@ -73,5 +77,7 @@ void set_command_line(int argc, char** argv);
 const std::string& typed_command_line();
 // hook install, uninstall, run, status, recover.
 void add_hook(CLI::App& app, GlobalOptions& g);
+// tune start and stop: the hook's tuning for plain-QEMU guests.
+void add_tune(CLI::App& app, GlobalOptions& g);
 
 }  // namespace vfioctl::cli

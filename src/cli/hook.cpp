@@ -68,11 +68,6 @@ bool libvirtd_running(const Root& root) {
   return false;
 }
 
-void require_root_user(const Root& root, const char* what) {
-  if (root.is_live() && ::geteuid() != 0)
-    throw Error(ExitCode::refused, fmt::format("{}: run it as root (sudo)", what));
-}
-
 struct InstallOptions {
   bool apply = false;
   std::string binary;
@@ -201,6 +196,8 @@ void write_state(JsonWriter& w, const StateSummary& s) {
   w.field("domain", s.domain);
   w.field("phase", s.phase);
   w.field("running", s.running);
+  w.field("via", s.via);
+  w.field("pid", s.pid > 0 ? std::optional<long long>(s.pid) : std::nullopt);
   w.field("actions", s.actions);
   w.field("cpus", s.cpus);
   w.key("hugepages");
@@ -217,7 +214,8 @@ void write_state(JsonWriter& w, const StateSummary& s) {
 }
 
 std::string describe(const StateSummary& s) {
-  std::string r = fmt::format("{} ({}{}):", s.domain, s.phase.empty() ? "no phase" : s.phase,
+  std::string r = fmt::format("{} ({}{}{}):", s.domain, s.phase.empty() ? "no phase" : s.phase,
+                              s.via == "script" ? fmt::format(", plain QEMU, process {}", s.pid) : "",
                               s.running ? ", running" : ", not running");
   if (s.hugepage_kib)
     r += s.pages_added >= 0 ? fmt::format(" {} {} kB pages added to {};", s.pages_added, *s.hugepage_kib, s.pool)

@@ -284,6 +284,10 @@ class ModelIo : public HostIo {
       k.allowed[argv[3]] = argv[4].substr(std::string("AllowedCPUs=").size());
       return {0, ""};
     }
+    if (!argv.empty() && argv[0] == "busctl") {
+      mutate();
+      return {0, ""};
+    }
     return {1, "unknown"};
   }
 
@@ -297,6 +301,16 @@ class ModelIo : public HostIo {
   }
   double now() override { return clock; }
   void sleep(double seconds) override { clock += seconds; }
+  // Processes that end when the tuner waits for them.
+  std::set<int> end_when_waited;
+  void wait_exit(pid_t pid, double seconds) override {
+    clock += seconds;
+    if (end_when_waited.erase(pid)) {
+      procs.erase(pid);
+      k.affinity.erase(pid);
+      for (auto& [cg, pids] : k.cgroups) pids.erase(pid);
+    }
+  }
   std::shared_ptr<void> lock() override { return nullptr; }
 };
 

@@ -505,5 +505,206 @@ TEST(Hook, CpumaskFormat) {
   EXPECT_EQ(parse_cpumask(format_cpumask({1, 5, 40, 63})), (std::vector<int>{1, 5, 40, 63}));
 }
 
+// ---- plain-QEMU guests (`vfioctl tune`) ------------------------------------
+
+// What `tune start` does: prepare, place the calling shell, started.
+DomainTune script_guest(ModelIo& io, const std::string& name, int script_pid) {
+  io.procs[script_pid] = {"bash", 100, std::to_string(5000 + script_pid)};
+  io.k.cgroups[""].insert(script_pid);
+  io.k.affinity[script_pid] = {0, 1, 2, 3};
+  DomainTune d = tune_request({name, "hugepages,isolate,governor,irq", "2,3", "64M", "2M", std::nullopt});
+  d.process = script_pid;
+  return d;
+}
+
+TunerOptions tune_options() {
+  TunerOptions o;
+  o.self = 999;
+  o.libvirt_log = false;
+  return o;
+}
+
+// The script forks QEMU: it starts in the script's cgroup.
+void fork_qemu(ModelIo& io, int parent, int pid) {
+  io.procs[pid] = {"qemu-system-x86", parent, std::to_string(5000 + pid)};
+  for (auto& [cg, pids] : io.k.cgroups)
+    if (pids.count(parent)) pids.insert(pid);
+  io.k.affinity[pid] = io.k.affinity[parent];
+}
+
+void exits(ModelIo& io, int pid) {
+  io.procs.erase(pid);
+  for (auto& [cg, pids] : io.k.cgroups) pids.erase(pid);
+  io.k.affinity.erase(pid);
+}
+
+TEST(Tune, AScriptGuestIsTunedAndGivenBackWhenQemuEnds) {
+  ModelIo io;
+  DomainTune d = script_guest(io, "g", 500);
+  Kernel before = io.k;
+  std::ostringstream log;
+  Tuner t(io, log, tune_options());
+  t.prepare(d);
+  t.place("g", 500);
+  t.started(d);
+
+  EXPECT_EQ(io.k.nr, 32) << "64 MiB of 2 MiB pages: the 8-page pool grew by its shortfall of 24";
+  const std::string guest_cg = "vfioctl.guest.g";
+  ASSERT_TRUE(io.k.cgroups.count(guest_cg)) << dump(io.k);
+  EXPECT_EQ(io.k.cgroups[guest_cg], std::set<int>{500}) << "the script, placed before the host was confined";
+  EXPECT_EQ(io.k.cgroup_cpus[guest_cg], "0-3") << "every CPU: the QEMU it starts can be pinned anywhere";
+  EXPECT_EQ(io.k.cgroup_cpus[kHostCgroup], "0-1");
+  EXPECT_TRUE(io.k.cgroups[kHostCgroup].count(100)) << "host processes confined";
+  EXPECT_FALSE(io.k.cgroups[kHostCgroup].count(500));
+  EXPECT_EQ(io.k.governor[2], "performance");
+  EXPECT_EQ(io.k.governor[3], "performance");
+  EXPECT_EQ(io.k.governor[0], "schedutil") << "the host's CPUs keep theirs";
+  EXPECT_EQ(io.k.irq[24], "0-1");
+  EXPECT_EQ(log.str().find("vfioctl hook:"), std::string::npos) << "its log lines say tune: " << log.str();
+  EXPECT_FALSE(io.files.count("/var/log/libvirt/qemu/g.log")) << "not libvirt's log";
+
+  // QEMU starts from the script, in its cgroup, with every CPU; the
+  // script ends, and the tuning follows QEMU.
+  fork_qemu(io, 500, 501);
+  EXPECT_EQ(io.k.affinity[501], (std::vector<int>{0, 1, 2, 3}));
+  t.follow("g", 501);
+  exits(io, 500);
+  auto states = t.states();
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_TRUE(states[0].running);
+  EXPECT_EQ(states[0].via, "script");
+  EXPECT_EQ(states[0].pid, 501);
+  EXPECT_TRUE(t.stale_domains().empty());
+
+  // The watcher: QEMU ends while it waits; everything comes back.
+  io.end_when_waited.insert(501);
+  EXPECT_TRUE(t.release_when_gone("g", 501));
+  EXPECT_FALSE(io.k.cgroups.count(guest_cg)) << dump(io.k);
+  EXPECT_FALSE(io.k.cgroups.count(kHostCgroup)) << dump(io.k);
+  Kernel want = before;
+  want.cgroups[""].erase(500);
+  want.affinity.erase(500);
+  EXPECT_EQ(io.k, want) << dump(io.k);
+  EXPECT_TRUE(io.files.empty()) << "no state left";
+}
+
+TEST(Tune, AGuestWhoseQemuDiedIsReleasedByRecover) {
+  ModelIo io;
+  DomainTune d = script_guest(io, "g", 500);
+  Kernel before = io.k;
+  std::ostringstream log;
+  Tuner t(io, log, tune_options());
+  t.prepare(d);
+  t.place("g", 500);
+  t.started(d);
+  fork_qemu(io, 500, 501);
+  t.follow("g", 501);
+  exits(io, 500);
+  // QEMU and its watcher are killed: no release ran.
+  exits(io, 501);
+  EXPECT_EQ(t.stale_domains(), std::vector<std::string>{"g"});
+  EXPECT_EQ(t.recover(t.stale_domains()), std::vector<std::string>{"g"});
+  Kernel want = before;
+  want.cgroups[""].erase(500);
+  want.affinity.erase(500);
+  EXPECT_EQ(io.k, want) << dump(io.k);
+  EXPECT_TRUE(io.files.empty());
+}
+
+TEST(Tune, APidReusedByAnotherProgramIsNotTheGuest) {
+  ModelIo io;
+  DomainTune d = script_guest(io, "g", 500);
+  std::ostringstream log;
+  Tuner t(io, log, tune_options());
+  t.prepare(d);
+  t.started(d);
+  fork_qemu(io, 500, 501);
+  t.follow("g", 501);
+  exits(io, 501);
+  io.procs[501] = {"cron", 1, "99999"};  // the same pid, another start time
+  EXPECT_EQ(t.stale_domains(), std::vector<std::string>{"g"});
+  EXPECT_TRUE(t.release_when_gone("g", 501)) << "it does not wait for the pid's new owner";
+}
+
+TEST(Tune, AWatcherOfAnEarlierRunLeavesANewRunAlone) {
+  ModelIo io;
+  DomainTune d = script_guest(io, "g", 500);
+  std::ostringstream log;
+  Tuner t(io, log, tune_options());
+  t.prepare(d);
+  t.started(d);
+  fork_qemu(io, 500, 501);
+  t.follow("g", 501);
+  // Stopped by hand and started again before the first watcher woke up.
+  t.release("g");
+  t.prepare(d);
+  t.started(d);
+  fork_qemu(io, 500, 502);
+  t.follow("g", 502);
+  exits(io, 501);
+  EXPECT_FALSE(t.release_when_gone("g", 501));
+  EXPECT_EQ(io.k.governor[2], "performance") << "the new run keeps its tuning";
+  EXPECT_TRUE(io.files.count(kGuestStateDir + std::string("/g.json")));
+}
+
+TEST(Tune, AFailedStartGivesBackAndTakesTheScriptOutOfItsCgroup) {
+  ModelIo io;
+  DomainTune d = script_guest(io, "g", 500);
+  Kernel before = io.k;
+  std::ostringstream log;
+  Tuner t(io, log, tune_options());
+  t.prepare(d);
+  t.place("g", 500);
+  t.started(d);
+  // The script's check failed before QEMU started: its trap releases.
+  auto states = t.states();
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_TRUE(states[0].running) << "the script itself is the guest until QEMU runs";
+  t.release("g");
+  EXPECT_EQ(io.k, before) << dump(io.k);
+  EXPECT_TRUE(io.files.empty());
+}
+
+TEST(Tune, UnderSystemdTheScriptGoesToAScopeInMachineSlice) {
+  ModelIo io;
+  io.k.systemd = true;
+  DomainTune d = script_guest(io, "win 11", 500);
+  std::ostringstream log;
+  Tuner t(io, log, tune_options());
+  t.prepare(d);
+  t.place("win 11", 500);
+  t.started(d);
+  ASSERT_FALSE(io.commands.empty());
+  EXPECT_EQ(io.commands[0],
+            "busctl call org.freedesktop.systemd1 /org/freedesktop/systemd1 org.freedesktop.systemd1.Manager "
+            "StartTransientUnit ssa(sv)a(sa(sv)) vfioctl-guest-win\\x2011.scope fail 2 PIDs au 1 500 Slice s "
+            "machine.slice 0");
+  EXPECT_EQ(io.k.allowed["user.slice"], "0-1") << "the host's slices confined; machine.slice is not one of them";
+}
+
+TEST(Tune, RequestsFromTheCommandLineAreChecked) {
+  auto bad = [](TuneRequest r, const std::string& part) {
+    try {
+      tune_request(r);
+      ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::bad_input);
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+  };
+  bad({"g", "hugepages,warp", "1", "1G", "2M", std::nullopt}, "--actions: 'warp' is not one of");
+  bad({"g", "isolate", "", "", "", std::nullopt}, "need --cpus");
+  bad({"g", "isolate", "1-x", "", "", std::nullopt}, "--cpus '1-x': not a CPU list");
+  bad({"g", "hugepages", "", "1G", "", std::nullopt}, "needs --memory and --hugepages");
+  bad({"g", "hugepages", "", "lots", "2M", std::nullopt}, "--memory 'lots': not a size");
+  bad({"a/b", "isolate", "1", "", "", std::nullopt}, "holds a '/'");
+  auto d = tune_request({"g", "irq hugepages", "3,1", "1G", "1G", 1});
+  EXPECT_EQ(d.actions, (std::vector<std::string>{"hugepages", "irq"}));
+  EXPECT_EQ(d.vcpu_cpus, (std::vector<int>{1, 3}));
+  EXPECT_EQ(d.memory_kib, 1024 * 1024);
+  EXPECT_EQ(d.hugepage_kib, 1024 * 1024);
+  EXPECT_EQ(d.node, 1);
+}
+
 }  // namespace
 }  // namespace vfioctl::runtime

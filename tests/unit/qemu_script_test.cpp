@@ -127,9 +127,19 @@ TEST(QemuScript, WindowsGamingOnTheLaptop) {
   EXPECT_TRUE(has(s,
                   "mount -t hugetlbfs -o pagesize=1G hugetlbfs $hugetlbfs (to keep it: the /etc/fstab line "
                   "'hugetlbfs1g /dev/hugepages1G hugetlbfs pagesize=1G 0 0'"));
-  // The boot arguments setup writes (hugepage_boot()), not a different set.
-  EXPECT_TRUE(has(s, "reserve them at boot (kernel arguments hugepagesz=1G hugepages=16, then reboot"));
-  EXPECT_FALSE(has(s, "default_hugepagesz"));
+  // The pool's shortfall is `vfioctl tune`'s, as the hook's for libvirt:
+  // it reserves what it can, or stops with the boot arguments.
+  EXPECT_TRUE(has(s, "\"$vfioctl\" tune start win11-gaming --actions hugepages,isolate,governor,irq --cpus "));
+  EXPECT_TRUE(has(s, " --memory 16777216K --hugepages 1048576K --pid $$ --apply\n"));
+  EXPECT_FALSE(has(s, "reserve them at boot"));
+  // Without the hugepages action the script checks the pool itself, and
+  // names the boot arguments setup writes (hugepage_boot()), not a different set.
+  GuestPlan untuned = plan;
+  untuned.spec.tune_actions = std::vector<std::string>{"isolate"};
+  std::string u = qemu_script(untuned);
+  EXPECT_TRUE(has(u, "reserve them at boot (kernel arguments hugepagesz=1G hugepages=16, then reboot"));
+  EXPECT_TRUE(has(u, "\"$vfioctl\" tune start win11-gaming --actions isolate --cpus "));
+  EXPECT_FALSE(has(u, "default_hugepagesz"));
   // OpenRC: vfioctl's mount point, as setup's fstab line has it.
   QemuOptions openrc;
   openrc.openrc = true;
@@ -219,7 +229,18 @@ TEST(QemuScript, LinuxDesktopOnZ370KeepsVcpuOrderAndUses2MiBPages) {
   EXPECT_TRUE(has_line(s, "hugepool=/sys/kernel/mm/hugepages/hugepages-2048kB"));
   EXPECT_TRUE(has_line(s, "pages=4096"));
   EXPECT_TRUE(has_line(s, "[ \"$(stat -f -c %S \"$hugetlbfs\")\" = 2097152 ] ||"));
-  EXPECT_TRUE(has(s, "nr_hugepages"));
+  // Tuned like a libvirt guest: before QEMU starts, then released when it ends.
+  EXPECT_TRUE(has_line(s,
+                       "\"$vfioctl\" tune start desktop_nvidia_debian12_x64_q35_uefi_2c4t --actions hugepages,isolate,governor,irq --cpus 1-2,5-6 "
+                       "--memory 8388608K --hugepages 2048K --pid $$ --apply"))
+      << s;
+  EXPECT_TRUE(has_line(s, "trap untune EXIT  # until QEMU runs: a failed start gives it all back"));
+  EXPECT_TRUE(has_line(
+      s, "\"$vfioctl\" tune stop desktop_nvidia_debian12_x64_q35_uefi_2c4t --after \"$(cat \"$pidfile\")\" --log \"$run_dir/tune.log\" --apply"));
+  EXPECT_LT(s.find("tune start"), s.find("\"$qemu\" \"${args[@]}\""));
+  EXPECT_LT(s.find("\"$qemu\" \"${args[@]}\""), s.find("tune stop desktop_nvidia_debian12_x64_q35_uefi_2c4t --after"));
+  EXPECT_LT(s.find("tune stop desktop_nvidia_debian12_x64_q35_uefi_2c4t --after"), s.find("trap - EXIT"));
+  EXPECT_LT(s.find("trap - EXIT"), s.find("\"$vfioctl\" pin "));
   EXPECT_TRUE(has_line(s, "  -cpu host,migratable=off,host-cache-info=on,l3-cache=off"));
   EXPECT_TRUE(has_line(s, "  -rtc base=utc,driftfix=slew"));
   EXPECT_TRUE(has_line(s, "  -drive if=pflash,format=raw,unit=0,file=/usr/share/OVMF/OVMF_CODE_4M.fd,readonly=on"));

@@ -151,6 +151,9 @@ void balloon(Args& args, const GuestPlan& plan);
 void check_run_dir(Script& s, const ScriptContext& c);
 void check_programs(Script& s, const ScriptContext& c);
 void check_hugepages(Script& s, const ScriptContext& c);
+// Whether the script asks `vfioctl tune` for hugepages (it then reserves
+// what the pool lacks instead of the script stopping on a shortfall).
+bool tunes_hugepages(const GuestPlan& plan);
 void check_passed_devices(Script& s, const ScriptContext& c);
 void check_files(Script& s, const ScriptContext& c);
 void check_network(Script& s, const ScriptContext& c);

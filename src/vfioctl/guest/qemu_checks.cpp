@@ -4,6 +4,9 @@
 // swtpm, dropping root), each stopping with the fix for this host.
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "vfioctl/guest/libvirt_xml.h"
 #include "vfioctl/guest/qemu_args.h"
 #include "vfioctl/plan/memory_plan.h"
 #include "vfioctl/util/strings.h"
@@ -44,6 +47,11 @@ void check_programs(Script& s, const ScriptContext& c) {
   s.line("");
 }
 
+bool tunes_hugepages(const GuestPlan& plan) {
+  auto actions = tune_actions(plan);
+  return std::find(actions.begin(), actions.end(), "hugepages") != actions.end();
+}
+
 void check_hugepages(Script& s, const ScriptContext& c) {
   const auto& mem = c.plan.memory;
   if (!mem.page_kib) return;
@@ -71,6 +79,11 @@ void check_hugepages(Script& s, const ScriptContext& c) {
       fmt::format("  die \"the hugetlbfs at $hugetlbfs has pages of $(stat -f -c %S \"$hugetlbfs\") bytes, not {}: "
                   "mount one with -o pagesize={}\"",
                   page_name(mem.page_kib), page_option(mem.page_kib)));
+  // `vfioctl tune start` reserves what the pool lacks, just before QEMU starts.
+  if (tunes_hugepages(c.plan)) {
+    s.line("");
+    return;
+  }
   s.line("free=$(cat \"$hugepool/free_hugepages\" 2>/dev/null || echo 0)");
   s.line("if [ \"$free\" -lt \"$pages\" ]; then");
   if (mem.page_kib >= 1048576) {

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "vfioctl/guest/libvirt_xml.h"
 #include "vfioctl/guest/qemu_args.h"
 #include "vfioctl/plan/memory_plan.h"
 #include "vfioctl/util/cpulist.h"
@@ -182,6 +183,34 @@ std::string pin_command(const ScriptContext& c) {
   return cmd;
 }
 
+// `vfioctl tune` with the plan's request (the same tune_actions() the
+// libvirt XML carries), quoted for the script; "" when nothing is tuned.
+std::string tune_words(const ScriptContext& c) {
+  const GuestPlan& plan = c.plan;
+  auto actions = tune_actions(plan);
+  if (actions.empty()) return "";
+  std::vector<std::string> w = {plan.name, "--actions", join(actions, ",")};
+  if (!plan.cpu.vcpus.empty()) {
+    std::vector<int> cpus(plan.cpu.vcpus.begin(), plan.cpu.vcpus.end());
+    std::sort(cpus.begin(), cpus.end());
+    w.push_back("--cpus");
+    w.push_back(format_cpulist(cpus));
+  }
+  if (plan.memory.page_kib) {
+    w.push_back("--memory");
+    w.push_back(std::to_string(plan.memory.kib) + "K");
+    w.push_back("--hugepages");
+    w.push_back(std::to_string(plan.memory.page_kib) + "K");
+    if (plan.memory.node) {
+      w.push_back("--node");
+      w.push_back(std::to_string(*plan.memory.node));
+    }
+  }
+  std::string r;
+  for (const auto& x : w) r += " " + q(x);
+  return r;
+}
+
 // The comment that opens the script: the plan, how to run it, its files;
 // then the shell settings and die().
 void header(Script& s, const ScriptContext& c) {
@@ -251,11 +280,27 @@ void arguments(Script& s, const Args& args) {
 void launch_and_pin(Script& s, const ScriptContext& c) {
   const GuestPlan& plan = c.plan;
   std::string pin_cmd = pin_command(c);
+  const std::string tune = tune_words(c);
+  const std::string name = q(plan.name);
+  if (!tune.empty()) {
+    s.line("# --- Tuning: what the libvirt hook does for a libvirt guest, through the same code and state");
+    s.line("# (vfioctl tune; 'vfioctl hook status' shows it). This script, and the QEMU it starts, are put");
+    s.line("# in a cgroup of the guest's own first, outside the host processes' confinement ---");
+    s.line("\"$vfioctl\" tune start" + tune + " --pid $$ --apply");
+    s.line("untune() { \"$vfioctl\" tune stop " + name + " --force --apply >&2 || true; }");
+    s.line("trap untune EXIT  # until QEMU runs: a failed start gives it all back");
+    s.line("");
+  }
+  // Once QEMU runs, a detached watcher gives the tuning back when it ends.
+  auto watch = [&](const std::string& pid, const std::string& indent) {
+    s.line(indent + "\"$vfioctl\" tune stop " + name + " --after " + pid + " --log \"$run_dir/tune.log\" --apply");
+  };
   if (c.opt.serial_stdio) {
     s.line("# --- Pinning: once QMP answers, pin every thread and let the guest run ---");
     s.line("# (in the background: QEMU takes this terminal; `exec` keeps its PID this script's, $$)");
     s.line("(");
     s.line("  for _ in $(seq 300); do [ -S \"$qmp\" ] && break; sleep 0.1; done");
+    if (!tune.empty()) watch("$$", "  ");
     s.line("  if ! " + pin_cmd + " >&2; then");
     s.line("    echo " + q(plan.name + ": pinning failed; stopping QEMU") + " >&2");
     s.line("    kill $$");
@@ -265,6 +310,10 @@ void launch_and_pin(Script& s, const ScriptContext& c) {
   } else {
     s.line("# Returns once QEMU runs (paused) in the background, its QMP socket listening.");
     s.line("\"$qemu\" \"${args[@]}\" \"${drop[@]}\"");
+    if (!tune.empty()) {
+      watch("\"$(cat \"$pidfile\")\"", "");
+      s.line("trap - EXIT");
+    }
     s.line("");
     s.line("# --- Pinning: vCPU i to the i-th CPU, the iothread and every other thread to theirs; then run ---");
     s.line("if ! " + pin_cmd + "; then");

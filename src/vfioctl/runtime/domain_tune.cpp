@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "vfioctl/host/kernel.h"
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/error.h"
 #include "vfioctl/util/names.h"
@@ -157,6 +158,54 @@ DomainTune parse_domain_tune(const std::string& xml) {
     }
   }
   t.vcpu_cpus.assign(cpus.begin(), cpus.end());
+  return t;
+}
+
+DomainTune tune_request(const TuneRequest& r) {
+  DomainTune t;
+  t.name = r.name;
+  t.opted_in = true;
+  if (auto problem = guest_name_problem(r.name)) throw input_error(fmt::format("tune: {}", *problem));
+  std::set<std::string> asked;
+  std::string words = r.actions;
+  std::replace(words.begin(), words.end(), ',', ' ');
+  for (const auto& a : split_ws(words)) {
+    std::string w(a);
+    if (std::find(tune_actions().begin(), tune_actions().end(), w) == tune_actions().end())
+      throw input_error(fmt::format("--actions: '{}' is not one of {}", w, join(tune_actions(), ", ")));
+    asked.insert(w);
+  }
+  if (asked.empty()) throw input_error("--actions: name at least one of " + join(tune_actions(), ", "));
+  for (const auto& a : tune_actions())
+    if (asked.count(a)) t.actions.push_back(a);
+  if (!r.cpus.empty()) {
+    auto c = parse_cpulist(r.cpus);
+    if (!c || c->empty())
+      throw input_error(fmt::format("--cpus '{}': not a CPU list (like 2-5 or 2,3,8,9)", r.cpus));
+    t.vcpu_cpus = *c;
+  }
+  if (!r.memory.empty()) {
+    auto kib = size_kib(r.memory);
+    if (!kib || *kib <= 0) throw input_error(fmt::format("--memory '{}': not a size (like 8G or 512M)", r.memory));
+    t.memory_kib = *kib;
+  }
+  if (!r.hugepages.empty()) {
+    if (r.hugepages == "default") {
+      t.hugepage_kib = 0;
+    } else {
+      auto kib = size_kib(r.hugepages);
+      if (!kib || *kib <= 4)
+        throw input_error(fmt::format("--hugepages '{}': not a page size (2M, 1G or default)", r.hugepages));
+      t.hugepage_kib = *kib;
+    }
+  }
+  if (t.wants("hugepages") && (!t.hugepage_kib || t.memory_kib == 0))
+    throw input_error("--actions hugepages needs --memory and --hugepages (the guest's size and its page size)");
+  if (r.node && *r.node < 0) throw input_error(fmt::format("--node {}: not a NUMA node", *r.node));
+  t.node = r.node;
+  bool cpu_work = t.wants("isolate") || t.wants("governor") || t.wants("irq");
+  if (cpu_work && t.vcpu_cpus.empty())
+    throw input_error("--actions isolate, governor and irq need --cpus (the CPUs the vCPUs are pinned to)");
   return t;
 }
 

@@ -3,6 +3,8 @@
 // demands on the host (hugepages, the CPUs its vCPUs are pinned to).
 #pragma once
 
+#include <sys/types.h>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +41,9 @@ struct DomainTune {
   std::optional<long long> hugepage_kib;  // page size when backed by hugepages (0 = the host default)
   std::optional<int> node;                // the one NUMA node <numatune> binds memory to, if one
   std::vector<int> vcpu_cpus;             // union of <vcpupin cpuset>, else <vcpu cpuset>
+  // A guest without libvirt (`vfioctl tune`): the process its tuning
+  // follows (the script that starts QEMU, then QEMU). 0: libvirt's pid file.
+  pid_t process = 0;
   bool wants(const std::string& action) const;
 };
 
@@ -46,5 +51,16 @@ struct DomainTune {
 // known) and the element for XML that is not a domain, a <vfioctl:tune>
 // with an unknown action, or a cpuset that is not a CPU list.
 DomainTune parse_domain_tune(const std::string& xml);
+
+// The same request for a guest that plain QEMU runs (`vfioctl tune start`),
+// from command-line words: actions as "hugepages,isolate" (or spaces),
+// CPUs as a list, memory and the page size as sizes ("8G", "2M"; a page
+// size of "" means no hugepages, "default" the host's default size).
+// Throws Error(bad_input) naming the option and what it takes.
+struct TuneRequest {
+  std::string name, actions, cpus, memory, hugepages;
+  std::optional<int> node;
+};
+DomainTune tune_request(const TuneRequest& r);
 
 }  // namespace vfioctl::runtime

@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <poll.h>
 #include <sys/file.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -158,6 +160,21 @@ class LiveIo : public HostIo {
   }
 
   void sleep(double seconds) override { std::this_thread::sleep_for(std::chrono::duration<double>(seconds)); }
+
+  // A pidfd becomes readable when its process ends (Linux 5.3); without
+  // one (an older kernel, or a scratch tree) the wait is a plain pause.
+  void wait_exit(pid_t pid, double seconds) override {
+    int fd = m_live ? static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)) : -1;
+    if (fd < 0) {
+      sleep(std::min(seconds, 0.5));
+      return;
+    }
+    struct pollfd p {
+      fd, POLLIN, 0
+    };
+    ::poll(&p, 1, static_cast<int>(seconds * 1000));
+    ::close(fd);
+  }
 
   std::shared_ptr<void> lock() override {
     std::string dir = real("/run/vfioctl");

@@ -52,6 +52,9 @@ class HostIo {
   // Seconds on a monotonic clock, and a pause of `seconds` on it.
   virtual double now() = 0;
   virtual void sleep(double seconds) = 0;
+  // Blocks until process `pid` has ended (exited, or a zombie) or `seconds`
+  // have passed, whichever comes first.
+  virtual void wait_exit(pid_t pid, double seconds) = 0;
   // Holds an exclusive lock on the runtime state until the returned object
   // is destroyed (one hook at a time changes shared host settings).
   virtual std::shared_ptr<void> lock() = 0;

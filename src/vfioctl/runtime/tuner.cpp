@@ -77,6 +77,7 @@ std::optional<ProcInfo> proc_info(HostIo& io, const std::string& pid) {
   auto fields = split_ws(std::string_view(*stat).substr(close + 1));
   // fields[0] is the state (field 3), so field N is fields[N - 3].
   if (fields.size() < 20) return std::nullopt;
+  p.state = std::string(fields[0]);
   p.ppid = parse_int(fields[1]).value_or(-1);
   p.start = std::string(fields[19]);
   return p;
@@ -85,6 +86,7 @@ std::optional<ProcInfo> proc_info(HostIo& io, const std::string& pid) {
 }  // namespace tuner_detail
 
 using tuner_detail::now_iso;
+using tuner_detail::proc_info;
 using tuner_detail::state_path;
 
 // ---- one hook call ----
@@ -103,10 +105,10 @@ bool Tuner::Impl::stale(const json& j) const {
 
 // --- logging -----------------------------------------------------------
 void Tuner::Impl::log(const std::string& message) {
-  std::string line = "vfioctl hook: " + (domain.empty() ? "" : domain + ": ") + message;
+  std::string line = std::string(opt.libvirt_log ? "vfioctl hook: " : "vfioctl tune: ") + (domain.empty() ? "" : domain + ": ") + message;
   out << line << "\n";
   out.flush();
-  if (!domain.empty() && io.exists("/var/log/libvirt/qemu"))
+  if (opt.libvirt_log && !domain.empty() && io.exists("/var/log/libvirt/qemu"))
     io.append("/var/log/libvirt/qemu/" + domain + ".log", now_iso() + " " + line);
 }
 
@@ -206,7 +208,14 @@ bool guest_record_ok(const json& j) {
                      {"phase", K::string},
                      {"updated", K::string},
                      {"boot", K::string},
-                     {"cpus", K::string}}))
+                     {"cpus", K::string},
+                     {"via", K::string}}))
+    return false;
+  if (json p = j.value("process", json()); !p.is_null() && !fields_ok(p, {{"pid", K::number}, {"start", K::string}}))
+    return false;
+  if (json c = j.value("cgroup", json());
+      !c.is_null() &&
+      !fields_ok(c, {{"mechanism", K::string}, {"path", K::string}, {"parent", K::string}, {"unit", K::string}}))
     return false;
   json hp = j.value("hugepages", json());
   return hp.is_null() || fields_ok(hp, {{"size_kib", K::number},
@@ -310,7 +319,18 @@ void Tuner::Impl::reconcile() {
   save_host();
 }
 
+bool Tuner::Impl::follows_live(const json& st) {
+  json p = st.value("process", json());
+  if (!p.is_object() || !p.value("pid", json()).is_number_integer()) return false;
+  long long pid = p["pid"].get<long long>();
+  if (pid <= 0) return false;
+  auto info = proc_info(io, std::to_string(pid));
+  return info && info->start == p.value("start", "") && info->state != "Z" && info->state != "X";
+}
+
 bool Tuner::Impl::running(const std::string& dom) {
+  json st = io.exists(state_path(dom)) ? load(state_path(dom)) : json::object();
+  if (st.contains("process")) return follows_live(st);
   auto pid = io.read("/run/libvirt/qemu/" + dom + ".pid");
   if (!pid) return false;
   auto p = parse_int(*pid);
@@ -357,6 +377,12 @@ void Tuner::prepare(const DomainTune& d) {
   }
   json st = {{"version", 1},        {"domain", d.name},     {"uuid", d.uuid},   {"actions", d.actions},
              {"phase", "prepared"}, {"updated", now_iso()}, {"boot", impl.boot}};
+  if (d.process > 0) {
+    st["via"] = "script";
+    auto p = proc_info(m_io, std::to_string(d.process));
+    if (!p) throw Error(ExitCode::bad_input, fmt::format("prepare: no process {} to follow", d.process));
+    st["process"] = {{"pid", d.process}, {"start", p->start}};
+  }
   m_io.save(state_path(d.name), st.dump(2) + "\n");
   if (d.wants("hugepages")) impl.prepare(d, st);
 }
@@ -416,7 +442,57 @@ void Tuner::release(const std::string& domain) {
     impl.save_host();
   }
   impl.reconcile();
+  impl.remove_guest_cgroup(st);
   m_io.remove(state_path(domain));
+}
+
+void Tuner::place(const std::string& domain, pid_t pid) {
+  auto lock = m_io.lock();
+  Impl impl(m_io, m_log, m_opt);
+  impl.domain = domain;
+  json st = impl.load(state_path(domain));
+  if (st.empty()) throw Error(ExitCode::refused, fmt::format("place: no tuning state for '{}'", domain));
+  impl.place_cgroup(st, pid);
+}
+
+void Tuner::follow(const std::string& domain, pid_t pid) {
+  auto lock = m_io.lock();
+  Impl impl(m_io, m_log, m_opt);
+  impl.domain = domain;
+  json st = impl.load(state_path(domain));
+  if (st.empty()) throw Error(ExitCode::refused, fmt::format("no tuning state for '{}'", domain));
+  auto p = proc_info(m_io, std::to_string(pid));
+  if (!p || p->state == "Z") throw Error(ExitCode::bad_input, fmt::format("no running process {} to follow", pid));
+  st["via"] = "script";
+  st["process"] = {{"pid", pid}, {"start", p->start}};
+  st["updated"] = now_iso();
+  m_io.save(state_path(domain), st.dump(2) + "\n");
+  impl.log(fmt::format("following process {} ({}): released when it ends", pid, p->comm));
+}
+
+bool Tuner::release_when_gone(const std::string& domain, pid_t pid) {
+  std::ostringstream quiet;
+  json followed;
+  for (;;) {
+    Impl impl(m_io, quiet, m_opt);
+    json st = impl.load(state_path(domain));
+    json p = st.value("process", json());
+    if (!p.is_object()) return false;
+    if (followed.is_null()) {
+      if (p.value("pid", 0LL) != pid) return false;
+      followed = p;  // with its start time: a pid reused later is another process
+    }
+    if (p != followed) return false;
+    if (!impl.follows_live(st)) break;
+    m_io.wait_exit(static_cast<pid_t>(p.value("pid", 0LL)), 60.0);
+  }
+  {
+    Impl impl(m_io, m_log, m_opt);
+    impl.domain = domain;
+    impl.log(fmt::format("process {} ended: releasing", followed.value("pid", 0LL)));
+  }
+  release(domain);
+  return true;
 }
 
 std::vector<StateSummary> Tuner::states() {
@@ -429,6 +505,8 @@ std::vector<StateSummary> Tuner::states() {
     s.domain = st.value("domain", dom);
     s.phase = st.value("phase", "");
     s.running = impl.running(dom);
+    s.via = st.value("via", "libvirt");
+    if (st.value("process", json()).is_object()) s.pid = static_cast<pid_t>(st["process"].value("pid", 0LL));
     s.cpus = st.value("cpus", "");
     s.actions = st.value("actions", std::vector<std::string>{});
     if (st.contains("hugepages")) {

@@ -52,13 +52,18 @@ struct TunerOptions {
   Budgets budgets;
   pid_t self = 0;        // this process: never moved
   std::string pause_at;  // test seam: stop at this checkpoint until killed
+  // Log lines also go to libvirt's log of the guest (/var/log/libvirt/qemu/
+  // NAME.log) when that directory exists; off for guests without libvirt.
+  bool libvirt_log = true;
 };
 
 // One line of what a state holds, for `hook status` and `recover`.
 struct StateSummary {
   std::string domain;
   std::string phase;     // "prepared", "started"
-  bool running = false;  // libvirt's pid file names a live process
+  bool running = false;  // libvirt's pid file (or the followed process) names a live process
+  std::string via;       // "libvirt", or "script" (`vfioctl tune`)
+  pid_t pid = 0;         // the followed process ("script"), 0 for libvirt
   std::optional<long long> hugepage_kib;
   long long pages_added = 0;
   std::string pool;  // the nr_hugepages file
@@ -78,6 +83,24 @@ class Tuner {
   void prepare(const DomainTune& d);  // throws Error(refused) when the pool cannot be filled
   void started(const DomainTune& d);
   void release(const std::string& domain);
+
+  // For a guest without libvirt (`vfioctl tune`, the QEMU script), besides
+  // prepare(d) and started(d) with d.process set:
+  //
+  // place() puts `pid` (the process that goes on to start QEMU) in a cgroup
+  // of the guest's own beside the host's, so that it and all it starts stay
+  // out of the host confinement and keep every CPU: a cpuset cgroup
+  // (vfioctl.guest.NAME, cgroup v1 or v2), or under systemd a scope in
+  // machine.slice. Recorded in the guest's state; release removes it.
+  void place(const std::string& domain, pid_t pid);
+  // The guest's tuning follows `pid` (QEMU) from now on: the guest runs
+  // while that process lives; once it has gone, `recover` releases it.
+  void follow(const std::string& domain, pid_t pid);
+  // Waits for process `pid`, which the guest's record follows (follow()),
+  // to end, then releases the guest; does nothing (false) when the record
+  // is gone or follows another process by then (the guest was stopped and
+  // started again meanwhile).
+  bool release_when_gone(const std::string& domain, pid_t pid);
 
   // Guests with state that are not running any more (or all named ones).
   std::vector<StateSummary> states();

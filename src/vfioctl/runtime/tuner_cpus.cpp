@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cctype>
 #include <cstring>
 #include <set>
 
@@ -20,6 +21,7 @@ using tuner_detail::minus;
 using tuner_detail::proc_info;
 using tuner_detail::ProcInfo;
 using tuner_detail::read_int;
+using tuner_detail::state_path;
 
 bool Tuner::Impl::exempt(const ProcInfo& p, const std::string& pid) {
   if (pid == "2" || p.ppid == 2) return true;                        // kernel threads
@@ -167,39 +169,48 @@ void Tuner::Impl::apply_isolate(const std::vector<int>& guest) {
   log(fmt::format("started: host processes ({}) confined to CPUs {}", ours, cpus));
 }
 
+// Moves every process of `cgroup` to `parent` and removes it. Processes
+// fork while they move (a child starts in its parent's cgroup), so the
+// moves repeat until rmdir succeeds or the budget is spent.
+bool Tuner::Impl::drain(const std::string& cgroup, const std::string& parent, double budget, std::string* why,
+                        int* moved, int* passes) {
+  const double t0 = io.now();
+  for (;;) {
+    ++*passes;
+    const std::string procs = io.read(cgroup + "/cgroup.procs").value_or("");
+    for (const auto& w : split_ws(procs)) {
+      try {
+        io.write(parent + "/cgroup.procs", std::string(w));
+        ++*moved;
+      } catch (const IoError&) {
+        // exited meanwhile
+      }
+    }
+    try {
+      io.rmdir(cgroup);
+      return true;
+    } catch (const IoError& e) {
+      if (e.err() == ENOENT) return true;
+      *why = std::strerror(e.err());
+    }
+    if (io.now() - t0 >= budget) return false;
+    io.sleep(0.002 * std::min(*passes, 25));  // 2 ms, growing to 50 ms
+  }
+}
+
 // Moves every process in our cgroup back to its parent and removes it.
-// Processes fork while they move (a child starts in its parent's cgroup), so
-// the moves repeat until rmdir succeeds or the budget is spent. Returns false
-// when the cgroup stays: it then gets every CPU, so nothing in it is
-// confined, and the record keeps it for `hook recover`.
+// Returns false when the cgroup stays: it then gets every CPU, so nothing
+// in it is confined, and the record keeps it for `hook recover`.
 bool Tuner::Impl::empty_cgroup(json& iso) {
   std::string parent = iso.value("parent", ""), ours = iso.value("cgroup", "");
   if (!io.exists(ours)) return true;
   const double t0 = io.now();
   int moved = 0, passes = 0;
   std::string why;
-  for (;;) {
-    ++passes;
-    const std::string procs = io.read(ours + "/cgroup.procs").value_or("");
-    for (const auto& w : split_ws(procs)) {
-      try {
-        io.write(parent + "/cgroup.procs", std::string(w));
-        ++moved;
-      } catch (const IoError&) {
-        // exited meanwhile
-      }
-    }
-    try {
-      io.rmdir(ours);
-      log(fmt::format("release: moved {} processes back from {} and removed it{}", moved, ours,
-                      passes > 1 ? fmt::format(" ({} passes: processes forked as they moved)", passes) : ""));
-      return true;
-    } catch (const IoError& e) {
-      if (e.err() == ENOENT) return true;
-      why = std::strerror(e.err());
-    }
-    if (io.now() - t0 >= opt.budgets.empty_cgroup) break;
-    io.sleep(0.002 * std::min(passes, 25));  // 2 ms, growing to 50 ms
+  if (drain(ours, parent, opt.budgets.empty_cgroup, &why, &moved, &passes)) {
+    log(fmt::format("release: moved {} processes back from {} and removed it{}", moved, ours,
+                    passes > 1 ? fmt::format(" ({} passes: processes forked as they moved)", passes) : ""));
+    return true;
   }
   std::string all = format_cpulist(online());
   try {
@@ -213,6 +224,87 @@ bool Tuner::Impl::empty_cgroup(json& iso) {
                   "now has every CPU ({}), so nothing in it is confined. 'vfioctl hook recover --apply' removes it",
                   ours, why, io.now() - t0, passes, all));
   return false;
+}
+
+// --- a guest's own cgroup (guests without libvirt) ------------------------
+
+namespace {
+
+// A systemd unit name for the guest: characters outside [A-Za-z0-9:_.] as
+// \xHH, as systemd-escape writes them.
+std::string scope_unit(const std::string& domain) {
+  std::string r = "vfioctl-guest-";
+  for (unsigned char c : domain) {
+    if (std::isalnum(c) || c == ':' || c == '_' || c == '.')
+      r += static_cast<char>(c);
+    else
+      r += fmt::format("\\x{:02x}", c);
+  }
+  return r + ".scope";
+}
+
+}  // namespace
+
+void Tuner::Impl::place_cgroup(json& st, pid_t pid) {
+  const std::string path = state_path(domain);
+  std::string mech = detect_mechanism();
+  if (mech.empty()) {
+    log("no cpuset controller: QEMU is not confined with the host processes anyway; it stays where it starts");
+    return;
+  }
+  if (mech == "systemd") {
+    std::string unit = scope_unit(domain);
+    st["cgroup"] = {{"mechanism", mech}, {"unit", unit}};
+    io.save(path, st.dump(2) + "\n");
+    // A transient scope adopting a running process, as machined does for
+    // libvirt: what `systemd-run --scope` does for a new one.
+    auto r = io.run({"busctl", "call", "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                     "org.freedesktop.systemd1.Manager", "StartTransientUnit", "ssa(sv)a(sa(sv))", unit, "fail", "2",
+                     "PIDs", "au", "1", std::to_string(pid), "Slice", "s", "machine.slice", "0"});
+    if (r.exit_code != 0)
+      throw Error(ExitCode::refused,
+                  fmt::format("cannot start the scope {} for process {}: {}; QEMU would be confined with the host "
+                              "processes",
+                              unit, pid, trim(r.output)));
+    log(fmt::format("process {} (and what it starts) runs in {} (machine.slice), outside the host confinement", pid,
+                    unit));
+    return;
+  }
+  std::string parent = mech == "cgroup-v2" ? "/sys/fs/cgroup" : "/sys/fs/cgroup/cpuset";
+  std::string ours = parent + "/vfioctl.guest." + domain;
+  st["cgroup"] = {{"mechanism", mech}, {"path", ours}, {"parent", parent}};
+  io.save(path, st.dump(2) + "\n");  // write-ahead: release removes it
+  try {
+    if (!io.exists(ours)) io.mkdir(ours);
+    if (mech == "cgroup-v1") {
+      io.write(ours + "/cpuset.mems", std::string(trim(io.read(parent + "/cpuset.mems").value_or("0"))));
+      io.write(ours + "/cpuset.cpus", std::string(trim(io.read(parent + "/cpuset.cpus").value_or(""))));
+    }
+    io.write(ours + "/cgroup.procs", std::to_string(pid));
+  } catch (const IoError& e) {
+    throw Error(ExitCode::refused, fmt::format("cannot put process {} in {}: {}", pid, ours, e.what()));
+  }
+  log(fmt::format("process {} (and what it starts) runs in {}, outside the host confinement", pid, ours));
+}
+
+void Tuner::Impl::remove_guest_cgroup(json& st) {
+  json cg = st.value("cgroup", json());
+  if (!cg.is_object()) return;
+  std::string mech = cg.value("mechanism", "");
+  // A scope ends by itself once its processes have.
+  if (mech == "systemd") return;
+  std::string ours = cg.value("path", ""), parent = cg.value("parent", "");
+  // Only what place() makes: a vfioctl.guest.* directory in a cpuset hierarchy.
+  if (parent != "/sys/fs/cgroup" && parent != "/sys/fs/cgroup/cpuset") return;
+  if (ours.rfind(parent + "/vfioctl.guest.", 0) != 0 || ours.find('/', parent.size() + 1) != std::string::npos) return;
+  if (!io.exists(ours)) return;
+  int moved = 0, passes = 0;
+  std::string why;
+  if (drain(ours, parent, opt.budgets.empty_cgroup, &why, &moved, &passes))
+    log(fmt::format("release: removed {}{}", ours,
+                    moved ? fmt::format(" ({} processes still in it moved to {})", moved, parent) : ""));
+  else
+    log(fmt::format("release: cannot remove {} ({}); remove it with rmdir once it is empty", ours, why));
 }
 
 bool Tuner::Impl::restore_isolate(json& iso) {

@@ -33,6 +33,7 @@ struct ProcInfo {
   std::string start;
   long long ppid = -1;
   std::string comm;
+  std::string state;  // "R", "S", ... "Z" for a process that has exited but is not reaped yet
 };
 std::optional<ProcInfo> proc_info(HostIo& io, const std::string& pid);
 
@@ -67,6 +68,9 @@ struct Tuner::Impl {
   std::vector<int> held(const std::string& action);
   void reconcile();
   bool running(const std::string& dom);
+  // The process a guest without libvirt follows, when alive (not a zombie)
+  // and still the one recorded (its start time).
+  bool follows_live(const json& st);
 
   // ---- hugepages (tuner_pages.cpp) ----
   struct Pool {
@@ -90,6 +94,14 @@ struct Tuner::Impl {
   // has every CPU and stays recorded as "leftover" for recover).
   bool empty_cgroup(json& iso);
   bool restore_isolate(json& iso);
+  // Moves every process of `cgroup` to `parent` and removes it, retrying
+  // while they fork for up to `budget` seconds. False (with the reason in
+  // *why) when it stays.
+  bool drain(const std::string& cgroup, const std::string& parent, double budget, std::string* why, int* moved,
+             int* passes);
+  // A guest's own cgroup (place()), as its record holds it.
+  void place_cgroup(json& st, pid_t pid);
+  void remove_guest_cgroup(json& st);
   void apply_governor(const std::vector<int>& guest);
   void apply_irq(const std::vector<int>& guest);
 

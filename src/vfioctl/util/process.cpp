@@ -7,6 +7,9 @@
 #include <fcntl.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <iostream>
+#include <system_error>
 #include <cstdlib>
 
 #include "vfioctl/util/strings.h"
@@ -63,6 +66,38 @@ bool program_exists(const std::string& name) {
     if (::access(candidate.c_str(), X_OK) == 0) return true;
   }
   return false;
+}
+
+pid_t spawn_detached(const std::function<int()>& body, const std::string& log) {
+  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), log);
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    int err = errno;
+    ::close(fd);
+    throw std::system_error(err, std::generic_category(), "fork");
+  }
+  if (pid > 0) {
+    ::close(fd);
+    return pid;
+  }
+  ::setsid();
+  int null = ::open("/dev/null", O_RDONLY);
+  if (null >= 0) ::dup2(null, 0);
+  ::dup2(fd, 1);
+  ::dup2(fd, 2);
+  int rc = 1;
+  try {
+    rc = body();
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+  }
+  std::cout.flush();
+  std::cerr.flush();
+  ::_exit(rc);
 }
 
 }  // namespace vfioctl

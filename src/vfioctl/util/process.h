@@ -1,6 +1,9 @@
 // Running external programs (tar, qemu-img, ...) without a shell.
 #pragma once
 
+#include <sys/types.h>
+
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,5 +19,13 @@ ProcessResult run_process(const std::vector<std::string>& argv);
 
 // Whether a program is found in PATH.
 bool program_exists(const std::string& name);
+
+// Runs `body` in a child process of its own session, detached from the
+// caller's terminal, with stdin from /dev/null and stdout and stderr
+// appended to `log` (created 0600 when missing); the child exits with what
+// `body` returns. Returns the child's pid (throws std::system_error when it
+// cannot fork or open the log). Output buffered in this process is flushed
+// first, so that the child does not write it twice.
+pid_t spawn_detached(const std::function<int()>& body, const std::string& log);
 
 }  // namespace vfioctl

@@ -44,10 +44,6 @@ pages=4096
   die "no hugetlbfs at $hugetlbfs; mount one: mkdir -p $hugetlbfs && mount -t hugetlbfs -o pagesize=2M hugetlbfs $hugetlbfs"
 [ "$(stat -f -c %S "$hugetlbfs")" = 2097152 ] ||
   die "the hugetlbfs at $hugetlbfs has pages of $(stat -f -c %S "$hugetlbfs") bytes, not 2 MiB: mount one with -o pagesize=2M"
-free=$(cat "$hugepool/free_hugepages" 2>/dev/null || echo 0)
-if [ "$free" -lt "$pages" ]; then
-  die "$free free hugepages of 2 MiB, $pages needed: echo $(( $(cat "$hugepool/nr_hugepages") + pages - free )) > $hugepool/nr_hugepages"
-fi
 
 # --- Passed devices: each function must already be bound to vfio-pci ---
 # (libvirt's managed='yes' would detach them; this script leaves the host's bindings alone)
@@ -185,8 +181,17 @@ args=(
   -device isa-serial,chardev=charserial0,id=serial0
 )
 
+# --- Tuning: what the libvirt hook does for a libvirt guest, through the same code and state
+# (vfioctl tune; 'vfioctl hook status' shows it). This script, and the QEMU it starts, are put
+# in a cgroup of the guest's own first, outside the host processes' confinement ---
+"$vfioctl" tune start desktop_nvidia_debian12_x64_q35_uefi_2c4t --actions hugepages,isolate,governor,irq --cpus 1-2,5-6 --memory 8388608K --hugepages 2048K --pid $$ --apply
+untune() { "$vfioctl" tune stop desktop_nvidia_debian12_x64_q35_uefi_2c4t --force --apply >&2 || true; }
+trap untune EXIT  # until QEMU runs: a failed start gives it all back
+
 # Returns once QEMU runs (paused) in the background, its QMP socket listening.
 "$qemu" "${args[@]}" "${drop[@]}"
+"$vfioctl" tune stop desktop_nvidia_debian12_x64_q35_uefi_2c4t --after "$(cat "$pidfile")" --log "$run_dir/tune.log" --apply
+trap - EXIT
 
 # --- Pinning: vCPU i to the i-th CPU, the iothread and every other thread to theirs; then run ---
 if ! "$vfioctl" pin --qmp /run/vfioctl/qemu/desktop_nvidia_debian12_x64_q35_uefi_2c4t/qmp.sock --vcpus 1,5,2,6 --emulator 3,7 --iothread 3,7 --resume; then
