@@ -201,6 +201,22 @@ void print_plan_json(const GuestPlan& plan, const std::string& xml) {
   w.field("vf", plan.net.vf ? std::optional<std::string>(plan.net.vf->str()) : std::nullopt);
   w.end_object();
   w.field("audio", audio_backend_name(plan.audio));
+  w.field("iothreads", plan.iothreads);
+  w.key("hide");
+  w.begin_object();
+  w.field("kvm", plan.hide.kvm_hidden);
+  w.field("vendor_id", plan.hide.vendor_id.empty() ? std::optional<std::string>() : plan.hide.vendor_id);
+  w.field("cpuid_bit", !plan.hide.cpuid_bit_off);
+  w.end_object();
+  w.key("mmio64");
+  w.begin_object();
+  w.field("bar_bytes", static_cast<long long>(plan.mmio.bar_bytes));
+  w.field("window_mib", plan.mmio.window_bytes
+                            ? std::optional<long long>(static_cast<long long>(plan.mmio.window_mib()))
+                            : std::nullopt);
+  w.field("phys_bits", plan.mmio.window_bytes ? std::optional<int>(plan.mmio.phys_bits) : std::nullopt);
+  w.end_object();
+  w.field("tune", tune_actions(plan));
   w.field("next_steps", plan.next_steps);
   w.field("warnings", plan.warnings);
   w.field("xml", xml);
@@ -540,6 +556,11 @@ void add_new(CLI::App& app, GlobalOptions& g) {
                       fs::perm_options::add, ec);
       std::cerr << fmt::format("Wrote {} ({}); start the guest with: sudo {}\n", o->qemu_script, plan.name,
                                fs::path(o->qemu_script).has_parent_path() ? o->qemu_script : "./" + o->qemu_script);
+      if (auto actions = tune_actions(plan); !actions.empty())
+        std::cerr << fmt::format(
+            "The script tunes the host while the guest runs ({}) with 'vfioctl tune', as the libvirt hook does, and "
+            "gives it back when QEMU ends ('vfioctl hook status' shows it).\n",
+            join(actions, ", "));
     }
     if (o->output.empty()) {
       if (g.json) {

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -56,9 +57,10 @@ std::vector<std::string> start_lines(const DomainTune& d, pid_t pid) {
                             size, d.node ? fmt::format(" on node {}", *d.node) : ""));
   }
   if (d.wants("isolate"))
-    r.push_back(fmt::format("isolate: host processes kept off CPUs {}; process {} (and the QEMU it starts) in a "
-                            "cgroup of the guest's own",
-                            cpus, pid));
+    r.push_back(
+        fmt::format("isolate: host processes kept off CPUs {}; process {} (and the QEMU it starts) in a "
+                    "cgroup of the guest's own",
+                    cpus, pid));
   if (d.wants("governor")) r.push_back(fmt::format("governor: performance on CPUs {}", cpus));
   if (d.wants("irq")) r.push_back(fmt::format("irq: IRQ affinity off CPUs {}", cpus));
   return r;
@@ -69,6 +71,13 @@ void run_start(const GlobalOptions& g, StartOptions o) {
   DomainTune d = tune_request(o.request);
   d.process = o.pid > 0 ? o.pid : ::getppid();
   Root root = open_root(g);
+  if (auto text = root.read("/sys/devices/system/cpu/online")) {
+    if (auto online = parse_cpulist(trim(*text))) {
+      for (int c : d.vcpu_cpus)
+        if (std::find(online->begin(), online->end(), c) == online->end())
+          throw input_error(fmt::format("--cpus: CPU {} is not online here (online: {})", c, trim(*text)));
+    }
+  }
   auto io = live_io(root.dir().string());
   std::ostringstream quiet;
   Tuner probe(*io, quiet);
@@ -200,8 +209,8 @@ void run_stop(const GlobalOptions& g, const StopOptions& o) {
       w.finish();
       return;
     }
-    std::cout << fmt::format("{}: given back when process {} ends (watched by process {}; log {}).\n", o.name,
-                             o.after, watcher, log);
+    std::cout << fmt::format("{}: given back when process {} ends (watched by process {}; log {}).\n", o.name, o.after,
+                             watcher, log);
     return;
   }
   Tuner t(*io, std::cerr, opt);
@@ -240,8 +249,9 @@ void add_tune(CLI::App& app, GlobalOptions& g) {
       "  sudo vfioctl hook recover --apply      # after a crash: give back what ended guests held\n");
 
   auto so = std::make_shared<StartOptions>();
-  CLI::App* start = cmd->add_subcommand("start", "reserve hugepages, keep host processes off the guest's CPUs, "
-                                                 "performance governor, IRQs moved (dry run without --apply)");
+  CLI::App* start = cmd->add_subcommand("start",
+                                        "reserve hugepages, keep host processes off the guest's CPUs, "
+                                        "performance governor, IRQs moved (dry run without --apply)");
   start->add_option("name", so->request.name, "the guest's name (names its state file)")->required();
   start->add_option("--actions", so->request.actions, "hugepages,isolate,governor,irq (any of them)")
       ->default_str("hugepages,isolate,governor,irq");
@@ -250,8 +260,7 @@ void add_tune(CLI::App& app, GlobalOptions& g) {
   start->add_option("--memory", so->request.memory, "the guest's memory (16G), for hugepages");
   start->add_option("--hugepages", so->request.hugepages, "its page size: 2M, 1G or default");
   start->add_option("--node", so->node, "the NUMA node the memory is bound to");
-  start->add_option("--pid", so->pid,
-                    "the process that goes on to start QEMU (default: the shell that runs vfioctl)");
+  start->add_option("--pid", so->pid, "the process that goes on to start QEMU (default: the shell that runs vfioctl)");
   start->add_flag("--apply", so->apply, "do it (without: say what would be done)");
   start->callback([&g, so] { run_start(g, *so); });
 

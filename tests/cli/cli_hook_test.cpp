@@ -210,5 +210,81 @@ TEST(CliHook, HelpTeachesTheActionsAndTheSubcommands) {
   EXPECT_EQ(none.rc, 2) << "a subcommand is required";
 }
 
+// `vfioctl tune`: the same tuning for a plain-QEMU guest, following a
+// process (here the tree's sshd, pid 4242) instead of libvirt's pid file.
+TEST(CliTune, StartIsADryRunThenTunesAndStopGivesItAllBack) {
+  TempTree t;
+  host_tree(t);
+  const std::vector<std::string> start = {"--root",   t.str(), "tune",        "start", "g",     "--cpus", "3",
+                                          "--memory", "64M",   "--hugepages", "2M",    "--pid", "4242"};
+  Result dry = vfioctl(start);
+  ASSERT_EQ(dry.rc, 0) << dry.err;
+  EXPECT_NE(dry.out.find("would tune g:"), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("Dry run: nothing was changed."), std::string::npos) << dry.out;
+  EXPECT_FALSE(fs::exists(t.dir() / "run/vfioctl")) << "a dry run writes nothing";
+
+  auto apply = start;
+  apply.push_back("--apply");
+  Result r = vfioctl(apply);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("g: tuned (hugepages, isolate, governor, irq)."), std::string::npos) << r.out;
+  EXPECT_EQ(read(t, "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"), "32");
+  EXPECT_EQ(read(t, "/sys/fs/cgroup/cpuset/vfioctl.guest.g/cgroup.procs"), "4242") << "placed before the sweep";
+  EXPECT_EQ(read(t, "/sys/fs/cgroup/cpuset/vfioctl.guest.g/cpuset.cpus"), "0-3");
+  EXPECT_EQ(read(t, "/sys/fs/cgroup/cpuset/vfioctl.host/cpuset.cpus"), "0-2");
+  EXPECT_EQ(read(t, "/sys/devices/system/cpu/cpu3/cpufreq/scaling_governor"), "performance");
+  EXPECT_NE(r.err.find("vfioctl tune: g: "), std::string::npos) << r.err;
+
+  Result st = vfioctl({"--root", t.str(), "hook", "status", "--json"});
+  ASSERT_EQ(st.rc, 0) << st.err;
+  auto j = st.json();
+  ASSERT_EQ(j["guests"].size(), 1u);
+  EXPECT_EQ(j["guests"][0]["via"], "script");
+  EXPECT_EQ(j["guests"][0]["pid"], 4242);
+  EXPECT_TRUE(j["guests"][0]["running"].get<bool>()) << "the followed process lives (same start time)";
+  EXPECT_NE(vfioctl({"--root", t.str(), "hook", "status"}).out.find("g (started, plain QEMU, process 4242, running)"),
+            std::string::npos);
+
+  // Twice: refused while the process runs; stop too, unless --force.
+  Result twice = vfioctl(apply);
+  EXPECT_EQ(twice.rc, 3) << twice.err;
+  EXPECT_NE(twice.err.find("'g' is tuned already and its process 4242 runs"), std::string::npos) << twice.err;
+  Result stop = vfioctl({"--root", t.str(), "tune", "stop", "g", "--apply"});
+  EXPECT_EQ(stop.rc, 3) << stop.err;
+  EXPECT_NE(stop.err.find("--after QEMU_PID"), std::string::npos) << stop.err;
+  EXPECT_EQ(read(t, "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"), "32") << "nothing given back";
+
+  stop = vfioctl({"--root", t.str(), "--json", "tune", "stop", "g", "--force", "--apply"});
+  ASSERT_EQ(stop.rc, 0) << stop.err;
+  EXPECT_TRUE(stop.json()["applied"].get<bool>());
+  EXPECT_EQ(read(t, "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"), "8");
+  EXPECT_EQ(read(t, "/sys/devices/system/cpu/cpu3/cpufreq/scaling_governor"), "schedutil");
+  EXPECT_FALSE(fs::exists(t.dir() / "sys/fs/cgroup/cpuset/vfioctl.guest.g"));
+  EXPECT_FALSE(fs::exists(t.dir() / "sys/fs/cgroup/cpuset/vfioctl.host"));
+  EXPECT_EQ(read(t, "/sys/fs/cgroup/cpuset/cgroup.procs"), "4242") << "the process is back in the root cpuset";
+  EXPECT_FALSE(fs::exists(t.dir() / "run/vfioctl/guests/g.json"));
+}
+
+TEST(CliTune, BadInputExits2AndChangesNothing) {
+  TempTree t;
+  host_tree(t);
+  auto bad = [&](std::vector<std::string> args, const std::string& part) {
+    args.insert(args.begin(), {"--root", t.str(), "tune"});
+    Result r = vfioctl(args);
+    EXPECT_EQ(r.rc, 2) << r.err;
+    EXPECT_NE(r.err.find(part), std::string::npos) << r.err;
+  };
+  bad({"start", "g", "--cpus", "3-x", "--apply"}, "--cpus '3-x': not a CPU list");
+  bad({"start", "g", "--cpus", "3", "--actions", "hugepages", "--apply"}, "needs --memory and --hugepages");
+  bad({"start", "g", "--cpus", "2-9", "--actions", "isolate", "--apply"},
+      "--cpus: CPU 4 is not online here (online: 0-3)");
+  bad({"start", "g", "--cpus", "3", "--actions", "isolate,nap", "--apply"}, "'nap' is not one of");
+  bad({"start", "g", "--cpus", "3", "--actions", "isolate", "--pid", "777", "--apply"}, "no process 777");
+  bad({"start", "a/b", "--cpus", "3", "--actions", "isolate", "--apply"}, "holds a '/'");
+  bad({"stop", "nosuch", "--apply"}, "no tuning state for 'nosuch'");
+  EXPECT_FALSE(fs::exists(t.dir() / "run/vfioctl/guests")) << "nothing written";
+  EXPECT_EQ(read(t, "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"), "8\n");
+}
+
 }  // namespace
 }  // namespace vfioctl::test

@@ -129,13 +129,17 @@ TEST(CliNewGolden, WindowsGamingOnTheHybridHostPinsPCoresAndPassesTheGpuOnOneSlo
                   "  - vfioctl hook /etc/libvirt/hooks/qemu.d/vfioctl: tunes the host while the guest runs "
                   "(hugepages, isolate, governor, irq): 'vfioctl hook install --apply', then restart libvirtd"))
       << r.err;
-  // A plain QEMU script has no libvirt hook to ask for.
+  // A plain QEMU script has no libvirt hook to ask for: it tunes the host itself.
   Result script =
       vfioctl({"--root", golden_root("intel-hybrid-13700k"), "new",
                std::string(VFIOCTL_SOURCE_DIR) + "/examples/windows-gaming.toml", "--qemu-script",
                (fs::temp_directory_path() / ("vfioctl-hookless-" + std::to_string(::getpid()) + ".sh")).string()});
   ASSERT_EQ(script.rc, 0) << script.err;
-  EXPECT_FALSE(has(script.err, "vfioctl hook")) << script.err;
+  EXPECT_FALSE(has(script.err, "hook install")) << script.err;
+  EXPECT_TRUE(has(script.err,
+                  "The script tunes the host while the guest runs (hugepages, isolate, governor, irq) with 'vfioctl "
+                  "tune', as the libvirt hook does"))
+      << script.err;
   fs::remove(fs::temp_directory_path() / ("vfioctl-hookless-" + std::to_string(::getpid()) + ".sh"));
 }
 
@@ -384,6 +388,38 @@ TEST_F(SpecFile, IothreadPerVirtioControllerPassesLibvirtAndLint) {
   Result d = shell("virsh -q -c test:///default define --validate " + quote(out));
   EXPECT_EQ(d.rc, 0) << d.out;
   expect_lint_clean(host("intel-desktop-z370"), xml);
+}
+
+// --json carries what the XML and the script get: iothreads, [hide], the
+// 64-bit MMIO window and the tuning actions.
+TEST_F(SpecFile, JsonReportsIothreadsHideTheMmioWindowAndTune) {
+  std::string spec = write(
+      "preset = \"windows-gaming\"\nos = \"win10\"\nmemory = \"8G\"\ncpus = \"2c4t\"\npassthrough = [\"gpu\"]\n"
+      "[network]\nmode = \"none\"\n[[disk]]\nsource = \"/srv/a.img\"\nbus = \"virtio-blk\"\n");
+  Result r = vfioctl({"--root", host("rtx3090ti-rebar"), "--json", "new", spec});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["iothreads"], 1);
+  EXPECT_TRUE(j["hide"]["kvm"].get<bool>()) << "Windows with an NVIDIA GPU hides KVM by default";
+  EXPECT_EQ(j["hide"]["vendor_id"], "vfioctlguest");
+  EXPECT_TRUE(j["hide"]["cpuid_bit"].get<bool>());
+  ASSERT_TRUE(j["mmio64"]["window_mib"].is_number()) << j["mmio64"].dump();
+  std::string xml = j["xml"].get<std::string>();
+  EXPECT_TRUE(has(xml, "opt/ovmf/X-PciMmio64Mb,string=" + std::to_string(j["mmio64"]["window_mib"].get<long long>())))
+      << "the window reported is the one written";
+  EXPECT_GE(j["mmio64"]["bar_bytes"].get<long long>(), 32LL << 30);
+  EXPECT_TRUE(j["mmio64"]["phys_bits"].is_number());
+  EXPECT_EQ(j["tune"], nlohmann::json::parse(R"(["hugepages", "isolate", "governor", "irq"])"));
+
+  spec = write(
+      "preset = \"linux-server\"\nmemory = \"2G\"\nhugepages = \"off\"\n[tune]\nactions = []\n[network]\nmode = "
+      "\"none\"\n");
+  r = vfioctl({"--root", host("intel-desktop-z370"), "--json", "new", spec});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j["mmio64"]["window_mib"].is_null());
+  EXPECT_FALSE(j["hide"]["kvm"].get<bool>());
+  EXPECT_TRUE(j["tune"].empty());
 }
 
 // Windows with evdev: the next steps name the virtio-input driver.

@@ -41,3 +41,10 @@ add_dependencies(libvirt_hook_test vfioctl)
 vfioctl_e2e_test(install_test)
 target_compile_definitions(install_test PRIVATE VFIOCTL_BIN="$<TARGET_FILE:vfioctl>")
 add_dependencies(install_test vfioctl)
+
+# `vfioctl tune` end to end: the plain-QEMU script tunes the host like the
+# hook, its watcher gives it back when QEMU ends, `hook recover` after a kill.
+vfioctl_e2e_test(qemu_tune_test)
+target_link_libraries(qemu_tune_test PRIVATE nlohmann_json::nlohmann_json)
+target_compile_definitions(qemu_tune_test PRIVATE VFIOCTL_BIN="$<TARGET_FILE:vfioctl>")
+add_dependencies(qemu_tune_test vfioctl)

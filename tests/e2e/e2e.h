@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -257,6 +259,41 @@ inline std::map<std::string, std::string> guest_report(const std::string& serial
     }
   }
   return kv;
+}
+
+// ---- cgroups and affinity (the tuner's work, seen from outside) ----
+
+inline std::set<int> cpus(const std::string& list) {
+  std::set<int> out;
+  std::istringstream in(list);
+  for (std::string part; std::getline(in, part, ',');) {
+    part = trim(part);
+    if (part.empty()) continue;
+    auto dash = part.find('-');
+    int lo = std::stoi(part.substr(0, dash));
+    int hi = dash == std::string::npos ? lo : std::stoi(part.substr(dash + 1));
+    for (int c = lo; c <= hi; ++c) out.insert(c);
+  }
+  return out;
+}
+
+inline std::set<int> allowed(const std::string& pid) {
+  std::istringstream in(slurp("/proc/" + pid + "/status"));
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("Cpus_allowed_list:", 0) == 0) return cpus(line.substr(18));
+  return {};
+}
+
+inline std::vector<std::string> procs(const fs::path& cgroup) {
+  std::vector<std::string> out;
+  std::istringstream in(slurp(cgroup / "cgroup.procs"));
+  for (std::string p; in >> p;) out.push_back(p);
+  return out;
+}
+
+inline bool in_cgroup(const fs::path& cgroup, pid_t pid) {
+  auto ps = procs(cgroup);
+  return std::find(ps.begin(), ps.end(), std::to_string(pid)) != ps.end();
 }
 
 // The last `lines` lines of a text.

@@ -231,12 +231,14 @@ TEST(QemuScript, LinuxDesktopOnZ370KeepsVcpuOrderAndUses2MiBPages) {
   EXPECT_TRUE(has_line(s, "[ \"$(stat -f -c %S \"$hugetlbfs\")\" = 2097152 ] ||"));
   // Tuned like a libvirt guest: before QEMU starts, then released when it ends.
   EXPECT_TRUE(has_line(s,
-                       "\"$vfioctl\" tune start desktop_nvidia_debian12_x64_q35_uefi_2c4t --actions hugepages,isolate,governor,irq --cpus 1-2,5-6 "
+                       "\"$vfioctl\" tune start desktop_nvidia_debian12_x64_q35_uefi_2c4t --actions "
+                       "hugepages,isolate,governor,irq --cpus 1-2,5-6 "
                        "--memory 8388608K --hugepages 2048K --pid $$ --apply"))
       << s;
   EXPECT_TRUE(has_line(s, "trap untune EXIT  # until QEMU runs: a failed start gives it all back"));
-  EXPECT_TRUE(has_line(
-      s, "\"$vfioctl\" tune stop desktop_nvidia_debian12_x64_q35_uefi_2c4t --after \"$(cat \"$pidfile\")\" --log \"$run_dir/tune.log\" --apply"));
+  EXPECT_TRUE(has_line(s,
+                       "\"$vfioctl\" tune stop desktop_nvidia_debian12_x64_q35_uefi_2c4t --after \"$(cat "
+                       "\"$pidfile\")\" --log \"$run_dir/tune.log\" --apply"));
   EXPECT_LT(s.find("tune start"), s.find("\"$qemu\" \"${args[@]}\""));
   EXPECT_LT(s.find("\"$qemu\" \"${args[@]}\""), s.find("tune stop desktop_nvidia_debian12_x64_q35_uefi_2c4t --after"));
   EXPECT_LT(s.find("tune stop desktop_nvidia_debian12_x64_q35_uefi_2c4t --after"), s.find("trap - EXIT"));

@@ -180,8 +180,7 @@ DomainTune tune_request(const TuneRequest& r) {
     if (asked.count(a)) t.actions.push_back(a);
   if (!r.cpus.empty()) {
     auto c = parse_cpulist(r.cpus);
-    if (!c || c->empty())
-      throw input_error(fmt::format("--cpus '{}': not a CPU list (like 2-5 or 2,3,8,9)", r.cpus));
+    if (!c || c->empty()) throw input_error(fmt::format("--cpus '{}': not a CPU list (like 2-5 or 2,3,8,9)", r.cpus));
     t.vcpu_cpus = *c;
   }
   if (!r.memory.empty()) {

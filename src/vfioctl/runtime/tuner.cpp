@@ -105,7 +105,8 @@ bool Tuner::Impl::stale(const json& j) const {
 
 // --- logging -----------------------------------------------------------
 void Tuner::Impl::log(const std::string& message) {
-  std::string line = std::string(opt.libvirt_log ? "vfioctl hook: " : "vfioctl tune: ") + (domain.empty() ? "" : domain + ": ") + message;
+  std::string line = std::string(opt.libvirt_log ? "vfioctl hook: " : "vfioctl tune: ") +
+                     (domain.empty() ? "" : domain + ": ") + message;
   out << line << "\n";
   out.flush();
   if (opt.libvirt_log && !domain.empty() && io.exists("/var/log/libvirt/qemu"))

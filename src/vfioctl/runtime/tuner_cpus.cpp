@@ -5,8 +5,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 #include <set>
 
@@ -301,8 +301,10 @@ void Tuner::Impl::remove_guest_cgroup(json& st) {
   int moved = 0, passes = 0;
   std::string why;
   if (drain(ours, parent, opt.budgets.empty_cgroup, &why, &moved, &passes))
-    log(fmt::format("release: removed {}{}", ours,
-                    moved ? fmt::format(" ({} processes still in it moved to {})", moved, parent) : ""));
+    log(fmt::format(
+        "release: removed {}{}", ours,
+        moved ? fmt::format(" ({} {} still in it moved to {})", moved, moved == 1 ? "process" : "processes", parent)
+              : ""));
   else
     log(fmt::format("release: cannot remove {} ({}); remove it with rmdir once it is empty", ours, why));
 }

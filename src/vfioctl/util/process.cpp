@@ -8,9 +8,9 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <system_error>
-#include <cstdlib>
 
 #include "vfioctl/util/strings.h"
 
