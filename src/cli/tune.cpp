@@ -101,7 +101,9 @@ void run_start(const GlobalOptions& g, StartOptions o) {
     }
     std::cout << "would tune " << d.name << ":\n";
     for (const auto& l : lines) std::cout << "  " << l << "\n";
-    std::cout << "\nDry run: nothing was changed. Add --apply to do it.\n";
+    std::cout << "\nOnce QEMU runs, 'vfioctl tune stop " << d.name
+              << " --after QEMU_PID --apply' gives it all back when QEMU ends.\n"
+                 "Dry run: nothing was changed. Add --apply to do it.\n";
     return;
   }
   require_root_user(root, "tune start --apply");
@@ -135,9 +137,7 @@ void run_start(const GlobalOptions& g, StartOptions o) {
     w.finish();
     return;
   }
-  std::cout << d.name << ": tuned (" << join(d.actions, ", ") << ").\n"
-            << "Once QEMU runs: vfioctl tune stop " << d.name
-            << " --after QEMU_PID --apply (gives it all back when QEMU ends).\n";
+  std::cout << d.name << ": tuned (" << join(d.actions, ", ") << ").\n";
 }
 
 void run_stop(const GlobalOptions& g, const StopOptions& o) {
@@ -154,6 +154,9 @@ void run_stop(const GlobalOptions& g, const StopOptions& o) {
                                   known.empty() ? "none" : join(known, ", ")));
   }
   if (o.after > 0) {
+    if (!root.is_live())
+      throw input_error(
+          fmt::format("--after {}: a watcher waits for a process of this host; not with --root", o.after));
     if (!root.exists("/proc/" + std::to_string(o.after) + "/stat"))
       throw input_error(fmt::format("--after {}: no such process (is QEMU running?)", o.after));
   } else if (s->running && !o.force) {

@@ -455,6 +455,10 @@ TEST(QemuScript, SerialOnTheTerminalKeepsQemuInTheForeground) {
   EXPECT_FALSE(has(s, "-daemonize"));
   EXPECT_TRUE(has_line(s, "exec \"$qemu\" \"${args[@]}\" \"${drop[@]}\""));
   EXPECT_TRUE(has_line(s, "    kill $$"));
+  // Tuned before the exec; the watcher follows $$, which the exec makes QEMU.
+  EXPECT_LT(s.find("\"$vfioctl\" tune start files "), s.find("exec \"$qemu\""));
+  EXPECT_TRUE(has_line(s, "  \"$vfioctl\" tune stop files --after $$ --log \"$run_dir/tune.log\" --apply >&2 ||")) << s;
+  EXPECT_TRUE(has_line(s, "    \"$vfioctl\" tune stop files --force --apply >&2 || true"));
   EXPECT_EQ(bash_syntax_errors(s), "");
 }
 

@@ -300,7 +300,11 @@ void launch_and_pin(Script& s, const ScriptContext& c) {
     s.line("# (in the background: QEMU takes this terminal; `exec` keeps its PID this script's, $$)");
     s.line("(");
     s.line("  for _ in $(seq 300); do [ -S \"$qmp\" ] && break; sleep 0.1; done");
-    if (!tune.empty()) watch("$$", "  ");
+    // ($$ is QEMU once it has exec'd; when it never started, untune at once.)
+    if (!tune.empty()) {
+      s.line("  \"$vfioctl\" tune stop " + name + " --after $$ --log \"$run_dir/tune.log\" --apply >&2 ||");
+      s.line("    \"$vfioctl\" tune stop " + name + " --force --apply >&2 || true");
+    }
     s.line("  if ! " + pin_cmd + " >&2; then");
     s.line("    echo " + q(plan.name + ": pinning failed; stopping QEMU") + " >&2");
     s.line("    kill $$");
