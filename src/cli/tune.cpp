@@ -66,6 +66,18 @@ std::vector<std::string> start_lines(const DomainTune& d, pid_t pid) {
   return r;
 }
 
+void print_start_json(const DomainTune& d, bool applied) {
+  JsonWriter w(std::cout);
+  w.begin_object();
+  w.field("applied", applied);
+  w.field("domain", d.name);
+  w.field("actions", d.actions);
+  w.field("cpus", format_cpulist(d.vcpu_cpus));
+  w.field("pid", static_cast<long long>(d.process));
+  w.end_object();
+  w.finish();
+}
+
 void run_start(const GlobalOptions& g, StartOptions o) {
   if (o.node >= 0) o.request.node = o.node;
   DomainTune d = tune_request(o.request);
@@ -87,18 +99,7 @@ void run_start(const GlobalOptions& g, StartOptions o) {
                             s->pid ? fmt::format("process {}", s->pid) : std::string("QEMU"), d.name));
   auto lines = start_lines(d, d.process);
   if (!o.apply) {
-    if (g.json) {
-      JsonWriter w(std::cout);
-      w.begin_object();
-      w.field("applied", false);
-      w.field("domain", d.name);
-      w.field("actions", d.actions);
-      w.field("cpus", format_cpulist(d.vcpu_cpus));
-      w.field("pid", static_cast<long long>(d.process));
-      w.end_object();
-      w.finish();
-      return;
-    }
+    if (g.json) return print_start_json(d, false);
     std::cout << "would tune " << d.name << ":\n";
     for (const auto& l : lines) std::cout << "  " << l << "\n";
     std::cout << "\nOnce QEMU runs, 'vfioctl tune stop " << d.name
@@ -111,32 +112,8 @@ void run_start(const GlobalOptions& g, StartOptions o) {
   opt.self = ::getpid();
   opt.libvirt_log = false;
   Tuner t(*io, std::cerr, opt);
-  try {
-    t.prepare(d);
-    if (d.wants("isolate")) t.place(d.name, d.process);
-    t.started(d);
-  } catch (...) {
-    // Nothing half-done stays: what was reserved or moved goes back.
-    try {
-      t.release(d.name);
-    } catch (const std::exception& e) {
-      std::cerr << "vfioctl: tune: " << d.name << ": giving back failed too: " << e.what()
-                << "; 'vfioctl hook recover --apply' tries again\n";
-    }
-    throw;
-  }
-  if (g.json) {
-    JsonWriter w(std::cout);
-    w.begin_object();
-    w.field("applied", true);
-    w.field("domain", d.name);
-    w.field("actions", d.actions);
-    w.field("cpus", format_cpulist(d.vcpu_cpus));
-    w.field("pid", static_cast<long long>(d.process));
-    w.end_object();
-    w.finish();
-    return;
-  }
+  t.start(d);
+  if (g.json) return print_start_json(d, true);
   std::cout << d.name << ": tuned (" << join(d.actions, ", ") << ").\n";
 }
 

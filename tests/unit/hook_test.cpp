@@ -544,9 +544,7 @@ TEST(Tune, AScriptGuestIsTunedAndGivenBackWhenQemuEnds) {
   Kernel before = io.k;
   std::ostringstream log;
   Tuner t(io, log, tune_options());
-  t.prepare(d);
-  t.place("g", 500);
-  t.started(d);
+  t.start(d);
 
   EXPECT_EQ(io.k.nr, 32) << "64 MiB of 2 MiB pages: the 8-page pool grew by its shortfall of 24";
   const std::string guest_cg = "vfioctl.guest.g";
@@ -594,9 +592,7 @@ TEST(Tune, AGuestWhoseQemuDiedIsReleasedByRecover) {
   Kernel before = io.k;
   std::ostringstream log;
   Tuner t(io, log, tune_options());
-  t.prepare(d);
-  t.place("g", 500);
-  t.started(d);
+  t.start(d);
   fork_qemu(io, 500, 501);
   t.follow("g", 501);
   exits(io, 500);
@@ -616,8 +612,7 @@ TEST(Tune, APidReusedByAnotherProgramIsNotTheGuest) {
   DomainTune d = script_guest(io, "g", 500);
   std::ostringstream log;
   Tuner t(io, log, tune_options());
-  t.prepare(d);
-  t.started(d);
+  t.start(d);
   fork_qemu(io, 500, 501);
   t.follow("g", 501);
   exits(io, 501);
@@ -631,14 +626,12 @@ TEST(Tune, AWatcherOfAnEarlierRunLeavesANewRunAlone) {
   DomainTune d = script_guest(io, "g", 500);
   std::ostringstream log;
   Tuner t(io, log, tune_options());
-  t.prepare(d);
-  t.started(d);
+  t.start(d);
   fork_qemu(io, 500, 501);
   t.follow("g", 501);
   // Stopped by hand and started again before the first watcher woke up.
   t.release("g");
-  t.prepare(d);
-  t.started(d);
+  t.start(d);
   fork_qemu(io, 500, 502);
   t.follow("g", 502);
   exits(io, 501);
@@ -653,9 +646,7 @@ TEST(Tune, AFailedStartGivesBackAndTakesTheScriptOutOfItsCgroup) {
   Kernel before = io.k;
   std::ostringstream log;
   Tuner t(io, log, tune_options());
-  t.prepare(d);
-  t.place("g", 500);
-  t.started(d);
+  t.start(d);
   // The script's check failed before QEMU started: its trap releases.
   auto states = t.states();
   ASSERT_EQ(states.size(), 1u);
@@ -665,15 +656,31 @@ TEST(Tune, AFailedStartGivesBackAndTakesTheScriptOutOfItsCgroup) {
   EXPECT_TRUE(io.files.empty());
 }
 
+TEST(Tune, AStartThatCannotFillThePoolLeavesNothingBehind) {
+  ModelIo io;
+  DomainTune d = script_guest(io, "g", 500);
+  io.k.cap = 10;  // the kernel finds 2 more pages, not the 24 missing
+  io.k.cap_after_compact = 10;
+  Kernel before = io.k;
+  std::ostringstream log;
+  Tuner t(io, log, tune_options());
+  try {
+    t.start(d);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::refused);
+  }
+  EXPECT_EQ(io.k, before) << dump(io.k);
+  EXPECT_TRUE(io.files.empty()) << "no state left";
+}
+
 TEST(Tune, UnderSystemdTheScriptGoesToAScopeInMachineSlice) {
   ModelIo io;
   io.k.systemd = true;
   DomainTune d = script_guest(io, "win 11", 500);
   std::ostringstream log;
   Tuner t(io, log, tune_options());
-  t.prepare(d);
-  t.place("win 11", 500);
-  t.started(d);
+  t.start(d);
   ASSERT_FALSE(io.commands.empty());
   EXPECT_EQ(io.commands[0],
             "busctl call org.freedesktop.systemd1 /org/freedesktop/systemd1 org.freedesktop.systemd1.Manager "

@@ -447,6 +447,22 @@ void Tuner::release(const std::string& domain) {
   m_io.remove(state_path(domain));
 }
 
+void Tuner::start(const DomainTune& d) {
+  try {
+    prepare(d);
+    if (d.wants("isolate")) place(d.name, d.process);
+    started(d);
+  } catch (...) {
+    try {
+      release(d.name);
+    } catch (const std::exception& e) {
+      m_log << "vfioctl tune: " << d.name << ": giving back failed too: " << e.what()
+            << "; 'vfioctl hook recover --apply' tries again\n";
+    }
+    throw;
+  }
+}
+
 void Tuner::place(const std::string& domain, pid_t pid) {
   auto lock = m_io.lock();
   Impl impl(m_io, m_log, m_opt);

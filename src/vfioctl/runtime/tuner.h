@@ -84,8 +84,11 @@ class Tuner {
   void started(const DomainTune& d);
   void release(const std::string& domain);
 
-  // For a guest without libvirt (`vfioctl tune`, the QEMU script), besides
-  // prepare(d) and started(d) with d.process set:
+  // For a guest without libvirt (`vfioctl tune start`, the QEMU script),
+  // d.process set: prepare(d), place(d.name, d.process) when it isolates,
+  // started(d); when one of them fails, what was done is given back before
+  // the error goes on.
+  void start(const DomainTune& d);
   //
   // place() puts `pid` (the process that goes on to start QEMU) in a cgroup
   // of the guest's own beside the host's, so that it and all it starts stay
