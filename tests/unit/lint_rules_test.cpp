@@ -2,6 +2,12 @@
 // (and where), one that does not. The base guests are clean; each test changes
 // one part. Options and ordering are here too.
 #include "lint_rules_guests.h"
+#include "vfioctl/lint/rules/checks.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
 
 namespace vfioctl::lint {
 namespace {
@@ -253,14 +259,108 @@ TEST(LintRules, L014WindowsWithoutHyperV) {
       "<spinlocks state='on' retries='8191'/></hyperv>\n<smm state='on'/></features>";
   expect_finding(g, "L014", "<hyperv");
   EXPECT_NE(only(lint(g.xml()), "L014")[0].finding.message.find("vpindex, synic, stimer"), std::string::npos);
+  // Without the hypervclock timer the enabled stimer lacks hv-time: L029's
+  // error, not asked again by L014.
   g = windows();
   g.clock = "<clock offset='localtime'><timer name='hpet' present='no'/></clock>";
-  expect_finding(g, "L014", "<hyperv");
+  expect_none(g, "L014");
+  expect_finding(g, "L029", "<hyperv");
   g = windows();
   g.features = "<features><acpi/><apic/>\n<hyperv mode='passthrough'/>\n<smm state='on'/></features>";
   expect_none(g, "L014");
   expect_none(windows(), "L014");
   expect_none(Guest(), "L014");  // not Windows
+}
+
+// L029: QEMU's table of Hyper-V dependencies, checked both ways: every
+// enlightenment on its own with all it needs is silent, and without any
+// one of them is an error naming it.
+TEST(LintRules, L029HypervDependenciesFollowQemusTable) {
+  auto guest = [](const std::set<std::string>& on) {
+    Guest g = windows();
+    std::string hv;
+    for (const auto& f : on) {
+      if (f == "time") continue;
+      if (f == "stimer_direct" || f == "tlbflush_direct" || f == "tlbflush_ext") continue;
+      std::string inner;
+      if (f == "stimer" && on.count("stimer_direct")) inner = "<direct state='on'/>";
+      if (f == "tlbflush" && on.count("tlbflush_direct")) inner += "<direct state='on'/>";
+      if (f == "tlbflush" && on.count("tlbflush_ext")) inner += "<extended state='on'/>";
+      hv += inner.empty() ? "<" + f + " state='on'/>" : "<" + f + " state='on'>" + inner + "</" + f + ">";
+    }
+    g.features = "<features><acpi/><apic/>\n<hyperv mode='custom'>" + hv + "</hyperv>\n<smm state='on'/></features>";
+    g.clock = std::string("<clock offset='localtime'><timer name='hpet' present='no'/>") +
+              (on.count("time") ? "<timer name='hypervclock' present='yes'/>" : "") + "</clock>";
+    return g;
+  };
+  auto disable_l014 = [](const std::string& xml) {
+    LintOptions opt;
+    opt.disabled = {"L014"};
+    return lint_text("t.xml", xml, nullptr, opt).findings;
+  };
+  for (const auto& dep : hyperv_dependencies()) {
+    std::string f(dep.feature);
+    if (f == "syndbg") continue;  // not a libvirt element: checked through a -cpu override below
+    std::set<std::string> on = {f};
+    for (auto n : dep.needs) on.insert(std::string(n));
+    if (f == "stimer_direct") on.insert("stimer");
+    if (f == "tlbflush_direct" || f == "tlbflush_ext") on.insert("tlbflush");
+    // With what those need in turn (tlbflush needs vpindex).
+    for (bool grew = true; grew;) {
+      grew = false;
+      for (const auto& other : hyperv_dependencies())
+        if (on.count(std::string(other.feature)))
+          for (auto n : other.needs) grew |= on.insert(std::string(n)).second;
+    }
+    SCOPED_TRACE(f);
+    EXPECT_TRUE(only(disable_l014(guest(on).xml()), "L029").empty()) << guest(on).xml();
+    for (auto need : dep.needs) {
+      // <direct> and <extended> live inside their parent: without it they are not there.
+      if ((f == "stimer_direct" && need == "stimer") || (f == "tlbflush_ext" && need == "tlbflush")) continue;
+      auto without = on;
+      without.erase(std::string(need));
+      auto found = only(disable_l014(guest(without).xml()), "L029");
+      ASSERT_EQ(found.size(), 1u) << "without " << need << ":\n" << guest(without).xml();
+      EXPECT_EQ(found[0].finding.severity, Severity::fail);
+      std::string want = "hv-" + std::string(need);
+      std::replace(want.begin(), want.end(), '_', '-');
+      EXPECT_NE(found[0].finding.message.find(want), std::string::npos) << found[0].finding.message;
+      EXPECT_NE(found[0].finding.message.find("QEMU refuses to start the guest"), std::string::npos);
+    }
+  }
+  // --fix turns on what is missing: the result satisfies the table.
+  FixResult fixed = fix_text("t.xml", guest({"stimer", "ipi"}).xml(), nullptr, {});
+  EXPECT_TRUE(only(fixed.report.findings, "L029").empty()) << fixed.text;
+  for (const char* want : {"<vpindex state='on'/>", "<synic state='on'/>", "<timer name='hypervclock' present='yes'/>"})
+    EXPECT_NE(fixed.text.find(want), std::string::npos) << want << "\n" << fixed.text;
+  // mode='passthrough' turns everything on.
+  Guest g = windows();
+  g.features = "<features><acpi/><apic/>\n<hyperv mode='passthrough'/>\n<smm state='on'/></features>";
+  expect_none(g, "L029");
+  // Under a -cpu override the override's flags are judged, not <hyperv>.
+  g = windows();
+  g.extra =
+      "<qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
+      "<qemu:arg value='-cpu'/><qemu:arg value='host,hv_relaxed,hv-stimer,hv_time,hv_vpindex'/>"
+      "</qemu:commandline>";
+  auto found = only(lint(g.xml()), "L029");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_NE(found[0].finding.message.find("hv-stimer requires hv-synic"), std::string::npos)
+      << found[0].finding.message;
+  EXPECT_NE(found[0].finding.fix.find("add hv-synic to the -cpu value"), std::string::npos) << found[0].finding.fix;
+  EXPECT_TRUE(found[0].edits.empty()) << "an override is not edited";
+  g.extra =
+      "<qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
+      "<qemu:arg value='-cpu'/><qemu:arg value='host,hv_relaxed,hv_stimer,hv_synic,hv_time,hv_vpindex,hv_syndbg'/>"
+      "</qemu:commandline>";
+  found = only(lint(g.xml()), "L029");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_NE(found[0].finding.message.find("hv-syndbg requires hv-vapic, hv-runtime"), std::string::npos)
+      << found[0].finding.message;
+  g.extra =
+      "<qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
+      "<qemu:arg value='-cpu'/><qemu:arg value='host,hv-passthrough,hv-stimer'/></qemu:commandline>";
+  expect_none(g, "L029");
 }
 
 // A -cpu in <qemu:commandline> replaces the CPU libvirt builds from <cpu>
@@ -446,6 +546,22 @@ TEST(LintRules, L021FunctionsOnSeparateSlots) {
       "<hostdev mode='subsystem' type='pci' managed='yes'>\n"
       "<source><address domain='0x0000' bus='0x00' slot='0x14' function='0x2'/></source>\n</hostdev>";
   expect_none(g, "L021");
+  // Partial sets, in either order: .0 and .2 without .1 are judged against
+  // function 0's slot; .1 and .2 without .0 are left alone.
+  auto hostdev = [](int fn, int guest_bus) {
+    return fmt::format(
+        "<hostdev mode='subsystem' type='pci' managed='yes'>\n"
+        "<source><address domain='0x0000' bus='0x01' slot='0x00' function='0x{}'/></source>\n"
+        "<address type='pci' domain='0x0000' bus='0x{:02x}' slot='0x00' function='0x0'/>\n</hostdev>\n",
+        fn, guest_bus);
+  };
+  for (bool reversed : {false, true}) {
+    SCOPED_TRACE(reversed);
+    g.hostdevs = reversed ? hostdev(2, 5) + hostdev(0, 4) : hostdev(0, 4) + hostdev(2, 5);
+    EXPECT_EQ(only(lint(g.xml()), "L021").size(), 1u);
+    g.hostdevs = reversed ? hostdev(2, 5) + hostdev(1, 4) : hostdev(1, 4) + hostdev(2, 5);
+    expect_none(g, "L021");
+  }
 }
 
 // L022
@@ -456,6 +572,18 @@ TEST(LintRules, L022SuspendWithHostdev) {
   g.hostdevs = "";
   expect_none(g, "L022");
   expect_none(Guest(), "L022");
+  // No <pm>: QEMU's default offers S3 and S4.
+  g = Guest();
+  g.pm = "";
+  expect_finding(g, "L022", "<domain");
+  EXPECT_NE(only(lint(g.xml()), "L022")[0].finding.message.find("S3 and S4"), std::string::npos);
+  FixResult fixed = fix_text("t.xml", g.xml(), nullptr, {});
+  EXPECT_TRUE(only(fixed.report.findings, "L022").empty()) << fixed.text;
+  g.pm = "<pm><suspend-to-mem enabled='no'/></pm>";
+  expect_finding(g, "L022", "<pm>");
+  EXPECT_NE(only(lint(g.xml()), "L022")[0].finding.message.find("offers the guest S4"), std::string::npos);
+  g.hostdevs = "";
+  expect_none(g, "L022");
 }
 
 // L023
@@ -655,6 +783,220 @@ TEST(LintRules, FindingsAreOrderedByLine) {
   auto fs = lint(g.xml());
   ASSERT_GE(fs.size(), 3u);
   for (size_t i = 1; i < fs.size(); ++i) EXPECT_LE(fs[i - 1].line, fs[i].line);
+}
+
+size_t count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
+  return n;
+}
+
+// L030
+TEST(LintRules, L030WindowsVcpusAsSockets) {
+  Guest g = windows();
+  g.cpu = "<cpu mode='host-passthrough' check='none'/>";
+  expect_finding(g, "L030", "<vcpu");
+  FixResult fixed = fix_text("t.xml", g.xml(), nullptr, {});
+  EXPECT_NE(fixed.text.find("<topology sockets='1' dies='1' cores='4' threads='1'/>"), std::string::npos) << fixed.text;
+  EXPECT_TRUE(only(fixed.report.findings, "L030").empty());
+  g.cpu = "<cpu mode='host-passthrough'><topology sockets='4' dies='1' cores='1' threads='1'/></cpu>";
+  expect_finding(g, "L030", "<topology");
+  g.cpu = "<cpu mode='host-passthrough'><topology sockets='2' dies='1' cores='1' threads='2'/></cpu>";
+  expect_none(g, "L030");
+  expect_none(windows(), "L030");
+  Guest linux_guest;  // Linux uses every socket
+  linux_guest.cpu = "<cpu mode='host-passthrough' check='none'/>";
+  expect_none(linux_guest, "L030");
+  g = windows();
+  g.cpu = "<cpu mode='host-passthrough' check='none'/>";
+  g.vcpu = "<vcpu placement='static' current='2'>4</vcpu>";
+  expect_none(g, "L030");  // two online
+  g = windows();
+  g.cpu = "<cpu mode='host-passthrough' check='none'/>";
+  g.metadata =
+      "<metadata><libosinfo:libosinfo xmlns:libosinfo='http://libosinfo.org/xmlns/libvirt/domain/1.0'>"
+      "<libosinfo:os id='http://microsoft.com/win/2k19'/></libosinfo:libosinfo></metadata>";
+  expect_none(g, "L030");  // Windows Server
+}
+
+// L031
+TEST(LintRules, L031RomOnTheAudioFunction) {
+  Guest g;
+  g.hostdevs =
+      "<hostdev mode='subsystem' type='pci' managed='yes'>\n"
+      "<source><address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source>\n"
+      "<rom file='/var/lib/libvirt/vbios/gpu.rom'/>\n"
+      "<address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0' multifunction='on'/>\n"
+      "</hostdev>\n"
+      "<hostdev mode='subsystem' type='pci' managed='yes'>\n"
+      "<source><address domain='0x0000' bus='0x01' slot='0x00' function='0x1'/></source>\n"
+      "<rom file='/var/lib/libvirt/vbios/gpu.rom'/>\n"
+      "<address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x1'/>\n"
+      "</hostdev>";
+  std::string xml = g.xml();
+  auto fs = only(lint(xml), "L031");
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs[0].line, line_of(xml, "function='0x1'/></source>") + 1);
+  FixResult fixed = fix_text("t.xml", xml, nullptr, {});
+  EXPECT_TRUE(only(fixed.report.findings, "L031").empty());
+  EXPECT_EQ(count(fixed.text, "<rom file="), 1u) << fixed.text;
+  expect_none(Guest(), "L031");
+}
+
+// L032
+TEST(LintRules, L032NvramInTheTemplate) {
+  Guest g;
+  g.os =
+      "<os><type arch='x86_64' machine='q35'>hvm</type>\n"
+      "<loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader>\n"
+      "<nvram>/usr/share/OVMF/OVMF_VARS_4M.fd</nvram>\n</os>";
+  expect_finding(g, "L032", "<nvram>");
+  FixResult fixed = fix_text("t.xml", g.xml(), nullptr, {});
+  EXPECT_NE(fixed.text.find("<nvram template='/usr/share/OVMF/OVMF_VARS_4M.fd'>/var/lib/libvirt/qemu/nvram/t_VARS.fd"
+                            "</nvram>"),
+            std::string::npos)
+      << fixed.text;
+  EXPECT_TRUE(only(fixed.report.findings, "L032").empty());
+  g.os =
+      "<os><type arch='x86_64' machine='q35'>hvm</type>\n"
+      "<nvram template='/usr/share/OVMF/OVMF_VARS_4M.fd'>/var/lib/libvirt/qemu/nvram/t_VARS.fd</nvram>\n</os>";
+  expect_none(g, "L032");
+}
+
+// L033
+TEST(LintRules, L033IothreadsNothingUses) {
+  Guest g;
+  g.disks =
+      "<disk type='block' device='disk'><driver name='qemu' type='raw' cache='none' io='native'/>"
+      "<source dev='/dev/sdb'/><target dev='vda' bus='virtio'/></disk>";
+  expect_finding(g, "L033", "<iothreads>");
+  auto fs = only(lint(g.xml()), "L033");
+  EXPECT_NE(fs[0].finding.message.find("iothread 1 declared and unused while disk vda runs its I/O"), std::string::npos)
+      << fs[0].finding.message;
+  // A virtio-scsi controller without one.
+  g.disks =
+      "<controller type='scsi' index='0' model='virtio-scsi'/>\n<disk type='block' device='disk'>"
+      "<source dev='/dev/sdb'/><target dev='sda' bus='scsi'/></disk>";
+  expect_finding(g, "L033", "<iothreads>");
+  g.disks =
+      "<controller type='scsi' index='0' model='virtio-scsi'><driver iothread='1'/></controller>\n"
+      "<disk type='block' device='disk'><source dev='/dev/sdb'/><target dev='sda' bus='scsi'/></disk>";
+  expect_none(g, "L033");
+  // Idle, with nothing that could use it (SATA only, or no disk): silent.
+  g.disks = "<disk type='block' device='disk'><source dev='/dev/sdb'/><target dev='sda' bus='sata'/></disk>";
+  expect_none(g, "L033");
+  g.disks = "";
+  expect_none(g, "L033");
+  // Two declared, one used, the other disk without: the idle one is named.
+  g = Guest();
+  g.iothreads = "<iothreads>2</iothreads>";
+  g.disks +=
+      "\n<disk type='block' device='disk'><driver name='qemu' type='raw'/><source dev='/dev/sdc'/>"
+      "<target dev='vdb' bus='virtio'/></disk>";
+  fs = only(lint(g.xml()), "L033");
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_NE(fs[0].finding.message.find("iothread 2 declared and unused while disk vdb"), std::string::npos)
+      << fs[0].finding.message;
+  expect_none(Guest(), "L033");
+}
+
+// L034
+TEST(LintRules, L034NicModelByQemuName) {
+  Guest g;
+  g.other_devices =
+      "<memballoon model='none'/>\n<interface type='network'><source network='default'/>\n"
+      "<model type='virtio-net-pci'/>\n</interface>";
+  expect_finding(g, "L034", "<model type='virtio-net-pci'");
+  FixResult fixed = fix_text("t.xml", g.xml(), nullptr, {});
+  EXPECT_NE(fixed.text.find("<model type='virtio'/>"), std::string::npos);
+  g.other_devices =
+      "<memballoon model='none'/>\n<interface type='network'><source network='default'/>"
+      "<model type='virtio'/></interface>";
+  expect_none(g, "L034");
+}
+
+// L035
+TEST(LintRules, L035InstallerIsoAsAWritableDisk) {
+  Guest g;
+  g.disks +=
+      "\n<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+      "<source file='/srv/iso/Win11_23H2.iso'/><target dev='sda' bus='sata'/></disk>";
+  expect_finding(g, "L035", "<disk type='file' device='disk'>");
+  FixResult fixed = fix_text("t.xml", g.xml(), nullptr, {});
+  EXPECT_TRUE(only(fixed.report.findings, "L035").empty()) << fixed.text;
+  EXPECT_NE(fixed.text.find("device='cdrom'"), std::string::npos);
+  EXPECT_NE(fixed.text.find("<readonly/>"), std::string::npos) << fixed.text;
+  g = Guest();
+  g.disks +=
+      "\n<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+      "<source file='/srv/iso/a.iso'/><target dev='vdb' bus='virtio'/></disk>";
+  auto fs = only(lint(g.xml()), "L035");
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_TRUE(fs[0].edits.empty()) << "no CD-ROM on virtio: not fixed";
+  g = Guest();
+  g.disks +=
+      "\n<disk type='file' device='cdrom'><source file='/srv/iso/a.iso'/><target dev='sda' bus='sata'/>"
+      "<readonly/></disk>";
+  expect_none(g, "L035");
+}
+
+// L036
+TEST(LintRules, L036ConsoleOpenToTheNetwork) {
+  Guest g;
+  g.other_devices = "<memballoon model='none'/>\n<graphics type='vnc' port='-1' autoport='yes' listen='0.0.0.0'/>";
+  expect_finding(g, "L036", "<graphics");
+  g.other_devices =
+      "<memballoon model='none'/>\n<graphics type='spice' autoport='yes'>\n"
+      "<listen type='address' address='192.168.1.10'/></graphics>";
+  expect_finding(g, "L036", "<graphics");
+  for (const char* ok :
+       {"<graphics type='vnc' port='-1' listen='0.0.0.0' passwd='s3cret'/>",
+        "<graphics type='vnc' listen='127.0.0.1'/>",
+        "<graphics type='spice' autoport='yes'><listen type='address'/></graphics>",
+        "<graphics type='spice'><listen type='socket'/></graphics>", "<graphics type='vnc' port='-1'/>"}) {
+    g.other_devices = std::string("<memballoon model='none'/>\n") + ok;
+    SCOPED_TRACE(ok);
+    expect_none(g, "L036");
+  }
+}
+
+// L037
+TEST(LintRules, L037MalformedUuid) {
+  Guest g;
+  g.metadata = "<uuid>3d1f0c1a-8e2b-4c3a-9f00-12ab34cd56e</uuid>";
+  expect_finding(g, "L037", "<uuid>");
+  EXPECT_EQ(only(lint(g.xml()), "L037")[0].finding.severity, Severity::fail);
+  g.metadata = "<uuid>3d1f0c1a-8e2b-4c3a-9f00-12ab34cd56ef</uuid>";
+  expect_none(g, "L037");
+  g.metadata = "<uuid>3d1f0c1a8e2b4c3a9f0012ab34cd56ef</uuid>";
+  expect_none(g, "L037");
+  g.metadata = "<uuid>3d1f0c1a-8e2b-4c3a-9f00-12ab34cd56ez</uuid>";
+  expect_finding(g, "L037", "<uuid>");
+}
+
+// L038, L039
+TEST(LintRules, L038SysinfoNeedsItsSmbiosModeAndL039ItsDateFormat) {
+  Guest g;
+  g.extra =
+      "<sysinfo type='smbios'>\n<bios><entry name='vendor'>American Megatrends Inc.</entry>\n"
+      "<entry name='date'>2023-03-14</entry></bios>\n</sysinfo>";
+  expect_finding(g, "L038", "<sysinfo");
+  expect_finding(g, "L039", "<entry name='date'>");
+  EXPECT_EQ(only(lint(g.xml()), "L039")[0].finding.severity, Severity::fail);
+  FixResult fixed = fix_text("t.xml", g.xml(), nullptr, {});
+  EXPECT_NE(fixed.text.find("<smbios mode='sysinfo'/>"), std::string::npos) << fixed.text;
+  EXPECT_TRUE(only(fixed.report.findings, "L038").empty());
+  g.os = "<os firmware='efi'><type arch='x86_64' machine='q35'>hvm</type><smbios mode='sysinfo'/></os>";
+  expect_none(g, "L038");
+  for (const char* date : {"03/14/2023", "03/14/23", "12/31/1999"}) {
+    g.extra = std::string("<sysinfo type='smbios'><bios><entry name='date'>") + date + "</entry></bios></sysinfo>";
+    expect_none(g, "L039");
+  }
+  for (const char* date : {"3/14/2023", "13/01/2023", "03/14/1899", "03-14-2023"}) {
+    g.extra = std::string("<sysinfo type='smbios'><bios><entry name='date'>") + date + "</entry></bios></sysinfo>";
+    SCOPED_TRACE(date);
+    EXPECT_EQ(only(lint(g.xml()), "L039").size(), 1u);
+  }
 }
 
 }  // namespace

@@ -166,6 +166,52 @@ const std::vector<Rule>& rules() {
        "libvirt starts max(<iothreads>, listed ids) iothreads: a lower count is ignored, a higher one adds iothreads "
        "with ids of libvirt's choosing, so the count and the list say different things.",
        check_iothread_count, kFixable},
+      {"L029", "hyperv-dependencies", "Hyper-V enlightenment without what it needs", Severity::fail, false,
+       "QEMU checks the dependencies between Hyper-V enlightenments and refuses to start a guest that turns one on "
+       "without the others: synthetic timers need SynIC, the VP index and the Hyper-V clock; SynIC, IPIs and TLB "
+       "flushes need the VP index; enlightened VMCS needs the virtual APIC. libvirt passes them on unchecked.",
+       check_hyperv_dependencies, kFixable},
+      {"L030", "vcpus-as-sockets", "Windows guest with its vCPUs on more than 2 sockets", Severity::warn, false,
+       "Without <topology> libvirt presents each vCPU as a socket of its own. Windows 10 and 11 Pro use at most two "
+       "sockets and Home one: the other vCPUs sit idle.",
+       check_vcpu_sockets, kFixable},
+      {"L031", "rom-on-audio-function", "GPU ROM file on another function of the card", Severity::warn, false,
+       "A video BIOS belongs to the card's display function. Copied to its audio (or USB) function as well, that "
+       "function exposes a ROM it never had, which guest drivers may try to run.",
+       check_rom_on_function, kFixable},
+      {"L032", "nvram-in-template", "UEFI variables in the firmware package's template", Severity::warn, false,
+       "<nvram> names the file the guest writes its UEFI variables to. The OVMF_VARS files under /usr/share are the "
+       "package's templates: every guest copies from them, they are read-only on some hosts, and an update "
+       "replaces them.",
+       check_nvram_template, kFixable},
+      {"L033", "unused-iothreads", "iothreads no disk or controller uses", Severity::warn, false,
+       "An iothread does work only for the disks and controllers that name it: declared (often pinned) but named by "
+       "none, it idles while the virtio disks' I/O stays in QEMU's main thread beside the device emulation.",
+       check_unused_iothreads, kNoFix},
+      {"L034", "nic-model-qemu-name", "NIC model given by QEMU's device name", Severity::warn, false,
+       "libvirt knows the virtio NIC as type='virtio'. 'virtio-net-pci' is passed to QEMU as an unknown model: the "
+       "NIC works, but without vhost-net, multiqueue or any virtio <driver> option.",
+       check_nic_model, kFixable},
+      {"L035", "installer-iso-as-disk", "Install ISO attached as a writable hard disk", Severity::warn, false,
+       "An .iso file attached with device='disk' is a writable hard disk to the guest: it can write to the install "
+       "medium, and installers that look for a CD-ROM do not boot or find it.",
+       check_iso_as_disk, kFixable},
+      {"L036", "open-console", "VNC or SPICE open to the network without a password", Severity::warn, false,
+       "A VNC or SPICE console is the guest's keyboard, mouse and screen: listening beyond this host without a "
+       "password, it is open to anyone who reaches the port.",
+       check_open_console, kNoFix},
+      {"L037", "malformed-uuid", "UUID that is not one", Severity::fail, false,
+       "libvirt parses <uuid> as 32 hexadecimal digits (dashes and spaces between them allowed) and refuses the "
+       "domain otherwise.",
+       check_uuid, kNoFix},
+      {"L038", "sysinfo-not-used", "<sysinfo> without <smbios mode='sysinfo'/>", Severity::warn, false,
+       "libvirt passes <sysinfo type='smbios'> to the guest only when <os> says <smbios mode='sysinfo'/>: without "
+       "it the SMBIOS strings written there (often to look like real hardware) do nothing.",
+       check_sysinfo_mode, kFixable},
+      {"L039", "bios-date-format", "SMBIOS BIOS date libvirt refuses", Severity::fail, false,
+       "libvirt accepts the SMBIOS BIOS date only as mm/dd/yy or mm/dd/yyyy (a year from 1900) and refuses the "
+       "domain otherwise.",
+       check_bios_date, kNoFix},
       {"L101", "pinned-cpu-missing", "Pinned host CPU that does not exist", Severity::fail, true,
        "A pin to a CPU the host lacks (or has offline) makes libvirt fail to start the guest.", check_host_cpus_exist,
        kNoFix},

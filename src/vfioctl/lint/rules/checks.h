@@ -3,7 +3,9 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vfioctl/lint/rule.h"
@@ -33,14 +35,27 @@ void check_locked(const Domain&, const Host*, Emitter&);         // L011
 void check_page_multiple(const Domain&, const Host*, Emitter&);  // L012
 
 // guest_os.cpp: CPU model, Windows, Hyper-V, firmware.
-void check_cpu_mode(const Domain&, const Host*, Emitter&);        // L013
-void check_windows_hyperv(const Domain&, const Host*, Emitter&);  // L014
-void check_windows_clock(const Domain&, const Host*, Emitter&);   // L015
-void check_windows_hpet(const Domain&, const Host*, Emitter&);    // L016
-void check_vendor_id(const Domain&, const Host*, Emitter&);       // L017
-void check_spinlocks(const Domain&, const Host*, Emitter&);       // L018
-void check_secure_boot(const Domain&, const Host*, Emitter&);     // L024
-void check_topoext_intel(const Domain&, const Host*, Emitter&);   // L026 (uses host facts when given)
+void check_cpu_mode(const Domain&, const Host*, Emitter&);             // L013
+void check_windows_hyperv(const Domain&, const Host*, Emitter&);       // L014
+void check_windows_clock(const Domain&, const Host*, Emitter&);        // L015
+void check_windows_hpet(const Domain&, const Host*, Emitter&);         // L016
+void check_vendor_id(const Domain&, const Host*, Emitter&);            // L017
+void check_spinlocks(const Domain&, const Host*, Emitter&);            // L018
+void check_secure_boot(const Domain&, const Host*, Emitter&);          // L024
+void check_topoext_intel(const Domain&, const Host*, Emitter&);        // L026 (uses host facts when given)
+void check_hyperv_dependencies(const Domain&, const Host*, Emitter&);  // L029
+
+// copied.cpp: what people copy wrong into a guest.
+void check_vcpu_sockets(const Domain&, const Host*, Emitter&);      // L030
+void check_rom_on_function(const Domain&, const Host*, Emitter&);   // L031
+void check_nvram_template(const Domain&, const Host*, Emitter&);    // L032
+void check_unused_iothreads(const Domain&, const Host*, Emitter&);  // L033
+void check_nic_model(const Domain&, const Host*, Emitter&);         // L034
+void check_iso_as_disk(const Domain&, const Host*, Emitter&);       // L035
+void check_open_console(const Domain&, const Host*, Emitter&);      // L036
+void check_uuid(const Domain&, const Host*, Emitter&);              // L037
+void check_sysinfo_mode(const Domain&, const Host*, Emitter&);      // L038
+void check_bios_date(const Domain&, const Host*, Emitter&);         // L039
 
 // devices.cpp: raw QEMU arguments in <qemu:commandline>.
 void check_qemu_cpu(const Domain&, const Host*, Emitter&);          // L025
@@ -67,6 +82,24 @@ void check_isolation(const Domain&, const Host*, Emitter&);        // L109
 void check_hugepage_pool(const Domain&, const Host*, Emitter&);  // L110
 
 // Helpers.
+
+// QEMU's dependencies between Hyper-V enlightenments (the "Requires:" of
+// QEMU's docs/system/i386/hyperv.rst): QEMU refuses to start a guest that
+// turns one on without the others. Names are QEMU's hv-* flags without the
+// prefix, '-' as '_'; "time" is libvirt's <timer name='hypervclock'/>,
+// "stimer_direct" <stimer><direct/>, "tlbflush_direct" and "tlbflush_ext"
+// <tlbflush><direct/> and <extended/>.
+struct HypervDependency {
+  std::string_view feature;
+  std::vector<std::string_view> needs;
+};
+const std::vector<HypervDependency>& hyperv_dependencies();
+// The enlightenments a guest turns on, by those names: from <hyperv>
+// (mode='custom'; nullopt for mode='passthrough', which turns on all), or,
+// under a -cpu override, from the override's hv-* flags.
+std::optional<std::set<std::string>> hyperv_enabled(const Domain& d);
+// What the enabled ones need and lack, in table order, each once.
+std::vector<std::string> hyperv_missing(const std::set<std::string>& on);
 
 // The vCPUs of one guest core (`threads` consecutive vCPUs from a multiple of
 // `threads`), each pinned to exactly one host CPU.

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "vfioctl/lint/rules/checks.h"
+#include "vfioctl/lint/rules/qemu_option.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl::lint {
@@ -157,6 +158,27 @@ void check_function_slots(const Domain& d, const Host*, Emitter& out) {
 void check_suspend(const Domain& d, const Host*, Emitter& out) {
   if (d.pci_hostdevs.empty()) return;
   pugi::xml_node pm = d.root().child("pm");
+  // Without <pm> (or one of its two) libvirt leaves QEMU's default, which
+  // offers the guest S3 and S4.
+  std::vector<std::string> unset;
+  for (const char* name : {"suspend-to-mem", "suspend-to-disk"})
+    if (!pm.child(name)) unset.push_back(name);
+  if (!unset.empty()) {
+    EditSet edits;
+    std::vector<NewElement> off;
+    for (const auto& name : unset) off.push_back(NewElement{name, {{"enabled", "no"}}, {}, {}});
+    if (pm)
+      edits.add(d.editor().append(pm, off));
+    else
+      edits.add(d.editor().insert(d.root(), NewElement{"pm", {}, off, {}}, domain_children_before("pm")));
+    out.add(pm ? pm : d.root(),
+            fmt::format("{} in a guest with passed-through PCI devices: QEMU then offers the guest {}",
+                        pm ? "<pm> without <" + join(unset, "> or <") + ">" : std::string("no <pm>"),
+                        unset.size() == 2              ? "S3 and S4"
+                        : unset[0] == "suspend-to-mem" ? "S3"
+                                                       : "S4"),
+            "<pm><suspend-to-mem enabled='no'/><suspend-to-disk enabled='no'/></pm>", edits);
+  }
   for (const char* name : {"suspend-to-mem", "suspend-to-disk"}) {
     pugi::xml_node n = pm.child(name);
     if (!attr_is(n, "enabled", "yes")) continue;
@@ -200,34 +222,7 @@ void check_looking_glass(const Domain& d, const Host*, Emitter& out) {
   }
 }
 
-// Raw QEMU arguments.
-
-namespace {
-
-struct QemuProp {
-  std::string name;
-  std::string value;  // "on" for a bare name or +name, "off" for -name
-  std::string raw;    // as written: "+topoext", "kvm=off"
-};
-
-// A QEMU option value: "host,kvm=off,+topoext": the first field (unless it is
-// a key=value) and the properties, in order. ",," is a literal comma.
-struct QemuOption {
-  std::string head;
-  std::vector<QemuProp> props;
-
-  // The last property named `name`, as QEMU applies them in order.
-  const QemuProp* find(std::string_view name) const {
-    for (auto it = props.rbegin(); it != props.rend(); ++it) {
-      if (it->name == name) return &*it;
-    }
-    return nullptr;
-  }
-  std::optional<std::string> last(std::string_view name) const {
-    const QemuProp* p = find(name);
-    return p ? std::optional<std::string>(p->value) : std::nullopt;
-  }
-};
+// Raw QEMU arguments (the parsing helpers are declared in qemu_option.h).
 
 QemuOption parse_option(std::string_view text) {
   std::vector<std::string> fields(1);
@@ -267,14 +262,6 @@ std::optional<bool> qemu_bool(std::string_view v) {
   return std::nullopt;
 }
 
-// One occurrence of `-NAME VALUE` among the QEMU arguments: either two
-// <qemu:arg> elements, or (wrongly) one holding both.
-struct OptionUse {
-  pugi::xml_node at;  // the <qemu:arg> naming the option
-  std::string value;
-  bool one_arg = false;  // "-cpu host,..." in a single <qemu:arg>
-};
-
 std::vector<OptionUse> option_uses(const Domain& d, std::string_view name) {
   std::vector<OptionUse> out;
   const auto& args = d.qemu_args;
@@ -295,6 +282,8 @@ std::vector<OptionUse> option_uses(const Domain& d, std::string_view name) {
   }
   return out;
 }
+
+namespace {
 
 std::string one_arg_note(const std::string& name, const OptionUse& u) {
   return fmt::format(

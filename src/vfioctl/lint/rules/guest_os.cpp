@@ -2,8 +2,12 @@
 // timers) and firmware (Secure Boot and SMM).
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <set>
+
 #include "vfioctl/host/host.h"
 #include "vfioctl/lint/rules/checks.h"
+#include "vfioctl/lint/rules/qemu_option.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl::lint {
@@ -84,6 +88,11 @@ void check_windows_hyperv(const Domain& d, const Host*, Emitter& out) {
   // Windows reads the enlightenments only behind the hypervisor bit: a guest
   // that hides it chose bare metal over them.
   if (hypervisor_bit_off(d)) return;
+  // What an enlightenment already on needs is L029's (an error, with its
+  // own fix): not asked twice here.
+  std::set<std::string> l029;
+  if (auto on = hyperv_enabled(d))
+    for (const auto& m : hyperv_missing(*on)) l029.insert(m);
   const XmlEditor& ed = d.editor();
   EditSet edits;
   auto enlightenment = [](const char* name) {
@@ -124,6 +133,7 @@ void check_windows_hyperv(const Domain& d, const Host*, Emitter& out) {
   for (const char* name : kSet) {
     pugi::xml_node n = d.hyperv.child(name);
     if (n && attr_is(n, "state", "on")) continue;
+    if (l029.count(name)) continue;
     missing.push_back(name);
     fixes.push_back(std::string_view(name) == "spinlocks" ? "<spinlocks state='on' retries='8191'/>"
                                                           : fmt::format("<{} state='on'/>", name));
@@ -133,7 +143,7 @@ void check_windows_hyperv(const Domain& d, const Host*, Emitter& out) {
       edits.add(ed.set_attr(n, "state", "on"));
   }
   if (!added.empty()) edits.add(ed.append(d.hyperv, added));
-  bool no_clock = !hv_clock || attr_is(hv_clock, "present", "no");
+  bool no_clock = (!hv_clock || attr_is(hv_clock, "present", "no")) && !l029.count("time");
   if (no_clock) clock_edits();
   if (missing.empty() && !no_clock) return;
   std::vector<std::string> what = missing;
@@ -292,6 +302,153 @@ void check_secure_boot(const Domain& d, const Host*, Emitter& out) {
     edits.add(d.editor().set_attr(loader, "secure", "yes"));
     out.with_edits(edits);
   }
+}
+
+// --- Hyper-V dependencies -------------------------------------------------
+
+const std::vector<HypervDependency>& hyperv_dependencies() {
+  static const std::vector<HypervDependency> table = {
+      {"synic", {"vpindex"}},
+      {"stimer", {"vpindex", "synic", "time"}},
+      {"stimer_direct", {"vpindex", "synic", "time", "stimer"}},
+      {"tlbflush", {"vpindex"}},
+      {"tlbflush_ext", {"tlbflush"}},
+      {"tlbflush_direct", {"vapic"}},
+      {"ipi", {"vpindex"}},
+      {"evmcs", {"vapic"}},
+      {"syndbg", {"relaxed", "time", "vapic", "vpindex", "synic", "runtime", "stimer"}},
+  };
+  return table;
+}
+
+std::optional<std::set<std::string>> hyperv_enabled(const Domain& d) {
+  std::set<std::string> on;
+  if (d.cpu_override) {
+    auto uses = option_uses(d, "cpu");
+    if (uses.empty()) return on;
+    QemuOption o = parse_option(uses.back().value);
+    // Later flags override earlier ones, as QEMU applies them in order.
+    for (const QemuProp& p : o.props) {
+      std::string name = p.name;
+      std::replace(name.begin(), name.end(), '-', '_');
+      if (!starts_with(name, "hv_")) continue;
+      name = name.substr(3);
+      if (name == "passthrough" && qemu_bool(p.value) != false) return std::nullopt;
+      if (name == "spinlocks" || name == "vendor_id" || starts_with(name, "version_id")) {
+        on.insert(name);
+        continue;
+      }
+      if (qemu_bool(p.value) == true)
+        on.insert(name);
+      else if (qemu_bool(p.value) == false)
+        on.erase(name);
+    }
+    return on;
+  }
+  if (!d.hyperv) return on;
+  if (attr_is(d.hyperv, "mode", "passthrough")) return std::nullopt;
+  for (pugi::xml_node f : d.hyperv.children()) {
+    if (f.type() != pugi::node_element || !feature_on(f)) continue;
+    std::string name = f.name();
+    on.insert(name);
+    if (name == "stimer" && feature_on(f.child("direct"))) on.insert("stimer_direct");
+    if (name == "tlbflush" && feature_on(f.child("direct"))) on.insert("tlbflush_direct");
+    if (name == "tlbflush" && feature_on(f.child("extended"))) on.insert("tlbflush_ext");
+  }
+  pugi::xml_node clock = d.root().child("clock").find_child_by_attribute("timer", "name", "hypervclock");
+  if (clock && attr_is(clock, "present", "yes")) on.insert("time");
+  return on;
+}
+
+std::vector<std::string> hyperv_missing(const std::set<std::string>& on) {
+  std::vector<std::string> out;
+  for (const auto& dep : hyperv_dependencies()) {
+    if (!on.count(std::string(dep.feature))) continue;
+    for (auto need : dep.needs) {
+      std::string n(need);
+      if (!on.count(n) && std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// How the XML names an enlightenment: "<synic>", "<timer name='hypervclock'>".
+std::string xml_name(std::string_view qemu) {
+  if (qemu == "time") return "<timer name='hypervclock'>";
+  if (qemu == "stimer_direct") return "<stimer><direct>";
+  if (qemu == "tlbflush_direct") return "<tlbflush><direct>";
+  if (qemu == "tlbflush_ext") return "<tlbflush><extended>";
+  return fmt::format("<{}>", qemu);
+}
+
+}  // namespace
+
+// L029
+void check_hyperv_dependencies(const Domain& d, const Host*, Emitter& out) {
+  auto on = hyperv_enabled(d);
+  if (!on) return;
+  auto missing = hyperv_missing(*on);
+  if (missing.empty()) return;
+  // Which enabled enlightenment needs what, as QEMU says it.
+  std::vector<std::string> why;
+  for (const auto& dep : hyperv_dependencies()) {
+    if (!on->count(std::string(dep.feature))) continue;
+    std::vector<std::string> lacks;
+    for (auto need : dep.needs)
+      if (!on->count(std::string(need))) lacks.push_back("hv-" + std::string(need));
+    if (!lacks.empty()) {
+      std::string f = "hv-" + std::string(dep.feature);
+      std::replace(f.begin(), f.end(), '_', '-');
+      for (auto& l : lacks) std::replace(l.begin(), l.end(), '_', '-');
+      why.push_back(fmt::format("{} requires {}", f, join(lacks, ", ")));
+    }
+  }
+  if (d.cpu_override) {
+    std::vector<std::string> flags;
+    for (const auto& m : missing) {
+      std::string f = "hv-" + m;
+      std::replace(f.begin(), f.end(), '_', '-');
+      flags.push_back(f);
+    }
+    out.add(d.cpu_override,
+            fmt::format("the -cpu override turns on Hyper-V enlightenments without what they need ({}): QEMU refuses "
+                        "to start the guest",
+                        join(why, "; ")),
+            fmt::format("add {} to the -cpu value", join(flags, ",")));
+    return;
+  }
+  const XmlEditor& ed = d.editor();
+  EditSet edits;
+  std::vector<NewElement> added;
+  std::vector<std::string> names;
+  for (const auto& m : missing) {
+    names.push_back(xml_name(m));
+    if (m == "time") {
+      pugi::xml_node clock = d.root().child("clock");
+      pugi::xml_node t = clock.find_child_by_attribute("timer", "name", "hypervclock");
+      NewElement timer{"timer", {{"name", "hypervclock"}, {"present", "yes"}}, {}, {}};
+      if (t)
+        edits.add(ed.set_attr(t, "present", "yes"));
+      else if (clock)
+        edits.add(ed.append(clock, timer));
+      else
+        edits.add(ed.insert(d.root(), NewElement{"clock", {}, {timer}, {}}, domain_children_before("clock")));
+      continue;
+    }
+    if (pugi::xml_node n = d.hyperv.child(m.c_str()))
+      edits.add(ed.set_attr(n, "state", "on"));
+    else
+      added.push_back(NewElement{m, {{"state", "on"}}, {}, {}});
+  }
+  if (!added.empty()) edits.add(ed.append(d.hyperv, added));
+  out.add(
+      d.hyperv,
+      fmt::format("Hyper-V enlightenments without what they need ({}): QEMU refuses to start the guest",
+                  join(why, "; ")),
+      fmt::format("turn on {} (state='on'; the clock as <timer name='hypervclock' present='yes'/>)", join(names, ", ")),
+      edits);
 }
 
 }  // namespace vfioctl::lint
