@@ -34,16 +34,13 @@ std::string slurp(const fs::path& p) {
   return ss.str();
 }
 
-std::string severity_name(Severity s) {
+// As lint prints it.
+std::string lint_severity(Severity s) {
   switch (s) {
-    case Severity::fail:
-      return "error";
-    case Severity::warn:
-      return "warning";
-    case Severity::info:
-      return "info";
-    default:
-      return "other";
+    case Severity::fail: return "error";
+    case Severity::warn: return "warning";
+    case Severity::info: return "info";
+    default: return "other";
   }
 }
 
@@ -53,8 +50,6 @@ std::pair<std::string, std::string> split_entry(const std::string& s) {
   if (colon == std::string::npos) return {s, ""};
   return {s.substr(0, colon), s.substr(colon + 1)};
 }
-
-std::string rule_of(const std::string& key) { return key.substr(0, key.find('@')); }
 
 struct Totals {
   int files = 0;
@@ -86,8 +81,8 @@ TEST(LintCorpus, EveryFindingAsReadByHand) {
     ++t.files;
     t.findings += static_cast<int>(r.findings.size());
 
-    std::map<std::string, int> expect;           // key -> how many
-    std::map<std::string, std::string> pinned;   // key -> severity
+    std::map<std::string, int> expect;          // key -> how many
+    std::map<std::string, std::string> pinned;  // key -> severity
     for (const auto& e : entry.at("expect")) {
       auto [key, sev] = split_entry(e.get<std::string>());
       ++expect[key];
@@ -105,9 +100,9 @@ TEST(LintCorpus, EveryFindingAsReadByHand) {
     std::map<std::string, int> seen;
     for (const auto& f : r.findings) {
       const std::string key = f.finding.id + "@" + std::to_string(f.line);
-      const std::string sev = severity_name(f.finding.severity);
-      const std::string what = file + ":" + std::to_string(f.line) + ": " + sev + ": " + f.finding.message + " [" +
-                               f.finding.id + "]";
+      const std::string sev = lint_severity(f.finding.severity);
+      const std::string what =
+          file + ":" + std::to_string(f.line) + ": " + sev + ": " + f.finding.message + " [" + f.finding.id + "]";
       if (must_not.count(f.finding.id) != 0 && known.count(key) == 0) {
         ADD_FAILURE() << "must not fire here: " << what;
       }
@@ -154,9 +149,8 @@ TEST(LintCorpus, EveryFindingAsReadByHand) {
     EXPECT_EQ(listed.count(f.path().filename().string()), 1U) << f.path().filename() << " is not in expected.json";
   }
 
-  std::cout << "lint corpus: " << t.files << " files, " << t.findings << " findings, " << t.expected
-            << " expected, " << t.unexpected << " unexpected, " << t.missed << " missed, " << t.known_wrong
-            << " known wrong\n";
+  std::cout << "lint corpus: " << t.files << " files, " << t.findings << " findings, " << t.expected << " expected, "
+            << t.unexpected << " unexpected, " << t.missed << " missed, " << t.known_wrong << " known wrong\n";
   for (const auto& g : gaps) std::cout << "  known wrong: " << g << "\n";
   for (const auto& g : gaps_gone) {
     std::cout << "  known wrong no longer seen, remove it from known_wrong: " << g << "\n";
