@@ -281,7 +281,8 @@ TEST(CliLintFix, EveryPublishedFileFixesSafely) {
       EXPECT_TRUE(libvirt_accepts(out)) << "libvirt defined the original but not the fixed file";
     }
     std::set<std::string> errors_before;
-    for (const auto& f : vfioctl({"lint", "--format", "json", path}).json()["findings"])
+    json before = vfioctl({"lint", "--format", "json", path}).json();
+    for (const auto& f : before["findings"])
       if (f["severity"] == "error") errors_before.insert(f["id"].get<std::string>());
     json relint = vfioctl({"lint", "--format", "json", out}).json();
     for (const auto& f : relint["findings"]) {

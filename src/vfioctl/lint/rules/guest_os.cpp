@@ -158,6 +158,12 @@ void check_windows_hyperv(const Domain& d, const Host*, Emitter& out) {
 // L015
 void check_windows_clock(const Domain& d, const Host*, Emitter& out) {
   if (!d.windows) return;
+  // An -rtc among the QEMU arguments is merged after libvirt's: its base wins.
+  auto rtc = option_uses(d, "rtc");
+  if (!rtc.empty()) {
+    auto base = parse_option(rtc.back().value).last("base");
+    if (base && *base != "utc") return;
+  }
   pugi::xml_node clock = d.root().child("clock");
   std::string offset = clock.attribute("offset").value();
   std::string fix = "set <clock offset='localtime'> (or make Windows keep UTC: RealTimeIsUniversal=1 in its registry)";
