@@ -999,5 +999,27 @@ TEST(LintRules, L038SysinfoNeedsItsSmbiosModeAndL039ItsDateFormat) {
   }
 }
 
+// L040
+TEST(LintRules, L040StrayQemuArgument) {
+  Guest g;
+  auto args = [](const std::string& inner) {
+    return "<qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>\n" + inner +
+           "\n</qemu:commandline>";
+  };
+  g.extra = args("<qemu:arg value='none'/>\n<qemu:arg value='-rtc'/><qemu:arg value='base=localtime'/>");
+  expect_finding(g, "L040", "<qemu:arg value='none'/>");
+  EXPECT_EQ(only(lint(g.xml()), "L040")[0].finding.severity, Severity::fail);
+  for (const char* ok : {"<qemu:arg value='-S'/><qemu:arg value='-device'/><qemu:arg value='ich9-intel-hda'/>",
+                         "<qemu:arg value='-no-hpet'/><qemu:arg value='-smbios'/><qemu:arg value='type=0'/>",
+                         "<qemu:arg value='-cpu host,kvm=off'/><qemu:arg value='-global'/><qemu:arg value='x.y=1'/>",
+                         "<qemu:arg value='--device'/><qemu:arg value='isa-applesmc,osk=x'/>"}) {
+    g.extra = args(ok);
+    SCOPED_TRACE(ok);
+    expect_none(g, "L040");
+  }
+  g.extra = args("<qemu:arg value='-nodefaults'/><qemu:arg value='stray'/>");
+  expect_finding(g, "L040", "stray");
+}
+
 }  // namespace
 }  // namespace vfioctl::lint

@@ -212,6 +212,10 @@ const std::vector<Rule>& rules() {
        "libvirt accepts the SMBIOS BIOS date only as mm/dd/yy or mm/dd/yyyy (a year from 1900) and refuses the "
        "domain otherwise.",
        check_bios_date, kNoFix},
+      {"L040", "stray-qemu-arg", "QEMU argument that follows no option", Severity::fail, false,
+       "QEMU reads an argument that is neither an option nor an option's value as the disk image to boot: a stray "
+       "word in <qemu:commandline> makes it look for that file and refuse to start.",
+       check_stray_qemu_arg, kNoFix},
       {"L101", "pinned-cpu-missing", "Pinned host CPU that does not exist", Severity::fail, true,
        "A pin to a CPU the host lacks (or has offline) makes libvirt fail to start the guest.", check_host_cpus_exist,
        kNoFix},

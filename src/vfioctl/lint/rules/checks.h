@@ -56,6 +56,7 @@ void check_open_console(const Domain&, const Host*, Emitter&);      // L036
 void check_uuid(const Domain&, const Host*, Emitter&);              // L037
 void check_sysinfo_mode(const Domain&, const Host*, Emitter&);      // L038
 void check_bios_date(const Domain&, const Host*, Emitter&);         // L039
+void check_stray_qemu_arg(const Domain&, const Host*, Emitter&);    // L040
 
 // devices.cpp: raw QEMU arguments in <qemu:commandline>.
 void check_qemu_cpu(const Domain&, const Host*, Emitter&);          // L025

@@ -264,4 +264,38 @@ void check_bios_date(const Domain& d, const Host*, Emitter& out) {
   }
 }
 
+// L040
+void check_stray_qemu_arg(const Domain& d, const Host*, Emitter& out) {
+  // QEMU options that take no value; every other option takes the next
+  // argument as its value.
+  static const std::set<std::string> kFlags = {
+      "-S",           "-nodefaults",  "-no-user-config", "-nographic",       "-no-reboot",
+      "-no-shutdown", "-daemonize",   "-enable-kvm",     "-no-hpet",         "-no-acpi",
+      "-snapshot",    "-full-screen", "-no-fd-bootchk",  "-no-kvm",          "-s",
+      "-version",     "-h",           "-help",           "-only-migratable", "-enable-fips",
+      "-no-quit",     "-alt-grab",    "-ctrl-grab",      "-win2k-hack",      "-rtc-td-hack",
+      "-old-param",   "-preconfig",   "-semihosting",    "-no-frame",        "-portrait",
+      "-usb",         "-sdl",         "-curses"};
+  bool wants_value = false;
+  for (const auto& a : d.qemu_args) {
+    std::string v(trim(a.value));
+    if (wants_value) {
+      wants_value = false;
+      continue;
+    }
+    if (!v.empty() && v[0] == '-') {
+      std::string name = v.substr(0, v.find_first_of(" \t"));
+      if (starts_with(name, "--")) name = name.substr(1);
+      // "-cpu host" in one <qemu:arg> carries its value (L025 judges that).
+      wants_value = !kFlags.count(name) && v.find_first_of(" \t") == std::string::npos;
+      continue;
+    }
+    out.add(a.node,
+            fmt::format("QEMU argument '{}' follows no option: QEMU takes a bare argument for a disk image to boot, "
+                        "does not find it, and refuses to start",
+                        v),
+            "remove it, or give the option it belongs to before it (each option and its value as two <qemu:arg>)");
+  }
+}
+
 }  // namespace vfioctl::lint
