@@ -246,6 +246,11 @@ TEST(LintRules, L013CpuModeWithHostdev) {
   g.hostdevs = "";
   expect_none(g, "L013");
   expect_none(Guest(), "L013");
+  // A GPU passed by a raw -device vfio-pci is passthrough too.
+  g.extra =
+      "<qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
+      "<qemu:arg value='-device'/><qemu:arg value='vfio-pci,host=01:00.0,multifunction=on'/></qemu:commandline>";
+  expect_finding(g, "L013", "<vcpu");
 }
 
 // L014

@@ -53,7 +53,14 @@ bool hypervisor_bit_off(const Domain& d) {
 // L013
 void check_cpu_mode(const Domain& d, const Host*, Emitter& out) {
   // Under a -cpu override <cpu> does nothing: L025 judges the override.
-  if (d.pci_hostdevs.empty() || d.cpu_override) return;
+  // A device passed by a raw -device vfio-pci (L027) makes a passthrough
+  // guest as much as a <hostdev>.
+  bool raw_vfio = false;
+  for (const OptionUse& u : option_uses(d, "device")) {
+    QemuOption o = parse_option(u.value);
+    if ((o.head.empty() ? o.last("driver").value_or("") : o.head) == "vfio-pci") raw_vfio = true;
+  }
+  if ((d.pci_hostdevs.empty() && !raw_vfio) || d.cpu_override) return;
   pugi::xml_node cpu = d.root().child("cpu");
   std::string fix = "use <cpu mode='host-passthrough' check='none' migratable='off'> (keep its <topology>)";
   const XmlEditor& ed = d.editor();
