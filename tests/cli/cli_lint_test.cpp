@@ -108,7 +108,7 @@ TEST(CliLint, WarningsOnlyExitZeroAndPrintLikeACompiler) {
   EXPECT_TRUE(has(r.out, loc + ":15: warning: vCPUs are pinned but the emulator is not"));
   EXPECT_TRUE(has(r.out, "\n    fix: replace it with <memballoon model='none'/> (fixable with --fix)\n"));
   EXPECT_TRUE(has(r.out, "1 file checked: 3 warnings; 1 fixable with --fix"));
-  EXPECT_TRUE(has(r.out, "Host rules (L101-L110) not run"));
+  EXPECT_TRUE(has(r.out, "Host rules (L101-L111) not run"));
   EXPECT_EQ(r.err, "");
 }
 

@@ -1,5 +1,7 @@
 // The lint rules that judge a guest against host facts (L1xx), on fixture hosts.
 #include "lint_rules_guests.h"
+#include "temp_tree.h"
+#include "vfioctl/host/root.h"
 
 namespace vfioctl::lint {
 namespace {
@@ -208,6 +210,39 @@ TEST(LintRules, L110SaysWhenTheHookReservesTheShortfall) {
   auto gig = only(lint(g.xml(), &ryzen()), "L110").at(0).finding;
   EXPECT_NE(gig.fix.find("hugepagesz=1G hugepages=16 on the kernel command line"), std::string::npos) << gig.fix;
   EXPECT_NE(gig.fix.find("cannot reserve them and refuses to start it"), std::string::npos) << gig.fix;
+}
+
+// L111
+TEST(LintRules, L111CpuFeatureTheHostsLibvirtDoesNotKnow) {
+  Host h = z370();
+  h.platform.libvirt_cpu_features = std::set<std::string>{"invtsc", "topoext", "hypervisor", "vmx"};
+  Guest g;
+  g.cpu =
+      "<cpu mode='host-passthrough' check='none'><topology sockets='1' dies='1' cores='2' threads='2'/>\n"
+      "<feature policy='require' name='invtsc'/>\n<feature policy='disable' name='hypervsior'/>\n</cpu>";
+  LintOptions opt;
+  opt.disabled = {"L110"};
+  auto fs = only(lint_text("t.xml", g.xml(), &h, opt).findings, "L111");
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs[0].line, line_of(g.xml(), "hypervsior"));
+  EXPECT_EQ(fs[0].finding.severity, Severity::fail);
+  EXPECT_NE(fs[0].finding.fix.find("name='hypervisor'"), std::string::npos) << fs[0].finding.fix;
+  // Without a CPU map (the fixtures have none) the rule cannot judge: silent.
+  expect_none(g, "L111", &z370());
+  expect_none(g, "L111");
+}
+
+// The CPU map is read from the host's libvirt.
+TEST(LintRules, TheCpuMapIsReadFromTheHostsLibvirt) {
+  test::TempTree t;
+  t.file("/usr/share/libvirt/cpu_map/x86_features.xml",
+         "<cpus>\n  <feature name='fpu'>\n    <cpuid eax_in='0x01' edx='0x00000001'/>\n  </feature>\n"
+         "  <feature name=\"invtsc\">\n  </feature>\n</cpus>\n");
+  auto names = read_libvirt_cpu_features(Root(t.str()));
+  ASSERT_TRUE(names);
+  EXPECT_EQ(*names, (std::set<std::string>{"fpu", "invtsc"}));
+  test::TempTree empty;
+  EXPECT_FALSE(read_libvirt_cpu_features(Root(empty.str())));
 }
 
 }  // namespace

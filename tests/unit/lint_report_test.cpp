@@ -49,7 +49,7 @@ TEST(LintReport, TextLikeACompiler) {
       << s;
   EXPECT_NE(s.find("\n    fix: "), std::string::npos);
   EXPECT_NE(s.find("3 files checked: 1 error, 1 warning (2 could not be read)"), std::string::npos) << s;
-  EXPECT_NE(s.find("Host rules (L101-L110) not run"), std::string::npos);
+  EXPECT_NE(s.find("Host rules (L101-L111) not run"), std::string::npos);
   EXPECT_EQ(s.find("\033["), std::string::npos);  // no colour unless asked
   std::ostringstream colored;
   write_text(colored, reports(), {.host_rules = true, .color = true});

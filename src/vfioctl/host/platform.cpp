@@ -15,6 +15,23 @@ const char* cpu_vendor_name(CpuVendor vendor) {
   return "unknown";
 }
 
+std::optional<std::set<std::string>> read_libvirt_cpu_features(const Root& root) {
+  auto text = root.read(kLibvirtX86Features);
+  if (!text) return std::nullopt;
+  // <feature name='fpu'> (or name="fpu"), one per feature.
+  std::set<std::string> names;
+  const std::string_view tag = "<feature name=";
+  for (size_t at = text->find(tag); at != std::string::npos; at = text->find(tag, at + tag.size())) {
+    size_t q = at + tag.size();
+    if (q >= text->size() || ((*text)[q] != '\'' && (*text)[q] != '"')) continue;
+    size_t end = text->find((*text)[q], q + 1);
+    if (end == std::string::npos) break;
+    names.insert(text->substr(q + 1, end - q - 1));
+  }
+  if (names.empty()) return std::nullopt;  // not the file it should be
+  return names;
+}
+
 Platform read_platform(const Root& root, Notes& notes) {
   Platform p;
   if (auto text = root.read("/proc/cpuinfo")) {
@@ -47,6 +64,7 @@ Platform read_platform(const Root& root, Notes& notes) {
   }
   p.iommu_units = read_iommu_units(root);
   p.kvm_device = root.exists("/dev/kvm");
+  p.libvirt_cpu_features = read_libvirt_cpu_features(root);
   return p;
 }
 

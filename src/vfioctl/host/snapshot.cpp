@@ -27,6 +27,7 @@ const char* const kAllowed[] = {
     "/usr/lib/modprobe.d/", "/etc/update-extlinux.conf", "/etc/kernel/proxmox-boot-uuids", "/run/ostree-booted",
     "/etc/libvirt/qemu.conf", "/usr/lib/os-release", "/etc/qemu/firmware/", "/var/lib/dpkg/status",
     "/etc/runlevels",  // OpenRC: only tested for existence
+    "/usr/share/libvirt/cpu_map/x86_features.xml",
     // Only tested for existence: copied as empty placeholders.
     "/usr/bin/", "/usr/sbin/", "/usr/libexec/", "/usr/share/OVMF/", "/usr/share/edk2/", "/usr/share/edk2-ovmf/",
     "/usr/share/qemu/"};

@@ -256,6 +256,10 @@ const std::vector<Rule>& rules() {
        "libvirt backs the guest from the host's hugepage pool when it starts: with fewer free pages than the guest "
        "needs, the start fails unless something reserves them first. A running guest's own pages count as used.",
        check_hugepage_pool, kNoFix},
+      {"L111", "cpu-feature-unknown", "CPU feature this host's libvirt does not know", Severity::fail, true,
+       "libvirt checks every <cpu><feature name=...> against its CPU map and refuses a domain that names a feature "
+       "it does not know, whatever the policy: a misspelling, or a name from a newer libvirt.",
+       check_cpu_feature_names, kNoFix},
   };
   return table;
 }

@@ -80,7 +80,8 @@ void check_span(const Domain&, const Host*, Emitter&);             // L108
 void check_isolation(const Domain&, const Host*, Emitter&);        // L109
 
 // memory.cpp, against the host's pools.
-void check_hugepage_pool(const Domain&, const Host*, Emitter&);  // L110
+void check_hugepage_pool(const Domain&, const Host*, Emitter&);      // L110
+void check_cpu_feature_names(const Domain&, const Host*, Emitter&);  // L111 (host.cpp)
 
 // Helpers.
 

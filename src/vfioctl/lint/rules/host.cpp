@@ -431,4 +431,29 @@ void check_isolation(const Domain& d, const Host* host, Emitter& out) {
                       cpus_text(iso)));
 }
 
+// L111
+void check_cpu_feature_names(const Domain& d, const Host* host, Emitter& out) {
+  if (!host || !host->platform.libvirt_cpu_features) return;
+  const auto& known = *host->platform.libvirt_cpu_features;
+  for (pugi::xml_node f : d.root().child("cpu").children("feature")) {
+    std::string name = f.attribute("name").value();
+    if (name.empty() || known.count(name)) continue;
+    // The closest known name, for a misspelling.
+    std::string close;
+    size_t best = 3;
+    for (const auto& k : known) {
+      size_t dist = edit_distance(name, k);
+      if (dist < best) {
+        best = dist;
+        close = k;
+      }
+    }
+    out.add(f,
+            fmt::format("CPU feature '{}' is not in this host's libvirt CPU map ({}): libvirt refuses the domain", name,
+                        kLibvirtX86Features),
+            close.empty() ? "remove the <feature>, or use a name from that file"
+                          : fmt::format("name='{}' (or remove the <feature>)", close));
+  }
+}
+
 }  // namespace vfioctl::lint
