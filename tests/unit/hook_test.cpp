@@ -538,12 +538,30 @@ void exits(ModelIo& io, int pid) {
   io.k.affinity.erase(pid);
 }
 
-TEST(Tune, AScriptGuestIsTunedAndGivenBackWhenQemuEnds) {
+// A script guest "g" (the script is pid 500) on the model, with its tuner.
+class Tune : public ::testing::Test {
+ protected:
+  Tune() : d(script_guest(io, "g", 500)), before(io.k), t(io, log, tune_options()) {}
+  // The script starts QEMU as `pid` and the tuning follows it.
+  void qemu_runs(int pid) {
+    fork_qemu(io, 500, pid);
+    t.follow("g", pid);
+  }
+  // The host as before, but for the script that has exited since.
+  Kernel without_script() const {
+    Kernel want = before;
+    want.cgroups[""].erase(500);
+    want.affinity.erase(500);
+    return want;
+  }
   ModelIo io;
-  DomainTune d = script_guest(io, "g", 500);
-  Kernel before = io.k;
+  DomainTune d;
+  Kernel before;
   std::ostringstream log;
-  Tuner t(io, log, tune_options());
+  Tuner t;
+};
+
+TEST_F(Tune, AScriptGuestIsTunedAndGivenBackWhenQemuEnds) {
   t.start(d);
 
   EXPECT_EQ(io.k.nr, 32) << "64 MiB of 2 MiB pages: the 8-page pool grew by its shortfall of 24";
@@ -579,73 +597,45 @@ TEST(Tune, AScriptGuestIsTunedAndGivenBackWhenQemuEnds) {
   EXPECT_TRUE(t.release_when_gone("g", 501));
   EXPECT_FALSE(io.k.cgroups.count(guest_cg)) << dump(io.k);
   EXPECT_FALSE(io.k.cgroups.count(kHostCgroup)) << dump(io.k);
-  Kernel want = before;
-  want.cgroups[""].erase(500);
-  want.affinity.erase(500);
-  EXPECT_EQ(io.k, want) << dump(io.k);
+  EXPECT_EQ(io.k, without_script()) << dump(io.k);
   EXPECT_TRUE(io.files.empty()) << "no state left";
 }
 
-TEST(Tune, AGuestWhoseQemuDiedIsReleasedByRecover) {
-  ModelIo io;
-  DomainTune d = script_guest(io, "g", 500);
-  Kernel before = io.k;
-  std::ostringstream log;
-  Tuner t(io, log, tune_options());
+TEST_F(Tune, AGuestWhoseQemuDiedIsReleasedByRecover) {
   t.start(d);
-  fork_qemu(io, 500, 501);
-  t.follow("g", 501);
+  qemu_runs(501);
   exits(io, 500);
   // QEMU and its watcher are killed: no release ran.
   exits(io, 501);
   EXPECT_EQ(t.stale_domains(), std::vector<std::string>{"g"});
   EXPECT_EQ(t.recover(t.stale_domains()), std::vector<std::string>{"g"});
-  Kernel want = before;
-  want.cgroups[""].erase(500);
-  want.affinity.erase(500);
-  EXPECT_EQ(io.k, want) << dump(io.k);
+  EXPECT_EQ(io.k, without_script()) << dump(io.k);
   EXPECT_TRUE(io.files.empty());
 }
 
-TEST(Tune, APidReusedByAnotherProgramIsNotTheGuest) {
-  ModelIo io;
-  DomainTune d = script_guest(io, "g", 500);
-  std::ostringstream log;
-  Tuner t(io, log, tune_options());
+TEST_F(Tune, APidReusedByAnotherProgramIsNotTheGuest) {
   t.start(d);
-  fork_qemu(io, 500, 501);
-  t.follow("g", 501);
+  qemu_runs(501);
   exits(io, 501);
   io.procs[501] = {"cron", 1, "99999"};  // the same pid, another start time
   EXPECT_EQ(t.stale_domains(), std::vector<std::string>{"g"});
   EXPECT_TRUE(t.release_when_gone("g", 501)) << "it does not wait for the pid's new owner";
 }
 
-TEST(Tune, AWatcherOfAnEarlierRunLeavesANewRunAlone) {
-  ModelIo io;
-  DomainTune d = script_guest(io, "g", 500);
-  std::ostringstream log;
-  Tuner t(io, log, tune_options());
+TEST_F(Tune, AWatcherOfAnEarlierRunLeavesANewRunAlone) {
   t.start(d);
-  fork_qemu(io, 500, 501);
-  t.follow("g", 501);
+  qemu_runs(501);
   // Stopped by hand and started again before the first watcher woke up.
   t.release("g");
   t.start(d);
-  fork_qemu(io, 500, 502);
-  t.follow("g", 502);
+  qemu_runs(502);
   exits(io, 501);
   EXPECT_FALSE(t.release_when_gone("g", 501));
   EXPECT_EQ(io.k.governor[2], "performance") << "the new run keeps its tuning";
   EXPECT_TRUE(io.files.count(kGuestStateDir + std::string("/g.json")));
 }
 
-TEST(Tune, AFailedStartGivesBackAndTakesTheScriptOutOfItsCgroup) {
-  ModelIo io;
-  DomainTune d = script_guest(io, "g", 500);
-  Kernel before = io.k;
-  std::ostringstream log;
-  Tuner t(io, log, tune_options());
+TEST_F(Tune, AFailedStartGivesBackAndTakesTheScriptOutOfItsCgroup) {
   t.start(d);
   // The script's check failed before QEMU started: its trap releases.
   auto states = t.states();
@@ -656,7 +646,7 @@ TEST(Tune, AFailedStartGivesBackAndTakesTheScriptOutOfItsCgroup) {
   EXPECT_TRUE(io.files.empty());
 }
 
-TEST(Tune, AStartThatCannotFillThePoolLeavesNothingBehind) {
+TEST(TuneStart, AStartThatCannotFillThePoolLeavesNothingBehind) {
   ModelIo io;
   DomainTune d = script_guest(io, "g", 500);
   io.k.cap = 10;  // the kernel finds 2 more pages, not the 24 missing
@@ -674,7 +664,7 @@ TEST(Tune, AStartThatCannotFillThePoolLeavesNothingBehind) {
   EXPECT_TRUE(io.files.empty()) << "no state left";
 }
 
-TEST(Tune, UnderSystemdTheScriptGoesToAScopeInMachineSlice) {
+TEST(TuneStart, UnderSystemdTheScriptGoesToAScopeInMachineSlice) {
   ModelIo io;
   io.k.systemd = true;
   DomainTune d = script_guest(io, "win 11", 500);
@@ -689,7 +679,7 @@ TEST(Tune, UnderSystemdTheScriptGoesToAScopeInMachineSlice) {
   EXPECT_EQ(io.k.allowed["user.slice"], "0-1") << "the host's slices confined; machine.slice is not one of them";
 }
 
-TEST(Tune, RequestsFromTheCommandLineAreChecked) {
+TEST(TuneRequest, RequestsFromTheCommandLineAreChecked) {
   auto bad = [](TuneRequest r, const std::string& part) {
     try {
       tune_request(r);
