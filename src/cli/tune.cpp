@@ -52,7 +52,11 @@ std::vector<std::string> start_lines(const DomainTune& d, pid_t pid) {
   std::vector<std::string> r;
   std::string cpus = format_cpulist(d.vcpu_cpus);
   if (d.wants("hugepages")) {
-    std::string size = *d.hugepage_kib ? fmt::format("{} KiB", *d.hugepage_kib) : std::string("default-size");
+    long long kib = *d.hugepage_kib;
+    std::string size = kib == 0                   ? std::string("default-size")
+                       : kib % (1024 * 1024) == 0 ? fmt::format("{} GiB", kib / (1024 * 1024))
+                       : kib % 1024 == 0          ? fmt::format("{} MiB", kib / 1024)
+                                                  : fmt::format("{} KiB", kib);
     r.push_back(fmt::format("hugepages: the pool grows by what it lacks for {} MiB of {} pages{}", d.memory_kib / 1024,
                             size, d.node ? fmt::format(" on node {}", *d.node) : ""));
   }
@@ -89,6 +93,13 @@ void run_start(const GlobalOptions& g, StartOptions o) {
         if (std::find(online->begin(), online->end(), c) == online->end())
           throw input_error(fmt::format("--cpus: CPU {} is not online here (online: {})", c, trim(*text)));
     }
+  }
+  if (d.wants("hugepages") && d.hugepage_kib && *d.hugepage_kib > 0) {
+    std::string pools = "/sys/kernel/mm/hugepages";
+    if (auto sizes = root.list(pools); sizes && !root.exists(fmt::format("{}/hugepages-{}kB", pools, *d.hugepage_kib)))
+      throw input_error(fmt::format("--hugepages {}: this host has no pool of {} kB pages (it has: {})",
+                                    o.request.hugepages, *d.hugepage_kib,
+                                    sizes->empty() ? std::string("none") : join(*sizes, ", ")));
   }
   auto io = live_io(root.dir().string());
   std::ostringstream quiet;

@@ -278,6 +278,8 @@ TEST(CliTune, BadInputExits2AndChangesNothing) {
   bad({"start", "g", "--cpus", "3", "--actions", "hugepages", "--apply"}, "needs --memory and --hugepages");
   bad({"start", "g", "--cpus", "2-9", "--actions", "isolate", "--apply"},
       "--cpus: CPU 4 is not online here (online: 0-3)");
+  bad({"start", "g", "--cpus", "3", "--memory", "1G", "--hugepages", "3M", "--apply"},
+      "--hugepages 3M: this host has no pool of 3072 kB pages (it has: hugepages-2048kB)");
   bad({"start", "g", "--cpus", "3", "--actions", "isolate,nap", "--apply"}, "'nap' is not one of");
   bad({"start", "g", "--cpus", "3", "--actions", "isolate", "--pid", "777", "--apply"}, "no process 777");
   bad({"start", "a/b", "--cpus", "3", "--actions", "isolate", "--apply"}, "holds a '/'");
