@@ -305,11 +305,13 @@ class ModelIo : public HostIo {
   std::set<int> end_when_waited;
   void wait_exit(pid_t pid, double seconds) override {
     clock += seconds;
-    if (end_when_waited.erase(pid)) {
-      procs.erase(pid);
-      k.affinity.erase(pid);
-      for (auto& [cg, pids] : k.cgroups) pids.erase(pid);
-    }
+    if (end_when_waited.erase(pid)) exit_process(pid);
+  }
+  // A process ends: gone from /proc, its cgroup and the affinity table.
+  void exit_process(int pid) {
+    procs.erase(pid);
+    k.affinity.erase(pid);
+    for (auto& [cg, pids] : k.cgroups) pids.erase(pid);
   }
   std::shared_ptr<void> lock() override { return nullptr; }
 };

@@ -532,11 +532,7 @@ void fork_qemu(ModelIo& io, int parent, int pid) {
   io.k.affinity[pid] = io.k.affinity[parent];
 }
 
-void exits(ModelIo& io, int pid) {
-  io.procs.erase(pid);
-  for (auto& [cg, pids] : io.k.cgroups) pids.erase(pid);
-  io.k.affinity.erase(pid);
-}
+void exits(ModelIo& io, int pid) { io.exit_process(pid); }
 
 // A script guest "g" (the script is pid 500) on the model, with its tuner.
 class Tune : public ::testing::Test {

@@ -521,7 +521,8 @@ std::vector<StateSummary> Tuner::states() {
     StateSummary s;
     s.domain = st.value("domain", dom);
     s.phase = st.value("phase", "");
-    s.running = impl.running(dom);
+    // The record just read says whom it follows (the libvirt pid file otherwise).
+    s.running = st.contains("process") ? impl.follows_live(st) : impl.running(dom);
     s.via = st.value("via", "libvirt");
     if (st.value("process", json()).is_object()) s.pid = static_cast<pid_t>(st["process"].value("pid", 0LL));
     s.cpus = st.value("cpus", "");

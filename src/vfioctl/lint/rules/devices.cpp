@@ -418,8 +418,7 @@ void check_qemu_cpu(const Domain& d, const Host*, Emitter& out) {
 void check_qemu_vfio_device(const Domain& d, const Host*, Emitter& out) {
   for (const OptionUse& u : option_uses(d, "device")) {
     QemuOption o = parse_option(u.value);
-    std::string driver = o.head.empty() ? o.last("driver").value_or("") : o.head;
-    if (driver != "vfio-pci") continue;
+    if (device_driver(o) != "vfio-pci") continue;
     std::string host = o.last("host").value_or("");
     if (host.empty()) {
       std::string sysfs = o.last("sysfsdev").value_or("");

@@ -38,6 +38,20 @@ bool intel_model(std::string_view model) {
   return false;
 }
 
+// Edits that give the guest <timer name='hypervclock' present='yes'/>: in
+// place, appended to <clock>, or with a new <clock>. (L014 and L029.)
+void hypervclock_on(const Domain& d, EditSet& edits) {
+  const XmlEditor& ed = d.editor();
+  pugi::xml_node clock = d.root().child("clock");
+  NewElement t{"timer", {{"name", "hypervclock"}, {"present", "yes"}}, {}, {}};
+  if (pugi::xml_node hv_clock = timer(d, "hypervclock"))
+    edits.add(ed.set_attr(hv_clock, "present", "yes"));
+  else if (clock)
+    edits.add(ed.append(clock, t));
+  else
+    edits.add(ed.insert(d.root(), NewElement{"clock", {}, {t}, {}}, domain_children_before("clock")));
+}
+
 // <cpu> clears the hypervisor bit (<feature policy='disable' name='hypervisor'/>,
 // or 'forbid'): the guest takes itself for bare metal.
 bool hypervisor_bit_off(const Domain& d) {
@@ -56,10 +70,8 @@ void check_cpu_mode(const Domain& d, const Host*, Emitter& out) {
   // A device passed by a raw -device vfio-pci (L027) makes a passthrough
   // guest as much as a <hostdev>.
   bool raw_vfio = false;
-  for (const OptionUse& u : option_uses(d, "device")) {
-    QemuOption o = parse_option(u.value);
-    if ((o.head.empty() ? o.last("driver").value_or("") : o.head) == "vfio-pci") raw_vfio = true;
-  }
+  for (const OptionUse& u : option_uses(d, "device"))
+    if (device_driver(parse_option(u.value)) == "vfio-pci") raw_vfio = true;
   if ((d.pci_hostdevs.empty() && !raw_vfio) || d.cpu_override) return;
   pugi::xml_node cpu = d.root().child("cpu");
   std::string fix = "use <cpu mode='host-passthrough' check='none' migratable='off'> (keep its <topology>)";
@@ -109,16 +121,7 @@ void check_windows_hyperv(const Domain& d, const Host*, Emitter& out) {
   };
   const char* const kSet[] = {"relaxed", "vapic", "spinlocks", "vpindex", "synic", "stimer"};
   pugi::xml_node hv_clock = timer(d, "hypervclock");
-  auto clock_edits = [&] {
-    pugi::xml_node clock = d.root().child("clock");
-    NewElement t{"timer", {{"name", "hypervclock"}, {"present", "yes"}}, {}, {}};
-    if (hv_clock)
-      edits.add(ed.set_attr(hv_clock, "present", "yes"));
-    else if (clock)
-      edits.add(ed.append(clock, t));
-    else
-      edits.add(ed.insert(d.root(), NewElement{"clock", {}, {t}, {}}, domain_children_before("clock")));
-  };
+  auto clock_edits = [&] { hypervclock_on(d, edits); };
   if (!d.hyperv) {
     NewElement hv{"hyperv", {{"mode", "custom"}}, {}, {}};
     for (const char* name : kSet) hv.children.push_back(enlightenment(name));
@@ -439,15 +442,7 @@ void check_hyperv_dependencies(const Domain& d, const Host*, Emitter& out) {
   for (const auto& m : missing) {
     names.push_back(xml_name(m));
     if (m == "time") {
-      pugi::xml_node clock = d.root().child("clock");
-      pugi::xml_node t = clock.find_child_by_attribute("timer", "name", "hypervclock");
-      NewElement timer{"timer", {{"name", "hypervclock"}, {"present", "yes"}}, {}, {}};
-      if (t)
-        edits.add(ed.set_attr(t, "present", "yes"));
-      else if (clock)
-        edits.add(ed.append(clock, timer));
-      else
-        edits.add(ed.insert(d.root(), NewElement{"clock", {}, {timer}, {}}, domain_children_before("clock")));
+      hypervclock_on(d, edits);
       continue;
     }
     if (pugi::xml_node n = d.hyperv.child(m.c_str()))

@@ -40,6 +40,11 @@ struct QemuOption {
 
 QemuOption parse_option(std::string_view text);
 
+// The driver a -device value names: its first field, or driver=.
+inline std::string device_driver(const QemuOption& o) {
+  return o.head.empty() ? o.last("driver").value_or("") : o.head;
+}
+
 // QEMU's booleans: on/yes/true/y and off/no/false/n; nullopt otherwise.
 std::optional<bool> qemu_bool(std::string_view v);
 
