@@ -160,7 +160,7 @@ const std::vector<Rule>& rules() {
       {"L027", "qemu-vfio-device", "PCI device passed by a raw QEMU argument", Severity::warn, false,
        "A '-device vfio-pci' in <qemu:commandline> goes around libvirt: it does not detach the device from its host "
        "driver or give it back, check its IOMMU group, or grant QEMU the device files (permissions, cgroup ACL, "
-       "AppArmor/SELinux labels), and lint cannot count it as passthrough.",
+       "AppArmor/SELinux labels), and lint's passthrough rules other than L013 cannot count it.",
        check_qemu_vfio_device, kNoFix},
       {"L028", "iothreads-count-mismatch", "<iothreads> count differs from <iothreadids>", Severity::warn, false,
        "libvirt starts max(<iothreads>, listed ids) iothreads: a lower count is ignored, a higher one adds iothreads "
