@@ -276,24 +276,8 @@ void sysinfo(xml_node domain, const GuestPlan& plan) {
   }
 }
 
-}  // namespace
-
-std::vector<std::string> tune_actions(const GuestPlan& plan) {
-  std::vector<std::string> r;
-  if (plan.spec.tune_actions) {
-    for (const auto& a : *plan.spec.tune_actions)
-      if (a != "hugepages" || plan.memory.page_kib) r.push_back(a);
-    return r;
-  }
-  if (plan.memory.page_kib) r.push_back("hugepages");
-  for (const char* a : {"isolate", "governor", "irq"}) r.push_back(a);
-  return r;
-}
-
-std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt) {
-  pugi::xml_document doc;
-  xml_node domain = attr(child(doc, "domain"), "type", opt.virt_type);
-  if (plan.mmio.window_bytes) attr(domain, "xmlns:qemu", "http://libvirt.org/schemas/domain/qemu/1.0");
+// The domain's identity: name, uuid, title and the hook's opt-in element.
+void identity(xml_node domain, const GuestPlan& plan) {
   text_child(domain, "name", plan.name);
   if (!plan.uuid.empty()) text_child(domain, "uuid", plan.uuid);
   text_child(domain, "title", fmt::format("{} guest written by vfioctl", preset_name(plan.spec.preset)));
@@ -303,7 +287,9 @@ std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt) {
     attr(t, "xmlns:vfioctl", runtime::kTuneNamespace);
     attr(t, "actions", join(actions, " "));
   }
+}
 
+void memory(xml_node domain, const GuestPlan& plan) {
   attr(text_child(domain, "memory", std::to_string(plan.memory.kib)), "unit", "KiB");
   attr(text_child(domain, "currentMemory", std::to_string(plan.memory.kib)), "unit", "KiB");
   if (plan.memory.page_kib || plan.memory.nosharepages || plan.memory.locked) {
@@ -316,6 +302,10 @@ std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt) {
     if (plan.memory.nosharepages) child(mb, "nosharepages");
     if (plan.memory.locked) child(mb, "locked");
   }
+}
+
+// vCPUs, iothreads, their pinning and the NUMA node of the memory.
+void cputune(xml_node domain, const GuestPlan& plan) {
   attr(text_child(domain, "vcpu", std::to_string(plan.cpu.vcpu_count())), "placement", "static");
   text_child(domain, "iothreads", std::to_string(plan.iothreads));
   xml_node tune = child(domain, "cputune");
@@ -335,7 +325,10 @@ std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt) {
     xml_node m = state(child(domain, "numatune"), "memory", "mode", "strict");
     attr(m, "nodeset", std::to_string(*plan.memory.node));
   }
+}
 
+// <os>: the machine type and either a kernel booted directly or the firmware.
+void os_element(xml_node domain, const GuestPlan& plan, const XmlOptions& opt) {
   xml_node os = child(domain, "os");
   bool direct = !opt.kernel.empty();
   bool uefi = !direct && !plan.legacy;
@@ -354,11 +347,9 @@ std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt) {
     if (sb) attr(state(fw, "feature", "enabled", "yes"), "name", "enrolled-keys");
   }
   if (!plan.sysinfo.empty()) state(os, "smbios", "mode", "sysinfo");
+}
 
-  sysinfo(domain, plan);
-  features(domain, plan, opt);
-  cpu(domain, plan, opt);
-  clock(domain, plan, opt);
+void lifecycle(xml_node domain, const GuestPlan& plan) {
   text_child(domain, "on_poweroff", "destroy");
   text_child(domain, "on_reboot", "restart");
   text_child(domain, "on_crash", "destroy");
@@ -368,12 +359,11 @@ std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt) {
   // S4 always off: the distributions' OVMF descriptors do not offer
   // acpi-s4, so libvirt finds no firmware for an EFI guest that asks for it.
   state(pm, "suspend-to-disk", "enabled", "no");
+}
 
-  xml_node devices = child(domain, "devices");
-  text_child(devices, "emulator", opt.emulator);
-  bool scsi = false;
-  int nvme = 0;
-  disks(devices, plan, opt, scsi, nvme);
+// The disk controllers the disks asked for, the USB controller and the PCI
+// root (ports).
+void controllers(xml_node devices, const GuestPlan& plan, bool scsi, int nvme) {
   for (int i = 0; i < nvme; ++i) attr(state(devices, "controller", "type", "nvme"), "index", std::to_string(i));
   if (scsi) {
     xml_node ctl = state(devices, "controller", "type", "scsi");
@@ -405,7 +395,10 @@ std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt) {
       attr(rp, "model", "pcie-root-port");
     }
   }
-  network(devices, plan, opt);
+}
+
+// The passed PCI functions and USB devices.
+void hostdevs(xml_node devices, const GuestPlan& plan) {
   for (const auto& f : plan.passed) {
     xml_node hd = state(devices, "hostdev", "mode", "subsystem");
     attr(hd, "type", "pci");
@@ -437,6 +430,79 @@ std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt) {
       attr(a, "device", std::to_string(*u.host.devnum));
     }
   }
+}
+
+// The guest agent's channel and the TPM.
+void agent_and_tpm(xml_node devices, const GuestPlan& plan) {
+  {
+    xml_node ch = state(devices, "channel", "type", "unix");
+    attr(state(ch, "target", "type", "virtio"), "name", "org.qemu.guest_agent.0");
+  }
+  if (plan.spec.tpm) {
+    // tpm-crb is a q35 (ACPI) device; i440fx guests get the older TIS interface.
+    xml_node tpm = state(devices, "tpm", "model", plan.legacy ? "tpm-tis" : "tpm-crb");
+    attr(state(tpm, "backend", "type", "emulator"), "version", "2.0");
+  }
+}
+
+// The serial console: a pty, or a log file (--serial-log).
+void serial_console(xml_node devices, const XmlOptions& opt) {
+  if (opt.serial_log.empty()) {
+    state(devices, "serial", "type", "pty");
+    state(devices, "console", "type", "pty");
+  } else {
+    xml_node serial = state(devices, "serial", "type", "file");
+    state(serial, "source", "path", opt.serial_log.c_str());
+    xml_node console = state(devices, "console", "type", "file");
+    state(console, "source", "path", opt.serial_log.c_str());
+    attr(state(console, "target", "type", "serial"), "port", "0");
+  }
+}
+
+void fw_cfg(xml_node domain, const GuestPlan& plan) {
+  if (!plan.mmio.window_bytes) return;
+  // OVMF's 64-bit PCI MMIO aperture, in MiB, through fw_cfg (libvirt has no element for it).
+  xml_node cmd = child(domain, "qemu:commandline");
+  state(cmd, "qemu:arg", "value", "-fw_cfg");
+  state(cmd, "qemu:arg", "value", fmt::format("name=opt/ovmf/X-PciMmio64Mb,string={}", plan.mmio.window_mib()).c_str());
+}
+
+}  // namespace
+
+std::vector<std::string> tune_actions(const GuestPlan& plan) {
+  std::vector<std::string> r;
+  if (plan.spec.tune_actions) {
+    for (const auto& a : *plan.spec.tune_actions)
+      if (a != "hugepages" || plan.memory.page_kib) r.push_back(a);
+    return r;
+  }
+  if (plan.memory.page_kib) r.push_back("hugepages");
+  for (const char* a : {"isolate", "governor", "irq"}) r.push_back(a);
+  return r;
+}
+
+std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt) {
+  pugi::xml_document doc;
+  xml_node domain = attr(child(doc, "domain"), "type", opt.virt_type);
+  if (plan.mmio.window_bytes) attr(domain, "xmlns:qemu", "http://libvirt.org/schemas/domain/qemu/1.0");
+  identity(domain, plan);
+  memory(domain, plan);
+  cputune(domain, plan);
+  os_element(domain, plan, opt);
+  sysinfo(domain, plan);
+  features(domain, plan, opt);
+  cpu(domain, plan, opt);
+  clock(domain, plan, opt);
+  lifecycle(domain, plan);
+
+  xml_node devices = child(domain, "devices");
+  text_child(devices, "emulator", opt.emulator);
+  bool scsi = false;
+  int nvme = 0;
+  disks(devices, plan, opt, scsi, nvme);
+  controllers(devices, plan, scsi, nvme);
+  network(devices, plan, opt);
+  hostdevs(devices, plan);
   if (!plan.evdev.empty()) {
     pugi::xml_document frag;
     std::string xml = libvirt_evdev_xml(plan.evdev, plan.spec.input.grab_toggle);
@@ -450,35 +516,12 @@ std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt) {
       attr(state(devices, "input", "type", "mouse"), "bus", "virtio");
     }
   }
-  {
-    xml_node ch = state(devices, "channel", "type", "unix");
-    attr(state(ch, "target", "type", "virtio"), "name", "org.qemu.guest_agent.0");
-  }
-  if (plan.spec.tpm) {
-    // tpm-crb is a q35 (ACPI) device; i440fx guests get the older TIS interface.
-    xml_node tpm = state(devices, "tpm", "model", plan.legacy ? "tpm-tis" : "tpm-crb");
-    attr(state(tpm, "backend", "type", "emulator"), "version", "2.0");
-  }
+  agent_and_tpm(devices, plan);
   audio(devices, plan);
   display(devices, plan);
-  if (opt.serial_log.empty()) {
-    state(devices, "serial", "type", "pty");
-    state(devices, "console", "type", "pty");
-  } else {
-    xml_node serial = state(devices, "serial", "type", "file");
-    state(serial, "source", "path", opt.serial_log.c_str());
-    xml_node console = state(devices, "console", "type", "file");
-    state(console, "source", "path", opt.serial_log.c_str());
-    attr(state(console, "target", "type", "serial"), "port", "0");
-  }
+  serial_console(devices, opt);
   state(devices, "memballoon", "model", plan.memory.balloon ? "virtio" : "none");
-  if (plan.mmio.window_bytes) {
-    // OVMF's 64-bit PCI MMIO aperture, in MiB, through fw_cfg (libvirt has no element for it).
-    xml_node cmd = child(domain, "qemu:commandline");
-    state(cmd, "qemu:arg", "value", "-fw_cfg");
-    state(cmd, "qemu:arg", "value",
-          fmt::format("name=opt/ovmf/X-PciMmio64Mb,string={}", plan.mmio.window_mib()).c_str());
-  }
+  fw_cfg(domain, plan);
 
   std::ostringstream out;
   doc.save(out, "  ", pugi::format_default | pugi::format_no_declaration);
