@@ -6,13 +6,12 @@
 #include <map>
 #include <set>
 
-#include "vfioctl/host/selector.h"
-#include "vfioctl/plan/device_plan.h"
 #include "vfioctl/plan/memory_plan.h"
 #include "vfioctl/setup/current.h"
 #include "vfioctl/setup/edits.h"
 #include "vfioctl/setup/host_edits.h"
 #include "vfioctl/setup/merge.h"
+#include "vfioctl/setup/setup_parts.h"
 #include "vfioctl/setup/transaction.h"
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/diff.h"
@@ -41,85 +40,6 @@ std::string size_text(long long kib) {
   if (kib % (1024 * 1024) == 0) return fmt::format("{}G", kib / (1024 * 1024));
   if (kib % 1024 == 0) return fmt::format("{}M", kib / 1024);
   return fmt::format("{}K", kib);
-}
-
-struct Devices {
-  std::vector<PciAddress> taken;
-  std::vector<std::string> ids;          // vendor:device, in address order, unique
-  std::vector<PciAddress> override_for;  // driver_override instead of ids
-  bool split_groups = false;             // --unsafe took a group holding other devices
-};
-
-void check_host_needs(const Host& host, const PciAddress& a, bool force) {
-  if (force) return;
-  if (auto why = host_needs(host, a, false)) throw Error(ExitCode::refused, *why + ". Refusing; --force overrides");
-}
-
-Devices resolve_devices(const Host& host, const SetupRequest& req, Plan& plan) {
-  Devices d;
-  std::set<PciAddress> taken;
-  for (const auto& text : req.devices) {
-    // The host's needs first: a refusal says more than an IOMMU error.
-    if (auto sel = parse_selector(text)) {
-      for (const auto& dev : host.pci) {
-        if (selector_matches(*sel, dev)) check_host_needs(host, dev.address, req.force);
-      }
-    }
-    auto got = take_devices(host, text, "--device", req.unsafe);
-    for (const auto& a : got) taken.insert(a);
-    // take_devices took a shared group only because of --unsafe: say so.
-    for (const auto& a : got) {
-      const PciDevice* dev = host.device(a);
-      if (!dev || !dev->iommu_group) continue;
-      const IommuGroup* g = host.group(*dev->iommu_group);
-      if (g && !group_companions(host, *g, a).empty()) {
-        d.split_groups = true;
-        plan.warnings.push_back(fmt::format(
-            "--unsafe: IOMMU group {} holds several devices; all of them go to vfio-pci ({}). Splitting the group "
-            "needs pcie_acs_override, which only kernels with the ACS override patch read, and it removes the "
-            "isolation between those devices: a guest can reach their memory",
-            *dev->iommu_group, a.short_str()));
-        break;
-      }
-    }
-  }
-  d.taken.assign(taken.begin(), taken.end());
-
-  for (const auto& a : d.taken) {
-    const PciDevice* dev = host.device(a);
-    check_host_needs(host, a, req.force);
-    if (dev && dev->boot_vga == true) {
-      plan.warnings.push_back(fmt::format(
-          "{} is the host's boot GPU: after the next boot the host has no console on it (use another GPU or a "
-          "serial/ssh console for the host)",
-          a.short_str()));
-    }
-  }
-
-  // vfio-pci.ids= claims every device with the id: ids the host keeps a
-  // device of need per-address driver_override instead.
-  std::set<std::string> seen;
-  bool shared = false;
-  for (const auto& a : d.taken) {
-    const PciDevice* dev = host.device(a);
-    if (!dev || !dev->vendor_id || !dev->device_id) continue;
-    std::string id = dev->id_pair();
-    for (const auto& other : host.pci) {
-      if (other.id_pair() == id && !taken.count(other.address) && !other.is_bridge()) {
-        shared = true;
-        plan.notes.push_back(
-            fmt::format("{} has the id {} of {}, which the host keeps: binding by address "
-                        "(driver_override) instead of vfio-pci.ids",
-                        a.short_str(), id, other.address.short_str()));
-      }
-    }
-    if (seen.insert(id).second) d.ids.push_back(id);
-  }
-  if (shared) {
-    d.override_for = d.taken;
-    d.ids.clear();
-  }
-  return d;
 }
 
 std::vector<KernelArg> kernel_args(const Host& host, const SetupRequest& req, const Devices& dev, Plan& plan,
@@ -210,365 +130,114 @@ std::vector<KernelArg> kernel_args(const Host& host, const SetupRequest& req, co
   return args;
 }
 
-// The kernel arguments with vfio-pci.ids=IDS after iommu= (or last), where
-// the earlier layout put it.
-std::vector<KernelArg> with_ids(const std::vector<KernelArg>& args, const std::vector<std::string>& ids) {
-  std::vector<KernelArg> out;
-  bool placed = ids.empty();
-  for (const auto& a : args) {
-    out.push_back(a);
-    if (a.key == "iommu" && !placed) {
-      out.push_back({"vfio-pci.ids", join(ids, ",")});
-      placed = true;
-    }
-  }
-  if (!placed) out.push_back({"vfio-pci.ids", join(ids, ",")});
-  return out;
-}
+// One run of plan_setup(): the request resolved against the host, what the
+// host's files say now, and the drafts of their edits. run() takes the steps
+// in order; each reads what the ones before it left.
+struct SetupRun {
+  SetupRun(const Root& r, const Host& h, const SetupRequest& q, Plan& p)
+      : root(r), host(h), req(q), plan(p), drafts(r) {}
 
-// What --remove takes out: ids and driver_override addresses.
-struct Removal {
+  const Root& root;
+  const Host& host;
+  const SetupRequest& req;
+  Plan& plan;
+
+  // The request against the host.
+  Devices dev;
+  Removal rm;
+  std::vector<KernelArg> args;
+  std::string fstab_body;
+
+  // What the host's files say now.
+  std::optional<BootLayout> boot;
+  std::string boot_error;  // why the bootloader is not one vfioctl knows
+  InitramfsLayout ir;
+  ModprobeConfig mc;
+  Ours ours;
+  std::vector<CmdlineTarget> targets;
+  InitramfsModules irm;
+  bool ostree = false;
+
+  // The one vfio-pci id list and where it goes.
+  IdPlaces places;
   std::vector<std::string> ids;
-  std::vector<PciAddress> addresses;
+  std::vector<PciAddress> override_for;
+  bool builtin = false;  // vfio_pci is built into the kernel
+  bool ids_on_cmdline = false;
+  bool ids_in_ours = false;
+
+  Drafts drafts;
+  bool modprobe_changed = false;
+  ByHand by_hand;
+
+  void run();
+  void resolve_request();
+  void read_host_files();
+  void plan_id_list();
+  void check_removal() const;
+  void plan_cmdlines();
+  void cmdline_without_bootloader(const CmdlineWants& want);
+  void cmdlines_of_bootloader(const CmdlineWants& want);
+  void plan_modprobe_ids();
+  void plan_modprobe_file();
+  void plan_initramfs_files();
+  void plan_fstab();
 };
 
-bool looks_like_id(std::string_view s) {
-  if (s.size() != 9 || s[4] != ':') return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (i != 4 && !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
-  }
-  return true;
+void SetupRun::run() {
+  resolve_request();
+  read_host_files();
+  plan_id_list();
+  plan_cmdlines();
+  plan_modprobe_ids();
+  plan_modprobe_file();
+  plan_initramfs_files();
+  plan_fstab();
+  drafts.into(plan);
+  if (!by_hand.looked_for.empty()) refuse_by_hand(by_hand, plan);
 }
 
-Removal resolve_removal(const Host& host, const std::vector<std::string>& texts) {
-  Removal r;
-  for (const auto& text : texts) {
-    std::set<PciAddress> found;
-    if (auto sel = parse_selector(text)) {
-      for (const auto& dev : host.pci) {
-        if (!selector_matches(*sel, dev)) continue;
-        found.insert(dev.address);
-        // The whole group went to vfio-pci with it: it comes back whole.
-        if (dev.iommu_group) {
-          if (const IommuGroup* g = host.group(*dev.iommu_group)) {
-            for (const auto& a : g->devices) {
-              const PciDevice* other = host.device(a);
-              if (other && !other->is_bridge()) found.insert(a);
-            }
-          }
-        }
-      }
-    }
-    if (found.empty() && looks_like_id(text)) {
-      r.ids.push_back(to_lower(text));
-      continue;
-    }
-    if (found.empty()) {
-      throw input_error(fmt::format(
-          "--remove '{}': no device on this host matches; give its address (01:00.0) or the vendor:device id "
-          "as the configuration passes it (10de:1b81)",
-          text));
-    }
-    for (const auto& a : found) {
-      r.addresses.push_back(a);
-      if (const PciDevice* d = host.device(a); d && d->vendor_id && d->device_id) r.ids.push_back(d->id_pair());
-    }
-  }
-  return r;
-}
-
-// What setup could not place on a host whose boot chain it does not know:
-// it refuses and prints every part to do by hand.
-struct ByHand {
-  std::vector<std::string> looked_for;  // what was not recognised, and where vfioctl looked
-  std::string cmdline;                  // kernel arguments the boot entries lack
-  std::vector<std::string> modules;     // to load from the initramfs, first
-};
-
-[[noreturn]] void refuse_by_hand(const ByHand& h, const Plan& plan) {
-  std::string text = "vfioctl does not know how this host boots, so it changes nothing: " + join(h.looked_for, "; ") +
-                     ".\nBy hand, the same setup is:";
-  int n = 0;
-  if (!h.cmdline.empty()) {
-    text += fmt::format("\n{}. The kernel command line, in your boot loader's configuration; add by hand: {}", ++n,
-                        h.cmdline);
-  }
-  // A new file whole; a file that exists as the change to it.
-  for (const auto* f : plan.changed()) {
-    if (!f->after) continue;
-    text += fmt::format("\n{}. {} ({}){}\n", ++n, f->path, f->why, f->before ? ", this change:" : ":");
-    std::string body = f->before ? unified_diff(f->path, f->before, f->after) : *f->after;
-    for (auto l : split(body, '\n')) {
-      if (!l.empty()) text += "     " + std::string(l) + "\n";
-    }
-    text.pop_back();
-  }
-  if (!h.modules.empty()) {
-    text += fmt::format(
-        "\n{}. Initramfs: load {} from it before any GPU driver, with /etc/modprobe.d/vfioctl.conf inside it", ++n,
-        join(h.modules, " "));
-  }
-  for (const auto& c : plan.commands) text += fmt::format("\n{}. Run  {}  ({})", ++n, c.str(), c.why);
-  text += fmt::format("\n{}. Rebuild the initramfs and the boot entries the way this host does, then reboot.", ++n);
-  throw Error(ExitCode::refused, text);
-}
-
-// NixOS builds /etc and the boot entries from its configuration: vfioctl
-// edits neither, and says what to put in configuration.nix instead.
-[[noreturn]] void refuse_nixos(const Host& host, const SetupRequest& req, const Devices& dev,
-                               const std::vector<KernelArg>& args) {
-  std::vector<std::string> params;
-  for (const auto& a : with_ids(args, dev.ids)) params.push_back("\"" + arg_str(a) + "\"");
-  std::vector<std::string> lines;
-  if (!params.empty()) lines.push_back("  boot.kernelParams = [ " + join(params, " ") + " ];");
-  std::vector<std::string> modprobe;
-  if (!dev.taken.empty()) {
-    std::vector<std::string> mods;
-    for (const auto& m : vfio_modules(host)) mods.push_back("\"" + m + "\"");
-    lines.push_back("  boot.initrd.kernelModules = [ " + join(mods, " ") + " ];");
-    if (!dev.ids.empty()) modprobe.push_back("options vfio-pci ids=" + join(dev.ids, ","));
-    for (const auto& d : competing_drivers(host, dev.taken)) modprobe.push_back("softdep " + d + " pre: vfio-pci");
-  }
-  if (req.windows) modprobe.push_back("options kvm ignore_msrs=1 report_ignored_msrs=0");
-  if (!modprobe.empty()) {
-    lines.push_back("  boot.extraModprobeConfig = ''");
-    for (const auto& m : modprobe) lines.push_back("    " + m);
-    lines.push_back("  '';");
-  }
-  std::string text =
-      "this is NixOS (/etc/NIXOS): it builds /etc and the boot entries from its configuration, so vfioctl edits "
-      "neither. Put these lines in /etc/nixos/configuration.nix (or a module it imports), then run "
-      "'nixos-rebuild boot' and reboot:\n" +
-      join(lines, "\n");
-  if (!dev.override_for.empty()) {
-    std::vector<std::string> addrs;
-    for (const auto& a : dev.override_for) addrs.push_back(a.str());
-    text +=
-        "\nThe host keeps another device with the same id, so these are bound by address instead of ids: set "
-        "driver_override to vfio-pci for " +
-        join(addrs, " ") + " in boot.initrd.preDeviceCommands";
-  }
-  throw Error(ExitCode::refused, text);
-}
-
-// The ostree deployment that boots next: the booted one's arguments with
-// what vfioctl's applied journal entries changed since (rpm-ostree writes a
-// new deployment; it boots after a restart). A second run before the restart
-// then neither adds an argument again nor journals it twice.
-void pending_kargs(const Root& root, CmdlineTarget& t, Plan& plan) {
-  for (const auto& e : Journal(root, real_fs()).list()) {
-    if (e.state != "applied" || e.kargs.empty()) continue;
-    std::vector<std::string> waiting;
-    for (const auto& w : e.kargs.remove) {
-      auto it = std::find_if(t.words.begin(), t.words.end(), [&](const CmdWord& c) { return c.text == w; });
-      if (it != t.words.end()) t.words.erase(it);
-    }
-    for (const auto& w : e.kargs.append) {
-      if (std::none_of(t.words.begin(), t.words.end(), [&](const CmdWord& c) { return c.text == w; })) {
-        t.words.push_back({w, {"journal entry " + e.id, 0}, 0});
-        waiting.push_back(w);
-      }
-    }
-    if (!waiting.empty()) {
-      plan.notes.push_back(fmt::format("journal entry {} gave the next deployment {}; they take effect after a restart",
-                                       e.id, join(waiting, " ")));
-    }
-  }
-}
-
-// The rpm-ostree kargs for an ostree target's merge: a replaced word is
-// deleted and its new text appended; additions are appended.
-KargsChange plan_kargs(const CmdlineTarget& t, const CmdlineMerge& m) {
-  KargsChange k;
-  for (const auto& e : m.edits) {
-    k.remove.push_back(t.words[e.index].text);
-    if (e.text) k.append.push_back(*e.text);
-  }
-  for (const auto& a : m.add) k.append.push_back(arg_str(a));
-  return k;
-}
-
-// A module-list argument (Alpine's modules=, dracut's rd.driver.pre=) with
-// `needed` joined to what the target's words list already (every
-// occurrence, in order; the merge writes the list once, in the first).
-KernelArg module_list_arg(const CmdlineTarget& t, const std::string& key, const std::vector<std::string>& needed) {
-  std::vector<std::string> out;
-  for (const auto& w : t.words) {
-    if (!starts_with(w.text, key + "=")) continue;
-    for (auto m : split(std::string_view(w.text).substr(key.size() + 1), ',')) {
-      if (!m.empty() && std::find(out.begin(), out.end(), m) == out.end()) out.emplace_back(m);
-    }
-  }
-  for (const auto& m : needed) {
-    bool listed = std::any_of(out.begin(), out.end(), [&](const std::string& h) { return module_name(h) == m; });
-    if (!listed) out.push_back(m);
-  }
-  return KernelArg{key, join(out, ",")};
-}
-
-}  // namespace
-
-std::string Command::str() const {
-  std::vector<std::string> words;
-  for (const auto& w : argv) words.push_back(shell_quote(w));
-  return join(words, " ");
-}
-
-std::string shell_quote(const std::string& word) {
-  bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) ||
-           std::string_view("-_./=:,+@%").find(c) != std::string_view::npos;
-  });
-  if (plain) return word;
-  std::string out = "'";
-  for (char c : word) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
-}
-
-Command KargsChange::command() const {
-  Command c{{"rpm-ostree", "kargs"}, "change the kernel arguments of the next deployment"};
-  for (const auto& w : remove) c.argv.push_back("--delete-if-present=" + w);
-  for (const auto& w : append) c.argv.push_back("--append-if-missing=" + w);
-  return c;
-}
-
-KargsChange KargsChange::inverse() const {
-  KargsChange k;
-  k.append = remove;
-  k.remove = append;
-  return k;
-}
-
-std::vector<const FileChange*> Plan::changed() const {
-  std::vector<const FileChange*> out;
-  for (const auto& f : files) {
-    if (f.before != f.after) out.push_back(&f);
-  }
-  return out;
-}
-
-std::optional<std::string> host_needs(const Host& host, const PciAddress& a, bool running) {
-  if (host.system.root_devices.count(a)) {
-    return fmt::format(
-        "{} holds the root filesystem ({}): without it the host loses / now, and with it on vfio-pci "
-        "at boot the host does not start",
-        a.short_str(), host.system.root_source.value_or("?"));
-  }
-  std::vector<const NetInterface*> wired;
-  for (const auto& n : host.system.net) {
-    if (n.pci) wired.push_back(&n);
-  }
-  for (const auto* n : wired) {
-    if (n->pci != a) continue;
-    if (wired.size() == 1 || (running && n->default_route)) {
-      return fmt::format("{} is the network interface {}{}: the host would lose its network (and a remote session)",
-                         a.short_str(), n->name, wired.size() == 1 ? ", the only one" : " with the default route");
-    }
-  }
-  return std::nullopt;
-}
-
-std::vector<std::string> vfio_modules(const Host& host) {
-  std::vector<std::string> out = {"vfio", "vfio_iommu_type1"};
-  bool virqfd;
-  if (host.system.module_files_known) {
-    virqfd = host.system.module_files.count("vfio_virqfd") > 0;
-  } else {
-    auto v = kernel_version(host.kernel.release);
-    virqfd = v && (v->first < 6 || (v->first == 6 && v->second < 2));
-  }
-  if (virqfd) out.push_back("vfio_virqfd");
-  out.push_back("vfio_pci");
-  return out;
-}
-
-std::vector<std::string> competing_drivers(const Host& host, const std::vector<PciAddress>& devices) {
-  std::set<std::string> out;
-  for (const auto& a : devices) {
-    const PciDevice* d = host.device(a);
-    if (!d) continue;
-    if (d->driver && *d->driver != "vfio-pci" && *d->driver != "pcieport") out.insert(module_name(*d->driver));
-    if (d->is_gpu() && d->vendor_id) {
-      switch (*d->vendor_id) {
-        case 0x10de: out.insert({"nouveau", "nvidia"}); break;
-        case 0x1002: out.insert({"amdgpu", "radeon"}); break;
-        case 0x8086: out.insert("i915"); break;
-        default: break;
-      }
-    }
-    if (d->is_audio()) out.insert("snd_hda_intel");
-    if (d->is_usb()) out.insert("xhci_pci");
-    if (d->is_nvme()) out.insert("nvme");
-  }
-  return {out.begin(), out.end()};
-}
-
-Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
-  Plan plan;
-  bool boot_work = !req.devices.empty() || !req.remove.empty() || req.hugepages_mib || req.isolate || req.windows;
-  if (!boot_work && !req.qemu_conf) {
-    throw input_error(
-        "nothing to set up: give --device SEL (what guests get), --remove SEL, --hugepages SIZE, --isolate CPUS, "
-        "--windows or --for SPEC.toml; 'vfioctl setup --help' shows them");
-  }
-  if (req.qemu_conf) plan_qemu_conf(root, *req.qemu_conf, plan);
-  if (!boot_work) return plan;
-  Devices dev = resolve_devices(host, req, plan);
-  Removal rm = resolve_removal(host, req.remove);
+void SetupRun::resolve_request() {
+  dev = resolve_devices(host, req, plan);
+  rm = resolve_removal(host, req.remove);
   for (const auto& a : rm.addresses) {
     if (std::find(dev.taken.begin(), dev.taken.end(), a) != dev.taken.end()) {
       throw input_error(fmt::format("{} is both in --device and --remove: give it once", a.short_str()));
     }
   }
-  std::string fstab_body;
-  auto args = kernel_args(host, req, dev, plan, &fstab_body);
-  ByHand by_hand;
+  args = kernel_args(host, req, dev, plan, &fstab_body);
   if (root.exists("/etc/NIXOS")) refuse_nixos(host, req, dev, args);
+}
 
-  std::optional<BootLayout> boot;
-  std::string boot_error;
+void SetupRun::read_host_files() {
   try {
     boot = detect_boot(root);
   } catch (const Error& e) {
     boot_error = e.what();
   }
-  InitramfsLayout ir = detect_initramfs(root);
-  ModprobeConfig mc = read_modprobe(root);
-  Ours ours = read_ours(root);
-  std::vector<CmdlineTarget> targets;
+  ir = detect_initramfs(root);
+  mc = read_modprobe(root);
+  ours = read_ours(root);
   if (boot) targets = read_cmdlines(root, *boot, plan.notes);
-  bool ostree = boot && boot->kind == BootLayout::Kind::ostree;
+  ostree = boot && boot->kind == BootLayout::Kind::ostree;
   for (auto& t : targets) {
     if (t.kind == CmdlineTarget::Kind::ostree) pending_kargs(root, t, plan);
   }
-  InitramfsModules irm = read_initramfs_modules(root, ir);
-  Drafts drafts(root);
+  irm = read_initramfs_modules(root, ir);
+}
 
-  // One vfio-pci id list: what the host passes already, then this request.
-  IdPlaces places = find_ids(mc, targets, irm, plan);
-  std::vector<PciAddress> override_for = ours.override_for;
+// One vfio-pci id list: what the host passes already, then this request.
+void SetupRun::plan_id_list() {
+  places = find_ids(mc, targets, irm, plan);
+  override_for = ours.override_for;
   for (const auto& a : dev.override_for) {
     if (std::find(override_for.begin(), override_for.end(), a) == override_for.end()) override_for.push_back(a);
   }
-  bool in_override = std::any_of(rm.addresses.begin(), rm.addresses.end(), [&](const PciAddress& a) {
-    return std::find(override_for.begin(), override_for.end(), a) != override_for.end();
-  });
-  for (const auto& id : rm.ids) {
-    bool in_ids = std::find(places.ids.begin(), places.ids.end(), id) != places.ids.end();
-    if (!in_ids && !in_override) {
-      throw input_error(fmt::format("--remove: {} is not passed by this host's configuration (vfio-pci ids: {})", id,
-                                    places.ids.empty() ? "none" : join(places.ids, ",")));
-    }
-  }
+  check_removal();
   std::erase_if(override_for, [&](const PciAddress& a) {
     return std::find(rm.addresses.begin(), rm.addresses.end(), a) != rm.addresses.end();
   });
-  std::vector<std::string> ids = merge_ids(places.ids, dev.ids, rm.ids);
+  ids = merge_ids(places.ids, dev.ids, rm.ids);
   if (!places.ids.empty()) {
     plan.notes.push_back(
         "vfio-pci ids the host passes already: " + join(places.where, "; ") +
@@ -581,22 +250,38 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
     }
   }
   bool no_place = !places.any();
-  bool builtin = host.kernel.builtin.count("vfio_pci") > 0;
+  builtin = host.kernel.builtin.count("vfio_pci") > 0;
   // A built-in vfio_pci reads only the command line: the ids go there,
   // and stay in step wherever else the host keeps them.
   // ostree: /etc/modprobe.d is not in the deployment's initramfs, which may
   // hold the GPU's driver: the ids go on the command line.
-  bool ids_on_cmdline = places.cmdline || no_place || builtin || ostree;
-  bool ids_in_ours = places.user_lines.empty() && (places.ours || no_place);
+  ids_on_cmdline = places.cmdline || no_place || builtin || ostree;
+  ids_in_ours = places.user_lines.empty() && (places.ours || no_place);
   if (builtin && !places.cmdline && !no_place && !ids.empty()) {
     plan.notes.push_back(
         "vfio_pci is built into this kernel: it reads its ids only from the command line "
         "(vfio-pci.ids=), not from modprobe.d or the initramfs; they are added there");
   }
+}
 
-  // The kernel command lines.
-  // Without a bootloader vfioctl knows, ids go to modprobe.d, unless
-  // vfio_pci is built in (then only the command line reaches it).
+// Every id --remove names is one the host's configuration passes.
+void SetupRun::check_removal() const {
+  bool in_override = std::any_of(rm.addresses.begin(), rm.addresses.end(), [&](const PciAddress& a) {
+    return std::find(override_for.begin(), override_for.end(), a) != override_for.end();
+  });
+  for (const auto& id : rm.ids) {
+    bool in_ids = std::find(places.ids.begin(), places.ids.end(), id) != places.ids.end();
+    if (!in_ids && !in_override) {
+      throw input_error(fmt::format("--remove: {} is not passed by this host's configuration (vfio-pci ids: {})", id,
+                                    places.ids.empty() ? "none" : join(places.ids, ",")));
+    }
+  }
+}
+
+// The kernel command lines.
+// Without a bootloader vfioctl knows, ids go to modprobe.d, unless
+// vfio_pci is built in (then only the command line reaches it).
+void SetupRun::plan_cmdlines() {
   bool ids_arg = ids_on_cmdline && (boot || builtin);
   CmdlineWants want;
   want.args = with_ids(args, ids_arg ? ids : std::vector<std::string>{});
@@ -604,52 +289,62 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
   want.amd = host.platform.vendor == CpuVendor::amd;
   want.iommu = !dev.taken.empty();
   for (const auto& a : want.args) plan.kernel_args.push_back(arg_str(a));
-  bool boot_changed = false;
   if (!boot) {
-    // No bootloader vfioctl knows: fine when the running kernel has the
-    // arguments already and the ids can go to modprobe.d.
-    std::vector<CmdWord> running;
-    std::string cmdline = host.kernel.cmdline.value_or("");
-    for (auto w : split_ws(cmdline)) running.push_back({std::string(w), {"/proc/cmdline", 0}, 0});
-    CmdlineWants need = want;
-    need.iommu = false;
-    auto m = merge_cmdline(running, need);
-    if (!m.empty()) {
-      std::vector<std::string> lacking;
-      for (const auto& a : m.add) lacking.push_back(arg_str(a));
-      for (const auto& e : m.edits) lacking.push_back(e.text.value_or("(without " + running[e.index].text + ")"));
-      by_hand.looked_for.push_back(boot_error);
-      by_hand.cmdline = join(lacking, " ");
-    }
-    if (!want.args.empty())
-      plan.notes.push_back("bootloader: not recognised, and the running kernel has the arguments already: " +
-                           join(plan.kernel_args, " "));
-    if (ids_on_cmdline) ids_in_ours = places.user_lines.empty();
-    ids_on_cmdline = false;
+    cmdline_without_bootloader(want);
   } else {
-    plan.notes.push_back("bootloader: " + boot->describe);
-    for (const auto& t : targets) {
-      CmdlineWants tw = want;
-      if (!dev.taken.empty() && ir.kind == InitramfsLayout::Kind::mkinitfs && !ostree)
-        tw.args.push_back(module_list_arg(t, "modules", vfio_modules(host)));
-      // The deployment's dracut initramfs loads vfio-pci first when asked.
-      if (!dev.taken.empty() && ostree) tw.args.push_back(module_list_arg(t, "rd.driver.pre", {"vfio_pci"}));
-      auto m = merge_cmdline(t.words, tw);
-      for (auto& n : m.notes) plan.notes.push_back(std::move(n));
-      if (t.kind == CmdlineTarget::Kind::ostree) {
-        plan.kargs = plan_kargs(t, m);
-        continue;
-      }
-      boot_changed |= edit_cmdline_target(drafts, t, m, boot->grub_var, plan);
-    }
-    if (boot_changed) {
-      for (const auto& c : boot->regenerate) plan.commands.push_back(c);
-    }
+    cmdlines_of_bootloader(want);
   }
+}
 
-  // modprobe.d: the ids where they are, softdeps once, vfioctl's own lines kept.
-  // modprobe joins every options line and the module keeps the last ids=:
-  // the merged list goes in that line; earlier ones are shadowed by it.
+// No bootloader vfioctl knows: fine when the running kernel has the
+// arguments already and the ids can go to modprobe.d.
+void SetupRun::cmdline_without_bootloader(const CmdlineWants& want) {
+  std::vector<CmdWord> running;
+  std::string cmdline = host.kernel.cmdline.value_or("");
+  for (auto w : split_ws(cmdline)) running.push_back({std::string(w), {"/proc/cmdline", 0}, 0});
+  CmdlineWants need = want;
+  need.iommu = false;
+  auto m = merge_cmdline(running, need);
+  if (!m.empty()) {
+    std::vector<std::string> lacking;
+    for (const auto& a : m.add) lacking.push_back(arg_str(a));
+    for (const auto& e : m.edits) lacking.push_back(e.text.value_or("(without " + running[e.index].text + ")"));
+    by_hand.looked_for.push_back(boot_error);
+    by_hand.cmdline = join(lacking, " ");
+  }
+  if (!want.args.empty())
+    plan.notes.push_back("bootloader: not recognised, and the running kernel has the arguments already: " +
+                         join(plan.kernel_args, " "));
+  if (ids_on_cmdline) ids_in_ours = places.user_lines.empty();
+  ids_on_cmdline = false;
+}
+
+void SetupRun::cmdlines_of_bootloader(const CmdlineWants& want) {
+  bool boot_changed = false;
+  plan.notes.push_back("bootloader: " + boot->describe);
+  for (const auto& t : targets) {
+    CmdlineWants tw = want;
+    if (!dev.taken.empty() && ir.kind == InitramfsLayout::Kind::mkinitfs && !ostree)
+      tw.args.push_back(module_list_arg(t, "modules", vfio_modules(host)));
+    // The deployment's dracut initramfs loads vfio-pci first when asked.
+    if (!dev.taken.empty() && ostree) tw.args.push_back(module_list_arg(t, "rd.driver.pre", {"vfio_pci"}));
+    auto m = merge_cmdline(t.words, tw);
+    for (auto& n : m.notes) plan.notes.push_back(std::move(n));
+    if (t.kind == CmdlineTarget::Kind::ostree) {
+      plan.kargs = plan_kargs(t, m);
+      continue;
+    }
+    boot_changed |= edit_cmdline_target(drafts, t, m, boot->grub_var, plan);
+  }
+  if (boot_changed) {
+    for (const auto& c : boot->regenerate) plan.commands.push_back(c);
+  }
+}
+
+// modprobe.d: the ids where they are, softdeps once, vfioctl's own lines kept.
+// modprobe joins every options line and the module keeps the last ids=:
+// the merged list goes in that line; earlier ones are shadowed by it.
+void SetupRun::plan_modprobe_ids() {
   auto set_ids = [&](const ModprobeLine& line) {
     std::string& text = drafts.text(line.at.path, 0644, "vfio-pci ids, merged where the host keeps them");
     for (const auto& a : line.args) {
@@ -675,6 +370,11 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
                       other->at.str(), l->at.str()));
     }
   }
+}
+
+// vfioctl's own modprobe.d file (devices, ids, softdeps, options) and the
+// driver_override script.
+void SetupRun::plan_modprobe_file() {
   std::vector<std::string> devices = ours.devices;
   for (const auto& a : dev.taken) {
     if (std::find(devices.begin(), devices.end(), a.short_str()) == devices.end()) devices.push_back(a.short_str());
@@ -721,9 +421,11 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
   if (!override_for.empty()) {
     drafts.text(kOverrideScript, 0755, "bind these addresses to vfio-pci at boot") = override_script(override_for);
   }
-  bool modprobe_changed = drafts.changed_under("/etc/modprobe.d/") || drafts.changed(kOverrideScript);
+  modprobe_changed = drafts.changed_under("/etc/modprobe.d/") || drafts.changed(kOverrideScript);
+}
 
-  // The initramfs: the vfio modules first, the ids where it has them.
+// The initramfs: the vfio modules first, the ids where it has them.
+void SetupRun::plan_initramfs_files() {
   if (ostree && (!dev.taken.empty() || modprobe_changed)) {
     plan.notes.push_back(
         "initramfs: the deployment's own (built with the image); vfioctl leaves dracut's files alone there. "
@@ -750,6 +452,9 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
       }
     }
   }
+}
+
+void SetupRun::plan_fstab() {
   // Without systemd (OpenRC: Alpine, Gentoo) the pool is mounted on a
   // directory of vfioctl's (hugepage_boot()), which the transaction creates
   // (its marker file) and undo removes.
@@ -762,8 +467,65 @@ Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
     std::string& text = drafts.text("/etc/fstab", 0644, "a hugetlbfs mount for the hugepages");
     text = set_managed_block(text, kBlockTitle, fstab_body);
   }
-  drafts.into(plan);
-  if (!by_hand.looked_for.empty()) refuse_by_hand(by_hand, plan);
+}
+
+}  // namespace
+
+std::string Command::str() const {
+  std::vector<std::string> words;
+  for (const auto& w : argv) words.push_back(shell_quote(w));
+  return join(words, " ");
+}
+
+std::string shell_quote(const std::string& word) {
+  bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("-_./=:,+@%").find(c) != std::string_view::npos;
+  });
+  if (plain) return word;
+  std::string out = "'";
+  for (char c : word) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
+  }
+  return out + "'";
+}
+
+std::vector<const FileChange*> Plan::changed() const {
+  std::vector<const FileChange*> out;
+  for (const auto& f : files) {
+    if (f.before != f.after) out.push_back(&f);
+  }
+  return out;
+}
+
+std::vector<std::string> vfio_modules(const Host& host) {
+  std::vector<std::string> out = {"vfio", "vfio_iommu_type1"};
+  bool virqfd;
+  if (host.system.module_files_known) {
+    virqfd = host.system.module_files.count("vfio_virqfd") > 0;
+  } else {
+    auto v = kernel_version(host.kernel.release);
+    virqfd = v && (v->first < 6 || (v->first == 6 && v->second < 2));
+  }
+  if (virqfd) out.push_back("vfio_virqfd");
+  out.push_back("vfio_pci");
+  return out;
+}
+
+Plan plan_setup(const Root& root, const Host& host, const SetupRequest& req) {
+  Plan plan;
+  bool boot_work = !req.devices.empty() || !req.remove.empty() || req.hugepages_mib || req.isolate || req.windows;
+  if (!boot_work && !req.qemu_conf) {
+    throw input_error(
+        "nothing to set up: give --device SEL (what guests get), --remove SEL, --hugepages SIZE, --isolate CPUS, "
+        "--windows or --for SPEC.toml; 'vfioctl setup --help' shows them");
+  }
+  if (req.qemu_conf) plan_qemu_conf(root, *req.qemu_conf, plan);
+  if (!boot_work) return plan;
+  SetupRun(root, host, req, plan).run();
   return plan;
 }
 
