@@ -44,7 +44,7 @@ std::vector<std::string> needed_modules(const Host& host, const PciDevice& d) {
 
 }  // namespace
 
-std::vector<VfioId> Checks::vfio_ids() const {
+std::vector<VfioId> HostFacts::vfio_ids() const {
   std::vector<VfioId> ids;
   auto add_list = [&](const std::string& list, const std::string& where, const std::string& path) {
     for (auto id : split(list, ',')) {
@@ -66,7 +66,7 @@ std::vector<VfioId> Checks::vfio_ids() const {
   return ids;
 }
 
-const VfioId* Checks::vfio_id_for(const std::vector<VfioId>& ids, const PciDevice& dev) {
+const VfioId* vfio_id_for(const std::vector<VfioId>& ids, const PciDevice& dev) {
   if (!dev.vendor_id || !dev.device_id) return nullptr;
   // vendor:device[:subvendor:subdevice...]; ffffffff is any (PCI_ANY_ID).
   auto field_matches = [](std::string_view f, std::optional<uint16_t> have) {
@@ -85,7 +85,7 @@ const VfioId* Checks::vfio_id_for(const std::vector<VfioId>& ids, const PciDevic
   return nullptr;
 }
 
-std::string Checks::regenerate_initramfs() const {
+std::string HostFacts::regenerate_initramfs() const {
   const std::string& lister = ctx.initramfs.lister;  // when listed already: the fix need not list it
   std::string fam = family();
   if (lister == "lsinitcpio" || (lister.empty() && fam == "arch")) return "mkinitcpio -P";
@@ -96,7 +96,7 @@ std::string Checks::regenerate_initramfs() const {
   return "rebuild the initramfs (update-initramfs -u, mkinitcpio -P, dracut --regenerate-all -f or mkinitfs)";
 }
 
-std::pair<std::string, std::string> Checks::why_not_vfio(const PciDevice& dev, const VfioId& id) const {
+std::pair<std::string, std::string> HostFacts::why_not_vfio(const PciDevice& dev, const VfioId& id) const {
   const auto& k = host.kernel;
   std::string name = device_text(dev);
   std::string where = dev.address.str();
@@ -158,52 +158,37 @@ std::pair<std::string, std::string> Checks::why_not_vfio(const PciDevice& dev, c
                       where, where, where, where)};
 }
 
-void Checks::drift() {
-  section = "Configuration in effect";
-  initramfs();
-  hugepages_configured();
-  isolation_cpus();
-  blacklisted();
-  vfio_claims();
-}
-
-void Checks::initramfs() {
-  const char* why =
-      "Drivers in the initramfs load before the root filesystem is mounted: vfio-pci and its ids must be in the image "
-      "the host boots, or a host driver there claims the device first.";
-  const auto& k = host.kernel;
-  auto ids = vfio_ids();
-  bool on_vfio = std::any_of(host.pci.begin(), host.pci.end(), [](const PciDevice& d) { return is_vfio(d.driver); });
-  if (!ctx.list_initramfs && ctx.initramfs.status == Initramfs::Status::not_live) {
-    add("H023", "vfio-pci in the initramfs", Severity::skip,
-        "a host tree (--root) carries no initramfs image: run doctor on the host itself", why);
+void check_initramfs(const HostFacts& f, CheckOut& out) {
+  const auto& k = f.host.kernel;
+  auto ids = f.vfio_ids();
+  bool on_vfio =
+      std::any_of(f.host.pci.begin(), f.host.pci.end(), [](const PciDevice& d) { return is_vfio(d.driver); });
+  if (!f.ctx.list_initramfs && f.ctx.initramfs.status == Initramfs::Status::not_live) {
+    out.add(Severity::skip, "a host tree (--root) carries no initramfs image: run doctor on the host itself");
     return;
   }
   if (ids.empty() && !on_vfio) {
-    add("H023", "vfio-pci in the initramfs", Severity::pass,
-        "no vfio-pci ids configured and no device on vfio-pci: the initramfs need not hold vfio-pci", why);
+    out.add(Severity::pass,
+            "no vfio-pci ids configured and no device on vfio-pci: the initramfs need not hold vfio-pci");
     return;
   }
-  const auto& ir = ctx.image();  // listed here, only when it matters
+  const auto& ir = f.ctx.image();  // listed here, only when it matters
   switch (ir.status) {
     case Initramfs::Status::no_image:
-      add("H023", "vfio-pci in the initramfs", Severity::skip,
-          "no initramfs image of the running kernel found (looked for " + ir.detail + ")", why);
+      out.add(Severity::skip, "no initramfs image of the running kernel found (looked for " + ir.detail + ")");
       return;
     case Initramfs::Status::no_lister:
-      add("H023", "vfio-pci in the initramfs", Severity::skip,
-          "none of lsinitramfs, lsinitcpio and lsinitrd is installed: cannot list " + ir.image, why);
+      out.add(Severity::skip, "none of lsinitramfs, lsinitcpio and lsinitrd is installed: cannot list " + ir.image);
       return;
     case Initramfs::Status::failed:
-      add("H023", "vfio-pci in the initramfs", Severity::skip,
-          fmt::format("'{} {}' failed: {}", ir.lister, ir.image, ir.detail), why);
+      out.add(Severity::skip, fmt::format("'{} {}' failed: {}", ir.lister, ir.image, ir.detail));
       return;
     default: break;
   }
   bool builtin = k.builtin.count("vfio_pci") > 0;
   std::string image = fmt::format("{} (listed with {})", ir.image, ir.lister);
   if (!builtin && !ir.modules.count("vfio_pci")) {
-    std::string fam = family();
+    std::string fam = f.family();
     std::string fix = ir.lister == "lsinitcpio" || (ir.lister.empty() && fam == "arch")
                           ? "add vfio_pci vfio vfio_iommu_type1 to MODULES=(...) in /etc/mkinitcpio.conf, then "
                       : ir.lister == "lsinitrd"
@@ -211,8 +196,8 @@ void Checks::initramfs() {
                             "/etc/dracut.conf.d/vfio.conf, then "
                           : "add vfio_pci, vfio and vfio_iommu_type1 (one a line) to /etc/initramfs-tools/modules, "
                             "then ";
-    add("H023", "vfio-pci in the initramfs", Severity::warn, image + " does not hold vfio-pci's module", why,
-        fix + regenerate_initramfs() + " and reboot", ir.image);
+    out.add(Severity::warn, image + " does not hold vfio-pci's module", fix + f.regenerate_initramfs() + " and reboot",
+            ir.image);
     return;
   }
   // Ids given only in modprobe.d reach the initramfs' vfio-pci through a
@@ -227,29 +212,25 @@ void Checks::initramfs() {
     }
   }
   if (!missing.empty()) {
-    add("H023", "vfio-pci in the initramfs", Severity::warn,
-        fmt::format("{} holds vfio-pci but not {}, which sets its ids: vfio-pci there loads without them", image,
-                    join(missing, ", ")),
-        why, "the image is older than the file: " + regenerate_initramfs() + " and reboot", ir.image);
+    out.add(Severity::warn,
+            fmt::format("{} holds vfio-pci but not {}, which sets its ids: vfio-pci there loads without them", image,
+                        join(missing, ", ")),
+            "the image is older than the file: " + f.regenerate_initramfs() + " and reboot", ir.image);
     return;
   }
-  add("H023", "vfio-pci in the initramfs", Severity::pass,
-      fmt::format("{} {}{}", image, builtin ? "(vfio-pci is built into the kernel)" : "holds vfio-pci",
-                  on_cmdline || builtin || ids.empty() ? "" : " and the modprobe.d file with its ids"),
-      why);
+  out.add(Severity::pass,
+          fmt::format("{} {}{}", image, builtin ? "(vfio-pci is built into the kernel)" : "holds vfio-pci",
+                      on_cmdline || builtin || ids.empty() ? "" : " and the modprobe.d file with its ids"));
 }
 
-void Checks::hugepages_configured() {
-  const char* why =
-      "Pages reserved on the kernel command line back guests that ask for hugepages; pages the kernel did not "
-      "reserve make those guests fail to start.";
-  const auto& k = host.kernel;
-  const auto& mem = host.memory;
+void check_boot_hugepages(const HostFacts& f, CheckOut& out) {
+  const auto& k = f.host.kernel;
+  const auto& mem = f.host.memory;
   auto wanted = boot_hugepages(k, mem.default_page_kib());
   // hugepagesz=1G on a CPU without 1 GiB pages: the kernel ignores it.
   bool no_1g = false;
   std::string one_g_arg;
-  if (!host.platform.flags.empty() && !host.platform.has_flag("pdpe1gb")) {
+  if (!f.host.platform.flags.empty() && !f.host.platform.has_flag("pdpe1gb")) {
     for (const auto& a : k.args) {
       if (a.key == "hugepagesz" && a.value && size_kib(*a.value) == 1048576) {
         no_1g = true;
@@ -258,23 +239,22 @@ void Checks::hugepages_configured() {
     }
   }
   if (wanted.empty() && !no_1g) {
-    add("H024", "Hugepages reserved at boot", Severity::pass, "no hugepages reserved on the kernel command line", why);
+    out.add(Severity::pass, "no hugepages reserved on the kernel command line");
     return;
   }
   if (no_1g) {
     long long n = wanted.count(1048576) ? wanted.at(1048576) : 0;
-    add("H024", "Hugepages reserved at boot", Severity::warn,
+    out.add(
+        Severity::warn,
         fmt::format("{} on a CPU without 1 GiB pages (no pdpe1gb): the kernel ignores it and the hugepages= after it{}",
                     one_g_arg, n ? fmt::format(" ({} pages)", n) : ""),
-        why,
-        remove_kernel_arg(host, one_g_arg) +
+        remove_kernel_arg(f.host, one_g_arg) +
             (n ? fmt::format("; reserve 2 MiB pages instead: hugepagesz=2M hugepages={}", n * 512) : ""),
         "/proc/cmdline");
     return;
   }
   if (mem.pools.empty()) {
-    add("H024", "Hugepages reserved at boot", Severity::skip,
-        "the hugepage pools are unreadable (/sys/kernel/mm/hugepages)", why);
+    out.add(Severity::skip, "the hugepage pools are unreadable (/sys/kernel/mm/hugepages)");
     return;
   }
   std::vector<std::string> shortfall, ok;
@@ -303,29 +283,26 @@ void Checks::hugepages_configured() {
                         "(dmesg | grep -i hugetlb says what boot got)",
                         short_want, where)
                   : "give the hugepages= a page size this kernel offers (hugepagesz=2M, or 1G with pdpe1gb)";
-    add("H024", "Hugepages reserved at boot", Severity::warn, "fewer pages than configured: " + join(shortfall, "; "),
-        why, fix, where.empty() ? "/proc/cmdline" : where);
+    out.add(Severity::warn, "fewer pages than configured: " + join(shortfall, "; "), fix,
+            where.empty() ? "/proc/cmdline" : where);
     return;
   }
-  add("H024", "Hugepages reserved at boot", Severity::pass, join(ok, "; "), why);
+  out.add(Severity::pass, join(ok, "; "));
 }
 
-void Checks::isolation_cpus() {
-  const char* why =
-      "The kernel rejects an isolation list that names CPUs it cannot have, so nothing is isolated; lists copied "
-      "from another machine do this.";
+void check_isolated_cpus_exist(const HostFacts& f, CheckOut& out) {
   std::vector<std::string> bad;  // H013 reports these
-  auto sets = cmdline_isolation(host.kernel, bad);
+  auto sets = cmdline_isolation(f.host.kernel, bad);
   if (sets.empty()) {
-    add("H025", "Isolated CPUs exist", Severity::pass, "no isolcpus, nohz_full or rcu_nocbs CPU list to check", why);
+    out.add(Severity::pass, "no isolcpus, nohz_full or rcu_nocbs CPU list to check");
     return;
   }
-  if (host.cpu.cpus.empty()) {
-    add("H025", "Isolated CPUs exist", Severity::skip, "this host's CPUs are unknown (/sys/devices/system/cpu)", why);
+  if (f.host.cpu.cpus.empty()) {
+    out.add(Severity::skip, "this host's CPUs are unknown (/sys/devices/system/cpu)");
     return;
   }
   std::set<int> have;
-  for (const auto& c : host.cpu.cpus) have.insert(c.id);
+  for (const auto& c : f.host.cpu.cpus) have.insert(c.id);
   std::vector<int> all(have.begin(), have.end());
   std::vector<std::string> found, fixes;
   for (const auto& [key, cpus] : sets) {
@@ -334,7 +311,7 @@ void Checks::isolation_cpus() {
     if (missing.empty()) continue;
     found.push_back(fmt::format("{} names CPU{} {}", key, missing.size() == 1 ? "" : "s", format_cpulist(missing)));
     // Keep isolcpus' flags ("managed_irq,domain,") in front of the list.
-    std::string value = *host.kernel.arg(key), flags;
+    std::string value = *f.host.kernel.arg(key), flags;
     for (auto part : split(value, ',')) {
       if (!part.empty() && !std::isdigit(static_cast<unsigned char>(part[0]))) flags += std::string(part) + ",";
     }
@@ -345,31 +322,28 @@ void Checks::isolation_cpus() {
   if (found.empty()) {
     std::vector<std::string> desc;
     for (const auto& [key, cpus] : sets) desc.push_back(key + "=" + format_cpulist(cpus));
-    add("H025", "Isolated CPUs exist", Severity::pass,
-        fmt::format("{}: every CPU exists (this host has {})", join(desc, ", "), format_cpulist(all)), why);
+    out.add(Severity::pass,
+            fmt::format("{}: every CPU exists (this host has {})", join(desc, ", "), format_cpulist(all)));
     return;
   }
-  std::string now = host.cpu.isolated.empty() ? "none" : format_cpulist(host.cpu.isolated);
+  std::string now = f.host.cpu.isolated.empty() ? "none" : format_cpulist(f.host.cpu.isolated);
   std::string fix_where;
-  const auto& boot = host.system.boot;
+  const auto& boot = f.host.system.boot;
   if (boot.grub_line)
     fix_where = fmt::format("in GRUB_CMDLINE_LINUX_DEFAULT (/etc/default/grub:{})", *boot.grub_line);
   else if (boot.kernel_cmdline)
     fix_where = "in /etc/kernel/cmdline";
   else
     fix_where = "on the kernel command line (/etc/default/grub or /etc/kernel/cmdline)";
-  add("H025", "Isolated CPUs exist", Severity::warn,
-      fmt::format("{} that this host does not have (it has CPUs {}; the kernel isolates: {})", join(found, "; "),
-                  format_cpulist(all), now),
-      why, fmt::format("{}: {}, regenerate the boot configuration and reboot", fix_where, join(fixes, ", ")),
-      "/proc/cmdline");
+  out.add(Severity::warn,
+          fmt::format("{} that this host does not have (it has CPUs {}; the kernel isolates: {})", join(found, "; "),
+                      format_cpulist(all), now),
+          fmt::format("{}: {}, regenerate the boot configuration and reboot", fix_where, join(fixes, ", ")),
+          "/proc/cmdline");
 }
 
-void Checks::blacklisted() {
-  const char* why =
-      "A blacklisted module does not load for the devices it drives: a device that stays with the host loses its "
-      "driver at the next boot.";
-  const auto& k = host.kernel;
+void check_blacklisted(const HostFacts& f, CheckOut& out) {
+  const auto& k = f.host.kernel;
   // Module -> where it is blacklisted.
   std::map<std::string, std::vector<std::string>> black;
   std::map<std::string, std::string> cmdline_word;
@@ -383,22 +357,22 @@ void Checks::blacklisted() {
     }
   }
   std::map<std::string, const ModprobeLine*> black_line;
-  for (const auto& l : host.system.modprobe.lines) {
+  for (const auto& l : f.host.system.modprobe.lines) {
     if (l.kind != ModprobeLine::Kind::blacklist) continue;
     black[l.module].push_back(l.at.str());
     if (!black_line.count(l.module)) black_line[l.module] = &l;
   }
   if (black.empty()) {
-    add("H026", "Blacklisted modules", Severity::pass, "no module blacklisted", why);
+    out.add(Severity::pass, "no module blacklisted");
     return;
   }
-  auto ids = vfio_ids();
+  auto ids = f.vfio_ids();
   std::vector<std::string> found, fixes;
   std::set<std::string> fixed;
   bool unknown = false;
-  for (const auto& d : host.pci) {
+  for (const auto& d : f.host.pci) {
     if (d.is_bridge() || is_vfio(d.driver) || vfio_id_for(ids, d)) continue;
-    auto need = needed_modules(host, d);
+    auto need = needed_modules(f.host, d);
     if (need.empty()) {
       unknown = true;
       continue;
@@ -429,46 +403,42 @@ void Checks::blacklisted() {
       if (auto it = black_line.find(m); it != black_line.end())
         fixes.push_back(fmt::format("{}: remove `blacklist {}`", it->second->at.str(), m));
       if (auto it = cmdline_word.find(m); it != cmdline_word.end())
-        fixes.push_back(remove_kernel_arg(host, it->second));
+        fixes.push_back(remove_kernel_arg(f.host, it->second));
     }
   }
   if (found.empty()) {
     std::vector<std::string> names;
     for (const auto& [m, where] : black) names.push_back(m);
-    add("H026", "Blacklisted modules", Severity::pass,
-        fmt::format("{} blacklisted; no device that stays with the host needs {}{}", join(names, ", "),
-                    names.size() == 1 ? "it" : "them",
-                    unknown ? " (devices without a driver or a modules.alias match are not judged)" : ""),
-        why);
+    out.add(Severity::pass,
+            fmt::format("{} blacklisted; no device that stays with the host needs {}{}", join(names, ", "),
+                        names.size() == 1 ? "it" : "them",
+                        unknown ? " (devices without a driver or a modules.alias match are not judged)" : ""));
     return;
   }
-  add("H026", "Blacklisted modules", Severity::warn, join(found, "; "), why,
-      join(fixes, "; ") + "; then " + regenerate_initramfs() +
+  out.add(
+      Severity::warn, join(found, "; "),
+      join(fixes, "; ") + "; then " + f.regenerate_initramfs() +
           " (the initramfs keeps a copy of modprobe.d). To keep a module off a passed device only, put the device's "
           "id in vfio-pci's ids with `softdep MODULE pre: vfio-pci` instead of a blacklist",
       "modprobe.d");
 }
 
-void Checks::vfio_claims() {
-  const char* why =
-      "A device whose id is in vfio-pci's ids is meant for guests; bound to another driver, it cannot be passed "
-      "and the host uses it.";
-  auto ids = vfio_ids();
+void check_vfio_claims(const HostFacts& f, CheckOut& out) {
+  auto ids = f.vfio_ids();
   if (ids.empty()) {
-    add("H027", "Devices meant for vfio-pci", Severity::pass,
-        "no vfio-pci ids configured (devices bound by address are not judged here)", why);
+    out.add(Severity::pass, "no vfio-pci ids configured (devices bound by address are not judged here)");
     return;
   }
   std::vector<std::string> found, fixes, bound;
   std::string where;
-  for (const auto& d : host.pci) {
+  for (const auto& d : f.host.pci) {
     const VfioId* id = vfio_id_for(ids, d);
     if (!id || d.is_bridge()) continue;
     if (is_vfio(d.driver)) {
       bound.push_back(d.address.short_str());
       continue;
     }
-    auto [message, fix] = why_not_vfio(d, *id);
+    auto [message, fix] = f.why_not_vfio(d, *id);
     found.push_back(message);
     fixes.push_back(fix);
     if (where.empty()) where = d.address.str();
@@ -476,14 +446,13 @@ void Checks::vfio_claims() {
   std::vector<std::string> texts;
   for (const auto& i : ids) texts.push_back(i.text);
   if (found.empty()) {
-    add("H027", "Devices meant for vfio-pci", Severity::pass,
-        bound.empty() ? fmt::format("vfio-pci's ids {} match no device of this host", join(texts, ","))
-                      : fmt::format("{} on vfio-pci", join(bound, ", ")),
-        why);
+    out.add(Severity::pass, bound.empty()
+                                ? fmt::format("vfio-pci's ids {} match no device of this host", join(texts, ","))
+                                : fmt::format("{} on vfio-pci", join(bound, ", ")));
     return;
   }
   fixes.erase(std::unique(fixes.begin(), fixes.end()), fixes.end());
-  add("H027", "Devices meant for vfio-pci", Severity::warn, join(found, "; "), why, join(fixes, "; "), where);
+  out.add(Severity::warn, join(found, "; "), join(fixes, "; "), where);
 }
 
 }  // namespace vfioctl::doctor_detail
