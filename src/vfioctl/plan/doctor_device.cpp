@@ -155,56 +155,70 @@ void check_network(const DeviceFacts& f, CheckOut& out) {
   }
 }
 
+namespace {
+
+// The largest 64-bit prefetchable BAR, or null.
+const PciBar* largest_prefetchable64(const std::vector<PciBar>& bars) {
+  const PciBar* largest = nullptr;
+  for (const auto& b : bars) {
+    if (b.mem64() && b.prefetchable() && (!largest || b.size > largest->size)) largest = &b;
+  }
+  return largest;
+}
+
+// The BAR that Resizable BAR lets grow the most beyond the default window
+// while it fits now, or null: the largest size a BAR may be given (by the
+// firmware with Resizable BAR on, or by a host driver such as amdgpu).
+const PciBar* growable_bar(const std::vector<PciBar>& bars) {
+  const PciBar* growable = nullptr;
+  for (const auto& b : bars) {
+    if (b.largest_resizable() >= kDefaultMmio64Bytes && pow2_at_least(b.size) < kDefaultMmio64Bytes &&
+        (!growable || b.largest_resizable() > growable->largest_resizable()))
+      growable = &b;
+  }
+  return growable;
+}
+
+}  // namespace
+
 void check_large_bar(const DeviceFacts& f, CheckOut& out) {
   const auto& dev = f.dev;
-  if (dev.bars) {
-    uint64_t bytes = prefetchable64_bytes(dev);
-    const PciBar* largest = nullptr;
-    for (const auto& b : *dev.bars) {
-      if (b.mem64() && b.prefetchable() && (!largest || b.size > largest->size)) largest = &b;
-    }
-    if (largest) {
-      auto m = plan_mmio64({&dev}, 0);
-      std::string fix = fmt::format(
-          "vfioctl new sizes the window for it; another guest needs OVMF's window set: <qemu:commandline> with "
-          "-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string={} (and a CPU with the host's physical address bits){}",
-          m.window_mib(),
-          pow2_at_least(largest->size) >= kDefaultMmio64Bytes
-              ? ", or turn Resizable BAR off in the host's firmware setup (the BAR goes back to its small size)"
-              : "");
-      // Resizable BAR: the largest size a BAR may be given (by the firmware
-      // with Resizable BAR on, or by a host driver such as amdgpu).
-      const PciBar* growable = nullptr;
-      for (const auto& b : *dev.bars) {
-        if (b.largest_resizable() >= kDefaultMmio64Bytes && pow2_at_least(b.size) < kDefaultMmio64Bytes &&
-            (!growable || b.largest_resizable() > growable->largest_resizable()))
-          growable = &b;
-      }
-      if (pow2_at_least(largest->size) >= kDefaultMmio64Bytes) {
-        out.add(Severity::warn,
-                fmt::format("BAR {} is {}{}: the default {} 64-bit window of a guest cannot hold it", largest->index,
-                            bytes_name(pow2_at_least(largest->size)),
-                            largest->resizable_sizes ? " (Resizable BAR)" : "", bytes_name(kDefaultMmio64Bytes)),
-                fix, f.where);
-      } else if (m.window_bytes) {
-        out.add(Severity::warn,
-                fmt::format("64-bit prefetchable BARs take {}: more than the default {} 64-bit window of a guest holds "
-                            "beside its own devices",
-                            bytes_name(bytes), bytes_name(kDefaultMmio64Bytes)),
-                fix, f.where);
-      } else if (growable) {
-        out.add(Severity::info,
-                fmt::format("BAR {} is {} now; Resizable BAR lets it grow to {} (the host's firmware with Resizable "
-                            "BAR on, or a host driver such as amdgpu, resizes it), more than the default {} 64-bit "
-                            "window of a guest: vfioctl new sizes the window for the size it has when the guest is "
-                            "written",
-                            growable->index, bytes_name(pow2_at_least(growable->size)),
-                            bytes_name(growable->largest_resizable()), bytes_name(kDefaultMmio64Bytes)));
-      } else {
-        out.add(Severity::pass, fmt::format("64-bit prefetchable BARs take {}: within the default {} 64-bit window",
-                                            bytes_name(bytes), bytes_name(kDefaultMmio64Bytes)));
-      }
-    }
+  if (!dev.bars) return;
+  const PciBar* largest = largest_prefetchable64(*dev.bars);
+  if (!largest) return;
+  uint64_t bytes = prefetchable64_bytes(dev);
+  auto m = plan_mmio64({&dev}, 0);
+  std::string fix = fmt::format(
+      "vfioctl new sizes the window for it; another guest needs OVMF's window set: <qemu:commandline> with "
+      "-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string={} (and a CPU with the host's physical address bits){}",
+      m.window_mib(),
+      pow2_at_least(largest->size) >= kDefaultMmio64Bytes
+          ? ", or turn Resizable BAR off in the host's firmware setup (the BAR goes back to its small size)"
+          : "");
+  const PciBar* growable = growable_bar(*dev.bars);
+  if (pow2_at_least(largest->size) >= kDefaultMmio64Bytes) {
+    out.add(Severity::warn,
+            fmt::format("BAR {} is {}{}: the default {} 64-bit window of a guest cannot hold it", largest->index,
+                        bytes_name(pow2_at_least(largest->size)), largest->resizable_sizes ? " (Resizable BAR)" : "",
+                        bytes_name(kDefaultMmio64Bytes)),
+            fix, f.where);
+  } else if (m.window_bytes) {
+    out.add(Severity::warn,
+            fmt::format("64-bit prefetchable BARs take {}: more than the default {} 64-bit window of a guest holds "
+                        "beside its own devices",
+                        bytes_name(bytes), bytes_name(kDefaultMmio64Bytes)),
+            fix, f.where);
+  } else if (growable) {
+    out.add(Severity::info,
+            fmt::format("BAR {} is {} now; Resizable BAR lets it grow to {} (the host's firmware with Resizable "
+                        "BAR on, or a host driver such as amdgpu, resizes it), more than the default {} 64-bit "
+                        "window of a guest: vfioctl new sizes the window for the size it has when the guest is "
+                        "written",
+                        growable->index, bytes_name(pow2_at_least(growable->size)),
+                        bytes_name(growable->largest_resizable()), bytes_name(kDefaultMmio64Bytes)));
+  } else {
+    out.add(Severity::pass, fmt::format("64-bit prefetchable BARs take {}: within the default {} 64-bit window",
+                                        bytes_name(bytes), bytes_name(kDefaultMmio64Bytes)));
   }
 }
 

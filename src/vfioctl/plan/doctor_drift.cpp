@@ -42,6 +42,24 @@ std::vector<std::string> needed_modules(const Host& host, const PciDevice& d) {
   return {};
 }
 
+// Whether a modprobe.d softdep loads vfio-pci before `mod`.
+bool softdep_vfio_first(const Host& host, const std::string& mod) {
+  bool softdep = false;
+  for (const auto& l : host.system.modprobe.lines) {
+    if (l.kind != ModprobeLine::Kind::softdep || l.module != mod) continue;
+    bool pre = false;
+    for (const auto& a : l.args) {
+      if (a == "pre:")
+        pre = true;
+      else if (a == "post:")
+        pre = false;
+      else if (pre && module_name(a) == "vfio_pci")
+        softdep = true;
+    }
+  }
+  return softdep;
+}
+
 }  // namespace
 
 std::vector<VfioId> HostFacts::vfio_ids() const {
@@ -134,20 +152,7 @@ std::pair<std::string, std::string> HostFacts::why_not_vfio(const PciDevice& dev
         head + fmt::format(": the initramfs ({}) holds {} but not vfio-pci, so {} claims it first", ir.image, mod, drv),
         "add vfio_pci (before " + mod + ") to the initramfs' modules, then " + regenerate_initramfs()};
   }
-  bool softdep = false;
-  for (const auto& l : host.system.modprobe.lines) {
-    if (l.kind != ModprobeLine::Kind::softdep || l.module != mod) continue;
-    bool pre = false;
-    for (const auto& a : l.args) {
-      if (a == "pre:")
-        pre = true;
-      else if (a == "post:")
-        pre = false;
-      else if (pre && module_name(a) == "vfio_pci")
-        softdep = true;
-    }
-  }
-  if (!softdep) {
+  if (!softdep_vfio_first(host, mod)) {
     return {head + fmt::format(": {} loaded before vfio-pci, and no softdep orders them", mod),
             fmt::format("add `softdep {} pre: vfio-pci` to /etc/modprobe.d/vfio.conf, then {} and reboot", mod,
                         regenerate_initramfs())};
@@ -157,6 +162,43 @@ std::pair<std::string, std::string> HostFacts::why_not_vfio(const PciDevice& dev
                       "/sys/bus/pci/devices/{}/driver_override && echo {} > /sys/bus/pci/drivers_probe",
                       where, where, where, where)};
 }
+
+namespace {
+
+// Why the initramfs image could not be listed; empty when it was.
+std::string unlisted(const Initramfs& ir) {
+  switch (ir.status) {
+    case Initramfs::Status::no_image:
+      return "no initramfs image of the running kernel found (looked for " + ir.detail + ")";
+    case Initramfs::Status::no_lister:
+      return "none of lsinitramfs, lsinitcpio and lsinitrd is installed: cannot list " + ir.image;
+    case Initramfs::Status::failed: return fmt::format("'{} {}' failed: {}", ir.lister, ir.image, ir.detail);
+    default: return {};
+  }
+}
+
+// How to put vfio-pci's modules in the image, by the tool that builds it (the
+// start of a fix that goes on with the rebuild).
+std::string add_vfio_modules(const HostFacts& f, const Initramfs& ir) {
+  if (ir.lister == "lsinitcpio" || (ir.lister.empty() && f.family() == "arch"))
+    return "add vfio_pci vfio vfio_iommu_type1 to MODULES=(...) in /etc/mkinitcpio.conf, then ";
+  if (ir.lister == "lsinitrd")
+    return "add `force_drivers+=\" vfio_pci vfio vfio_iommu_type1 \"` to /etc/dracut.conf.d/vfio.conf, then ";
+  return "add vfio_pci, vfio and vfio_iommu_type1 (one a line) to /etc/initramfs-tools/modules, then ";
+}
+
+// The modprobe.d files that set `ids` and are not in the image, once each.
+std::vector<std::string> files_not_in(const std::vector<VfioId>& ids, const Initramfs& ir) {
+  std::vector<std::string> missing;
+  for (const auto& i : ids) {
+    if (!i.path.empty() && !ir.holds(i.path) && std::find(missing.begin(), missing.end(), i.path) == missing.end()) {
+      missing.push_back(i.path);
+    }
+  }
+  return missing;
+}
+
+}  // namespace
 
 void check_initramfs(const HostFacts& f, CheckOut& out) {
   const auto& k = f.host.kernel;
@@ -173,44 +215,22 @@ void check_initramfs(const HostFacts& f, CheckOut& out) {
     return;
   }
   const auto& ir = f.ctx.image();  // listed here, only when it matters
-  switch (ir.status) {
-    case Initramfs::Status::no_image:
-      out.add(Severity::skip, "no initramfs image of the running kernel found (looked for " + ir.detail + ")");
-      return;
-    case Initramfs::Status::no_lister:
-      out.add(Severity::skip, "none of lsinitramfs, lsinitcpio and lsinitrd is installed: cannot list " + ir.image);
-      return;
-    case Initramfs::Status::failed:
-      out.add(Severity::skip, fmt::format("'{} {}' failed: {}", ir.lister, ir.image, ir.detail));
-      return;
-    default: break;
+  if (std::string why = unlisted(ir); !why.empty()) {
+    out.add(Severity::skip, why);
+    return;
   }
   bool builtin = k.builtin.count("vfio_pci") > 0;
   std::string image = fmt::format("{} (listed with {})", ir.image, ir.lister);
   if (!builtin && !ir.modules.count("vfio_pci")) {
-    std::string fam = f.family();
-    std::string fix = ir.lister == "lsinitcpio" || (ir.lister.empty() && fam == "arch")
-                          ? "add vfio_pci vfio vfio_iommu_type1 to MODULES=(...) in /etc/mkinitcpio.conf, then "
-                      : ir.lister == "lsinitrd"
-                          ? "add `force_drivers+=\" vfio_pci vfio vfio_iommu_type1 \"` to "
-                            "/etc/dracut.conf.d/vfio.conf, then "
-                          : "add vfio_pci, vfio and vfio_iommu_type1 (one a line) to /etc/initramfs-tools/modules, "
-                            "then ";
-    out.add(Severity::warn, image + " does not hold vfio-pci's module", fix + f.regenerate_initramfs() + " and reboot",
-            ir.image);
+    out.add(Severity::warn, image + " does not hold vfio-pci's module",
+            add_vfio_modules(f, ir) + f.regenerate_initramfs() + " and reboot", ir.image);
     return;
   }
   // Ids given only in modprobe.d reach the initramfs' vfio-pci through a
   // copy of their file in the image.
   bool on_cmdline = std::any_of(ids.begin(), ids.end(), [](const VfioId& i) { return i.where == kCmdline; });
   std::vector<std::string> missing;
-  if (!on_cmdline && !builtin) {
-    for (const auto& i : ids) {
-      if (!i.path.empty() && !ir.holds(i.path) && std::find(missing.begin(), missing.end(), i.path) == missing.end()) {
-        missing.push_back(i.path);
-      }
-    }
-  }
+  if (!on_cmdline && !builtin) missing = files_not_in(ids, ir);
   if (!missing.empty()) {
     out.add(Severity::warn,
             fmt::format("{} holds vfio-pci but not {}, which sets its ids: vfio-pci there loads without them", image,
@@ -223,21 +243,56 @@ void check_initramfs(const HostFacts& f, CheckOut& out) {
                       on_cmdline || builtin || ids.empty() ? "" : " and the modprobe.d file with its ids"));
 }
 
+namespace {
+
+// hugepagesz=1G on a CPU without 1 GiB pages, which the kernel ignores (the
+// last one); empty when there is none.
+std::string ignored_1g_arg(const Host& host) {
+  std::string arg;
+  if (host.platform.flags.empty() || host.platform.has_flag("pdpe1gb")) return arg;
+  for (const auto& a : host.kernel.args) {
+    if (a.key == "hugepagesz" && a.value && size_kib(*a.value) == 1048576) arg = "hugepagesz=" + *a.value;
+  }
+  return arg;
+}
+
+// The pools against the pages the command line reserves: those short (the
+// first short pool's file, size and count) and those that are not.
+struct PoolComparison {
+  std::vector<std::string> shortfall, ok;
+  std::string where;
+  long long short_kib = 0, short_want = 0;
+};
+
+PoolComparison compare_pools(const Memory& mem, const std::map<long long, long long>& wanted) {
+  PoolComparison c;
+  for (const auto& [kib, n] : wanted) {
+    const HugepagePool* pool = mem.pool(kib);
+    if (!pool || !pool->total) {
+      c.shortfall.push_back(
+          fmt::format("{}: hugepages={}, but the kernel has no pool of that size", page_size(kib), n));
+    } else if (*pool->total < n) {
+      c.shortfall.push_back(fmt::format("{}: hugepages={}, {} reserved", page_size(kib), n, *pool->total));
+      if (c.where.empty()) {
+        c.where = fmt::format("/sys/kernel/mm/hugepages/hugepages-{}kB/nr_hugepages", kib);
+        c.short_kib = kib;
+        c.short_want = n;
+      }
+    } else {
+      c.ok.push_back(fmt::format("{}: hugepages={}, {} reserved", page_size(kib), n, *pool->total));
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
 void check_boot_hugepages(const HostFacts& f, CheckOut& out) {
   const auto& k = f.host.kernel;
   const auto& mem = f.host.memory;
   auto wanted = boot_hugepages(k, mem.default_page_kib());
-  // hugepagesz=1G on a CPU without 1 GiB pages: the kernel ignores it.
-  bool no_1g = false;
-  std::string one_g_arg;
-  if (!f.host.platform.flags.empty() && !f.host.platform.has_flag("pdpe1gb")) {
-    for (const auto& a : k.args) {
-      if (a.key == "hugepagesz" && a.value && size_kib(*a.value) == 1048576) {
-        no_1g = true;
-        one_g_arg = "hugepagesz=" + *a.value;
-      }
-    }
-  }
+  std::string one_g_arg = ignored_1g_arg(f.host);
+  bool no_1g = !one_g_arg.empty();
   if (wanted.empty() && !no_1g) {
     out.add(Severity::pass, "no hugepages reserved on the kernel command line");
     return;
@@ -257,37 +312,20 @@ void check_boot_hugepages(const HostFacts& f, CheckOut& out) {
     out.add(Severity::skip, "the hugepage pools are unreadable (/sys/kernel/mm/hugepages)");
     return;
   }
-  std::vector<std::string> shortfall, ok;
-  std::string where;
-  long long short_kib = 0, short_want = 0;
-  for (const auto& [kib, n] : wanted) {
-    const HugepagePool* pool = mem.pool(kib);
-    if (!pool || !pool->total) {
-      shortfall.push_back(fmt::format("{}: hugepages={}, but the kernel has no pool of that size", page_size(kib), n));
-    } else if (*pool->total < n) {
-      shortfall.push_back(fmt::format("{}: hugepages={}, {} reserved", page_size(kib), n, *pool->total));
-      if (where.empty()) {
-        where = fmt::format("/sys/kernel/mm/hugepages/hugepages-{}kB/nr_hugepages", kib);
-        short_kib = kib;
-        short_want = n;
-      }
-    } else {
-      ok.push_back(fmt::format("{}: hugepages={}, {} reserved", page_size(kib), n, *pool->total));
-    }
-  }
-  if (!shortfall.empty()) {
+  auto c = compare_pools(mem, wanted);
+  if (!c.shortfall.empty()) {
     std::string fix =
-        short_kib ? fmt::format(
-                        "the kernel could not find the memory at boot, or pages were freed since: try echo {} > {}; "
-                        "to keep it, lower hugepages= on the kernel command line to what the host can spare "
-                        "(dmesg | grep -i hugetlb says what boot got)",
-                        short_want, where)
-                  : "give the hugepages= a page size this kernel offers (hugepagesz=2M, or 1G with pdpe1gb)";
-    out.add(Severity::warn, "fewer pages than configured: " + join(shortfall, "; "), fix,
-            where.empty() ? "/proc/cmdline" : where);
+        c.short_kib ? fmt::format(
+                          "the kernel could not find the memory at boot, or pages were freed since: try echo {} > {}; "
+                          "to keep it, lower hugepages= on the kernel command line to what the host can spare "
+                          "(dmesg | grep -i hugetlb says what boot got)",
+                          c.short_want, c.where)
+                    : "give the hugepages= a page size this kernel offers (hugepagesz=2M, or 1G with pdpe1gb)";
+    out.add(Severity::warn, "fewer pages than configured: " + join(c.shortfall, "; "), fix,
+            c.where.empty() ? "/proc/cmdline" : c.where);
     return;
   }
-  out.add(Severity::pass, join(ok, "; "));
+  out.add(Severity::pass, join(c.ok, "; "));
 }
 
 void check_isolated_cpus_exist(const HostFacts& f, CheckOut& out) {
@@ -342,26 +380,61 @@ void check_isolated_cpus_exist(const HostFacts& f, CheckOut& out) {
           "/proc/cmdline");
 }
 
-void check_blacklisted(const HostFacts& f, CheckOut& out) {
-  const auto& k = f.host.kernel;
-  // Module -> where it is blacklisted.
-  std::map<std::string, std::vector<std::string>> black;
+namespace {
+
+// The blacklisted modules: where each is blacklisted, the word of the kernel
+// command line and the first modprobe.d line that do it.
+struct Blacklist {
+  std::map<std::string, std::vector<std::string>> where;
   std::map<std::string, std::string> cmdline_word;
-  for (const auto& a : k.args) {
+  std::map<std::string, const ModprobeLine*> line;
+};
+
+Blacklist read_blacklist(const Host& host) {
+  Blacklist b;
+  for (const auto& a : host.kernel.args) {
     if (!a.value || (a.key != "modprobe.blacklist" && a.key != "module_blacklist")) continue;
     for (auto m : split(*a.value, ',')) {
       if (m.empty()) continue;
       std::string name = module_name(std::string(m));
-      black[name].push_back(kCmdline + std::string(" (") + a.key + "=" + *a.value + ")");
-      cmdline_word[name] = a.key + "=" + *a.value;
+      b.where[name].push_back(kCmdline + std::string(" (") + a.key + "=" + *a.value + ")");
+      b.cmdline_word[name] = a.key + "=" + *a.value;
     }
   }
-  std::map<std::string, const ModprobeLine*> black_line;
-  for (const auto& l : f.host.system.modprobe.lines) {
+  for (const auto& l : host.system.modprobe.lines) {
     if (l.kind != ModprobeLine::Kind::blacklist) continue;
-    black[l.module].push_back(l.at.str());
-    if (!black_line.count(l.module)) black_line[l.module] = &l;
+    b.where[l.module].push_back(l.at.str());
+    if (!b.line.count(l.module)) b.line[l.module] = &l;
   }
+  return b;
+}
+
+// The blacklisted modules of `need` that leave `d` without a driver; none
+// when another module drives it (built-in modules cannot be blacklisted),
+// unless `d` is on a blacklisted one now.
+std::vector<std::string> blocking(const Kernel& k, const Blacklist& b, const std::vector<std::string>& need,
+                                  const PciDevice& d) {
+  std::vector<std::string> blocked;
+  bool alternative = false;
+  for (const auto& m : need) {
+    if (k.builtin.count(m)) {
+      alternative = true;
+    } else if (b.where.count(m)) {
+      blocked.push_back(m);
+    } else {
+      alternative = true;
+    }
+  }
+  bool current_blocked = d.driver && std::find(blocked.begin(), blocked.end(), module_name(*d.driver)) != blocked.end();
+  if (alternative && !current_blocked) blocked.clear();
+  return blocked;
+}
+
+}  // namespace
+
+void check_blacklisted(const HostFacts& f, CheckOut& out) {
+  const auto b = read_blacklist(f.host);
+  const auto& black = b.where;
   if (black.empty()) {
     out.add(Severity::pass, "no module blacklisted");
     return;
@@ -377,32 +450,15 @@ void check_blacklisted(const HostFacts& f, CheckOut& out) {
       unknown = true;
       continue;
     }
-    // Built-in modules cannot be blacklisted; another module that is not
-    // blacklisted still drives the device, unless the device is on a
-    // blacklisted one now.
-    std::vector<std::string> blocked;
-    bool alternative = false;
-    for (const auto& m : need) {
-      if (k.builtin.count(m)) {
-        alternative = true;
-      } else if (black.count(m)) {
-        blocked.push_back(m);
-      } else {
-        alternative = true;
-      }
-    }
-    bool current_blocked =
-        d.driver && std::find(blocked.begin(), blocked.end(), module_name(*d.driver)) != blocked.end();
-    if (blocked.empty() || (alternative && !current_blocked)) continue;
-    for (const auto& m : blocked) {
+    for (const auto& m : blocking(f.host.kernel, b, need, d)) {
       found.push_back(
           fmt::format("{} is blacklisted ({}) and {} needs it; it stays with the host (its id is not in "
                       "vfio-pci's ids)",
-                      m, join(black[m], ", "), device_text(d)));
+                      m, join(black.at(m), ", "), device_text(d)));
       if (!fixed.insert(m).second) continue;
-      if (auto it = black_line.find(m); it != black_line.end())
+      if (auto it = b.line.find(m); it != b.line.end())
         fixes.push_back(fmt::format("{}: remove `blacklist {}`", it->second->at.str(), m));
-      if (auto it = cmdline_word.find(m); it != cmdline_word.end())
+      if (auto it = b.cmdline_word.find(m); it != b.cmdline_word.end())
         fixes.push_back(remove_kernel_arg(f.host, it->second));
     }
   }
