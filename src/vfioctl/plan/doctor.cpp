@@ -1,17 +1,11 @@
+// doctor's tables of checks and its entry points: each check's id, title,
+// the worst level it reports, why it matters and its function (in
+// doctor_host.cpp, doctor_drift.cpp and doctor_device.cpp). docs/rules.md has
+// a section per id; a unit test keeps the two in step.
 #include "vfioctl/plan/doctor.h"
 
-#include <fmt/format.h>
-
-#include <algorithm>
-#include <cctype>
-#include <set>
-
-#include "vfioctl/plan/device_plan.h"
 #include "vfioctl/plan/doctor_checks.h"
-#include "vfioctl/plan/mmio_plan.h"
-#include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/json_writer.h"
-#include "vfioctl/util/strings.h"
 
 namespace vfioctl {
 
@@ -56,221 +50,155 @@ void write_json(JsonWriter& w, const Finding& f) {
   w.end_object();
 }
 
-using doctor_detail::Checks;
+namespace doctor_detail {
+
+namespace {
+
+// The headings the host-wide checks are printed under.
+constexpr std::string_view kVirtualization = "Virtualization";
+constexpr std::string_view kIommu = "IOMMU";
+constexpr std::string_view kKernel = "Kernel";
+constexpr std::string_view kMemoryCpu = "Memory and CPU";
+constexpr std::string_view kSoftware = "Software";
+constexpr std::string_view kGuestFeatures = "Guest features";
+constexpr std::string_view kDrift = "Configuration in effect";
+
+}  // namespace
+
+const std::vector<HostCheck>& host_check_table() {
+  static const std::vector<HostCheck> table = {
+      {"H001", "CPU virtualization extensions", Severity::fail,
+       "KVM runs guests at native speed only with the CPU's virtualization extensions.", check_cpu_virtualization,
+       kVirtualization},
+      {"H002", "/dev/kvm", Severity::fail,
+       "QEMU and libvirt open /dev/kvm for hardware-accelerated guests; without it they fall back to slow emulation.",
+       check_kvm_device, kVirtualization},
+      {"H003", "IOMMU enabled", Severity::fail,
+       "Passthrough needs the IOMMU: it confines each device's DMA to its guest's memory.", check_iommu_enabled,
+       kIommu},
+      {"H004", "IOMMU kernel arguments", Severity::warn,
+       "Only some IOMMU arguments exist; the others are silently ignored and hide the real setting.", check_iommu_args,
+       kIommu},
+      {"H005", "iommu=pt", Severity::info,
+       "iommu=pt maps the host's own devices 1:1, avoiding translation overhead for them; guests are unaffected.",
+       check_iommu_pt, kIommu},
+      {"H006", "Interrupt remapping", Severity::warn,
+       "Without interrupt remapping a guest can forge interrupts (MSI) to the host; VFIO then refuses devices unless "
+       "allow_unsafe_interrupts is set.",
+       check_interrupt_remapping, kIommu},
+      {"H007", "VFIO modules", Severity::fail,
+       "vfio-pci claims devices for guests; vfio_iommu_type1 maps guest memory for their DMA.", check_vfio_modules,
+       kKernel},
+      {"H008", "ACS override", Severity::warn,
+       "The ACS override makes the kernel pretend devices are isolated when the hardware does not say so: devices in a "
+       "split group can still reach each other by DMA.",
+       check_acs_override, kKernel},
+      {"H009", "Unsafe interrupts", Severity::warn,
+       "allow_unsafe_interrupts lets VFIO assign devices without interrupt remapping: a guest can then inject "
+       "interrupts into the host.",
+       check_unsafe_interrupts, kKernel},
+      {"H010", "Obsolete options", Severity::info,
+       "Options for features removed from the kernel are ignored; they suggest a setup copied from an outdated guide.",
+       check_obsolete_options, kKernel},
+      {"H011", "Hugepages", Severity::info,
+       "Hugepages back guest memory with fewer TLB misses and keep it from being swapped or moved.", check_hugepages,
+       kMemoryCpu},
+      {"H012", "Transparent hugepages", Severity::info,
+       "Without reserved hugepages, transparent hugepages ('always' or 'madvise', which QEMU asks for) are what backs "
+       "guest memory with large pages.",
+       check_thp, kMemoryCpu},
+      {"H013", "CPU isolation", Severity::fail,
+       "isolcpus, nohz_full and rcu_nocbs keep host work off guest cores; the host must keep CPU 0 and the sets should "
+       "agree.",
+       check_isolation, kMemoryCpu},
+      {"H014", "kvm.ignore_msrs", Severity::info,
+       "Windows guests can crash on model-specific registers KVM does not emulate; ignore_msrs makes KVM ignore them "
+       "instead.",
+       check_ignore_msrs, kKernel},
+      {"H015", "OVMF (UEFI firmware)", Severity::fail,
+       "Passthrough guests boot with UEFI firmware (OVMF); GPUs expect it, and Windows 11 requires it.", check_ovmf,
+       kSoftware},
+      {"H016", "swtpm (TPM emulator)", Severity::warn, "swtpm emulates the TPM 2.0 that Windows 11 requires.",
+       check_swtpm, kSoftware},
+      {"H017", "libvirt", Severity::warn,
+       "libvirt defines, starts and pins guests and sets their memory limits; vfioctl writes its XML.", check_libvirt,
+       kSoftware},
+      {"H018", "QEMU", Severity::fail, "QEMU runs the guest.", check_qemu, kSoftware},
+      {"H019", "Locked-memory limit", Severity::warn,
+       "VFIO pins all guest memory; a plain QEMU process needs a locked-memory limit as large as the guest (libvirt "
+       "raises it itself).",
+       check_memlock, kMemoryCpu},
+      {"H020", "CPU frequency governor", Severity::info,
+       "Frequency scaling adds latency when a guest core wakes; 'performance' keeps cores at speed.", check_governor,
+       kMemoryCpu},
+      {"H021", "vhost-net", Severity::warn,
+       "vhost-net moves a virtio NIC's packets in the kernel; without it QEMU does, slower.", check_vhost_net,
+       kGuestFeatures},
+      {"H022", "nested virtualization", Severity::info,
+       "A guest with nested = true runs guests of its own: KVM must pass vmx/svm on to it.", check_nested,
+       kGuestFeatures},
+      {"H023", "vfio-pci in the initramfs", Severity::warn,
+       "Drivers in the initramfs load before the root filesystem is mounted: vfio-pci and its ids must be in the image "
+       "the host boots, or a host driver there claims the device first.",
+       check_initramfs, kDrift},
+      {"H024", "Hugepages reserved at boot", Severity::warn,
+       "Pages reserved on the kernel command line back guests that ask for hugepages; pages the kernel did not reserve "
+       "make those guests fail to start.",
+       check_boot_hugepages, kDrift},
+      {"H025", "Isolated CPUs exist", Severity::warn,
+       "The kernel rejects an isolation list that names CPUs it cannot have, so nothing is isolated; lists copied from "
+       "another machine do this.",
+       check_isolated_cpus_exist, kDrift},
+      {"H026", "Blacklisted modules", Severity::warn,
+       "A blacklisted module does not load for the devices it drives: a device that stays with the host loses its "
+       "driver at the next boot.",
+       check_blacklisted, kDrift},
+      {"H027", "Devices meant for vfio-pci", Severity::warn,
+       "A device whose id is in vfio-pci's ids is meant for guests; bound to another driver, it cannot be passed and "
+       "the host uses it.",
+       check_vfio_claims, kDrift},
+  };
+  return table;
+}
+
+const std::vector<DeviceCheck>& device_check_table() {
+  static const std::vector<DeviceCheck> table = {
+      {"H101", "IOMMU group", Severity::fail,
+       "An IOMMU group leaves the host whole: every endpoint in it must be given up by the host.", check_iommu_group},
+      {"H102", "Driver", Severity::warn, "vfio-pci must own the device before any host driver grabs it at boot.",
+       check_driver},
+      {"H103", "Boot VGA", Severity::warn,
+       "The firmware initialised the boot GPU and the host console runs on it; its ROM may be shadowed.",
+       check_boot_vga},
+      {"H104", "Reset", Severity::warn,
+       "A guest reboot resets the device; without a working reset it can come back hung (the 'reset bug').",
+       check_reset},
+      {"H105", "Identical devices", Severity::warn,
+       "vfio-pci.ids= claims every device with the id, including ones the host keeps.", check_identical_devices},
+      {"H106", "Root filesystem", Severity::fail,
+       "Passing the controller of the root filesystem takes the host's own disk away.", check_root_filesystem},
+      {"H107", "Network", Severity::fail,
+       "Passing the host's only network interface cuts it off the network, remote sessions included.", check_network},
+      {"H108", "Large BAR", Severity::warn,
+       "OVMF puts 64-bit prefetchable BARs in a 64-bit MMIO window of 32 GiB unless told otherwise; BARs that do not "
+       "fit stay unassigned (no picture, error 12 or 43, or the guest does not start).",
+       check_large_bar},
+  };
+  return table;
+}
+
+}  // namespace doctor_detail
 
 std::vector<Finding> host_checks(const Host& host, const DoctorContext& ctx) {
-  Checks c{host, ctx, {}, {}};
-  c.virtualization();
-  c.iommu();
-  c.kernel_options();
-  c.memory_and_cpu();
-  c.software();
-  c.guest_features();
-  c.drift();
-  std::stable_sort(c.out.begin(), c.out.end(), [](const Finding& a, const Finding& b) { return a.id < b.id; });
-  return c.out;
+  return run_checks(doctor_detail::host_check_table(), doctor_detail::HostFacts{host, ctx});
 }
 
 std::vector<Finding> device_checks(const Host& host, const PciDevice& dev, const DoctorContext& ctx) {
-  Checks c{host, ctx, {}, {}};
   std::string name = dev.address.short_str();
-  c.section = "Device " + name + " [" + dev.id_pair() + "]" + (dev.device_name.empty() ? "" : " " + dev.device_name);
-  std::string where = dev.address.str();
-
-  const char* gwhy = "An IOMMU group leaves the host whole: every endpoint in it must be given up by the host.";
-  const IommuGroup* group = dev.iommu_group ? host.group(*dev.iommu_group) : nullptr;
-  if (!group) {
-    c.add("H101", "IOMMU group", Severity::fail, name + " is in no IOMMU group", gwhy,
-          host.groups.empty() ? "turn the IOMMU on first (H003)" : "check the device's iommu_group link", where);
-  } else {
-    auto others = group_companions(host, *group, dev.address);
-    if (others.empty()) {
-      c.add("H101", "IOMMU group", Severity::pass,
-            fmt::format("group {} holds only this device's functions (bridges stay with the host)", group->id), gwhy);
-    } else {
-      std::vector<std::string> names;
-      for (const auto& o : others) {
-        const PciDevice* od = host.device(o);
-        names.push_back(o.short_str() + (od && od->driver ? " (" + *od->driver + ")" : ""));
-      }
-      c.add("H101", "IOMMU group", Severity::fail,
-            fmt::format("group {} also holds {}: they must leave the host too", group->id, join(names, ", ")), gwhy,
-            "pass them with it (or leave them without a host driver), or move the card to a slot with its own group "
-            "(vfioctl list shows the groups)",
-            where);
-    }
-  }
-
-  const char* dwhy = "vfio-pci must own the device before any host driver grabs it at boot.";
-  auto ids = c.vfio_ids();
-  const doctor_detail::VfioId* id = Checks::vfio_id_for(ids, dev);
-  if (dev.driver == "vfio-pci") {
-    c.add("H102", "Driver", Severity::pass, "bound to vfio-pci", dwhy);
-  } else if (id) {
-    // Configured for vfio-pci and not on it: say why, as H027 does.
-    auto [message, fix] = c.why_not_vfio(dev, *id);
-    c.add("H102", "Driver", Severity::warn, message, dwhy, fix, where);
-  } else if (!dev.driver) {
-    c.add("H102", "Driver", Severity::info, "no driver bound: vfio-pci can take it", dwhy);
-  } else if (host.kernel.builtin.count(module_name(*dev.driver))) {
-    c.add(
-        "H102", "Driver", Severity::warn,
-        fmt::format("bound to {}, which is built into the kernel: a modprobe softdep cannot keep it away", *dev.driver),
-        dwhy,
-        "bind by address instead: set driver_override to vfio-pci for " + where + " before " + *dev.driver +
-            " probes (in the initramfs)",
-        where);
-  } else {
-    c.add("H102", "Driver", Severity::info,
-          fmt::format(
-              "bound to {}; vfio-pci must claim it first (vfio-pci.ids= with a softdep on {}, or driver_override)",
-              *dev.driver, *dev.driver),
-          dwhy);
-  }
-
-  if (dev.is_gpu()) {
-    const char* bwhy =
-        "The firmware initialised the boot GPU and the host console runs on it; its ROM may be shadowed.";
-    if (dev.boot_vga == true) {
-      c.add("H103", "Boot VGA", Severity::warn, "this is the boot GPU: the host's console and firmware use it", bwhy,
-            "use another GPU (or the iGPU) for the host and set it as primary in the firmware setup; or pass this one "
-            "in single-GPU mode with a ROM file dumped from the card (romfile=)",
-            where);
-    } else {
-      c.add("H103", "Boot VGA", Severity::pass, "not the boot GPU", bwhy);
-    }
-  }
-
-  const char* rwhy =
-      "A guest reboot resets the device; without a working reset it can come back hung (the 'reset bug').";
-  if (!dev.reset_methods) {
-    c.add("H104", "Reset", Severity::skip, "reset_method unreadable (kernel older than 5.15?)", rwhy);
-  } else if (dev.reset_methods->empty()) {
-    c.add("H104", "Reset", Severity::warn, "the kernel knows no reset method for this device", rwhy,
-          "expect to reboot the host after the guest stops; vendor-reset (for some AMD GPUs) adds a method", where);
-  } else if (*dev.reset_methods == std::vector<std::string>{"bus"}) {
-    c.add("H104", "Reset", Severity::info, "bus reset only: it also resets every other device behind the same bridge",
-          rwhy);
-  } else {
-    c.add("H104", "Reset", Severity::pass, "reset methods: " + join(*dev.reset_methods, ", "), rwhy);
-  }
-
-  const char* swhy = "vfio-pci.ids= claims every device with the id, including ones the host keeps.";
-  auto shared = shared_ids(host);
-  if (auto it = shared.find(dev.id_pair()); it != shared.end()) {
-    std::vector<std::string> others;
-    for (const auto& a : it->second) {
-      if (a != dev.address) others.push_back(a.short_str());
-    }
-    c.add("H105", "Identical devices", Severity::warn,
-          fmt::format("{} also holds the id {}: vfio-pci.ids={} would take it too", join(others, ", "), dev.id_pair(),
-                      dev.id_pair()),
-          swhy, "bind by address with driver_override instead of vfio-pci.ids=", where);
-  } else {
-    c.add("H105", "Identical devices", Severity::pass, "no other device has the id " + dev.id_pair(), swhy);
-  }
-
-  const auto& sys = host.system;
-  const char* fwhy = "Passing the controller of the root filesystem takes the host's own disk away.";
-  if (sys.root_devices.count(dev.address)) {
-    c.add("H106", "Root filesystem", Severity::fail,
-          "holds the root filesystem (" + sys.root_source.value_or("/") + "): the host would lose its disk", fwhy,
-          "pass a different controller, or move the host's root filesystem first", where);
-  } else if (sys.root_source) {
-    c.add("H106", "Root filesystem", Severity::pass, "does not hold the root filesystem (" + *sys.root_source + ")",
-          fwhy);
-  } else {
-    c.add("H106", "Root filesystem", Severity::skip, "the root filesystem's source is unknown (/proc/mounts)", fwhy);
-  }
-
-  const char* nwhy = "Passing the host's only network interface cuts it off the network, remote sessions included.";
-  std::vector<const NetInterface*> mine;
-  int wired_others = 0;
-  for (const auto& i : sys.net) {
-    if (i.pci == dev.address)
-      mine.push_back(&i);
-    else if (i.pci)
-      ++wired_others;
-  }
-  if (mine.empty()) {
-    if (dev.is_network()) {
-      c.add("H107", "Network", Severity::pass, "no interface of the host is on it", nwhy);
-    }
-  } else {
-    std::vector<std::string> names;
-    bool route = false;
-    for (const auto* i : mine) {
-      names.push_back(i->name);
-      route = route || i->default_route;
-    }
-    if (route || wired_others == 0) {
-      c.add("H107", "Network", Severity::fail,
-            fmt::format("{} is {}", join(names, ", "),
-                        route ? "the host's default route" : "the host's only network interface"),
-            nwhy, "keep another interface for the host (or a console), then pass this one", where);
-    } else {
-      c.add("H107", "Network", Severity::info,
-            fmt::format("the host uses it as {}; other interfaces remain", join(names, ", ")), nwhy);
-    }
-  }
-
-  // Large BARs: what a guest's firmware must fit in its 64-bit MMIO window.
-  const char* mwhy =
-      "OVMF puts 64-bit prefetchable BARs in a 64-bit MMIO window of 32 GiB unless told otherwise; BARs that do not "
-      "fit stay unassigned (no picture, error 12 or 43, or the guest does not start).";
-  if (dev.bars) {
-    uint64_t bytes = prefetchable64_bytes(dev);
-    const PciBar* largest = nullptr;
-    for (const auto& b : *dev.bars) {
-      if (b.mem64() && b.prefetchable() && (!largest || b.size > largest->size)) largest = &b;
-    }
-    if (largest) {
-      auto m = plan_mmio64({&dev}, 0);
-      std::string fix = fmt::format(
-          "vfioctl new sizes the window for it; another guest needs OVMF's window set: <qemu:commandline> with "
-          "-fw_cfg name=opt/ovmf/X-PciMmio64Mb,string={} (and a CPU with the host's physical address bits){}",
-          m.window_mib(),
-          pow2_at_least(largest->size) >= kDefaultMmio64Bytes
-              ? ", or turn Resizable BAR off in the host's firmware setup (the BAR goes back to its small size)"
-              : "");
-      // Resizable BAR: the largest size a BAR may be given (by the firmware
-      // with Resizable BAR on, or by a host driver such as amdgpu).
-      const PciBar* growable = nullptr;
-      for (const auto& b : *dev.bars) {
-        if (b.largest_resizable() >= kDefaultMmio64Bytes && pow2_at_least(b.size) < kDefaultMmio64Bytes &&
-            (!growable || b.largest_resizable() > growable->largest_resizable()))
-          growable = &b;
-      }
-      if (pow2_at_least(largest->size) >= kDefaultMmio64Bytes) {
-        c.add("H108", "Large BAR", Severity::warn,
-              fmt::format("BAR {} is {}{}: the default {} 64-bit window of a guest cannot hold it", largest->index,
-                          bytes_name(pow2_at_least(largest->size)), largest->resizable_sizes ? " (Resizable BAR)" : "",
-                          bytes_name(kDefaultMmio64Bytes)),
-              mwhy, fix, where);
-      } else if (m.window_bytes) {
-        c.add("H108", "Large BAR", Severity::warn,
-              fmt::format("64-bit prefetchable BARs take {}: more than the default {} 64-bit window of a guest holds "
-                          "beside its own devices",
-                          bytes_name(bytes), bytes_name(kDefaultMmio64Bytes)),
-              mwhy, fix, where);
-      } else if (growable) {
-        c.add("H108", "Large BAR", Severity::info,
-              fmt::format("BAR {} is {} now; Resizable BAR lets it grow to {} (the host's firmware with Resizable "
-                          "BAR on, or a host driver such as amdgpu, resizes it), more than the default {} 64-bit "
-                          "window of a guest: vfioctl new sizes the window for the size it has when the guest is "
-                          "written",
-                          growable->index, bytes_name(pow2_at_least(growable->size)),
-                          bytes_name(growable->largest_resizable()), bytes_name(kDefaultMmio64Bytes)),
-              mwhy);
-      } else {
-        c.add("H108", "Large BAR", Severity::pass,
-              fmt::format("64-bit prefetchable BARs take {}: within the default {} 64-bit window", bytes_name(bytes),
-                          bytes_name(kDefaultMmio64Bytes)),
-              mwhy);
-      }
-    }
-  }
-  return c.out;
+  std::string section =
+      "Device " + name + " [" + dev.id_pair() + "]" + (dev.device_name.empty() ? "" : " " + dev.device_name);
+  doctor_detail::DeviceFacts facts{{host, ctx}, dev, name, dev.address.str()};
+  return run_checks(doctor_detail::device_check_table(), facts, section);
 }
 
 }  // namespace vfioctl

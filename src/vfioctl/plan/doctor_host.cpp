@@ -104,52 +104,44 @@ bool truthy(std::string_view v) {
 
 }  // namespace
 
-void Checks::virtualization() {
-  section = "Virtualization";
-  const auto& p = host.platform;
-  const char* why = "KVM runs guests at native speed only with the CPU's virtualization extensions.";
+void check_cpu_virtualization(const HostFacts& f, CheckOut& out) {
+  const auto& p = f.host.platform;
   if (p.flags.empty()) {
-    add("H001", "CPU virtualization extensions", Severity::skip, "CPU flags unknown (/proc/cpuinfo unreadable)", why,
-        "", "/proc/cpuinfo");
+    out.add(Severity::skip, "CPU flags unknown (/proc/cpuinfo unreadable)", "", "/proc/cpuinfo");
   } else if (p.has_flag("vmx") || p.has_flag("svm")) {
-    add("H001", "CPU virtualization extensions", Severity::pass,
-        p.has_flag("vmx") ? "vmx (Intel VT-x) present" : "svm (AMD-V) present", why);
+    out.add(Severity::pass, p.has_flag("vmx") ? "vmx (Intel VT-x) present" : "svm (AMD-V) present");
   } else if (p.has_flag("hypervisor")) {
-    add("H001", "CPU virtualization extensions", Severity::fail,
-        "neither vmx nor svm: this host is itself a virtual machine without nested virtualization", why,
-        "enable nested virtualization in the outer hypervisor (or run on bare metal)", "/proc/cpuinfo");
+    out.add(Severity::fail, "neither vmx nor svm: this host is itself a virtual machine without nested virtualization",
+            "enable nested virtualization in the outer hypervisor (or run on bare metal)", "/proc/cpuinfo");
   } else {
-    add("H001", "CPU virtualization extensions", Severity::fail,
-        "neither vmx nor svm in the CPU flags: virtualization is disabled in the firmware", why,
-        amd() ? "enable \"SVM Mode\" in the firmware setup (UEFI: Advanced > CPU Configuration)"
-              : "enable \"Intel Virtualization Technology\" (VT-x) in the firmware setup",
-        "/proc/cpuinfo");
-  }
-
-  const char* kwhy =
-      "QEMU and libvirt open /dev/kvm for hardware-accelerated guests; without it they fall back to slow emulation.";
-  std::string kmod = amd() ? "kvm_amd" : intel() ? "kvm_intel" : "kvm_intel or kvm_amd";
-  if (!p.kvm_device) {
-    add("H002", "/dev/kvm", Severity::fail, "/dev/kvm does not exist", kwhy,
-        p.has_flag("vmx") || p.has_flag("svm") ? "modprobe " + kmod + " (and check dmesg for why it did not load)"
-                                               : "fix H001 first; then modprobe " + kmod,
-        "/dev/kvm");
-  } else if (!ctx.live) {
-    add("H002", "/dev/kvm", Severity::pass, "present (whether this user may open it is checked only on a live host)",
-        kwhy);
-  } else if (ctx.kvm_usable == false) {
-    add("H002", "/dev/kvm", Severity::fail, "present, but this user cannot open it read-write", kwhy,
-        "usermod -aG kvm $USER, then log in again", "/dev/kvm");
-  } else {
-    add("H002", "/dev/kvm", Severity::pass, "present and usable", kwhy);
+    out.add(Severity::fail, "neither vmx nor svm in the CPU flags: virtualization is disabled in the firmware",
+            f.amd() ? "enable \"SVM Mode\" in the firmware setup (UEFI: Advanced > CPU Configuration)"
+                    : "enable \"Intel Virtualization Technology\" (VT-x) in the firmware setup",
+            "/proc/cpuinfo");
   }
 }
 
-void Checks::iommu() {
-  section = "IOMMU";
-  const auto& k = host.kernel;
-  const auto& units = host.platform.iommu_units;
-  const char* why = "Passthrough needs the IOMMU: it confines each device's DMA to its guest's memory.";
+void check_kvm_device(const HostFacts& f, CheckOut& out) {
+  const auto& p = f.host.platform;
+  std::string kmod = f.amd() ? "kvm_amd" : f.intel() ? "kvm_intel" : "kvm_intel or kvm_amd";
+  if (!p.kvm_device) {
+    out.add(Severity::fail, "/dev/kvm does not exist",
+            p.has_flag("vmx") || p.has_flag("svm") ? "modprobe " + kmod + " (and check dmesg for why it did not load)"
+                                                   : "fix H001 first; then modprobe " + kmod,
+            "/dev/kvm");
+  } else if (!f.ctx.live) {
+    out.add(Severity::pass, "present (whether this user may open it is checked only on a live host)");
+  } else if (f.ctx.kvm_usable == false) {
+    out.add(Severity::fail, "present, but this user cannot open it read-write",
+            "usermod -aG kvm $USER, then log in again", "/dev/kvm");
+  } else {
+    out.add(Severity::pass, "present and usable");
+  }
+}
+
+void check_iommu_enabled(const HostFacts& f, CheckOut& out) {
+  const auto& k = f.host.kernel;
+  const auto& units = f.host.platform.iommu_units;
   std::vector<std::string> names;
   for (const auto& u : units) names.push_back(u.name);
   std::string disabling;
@@ -157,107 +149,101 @@ void Checks::iommu() {
     if (auto v = k.arg(key); v && *v == "off") disabling = std::string(key) + "=off";
   }
   if (!disabling.empty()) {
-    add("H003", "IOMMU enabled", Severity::fail, "the kernel command line turns it off with " + disabling, why,
-        remove_kernel_arg(host, disabling), "/proc/cmdline");
-  } else if (iommu_on()) {
-    add("H003", "IOMMU enabled", Severity::pass,
-        fmt::format("{} unit{} ({}), {} IOMMU groups", units.size(), units.size() == 1 ? "" : "s", join(names, ", "),
-                    host.groups.size()),
-        why);
+    out.add(Severity::fail, "the kernel command line turns it off with " + disabling,
+            remove_kernel_arg(f.host, disabling), "/proc/cmdline");
+  } else if (f.iommu_on()) {
+    out.add(Severity::pass, fmt::format("{} unit{} ({}), {} IOMMU groups", units.size(), units.size() == 1 ? "" : "s",
+                                        join(names, ", "), f.host.groups.size()));
   } else if (!units.empty()) {
-    add("H003", "IOMMU enabled", Severity::fail,
-        fmt::format("IOMMU units present ({}) but no IOMMU groups: DMA remapping is not on", join(names, ", ")), why,
-        intel() ? add_kernel_arg(host, "intel_iommu=on") : "check dmesg for AMD-Vi or DMAR errors",
-        "/sys/kernel/iommu_groups");
-  } else if (intel()) {
-    add("H003", "IOMMU enabled", Severity::fail, "no IOMMU units in /sys/class/iommu and no IOMMU groups", why,
-        "enable VT-d (\"Intel Virtualization Technology for Directed I/O\") in the firmware setup, and " +
-            add_kernel_arg(host, "intel_iommu=on"),
-        "/sys/class/iommu");
-  } else if (amd()) {
-    add("H003", "IOMMU enabled", Severity::fail, "no IOMMU units in /sys/class/iommu and no IOMMU groups", why,
-        "enable the IOMMU (\"IOMMU\" or \"AMD-Vi\", often next to SVM Mode) in the firmware setup; the kernel "
-        "turns it on by itself on AMD, no argument is needed",
-        "/sys/class/iommu");
+    out.add(Severity::fail,
+            fmt::format("IOMMU units present ({}) but no IOMMU groups: DMA remapping is not on", join(names, ", ")),
+            f.intel() ? add_kernel_arg(f.host, "intel_iommu=on") : "check dmesg for AMD-Vi or DMAR errors",
+            "/sys/kernel/iommu_groups");
+  } else if (f.intel()) {
+    out.add(Severity::fail, "no IOMMU units in /sys/class/iommu and no IOMMU groups",
+            "enable VT-d (\"Intel Virtualization Technology for Directed I/O\") in the firmware setup, and " +
+                add_kernel_arg(f.host, "intel_iommu=on"),
+            "/sys/class/iommu");
+  } else if (f.amd()) {
+    out.add(Severity::fail, "no IOMMU units in /sys/class/iommu and no IOMMU groups",
+            "enable the IOMMU (\"IOMMU\" or \"AMD-Vi\", often next to SVM Mode) in the firmware setup; the kernel "
+            "turns it on by itself on AMD, no argument is needed",
+            "/sys/class/iommu");
   } else {
-    add("H003", "IOMMU enabled", Severity::fail, "no IOMMU units in /sys/class/iommu and no IOMMU groups", why,
-        "enable VT-d (Intel) or AMD-Vi (AMD) in the firmware setup; on Intel also " +
-            add_kernel_arg(host, "intel_iommu=on"),
-        "/sys/class/iommu");
+    out.add(Severity::fail, "no IOMMU units in /sys/class/iommu and no IOMMU groups",
+            "enable VT-d (Intel) or AMD-Vi (AMD) in the firmware setup; on Intel also " +
+                add_kernel_arg(f.host, "intel_iommu=on"),
+            "/sys/class/iommu");
   }
+}
 
+void check_iommu_args(const HostFacts& f, CheckOut& out) {
+  const auto& k = f.host.kernel;
   // Arguments that do not do what the guides say.
-  const char* awhy = "Only some IOMMU arguments exist; the others are silently ignored and hide the real setting.";
   std::vector<std::string> noops;
   if (auto v = k.arg("amd_iommu"); v && *v == "on") noops.push_back("amd_iommu=on");
   if (auto v = k.arg("iommu"); v && *v == "on") noops.push_back("iommu=on");
   if (!noops.empty()) {
-    add("H004", "IOMMU kernel arguments", Severity::info,
-        join(noops, " and ") + (noops.size() == 1 ? " is" : " are") + " not a real switch and does nothing" +
-            (amd() ? " (AMD's IOMMU is on by default)" : ""),
-        awhy, remove_kernel_arg(host, join(noops, " ")), "/proc/cmdline");
-  } else if (intel() && iommu_on() && !k.arg("intel_iommu")) {
-    add("H004", "IOMMU kernel arguments", Severity::info,
-        "on without intel_iommu=on: this kernel enables the Intel IOMMU by default", awhy,
-        "optional: " + add_kernel_arg(host, "intel_iommu=on") + " to keep it on with other kernels");
-  } else if (intel() && !iommu_on() && !k.arg("intel_iommu")) {
-    add("H004", "IOMMU kernel arguments", Severity::warn, "intel_iommu=on is missing", awhy,
-        add_kernel_arg(host, "intel_iommu=on"), "/proc/cmdline");
+    out.add(Severity::info,
+            join(noops, " and ") + (noops.size() == 1 ? " is" : " are") + " not a real switch and does nothing" +
+                (f.amd() ? " (AMD's IOMMU is on by default)" : ""),
+            remove_kernel_arg(f.host, join(noops, " ")), "/proc/cmdline");
+  } else if (f.intel() && f.iommu_on() && !k.arg("intel_iommu")) {
+    out.add(Severity::info, "on without intel_iommu=on: this kernel enables the Intel IOMMU by default",
+            "optional: " + add_kernel_arg(f.host, "intel_iommu=on") + " to keep it on with other kernels");
+  } else if (f.intel() && !f.iommu_on() && !k.arg("intel_iommu")) {
+    out.add(Severity::warn, "intel_iommu=on is missing", add_kernel_arg(f.host, "intel_iommu=on"), "/proc/cmdline");
   } else {
-    add("H004", "IOMMU kernel arguments", Severity::pass,
-        k.arg("intel_iommu") ? arg_text(k, "intel_iommu") : "no IOMMU argument needed", awhy);
+    out.add(Severity::pass, k.arg("intel_iommu") ? arg_text(k, "intel_iommu") : "no IOMMU argument needed");
   }
+}
 
-  const char* pwhy =
-      "iommu=pt maps the host's own devices 1:1, avoiding translation overhead for them; guests are unaffected.";
+void check_iommu_pt(const HostFacts& f, CheckOut& out) {
+  const auto& k = f.host.kernel;
   if (auto v = k.arg("iommu"); v && *v == "pt") {
-    add("H005", "iommu=pt", Severity::pass, "iommu=pt is set", pwhy);
+    out.add(Severity::pass, "iommu=pt is set");
   } else {
-    add("H005", "iommu=pt", Severity::info, "iommu=pt is not set (optional)", pwhy,
-        "optional: " + add_kernel_arg(host, "iommu=pt"));
+    out.add(Severity::info, "iommu=pt is not set (optional)", "optional: " + add_kernel_arg(f.host, "iommu=pt"));
   }
+}
 
-  const char* rwhy =
-      "Without interrupt remapping a guest can forge interrupts (MSI) to the host; VFIO then refuses devices unless "
-      "allow_unsafe_interrupts is set.";
-  const auto& sys = host.system;
+void check_interrupt_remapping(const HostFacts& f, CheckOut& out) {
+  const auto& k = f.host.kernel;
+  const auto& sys = f.host.system;
   bool capable_known = !sys.dmar_ir_capable.empty();
   bool capable =
       std::any_of(sys.dmar_ir_capable.begin(), sys.dmar_ir_capable.end(), [](const auto& kv) { return kv.second; });
-  if (!iommu_on()) {
-    add("H006", "Interrupt remapping", Severity::skip, "needs the IOMMU (H003)", rwhy);
+  if (!f.iommu_on()) {
+    out.add(Severity::skip, "needs the IOMMU (H003)");
   } else if (!sys.remapped_irq_lines) {
-    add("H006", "Interrupt remapping", Severity::skip, "/proc/interrupts unreadable", rwhy, "", "/proc/interrupts");
+    out.add(Severity::skip, "/proc/interrupts unreadable", "", "/proc/interrupts");
   } else if (*sys.remapped_irq_lines > 0) {
-    add("H006", "Interrupt remapping", Severity::pass,
-        fmt::format("in effect: {} interrupt lines go through a remapping chip (IR-)", *sys.remapped_irq_lines), rwhy);
-  } else if (intel() && capable_known && !capable) {
-    add("H006", "Interrupt remapping", Severity::warn, "the DMAR units cannot remap interrupts (ecap bit 3 clear)",
-        rwhy,
-        "use a platform with interrupt remapping; vfio_iommu_type1.allow_unsafe_interrupts=1 works around it "
-        "at the cost of that protection",
-        "/sys/class/iommu");
+    out.add(Severity::pass,
+            fmt::format("in effect: {} interrupt lines go through a remapping chip (IR-)", *sys.remapped_irq_lines));
+  } else if (f.intel() && capable_known && !capable) {
+    out.add(Severity::warn, "the DMAR units cannot remap interrupts (ecap bit 3 clear)",
+            "use a platform with interrupt remapping; vfio_iommu_type1.allow_unsafe_interrupts=1 works around it "
+            "at the cost of that protection",
+            "/sys/class/iommu");
   } else {
     std::string off;
     for (const char* key : {"intremap", "nointremap"}) {
       if (auto v = k.arg(key); v && (std::string(key) == "nointremap" || *v == "off")) off = arg_text(k, key);
     }
-    add("H006", "Interrupt remapping", Severity::warn,
-        "the hardware can remap interrupts, but no interrupt goes through a remapping chip (no IR- in "
-        "/proc/interrupts)",
-        rwhy,
-        off.empty() ? "check dmesg for 'DMAR-IR' or 'AMD-Vi: Interrupt remapping' messages; a firmware x2APIC opt-out "
-                      "can disable it (try enabling x2APIC in the firmware setup)"
-                    : remove_kernel_arg(host, off),
-        "/proc/interrupts");
+    out.add(Severity::warn,
+            "the hardware can remap interrupts, but no interrupt goes through a remapping chip (no IR- in "
+            "/proc/interrupts)",
+            off.empty()
+                ? "check dmesg for 'DMAR-IR' or 'AMD-Vi: Interrupt remapping' messages; a firmware x2APIC opt-out "
+                  "can disable it (try enabling x2APIC in the firmware setup)"
+                : remove_kernel_arg(f.host, off),
+            "/proc/interrupts");
   }
 }
 
-void Checks::kernel_options() {
-  section = "Kernel";
-  const auto& k = host.kernel;
-  const auto& sys = host.system;
-  const char* mwhy = "vfio-pci claims devices for guests; vfio_iommu_type1 maps guest memory for their DMA.";
+void check_vfio_modules(const HostFacts& f, CheckOut& out) {
+  const auto& k = f.host.kernel;
+  const auto& sys = f.host.system;
   std::vector<std::string> states, missing;
   bool unknown = false;
   for (const char* m : {"vfio", "vfio_pci", "vfio_iommu_type1"}) {
@@ -274,87 +260,85 @@ void Checks::kernel_options() {
   }
   std::string kdir = "/lib/modules/" + k.release.value_or("RELEASE");
   if (!missing.empty()) {
-    add("H007", "VFIO modules", Severity::fail, "not available for this kernel: " + join(missing, ", "), mwhy,
-        family() == "debian" && k.release && k.release->find("generic") != std::string::npos
-            ? "apt install linux-modules-extra-" + *k.release
-            : "install the modules package of the running kernel (or boot a kernel built with CONFIG_VFIO_PCI)",
-        kdir);
+    out.add(Severity::fail, "not available for this kernel: " + join(missing, ", "),
+            f.family() == "debian" && k.release && k.release->find("generic") != std::string::npos
+                ? "apt install linux-modules-extra-" + *k.release
+                : "install the modules package of the running kernel (or boot a kernel built with CONFIG_VFIO_PCI)",
+            kdir);
   } else if (unknown) {
-    add("H007", "VFIO modules", Severity::skip,
-        "cannot tell: not loaded, and neither modules.builtin nor modules.dep is readable", mwhy, "", kdir);
+    out.add(Severity::skip, "cannot tell: not loaded, and neither modules.builtin nor modules.dep is readable", "",
+            kdir);
   } else {
-    add("H007", "VFIO modules", Severity::pass, join(states, "; "), mwhy);
+    out.add(Severity::pass, join(states, "; "));
   }
+}
 
-  const char* owhy =
-      "The ACS override makes the kernel pretend devices are isolated when the hardware does not say so: devices in a "
-      "split group can still reach each other by DMA.";
+void check_acs_override(const HostFacts& f, CheckOut& out) {
+  const auto& k = f.host.kernel;
   if (k.arg("pcie_acs_override")) {
     bool stock = k.release &&
                  (k.release->find("-amd64") != std::string::npos || k.release->find("-generic") != std::string::npos ||
                   k.release->find("-cloud") != std::string::npos || k.release->find(".fc") != std::string::npos ||
                   k.release->find(".el") != std::string::npos);
-    add("H008", "ACS override", Severity::warn,
+    out.add(
+        Severity::warn,
         stock ? arg_text(k, "pcie_acs_override") + " is set, but this is a stock distribution kernel (" + *k.release +
                     ") without the ACS override patch: the option is not in effect"
               : arg_text(k, "pcie_acs_override") + " is set: IOMMU groups are split beyond what the hardware isolates",
-        owhy, remove_kernel_arg(host, "pcie_acs_override") + "; pass whole groups instead (vfioctl list)",
-        "/proc/cmdline");
+        remove_kernel_arg(f.host, "pcie_acs_override") + "; pass whole groups instead (vfioctl list)", "/proc/cmdline");
   } else {
-    add("H008", "ACS override", Severity::pass, "not set", owhy);
+    out.add(Severity::pass, "not set");
   }
+}
 
-  const char* uwhy =
-      "allow_unsafe_interrupts lets VFIO assign devices without interrupt remapping: a guest can then inject "
-      "interrupts into the host.";
+void check_unsafe_interrupts(const HostFacts& f, CheckOut& out) {
+  const auto& k = f.host.kernel;
   bool unsafe = false;
   if (auto it = k.params.find("vfio_iommu_type1"); it != k.params.end()) {
     if (auto p = it->second.find("allow_unsafe_interrupts"); p != it->second.end()) unsafe = truthy(p->second);
   }
   if (auto v = k.arg("vfio_iommu_type1.allow_unsafe_interrupts"); v && truthy(*v)) unsafe = true;
   if (unsafe) {
-    add("H009", "Unsafe interrupts", Severity::warn, "vfio_iommu_type1 allow_unsafe_interrupts is on", uwhy,
-        "remove allow_unsafe_interrupts (kernel command line or /etc/modprobe.d) unless H006 shows the platform "
-        "cannot remap interrupts",
-        "/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts");
+    out.add(Severity::warn, "vfio_iommu_type1 allow_unsafe_interrupts is on",
+            "remove allow_unsafe_interrupts (kernel command line or /etc/modprobe.d) unless H006 shows the platform "
+            "cannot remap interrupts",
+            "/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts");
   } else {
-    add("H009", "Unsafe interrupts", Severity::pass, "allow_unsafe_interrupts is off", uwhy);
+    out.add(Severity::pass, "allow_unsafe_interrupts is off");
   }
+}
 
-  const char* dwhy =
-      "Options for features removed from the kernel are ignored; they suggest a setup copied from an outdated guide.";
+void check_obsolete_options(const HostFacts& f, CheckOut& out) {
+  const auto& k = f.host.kernel;
   if (k.arg("kvm.allow_unsafe_assigned_interrupts")) {
-    add("H010", "Obsolete options", Severity::info,
-        "kvm.allow_unsafe_assigned_interrupts does nothing: it belonged to KVM's legacy device assignment, "
-        "removed from Linux in 4.12 (VFIO replaced it)",
-        dwhy, remove_kernel_arg(host, "kvm.allow_unsafe_assigned_interrupts"), "/proc/cmdline");
+    out.add(Severity::info,
+            "kvm.allow_unsafe_assigned_interrupts does nothing: it belonged to KVM's legacy device assignment, "
+            "removed from Linux in 4.12 (VFIO replaced it)",
+            remove_kernel_arg(f.host, "kvm.allow_unsafe_assigned_interrupts"), "/proc/cmdline");
   } else {
-    add("H010", "Obsolete options", Severity::pass, "none on the kernel command line", dwhy);
+    out.add(Severity::pass, "none on the kernel command line");
   }
+}
 
-  const char* iwhy =
-      "Windows guests can crash on model-specific registers KVM does not emulate; ignore_msrs makes KVM ignore them "
-      "instead.";
+void check_ignore_msrs(const HostFacts& f, CheckOut& out) {
+  const auto& k = f.host.kernel;
   std::optional<std::string> im;
   if (auto it = k.params.find("kvm"); it != k.params.end()) {
     if (auto p = it->second.find("ignore_msrs"); p != it->second.end()) im = p->second;
   }
   if (!im) {
-    add("H014", "kvm.ignore_msrs", Severity::skip, "the kvm module's parameters are not readable (kvm not loaded?)",
-        iwhy);
+    out.add(Severity::skip, "the kvm module's parameters are not readable (kvm not loaded?)");
   } else if (truthy(*im)) {
-    add("H014", "kvm.ignore_msrs", Severity::info, "on", iwhy);
+    out.add(Severity::info, "on");
   } else {
-    add("H014", "kvm.ignore_msrs", Severity::info, "off (the default); turn it on only if a Windows guest crashes",
-        iwhy, "if needed: " + add_kernel_arg(host, "kvm.ignore_msrs=1 kvm.report_ignored_msrs=0"));
+    out.add(Severity::info, "off (the default); turn it on only if a Windows guest crashes",
+            "if needed: " + add_kernel_arg(f.host, "kvm.ignore_msrs=1 kvm.report_ignored_msrs=0"));
   }
 }
 
-void Checks::memory_and_cpu() {
-  section = "Memory and CPU";
-  const auto& mem = host.memory;
-  const auto& p = host.platform;
-  const char* hwhy = "Hugepages back guest memory with fewer TLB misses and keep it from being swapped or moved.";
+void check_hugepages(const HostFacts& f, CheckOut& out) {
+  const auto& mem = f.host.memory;
+  const auto& p = f.host.platform;
   std::vector<std::string> pools;
   for (const auto& pool : mem.pools) {
     if (pool.node) continue;
@@ -364,47 +348,38 @@ void Checks::memory_and_cpu() {
   }
   std::string pool_text = pools.empty() ? "no hugepage pools" : join(pools, "; ");
   if (p.flags.empty()) {
-    add("H011", "Hugepages", Severity::skip, "CPU flags unknown; " + pool_text, hwhy);
+    out.add(Severity::skip, "CPU flags unknown; " + pool_text);
   } else if (p.has_flag("pdpe1gb")) {
-    add("H011", "Hugepages", Severity::pass, "1 GiB pages supported (pdpe1gb); " + pool_text, hwhy);
+    out.add(Severity::pass, "1 GiB pages supported (pdpe1gb); " + pool_text);
   } else {
-    add("H011", "Hugepages", Severity::info, "no 1 GiB pages on this CPU (no pdpe1gb): 2 MiB pages only; " + pool_text,
-        hwhy);
+    out.add(Severity::info, "no 1 GiB pages on this CPU (no pdpe1gb): 2 MiB pages only; " + pool_text);
   }
-
-  const char* twhy =
-      "Without reserved hugepages, transparent hugepages ('always' or 'madvise', which QEMU asks for) are what backs "
-      "guest memory with large pages.";
-  if (!mem.thp_enabled) {
-    add("H012", "Transparent hugepages", Severity::skip, "mode unknown", twhy, "",
-        "/sys/kernel/mm/transparent_hugepage/enabled");
-  } else if (*mem.thp_enabled == "never") {
-    add("H012", "Transparent hugepages", Severity::info, "never: guests without reserved hugepages get 4 KiB pages",
-        twhy, "echo madvise > /sys/kernel/mm/transparent_hugepage/enabled (or transparent_hugepage=madvise)");
-  } else {
-    add("H012", "Transparent hugepages", Severity::pass, *mem.thp_enabled, twhy);
-  }
-
-  isolation();
-  memlock();
-  governor();
 }
 
-void Checks::isolation() {
-  const auto& k = host.kernel;
-  const char* why =
-      "isolcpus, nohz_full and rcu_nocbs keep host work off guest cores; the host must keep CPU 0 and the sets should "
-      "agree.";
+void check_thp(const HostFacts& f, CheckOut& out) {
+  const auto& mem = f.host.memory;
+  if (!mem.thp_enabled) {
+    out.add(Severity::skip, "mode unknown", "", "/sys/kernel/mm/transparent_hugepage/enabled");
+  } else if (*mem.thp_enabled == "never") {
+    out.add(Severity::info, "never: guests without reserved hugepages get 4 KiB pages",
+            "echo madvise > /sys/kernel/mm/transparent_hugepage/enabled (or transparent_hugepage=madvise)");
+  } else {
+    out.add(Severity::pass, *mem.thp_enabled);
+  }
+}
+
+void check_isolation(const HostFacts& f, CheckOut& out) {
+  const auto& k = f.host.kernel;
   std::vector<std::string> bad;
   auto sets = cmdline_isolation(k, bad);
   if (!bad.empty()) {
-    add("H013", "CPU isolation", Severity::fail, "unreadable CPU list in " + join(bad, ", "), why,
-        "write CPU lists as the kernel does, e.g. isolcpus=2-7,10-15", "/proc/cmdline");
+    out.add(Severity::fail, "unreadable CPU list in " + join(bad, ", "),
+            "write CPU lists as the kernel does, e.g. isolcpus=2-7,10-15", "/proc/cmdline");
     return;
   }
   if (sets.empty()) {
-    add("H013", "CPU isolation", Severity::info,
-        "no CPUs isolated: pinning alone keeps guests on their cores; isolation only reduces jitter further", why);
+    out.add(Severity::info,
+            "no CPUs isolated: pinning alone keeps guests on their cores; isolation only reduces jitter further");
     return;
   }
   std::vector<std::string> with_zero;
@@ -414,50 +389,46 @@ void Checks::isolation() {
   std::vector<std::string> desc;
   for (const auto& [key, cpus] : sets) desc.push_back(key + "=" + format_cpulist(cpus));
   if (!with_zero.empty()) {
-    add("H013", "CPU isolation", Severity::fail, join(with_zero, ", ") + " include CPU 0: " + join(desc, ", "), why,
-        "leave CPU 0 (and its SMT sibling) to the host: take it out of " + join(with_zero, ", ") +
-            " on the kernel command line (/etc/default/grub or /etc/kernel/cmdline), regenerate the boot "
-            "configuration, reboot",
-        "/proc/cmdline");
+    out.add(Severity::fail, join(with_zero, ", ") + " include CPU 0: " + join(desc, ", "),
+            "leave CPU 0 (and its SMT sibling) to the host: take it out of " + join(with_zero, ", ") +
+                " on the kernel command line (/etc/default/grub or /etc/kernel/cmdline), regenerate the boot "
+                "configuration, reboot",
+            "/proc/cmdline");
     return;
   }
   bool same = std::all_of(sets.begin(), sets.end(), [&](const auto& s) { return s.second == sets.front().second; });
   if (!same) {
-    add("H013", "CPU isolation", Severity::warn, "the sets differ: " + join(desc, ", "), why,
-        "give isolcpus, nohz_full and rcu_nocbs the same CPU list (the guest's pinned CPUs)", "/proc/cmdline");
+    out.add(Severity::warn, "the sets differ: " + join(desc, ", "),
+            "give isolcpus, nohz_full and rcu_nocbs the same CPU list (the guest's pinned CPUs)", "/proc/cmdline");
     return;
   }
-  add("H013", "CPU isolation", Severity::pass, join(desc, ", "), why);
+  out.add(Severity::pass, join(desc, ", "));
 }
 
-void Checks::memlock() {
-  const char* why =
-      "VFIO pins all guest memory; a plain QEMU process needs a locked-memory limit as large as the guest (libvirt "
-      "raises it itself).";
-  if (!ctx.live) {
-    add("H019", "Locked-memory limit", Severity::skip, "a live session's limit: run doctor on the host itself", why);
-  } else if (ctx.root_user) {
-    add("H019", "Locked-memory limit", Severity::pass, "running as root (CAP_IPC_LOCK): the limit does not apply", why);
-  } else if (!ctx.memlock_bytes) {
-    add("H019", "Locked-memory limit", Severity::skip, "unknown", why);
-  } else if (*ctx.memlock_bytes < 0) {
-    add("H019", "Locked-memory limit", Severity::pass, "unlimited", why);
+void check_memlock(const HostFacts& f, CheckOut& out) {
+  if (!f.ctx.live) {
+    out.add(Severity::skip, "a live session's limit: run doctor on the host itself");
+  } else if (f.ctx.root_user) {
+    out.add(Severity::pass, "running as root (CAP_IPC_LOCK): the limit does not apply");
+  } else if (!f.ctx.memlock_bytes) {
+    out.add(Severity::skip, "unknown");
+  } else if (*f.ctx.memlock_bytes < 0) {
+    out.add(Severity::pass, "unlimited");
   } else {
-    long long mib = *ctx.memlock_bytes / (1024 * 1024);
-    add("H019", "Locked-memory limit", mib < 1024 ? Severity::warn : Severity::info,
+    long long mib = *f.ctx.memlock_bytes / (1024 * 1024);
+    out.add(
+        mib < 1024 ? Severity::warn : Severity::info,
         fmt::format(
             "{} MiB for this user: enough for libvirt guests, too small for a plain QEMU guest larger than that", mib),
-        why,
         "for plain QEMU: add '<user> hard memlock unlimited' and '<user> soft memlock unlimited' to "
         "/etc/security/limits.conf (or LimitMEMLOCK= in a systemd unit), log in again");
   }
 }
 
-void Checks::governor() {
-  const char* why = "Frequency scaling adds latency when a guest core wakes; 'performance' keeps cores at speed.";
-  const auto& g = host.system.governors;
+void check_governor(const HostFacts& f, CheckOut& out) {
+  const auto& g = f.host.system.governors;
   if (g.empty()) {
-    add("H020", "CPU frequency governor", Severity::skip, "no cpufreq (a virtual machine, or no cpufreq driver)", why);
+    out.add(Severity::skip, "no cpufreq (a virtual machine, or no cpufreq driver)");
     return;
   }
   std::vector<std::string> parts;
@@ -467,45 +438,43 @@ void Checks::governor() {
     if (name != "performance") others += n;
   }
   if (others == 0) {
-    add("H020", "CPU frequency governor", Severity::pass, join(parts, ", "), why);
+    out.add(Severity::pass, join(parts, ", "));
   } else {
-    add("H020", "CPU frequency governor", Severity::info, join(parts, ", "), why,
-        "for latency-sensitive guests: cpupower frequency-set -g performance");
+    out.add(Severity::info, join(parts, ", "), "for latency-sensitive guests: cpupower frequency-set -g performance");
   }
 }
 
-void Checks::guest_features() {
-  section = "Guest features";
-  const auto& k = host.kernel;
-  const auto& sys = host.system;
-  const char* vwhy = "vhost-net moves a virtio NIC's packets in the kernel; without it QEMU does, slower.";
+void check_vhost_net(const HostFacts& f, CheckOut& out) {
+  const auto& k = f.host.kernel;
+  const auto& sys = f.host.system;
   if (k.loaded.count("vhost_net") || k.builtin.count("vhost_net")) {
-    add("H021", "vhost-net", Severity::pass, k.loaded.count("vhost_net") ? "vhost_net: loaded" : "vhost_net: built in",
-        vwhy);
+    out.add(Severity::pass, k.loaded.count("vhost_net") ? "vhost_net: loaded" : "vhost_net: built in");
   } else if (sys.module_files.count("vhost_net")) {
-    add("H021", "vhost-net", Severity::pass, "vhost_net: available (it loads when /dev/vhost-net is first opened)",
-        vwhy);
+    out.add(Severity::pass, "vhost_net: available (it loads when /dev/vhost-net is first opened)");
   } else if (!k.builtin_known && !sys.module_files_known) {
-    add("H021", "vhost-net", Severity::skip, "cannot tell: neither modules.builtin nor modules.dep is readable", vwhy);
+    out.add(Severity::skip, "cannot tell: neither modules.builtin nor modules.dep is readable");
   } else {
-    add("H021", "vhost-net", Severity::warn, "vhost_net is not available for this kernel", vwhy,
-        "install the kernel's modules package, or build it with CONFIG_VHOST_NET");
+    out.add(Severity::warn, "vhost_net is not available for this kernel",
+            "install the kernel's modules package, or build it with CONFIG_VHOST_NET");
   }
-  const char* nwhy = "A guest with nested = true runs guests of its own: KVM must pass vmx/svm on to it.";
+}
+
+void check_nested(const HostFacts& f, CheckOut& out) {
+  const auto& k = f.host.kernel;
   const char* module = k.loaded.count("kvm_amd") ? "kvm_amd" : k.loaded.count("kvm_intel") ? "kvm_intel" : nullptr;
   if (!module) {
-    add("H022", "nested virtualization", Severity::skip, "neither kvm_intel nor kvm_amd is loaded", nwhy);
+    out.add(Severity::skip, "neither kvm_intel nor kvm_amd is loaded");
     return;
   }
   auto mp = k.params.find(module);
   std::optional<std::string> nested;
   if (mp != k.params.end() && mp->second.count("nested")) nested = mp->second.at("nested");
   if (nested && (*nested == "Y" || *nested == "1")) {
-    add("H022", "nested virtualization", Severity::pass, std::string(module) + " nested: on", nwhy);
+    out.add(Severity::pass, std::string(module) + " nested: on");
   } else {
-    add("H022", "nested virtualization", Severity::info,
+    out.add(
+        Severity::info,
         std::string(module) + " nested: " + nested.value_or("unknown") + " (only guests with nested = true need it)",
-        nwhy,
         fmt::format(
             "echo 'options {} nested=1' > /etc/modprobe.d/kvm-nested.conf, then reload {} with no guest running",
             module, module),
@@ -513,47 +482,49 @@ void Checks::guest_features() {
   }
 }
 
-void Checks::software() {
-  section = "Software";
-  const auto& sys = host.system;
-  const char* owhy = "Passthrough guests boot with UEFI firmware (OVMF); GPUs expect it, and Windows 11 requires it.";
+void check_ovmf(const HostFacts& f, CheckOut& out) {
+  const auto& sys = f.host.system;
   std::vector<std::string> skipped;
   auto plain = choose_firmware(sys.firmware, FirmwareNeed::uefi, &skipped);
   if (plain) {
     auto ms = choose_firmware(sys.firmware, FirmwareNeed::uefi_secure_ms);
     std::string secure = ms ? fmt::format("Secure Boot with Microsoft's keys: {} ({})", ms->code.path, ms->how())
                             : "no Secure Boot firmware with Microsoft's keys enrolled (Windows 11 guests need it)";
-    add("H015", "OVMF (UEFI firmware)", Severity::pass,
-        fmt::format("{}{} ({}); {}", plain->code.path, version("ovmf"), plain->how(), secure), owhy);
+    out.add(Severity::pass, fmt::format("{}{} ({}); {}", plain->code.path, f.version("ovmf"), plain->how(), secure));
   } else {
     std::string msg =
         "no UEFI firmware for x86_64 q35: no firmware descriptor in /usr/share/qemu/firmware or "
         "/etc/qemu/firmware matches, and none of the distributions' known files exists";
     if (!skipped.empty()) msg += " (" + join(skipped, "; ") + ")";
-    add("H015", "OVMF (UEFI firmware)", Severity::fail, msg, owhy, sys.distro.install("ovmf"));
+    out.add(Severity::fail, msg, sys.distro.install("ovmf"));
   }
-  const char* swhy = "swtpm emulates the TPM 2.0 that Windows 11 requires.";
+}
+
+void check_swtpm(const HostFacts& f, CheckOut& out) {
+  const auto& sys = f.host.system;
   if (sys.tools.count("swtpm")) {
-    add("H016", "swtpm (TPM emulator)", Severity::pass, sys.tools.at("swtpm") + version("swtpm"), swhy);
+    out.add(Severity::pass, sys.tools.at("swtpm") + f.version("swtpm"));
   } else {
-    add("H016", "swtpm (TPM emulator)", Severity::warn, "not installed (needed for Windows 11 guests)", swhy,
-        sys.distro.install("swtpm"));
+    out.add(Severity::warn, "not installed (needed for Windows 11 guests)", sys.distro.install("swtpm"));
   }
-  const char* lwhy = "libvirt defines, starts and pins guests and sets their memory limits; vfioctl writes its XML.";
+}
+
+void check_libvirt(const HostFacts& f, CheckOut& out) {
+  const auto& sys = f.host.system;
   if (sys.tools.count("libvirtd")) {
-    add("H017", "libvirt", Severity::pass,
-        sys.tools.at("libvirtd") + version("libvirt-daemon-system") +
-            (sys.packages.count("libvirt-daemon-system") ? "" : version("libvirt-daemon")),
-        lwhy);
+    out.add(Severity::pass, sys.tools.at("libvirtd") + f.version("libvirt-daemon-system") +
+                                (sys.packages.count("libvirt-daemon-system") ? "" : f.version("libvirt-daemon")));
   } else {
-    add("H017", "libvirt", Severity::warn, "libvirtd not installed (plain QEMU scripts still work)", lwhy,
-        sys.distro.install("libvirt"));
+    out.add(Severity::warn, "libvirtd not installed (plain QEMU scripts still work)", sys.distro.install("libvirt"));
   }
-  const char* qwhy = "QEMU runs the guest.";
+}
+
+void check_qemu(const HostFacts& f, CheckOut& out) {
+  const auto& sys = f.host.system;
   if (sys.tools.count("qemu")) {
-    add("H018", "QEMU", Severity::pass, sys.tools.at("qemu") + version("qemu-system-x86") + version("qemu-kvm"), qwhy);
+    out.add(Severity::pass, sys.tools.at("qemu") + f.version("qemu-system-x86") + f.version("qemu-kvm"));
   } else {
-    add("H018", "QEMU", Severity::fail, "qemu-system-x86_64 not installed", qwhy, sys.distro.install("qemu"));
+    out.add(Severity::fail, "qemu-system-x86_64 not installed", sys.distro.install("qemu"));
   }
 }
 
