@@ -9,6 +9,7 @@
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/error.h"
 #include "vfioctl/util/strings.h"
+#include "vfioctl/util/units.h"
 
 namespace vfioctl {
 
@@ -43,11 +44,7 @@ const FileFact* fact(const GuestEnv& env, const std::string& path) {
   return it == env.files.end() ? nullptr : &it->second;
 }
 
-std::string mib_text(long long mib) {
-  if (mib % (1024LL * 1024) == 0) return fmt::format("{}T", mib / (1024LL * 1024));
-  if (mib % 1024 == 0) return fmt::format("{}G", mib / 1024);
-  return fmt::format("{}M", mib);
-}
+std::string mib_text(long long mib) { return size_text_mib(mib, {.largest = Unit::T}); }
 
 std::string bytes_text(unsigned long long bytes) {
   if (bytes % (1ULL << 20) == 0) return mib_text(static_cast<long long>(bytes >> 20));

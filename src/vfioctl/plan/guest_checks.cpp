@@ -6,6 +6,7 @@
 
 #include "vfioctl/plan/memory_plan.h"
 #include "vfioctl/util/strings.h"
+#include "vfioctl/util/units.h"
 
 namespace vfioctl {
 
@@ -24,9 +25,7 @@ Finding make(const char* id, const char* title, Severity s, std::string message,
   return f;
 }
 
-std::string page_text(long long kib) {
-  return kib >= 1048576 ? fmt::format("{}G", kib / 1048576) : fmt::format("{}M", kib / 1024);
-}
+std::string page_text(long long kib) { return size_text_kib(kib, {.smallest = Unit::M, .fit = Fit::reaches}); }
 
 }  // namespace
 
