@@ -7,6 +7,7 @@
 
 #include "vfioctl/util/error.h"
 #include "vfioctl/util/strings.h"
+#include "vfioctl/util/suggest.h"
 
 namespace vfioctl::cli {
 
@@ -53,16 +54,9 @@ namespace {
 
 // "lsit" -> "list": the closest command within two edits.
 std::string suggest(const std::string& word) {
-  std::string best;
-  size_t best_d = 3;
-  for (const auto& c : commands()) {
-    size_t d = edit_distance(word, c.name);
-    if (d < best_d) {
-      best_d = d;
-      best = c.name;
-    }
-  }
-  return best;
+  Nearest n(word, Nearness{});
+  for (const auto& c : commands()) n.offer(c.name);
+  return n.best();
 }
 
 std::string usage_footer() {

@@ -5,7 +5,9 @@
 #include <iostream>
 
 #include "cli.h"
+#include "vfioctl/guest/evdev_out.h"
 #include "vfioctl/host/input.h"
+#include "vfioctl/util/shell.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl::cli {
@@ -15,25 +17,6 @@ namespace {
 struct EvdevOptions {
   std::string grab_toggle = "ctrl-ctrl";
 };
-
-// Quotes a word for a POSIX shell when it holds anything but safe characters.
-std::string shell_word(const std::string& s) {
-  bool safe = !s.empty();
-  for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              std::string_view("_-.,/=:+@%").find(c) != std::string_view::npos;
-    if (!ok) safe = false;
-  }
-  if (safe) return s;
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'')
-      q += "'\\''";
-    else
-      q += c;
-  }
-  return q + "'";
-}
 
 std::string counted(size_t n, const char* one, const char* many) {
   return fmt::format("{} {}", n, n == 1 ? one : many);
@@ -53,7 +36,7 @@ void print_json(const std::vector<InputDevice>& devices, const EvdevOptions& o, 
     w.end_object();
   }
   w.end_array();
-  w.field("libvirt_xml", libvirt_evdev_xml(devices, o.grab_toggle));
+  w.field("libvirt_xml", evdev_inputs_xml(devices, o.grab_toggle));
   w.field("qemu_args", qemu_evdev_args(devices, o.grab_toggle));
   w.key("notes");
   write_json(w, notes);
@@ -77,7 +60,7 @@ void print_text(const std::vector<InputDevice>& devices, const EvdevOptions& o, 
     std::cout << fmt::format("  {:<8}  {}  {}{}\n", input_kind_name(d.kind), d.path, where,
                              d.name ? "  " + st.dim(*d.name) : "");
   }
-  std::string xml = libvirt_evdev_xml(devices, o.grab_toggle);
+  std::string xml = evdev_inputs_xml(devices, o.grab_toggle);
   if (xml.empty()) {
     std::cout << "\nNone of them leads to an event device now; plug the device in and run again.\n";
     return;
@@ -87,7 +70,7 @@ void print_text(const std::vector<InputDevice>& devices, const EvdevOptions& o, 
   std::cout << "\n" << st.bold("Plain QEMU: add these arguments:") << "\n";
   auto args = qemu_evdev_args(devices, o.grab_toggle);
   for (size_t i = 0; i + 1 < args.size(); i += 2) {
-    std::cout << "  " << args[i] << " " << shell_word(args[i + 1]) << (i + 2 < args.size() ? " \\" : "") << "\n";
+    std::cout << "  " << args[i] << " " << shell_quote(args[i + 1]) << (i + 2 < args.size() ? " \\" : "") << "\n";
   }
   std::cout << "\n";
   std::cout << fmt::format(

@@ -24,6 +24,7 @@
 #include "vfioctl/util/json_writer.h"
 #include "vfioctl/util/limits.h"
 #include "vfioctl/util/names.h"
+#include "vfioctl/util/shell.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl::cli {
@@ -47,7 +48,7 @@ std::string hook_script(const std::string& binary) {
       "# libvirt runs it for every QEMU guest event with the domain XML on stdin;\n"
       "# vfioctl acts only on guests whose <metadata> has a <vfioctl:tune> element.\n"
       "exec {} hook run \"$@\"\n",
-      kMarker, setup::shell_quote(binary));
+      kMarker, shell_quote(binary));
 }
 
 std::string self_binary() {

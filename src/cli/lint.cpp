@@ -22,6 +22,7 @@
 #include "vfioctl/util/input_file.h"
 #include "vfioctl/util/limits.h"
 #include "vfioctl/util/strings.h"
+#include "vfioctl/util/suggest.h"
 
 namespace vfioctl::cli {
 
@@ -64,15 +65,9 @@ std::set<std::string> parse_disabled(const std::vector<std::string>& ids) {
     if (id.empty()) continue;
     const lint::Rule* r = lint::find_rule(id);
     if (!r) {
-      std::string best;
-      size_t best_d = 3;
-      for (const auto& rule : lint::rules()) {
-        size_t dist = edit_distance(to_lower(id), to_lower(rule.id));
-        if (dist < best_d) {
-          best_d = dist;
-          best = std::string(rule.id);
-        }
-      }
+      Nearest near(id, {.ignore_case = true});
+      for (const auto& rule : lint::rules()) near.offer(rule.id);
+      const std::string& best = near.best();
       throw input_error(fmt::format("lint: --disable {}: no such rule{} (rules: {}; docs/rules.md)", id,
                                     best.empty() ? "" : "; did you mean " + best + "?", rule_range()));
     }

@@ -22,6 +22,7 @@
 #include "vfioctl/util/diff.h"
 #include "vfioctl/util/error.h"
 #include "vfioctl/util/json_writer.h"
+#include "vfioctl/util/shell.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl::cli {

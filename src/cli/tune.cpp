@@ -21,6 +21,7 @@
 #include "vfioctl/util/names.h"
 #include "vfioctl/util/process.h"
 #include "vfioctl/util/strings.h"
+#include "vfioctl/util/units.h"
 
 namespace vfioctl::cli {
 
@@ -53,10 +54,7 @@ std::vector<std::string> start_lines(const DomainTune& d, pid_t pid) {
   std::string cpus = format_cpulist(d.vcpu_cpus);
   if (d.wants("hugepages")) {
     long long kib = *d.hugepage_kib;
-    std::string size = kib == 0                   ? std::string("default-size")
-                       : kib % (1024 * 1024) == 0 ? fmt::format("{} GiB", kib / (1024 * 1024))
-                       : kib % 1024 == 0          ? fmt::format("{} MiB", kib / 1024)
-                                                  : fmt::format("{} KiB", kib);
+    std::string size = kib == 0 ? std::string("default-size") : size_text_kib(kib, {.spelled = true});
     r.push_back(fmt::format("hugepages: the pool grows by what it lacks for {} MiB of {} pages{}", d.memory_kib / 1024,
                             size, d.node ? fmt::format(" on node {}", *d.node) : ""));
   }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "temp_tree.h"
+#include "vfioctl/guest/evdev_out.h"
 #include "vfioctl/host/root.h"
 
 namespace vfioctl {
@@ -79,7 +80,7 @@ TEST(Input, DanglingLinkIsKeptWithoutEventAndNoted) {
             "links to ../event9, which does not exist (unplugged?); left out of the guest configuration");
   // Only the device that is there goes into the configuration.
   EXPECT_EQ(
-      libvirt_evdev_xml(devs, "ctrl-ctrl"),
+      evdev_inputs_xml(devs, "ctrl-ctrl"),
       "<input type='evdev'>\n"
       "  <source dev='/dev/input/by-id/usb-Good_Keyboard-event-kbd' grab='all' grabToggle='ctrl-ctrl' repeat='on'/>\n"
       "</input>\n");
@@ -129,51 +130,7 @@ TEST(Input, MissingOrEmptyByIdDirectoryGivesNothing) {
   EXPECT_TRUE(notes.empty());
 }
 
-TEST(Input, XmlEscapesEveryMarkupCharacter) {
-  EXPECT_EQ(xml_escape("a&b<c>d'e\"f"), "a&amp;b&lt;c&gt;d&apos;e&quot;f");
-  EXPECT_EQ(xml_escape("usb-Plain_Name-event-kbd"), "usb-Plain_Name-event-kbd");
-}
-
-TEST(Input, LibvirtXmlGrabsWithKeyboardsAndEscapesPaths) {
-  std::vector<InputDevice> devs = {
-      {"/dev/input/by-id/usb-R&D_Bob's_Board-event-kbd", InputKind::keyboard, "/dev/input/event3", "Bob's Board"},
-      {"/dev/input/by-id/usb-Mouse-event-mouse", InputKind::mouse, "/dev/input/event4", std::nullopt},
-  };
-  EXPECT_EQ(libvirt_evdev_xml(devs, "scrolllock"),
-            "<input type='evdev'>\n"
-            "  <source dev='/dev/input/by-id/usb-R&amp;D_Bob&apos;s_Board-event-kbd' grab='all' "
-            "grabToggle='scrolllock' repeat='on'/>\n"
-            "</input>\n"
-            "<input type='evdev'>\n"
-            "  <source dev='/dev/input/by-id/usb-Mouse-event-mouse'/>\n"
-            "</input>\n");
-  EXPECT_EQ(libvirt_evdev_xml({}, "ctrl-ctrl"), "");
-}
-
-TEST(Input, QemuArgsNumberDevicesAndDoubleCommas) {
-  std::vector<InputDevice> devs = {
-      {"/dev/input/by-id/usb-A-event-kbd", InputKind::keyboard, "/dev/input/event1", std::nullopt},
-      {"/dev/input/by-id/usb-B,C-event-kbd", InputKind::keyboard, "/dev/input/event2", std::nullopt},
-      {"/dev/input/by-id/usb-M-event-mouse", InputKind::mouse, "/dev/input/event3", std::nullopt},
-  };
-  EXPECT_EQ(qemu_evdev_args(devs, "ctrl-ctrl"),
-            (std::vector<std::string>{
-                "-object", "input-linux,id=kbd1,evdev=/dev/input/by-id/usb-A-event-kbd,grab_all=on,repeat=on",
-                "-object", "input-linux,id=kbd2,evdev=/dev/input/by-id/usb-B,,C-event-kbd,grab_all=on,repeat=on",
-                "-object", "input-linux,id=mouse1,evdev=/dev/input/by-id/usb-M-event-mouse"}));
-  // A toggle other than QEMU's default is passed on; mice never carry one.
-  auto args = qemu_evdev_args(devs, "alt-alt");
-  ASSERT_EQ(args.size(), 6u);
-  EXPECT_EQ(args[1],
-            "input-linux,id=kbd1,evdev=/dev/input/by-id/usb-A-event-kbd,grab_all=on,repeat=on,grab-toggle=alt-alt");
-  EXPECT_EQ(args[5], "input-linux,id=mouse1,evdev=/dev/input/by-id/usb-M-event-mouse");
-}
-
-TEST(Input, GrabToggleKeysAreLibvirtsValues) {
-  EXPECT_EQ(grab_toggle_keys(), (std::vector<std::string>{"ctrl-ctrl", "alt-alt", "shift-shift", "meta-meta",
-                                                          "scrolllock", "ctrl-scrolllock"}));
-  EXPECT_EQ(grab_toggle_help("ctrl-ctrl"), "both Ctrl keys");
-  EXPECT_EQ(grab_toggle_help("ctrl-scrolllock"), "Ctrl+Scroll Lock");
+TEST(Input, KindNames) {
   EXPECT_STREQ(input_kind_name(InputKind::keyboard), "keyboard");
   EXPECT_STREQ(input_kind_name(InputKind::mouse), "mouse");
 }

@@ -91,15 +91,6 @@ std::string bash_syntax_errors(const std::string& script) {
   return rc == 0 ? "" : "bash -n failed: " + ss.str();
 }
 
-TEST(ShellQuote, QuotesOnlyWhatNeedsIt) {
-  EXPECT_EQ(shell_quote("-smp"), "-smp");
-  EXPECT_EQ(shell_quote("file=/a/b.img,if=none"), "file=/a/b.img,if=none");
-  EXPECT_EQ(shell_quote("a b"), "'a b'");
-  EXPECT_EQ(shell_quote("it's"), "'it'\\''s'");
-  EXPECT_EQ(shell_quote("$HOME"), "'$HOME'");
-  EXPECT_EQ(shell_quote(""), "''");
-}
-
 // Windows 11 for games on the Ryzen 7 5800H laptop: 6 cores x 2 threads on
 // CPUs 2-13, 16 GiB on 1 GiB pages (asked for: the laptop has none
 // reserved, so "auto" would take 2 MiB pages), the GPU's two functions on rp1.

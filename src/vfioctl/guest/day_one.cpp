@@ -9,6 +9,7 @@
 #include "vfioctl/guest/day_one_parts.h"
 #include "vfioctl/util/error.h"
 #include "vfioctl/util/strings.h"
+#include "vfioctl/util/units.h"
 
 namespace vfioctl {
 
@@ -34,11 +35,7 @@ const FileFact* fact(const GuestEnv& env, const std::string& path) {
   return it == env.files.end() ? nullptr : &it->second;
 }
 
-std::string mib_text(long long mib) {
-  if (mib % (1024LL * 1024) == 0) return fmt::format("{}T", mib / (1024LL * 1024));
-  if (mib % 1024 == 0) return fmt::format("{}G", mib / 1024);
-  return fmt::format("{}M", mib);
-}
+std::string mib_text(long long mib) { return size_text_mib(mib, {.largest = Unit::T}); }
 
 std::string instead(const FileFact& f, const std::string& path) {
   std::string dir(dir_name(path));

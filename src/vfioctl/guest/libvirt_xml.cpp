@@ -6,10 +6,11 @@
 #include <pugixml.hpp>
 #include <sstream>
 
-#include "vfioctl/runtime/domain_tune.h"
+#include "vfioctl/guest/evdev_out.h"
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/error.h"
 #include "vfioctl/util/strings.h"
+#include "vfioctl/util/tune_contract.h"
 
 namespace vfioctl {
 
@@ -283,9 +284,9 @@ void identity(xml_node domain, const GuestPlan& plan) {
   text_child(domain, "title", fmt::format("{} guest written by vfioctl", preset_name(plan.spec.preset)));
   // The libvirt hook (vfioctl hook) acts only on guests that carry this.
   if (auto actions = tune_actions(plan); !actions.empty()) {
-    xml_node t = child(child(domain, "metadata"), "vfioctl:tune");
-    attr(t, "xmlns:vfioctl", runtime::kTuneNamespace);
-    attr(t, "actions", join(actions, " "));
+    xml_node t = child(child(domain, "metadata"), fmt::format("{}:{}", kTunePrefix, kTuneElement).c_str());
+    attr(t, fmt::format("xmlns:{}", kTunePrefix).c_str(), kTuneNamespace);
+    attr(t, kTuneActionsAttr, join(actions, " "));
   }
 }
 
@@ -476,8 +477,8 @@ std::vector<std::string> tune_actions(const GuestPlan& plan) {
       if (a != "hugepages" || plan.memory.page_kib) r.push_back(a);
     return r;
   }
-  if (plan.memory.page_kib) r.push_back("hugepages");
-  for (const char* a : {"isolate", "governor", "irq"}) r.push_back(a);
+  for (const auto& a : tune_action_names())
+    if (a != "hugepages" || plan.memory.page_kib) r.push_back(a);
   return r;
 }
 
@@ -504,11 +505,7 @@ std::string libvirt_xml(const GuestPlan& plan, const XmlOptions& opt) {
   network(devices, plan, opt);
   hostdevs(devices, plan);
   if (!plan.evdev.empty()) {
-    pugi::xml_document frag;
-    std::string xml = libvirt_evdev_xml(plan.evdev, plan.spec.input.grab_toggle);
-    if (frag.load_string(xml.c_str())) {
-      for (xml_node n : frag.children()) devices.append_copy(n);
-    }
+    append_evdev_inputs(devices, plan.evdev, plan.spec.input.grab_toggle);
     // virtio keyboard and mouse for evdev to feed once the guest has the
     // driver (Looking Glass's SPICE input adds them below otherwise).
     if (!plan.spice_input) {

@@ -17,16 +17,13 @@
 
 #include "vfioctl/guest/guest_plan.h"
 #include "vfioctl/guest/qemu_script.h"
+#include "vfioctl/util/shell.h"
+#include "vfioctl/util/units.h"
 
 namespace vfioctl::qemu {
 
-// Doubles commas, the way QEMU's option parser reads a literal comma.
-std::string qesc(std::string_view value);
-
 // "256M" for whole MiB, else "262145K".
 std::string qemu_size(long long kib);
-// A page size for people: "2 MiB", "1 GiB".
-std::string page_name(long long page_kib);
 // hugetlbfs's own spelling of a page size: "2M", "1G".
 std::string page_option(long long page_kib);
 

@@ -13,17 +13,11 @@
 
 namespace vfioctl::qemu {
 
-namespace {
-
-std::string q(const std::string& s) { return shell_quote(s); }
-
-}  // namespace
-
 void check_run_dir(Script& s, const ScriptContext& c) {
   s.line("# --- Runtime directory; refuse a second copy of this guest ---");
-  s.line(fmt::format("run_dir={}", q(c.p.run)));
-  s.line(fmt::format("pidfile={}", q(c.p.pidfile)));
-  s.line(fmt::format("qmp={}", q(c.p.qmp)));
+  s.line(fmt::format("run_dir={}", shell_quote(c.p.run)));
+  s.line(fmt::format("pidfile={}", shell_quote(c.p.pidfile)));
+  s.line(fmt::format("qmp={}", shell_quote(c.p.qmp)));
   s.line("mkdir -p \"$run_dir\"");
   s.line("if [ -s \"$pidfile\" ] && kill -0 \"$(cat \"$pidfile\")\" 2>/dev/null; then");
   s.line("  die \"already running (pid $(cat \"$pidfile\")); stop it with: kill $(cat \"$pidfile\")\"");
@@ -35,10 +29,10 @@ void check_run_dir(Script& s, const ScriptContext& c) {
 void check_programs(Script& s, const ScriptContext& c) {
   const QemuOptions& opt = c.opt;
   s.line("# --- Programs ---");
-  s.line(fmt::format("qemu={}", q(opt.emulator)));
-  s.line(fmt::format("vfioctl={}", q(opt.vfioctl)));
+  s.line(fmt::format("qemu={}", shell_quote(opt.emulator)));
+  s.line(fmt::format("vfioctl={}", shell_quote(opt.vfioctl)));
   s.line(fmt::format("command -v \"$qemu\" >/dev/null || die {}",
-                     q(opt.emulator + " is missing (" + opt.distro.install("qemu") + ")")));
+                     shell_quote(opt.emulator + " is missing (" + opt.distro.install("qemu") + ")")));
   s.line("command -v \"$vfioctl\" >/dev/null || die \"$vfioctl is missing: it pins the guest's threads\"");
   if (c.kvm) {
     s.line(
@@ -60,8 +54,8 @@ void check_hugepages(Script& s, const ScriptContext& c) {
                               : "/sys/kernel/mm/hugepages/hugepages-" + kb;
   s.line(fmt::format("# --- Hugepages: {} pages of {} free{}, on a hugetlbfs with that page size ---", mem.pages,
                      page_name(mem.page_kib), mem.node ? fmt::format(" on NUMA node {}", *mem.node) : ""));
-  s.line(fmt::format("hugetlbfs={}", q(c.p.hugetlbfs)));
-  s.line(fmt::format("hugepool={}", q(pool)));
+  s.line(fmt::format("hugetlbfs={}", shell_quote(c.p.hugetlbfs)));
+  s.line(fmt::format("hugepool={}", shell_quote(pool)));
   s.line(fmt::format("pages={}", mem.pages));
   // The reservation and the mount, as setup and doctor describe them.
   auto boot = hugepage_boot(mem.page_kib, mem.pages, c.opt.openrc);
@@ -134,15 +128,16 @@ void check_files(Script& s, const ScriptContext& c) {
     for (const auto& img : plan.images) {
       if (img.path == d.source) fix = "create it: " + join(img.argv(), " ");
     }
-    s.line(fmt::format("[ -e {} ] || die {}", q(d.source), q(fmt::format("{} is missing: {}", d.source, fix))));
+    s.line(fmt::format("[ -e {} ] || die {}", shell_quote(d.source),
+                       shell_quote(fmt::format("{} is missing: {}", d.source, fix))));
   }
   for (const auto& i : plan.evdev) {
     if (!any) {
       s.line("# --- Input devices must exist ---");
       any = true;
     }
-    s.line(
-        fmt::format("[ -e {} ] || die {}", q(i.path), q(i.path + " is missing: is it plugged in? ('vfioctl evdev')")));
+    s.line(fmt::format("[ -e {} ] || die {}", shell_quote(i.path),
+                       shell_quote(i.path + " is missing: is it plugged in? ('vfioctl evdev')")));
   }
   if (any) s.line("");
 }
@@ -152,21 +147,23 @@ void check_network(Script& s, const ScriptContext& c) {
   if (plan.spec.network.mode == NetworkSpec::Mode::bridge) {
     const std::string& br = plan.spec.network.bridge;
     s.line("# --- Network: the bridge must exist and qemu-bridge-helper may use it ---");
-    s.line(fmt::format("[ -d /sys/class/net/{}/bridge ] || die {}", q(br), q(fmt::format("bridge {} is missing", br))));
+    s.line(fmt::format("[ -d /sys/class/net/{}/bridge ] || die {}", shell_quote(br),
+                       shell_quote(fmt::format("bridge {} is missing", br))));
     s.line(fmt::format("grep -qsE '^allow[[:space:]]+({}|all)[[:space:]]*$' /etc/qemu/bridge.conf ||", br));
-    s.line(fmt::format("  die {}",
-                       q(fmt::format("/etc/qemu/bridge.conf does not allow {}: add the line 'allow {}'", br, br))));
+    s.line(fmt::format("  die {}", shell_quote(fmt::format(
+                                       "/etc/qemu/bridge.conf does not allow {}: add the line 'allow {}'", br, br))));
     s.line("");
   }
   if (plan.net.mode == NetworkSpec::Mode::macvtap) {
     const std::string& dev = plan.spec.network.dev;
     std::string tap = macvtap_name(plan);
     s.line(fmt::format("# --- Network: a macvtap device over {} for this guest, opened as descriptor 3 ---", dev));
-    s.line(fmt::format("[ -e /sys/class/net/{} ] || die {}", q(dev), q(fmt::format("interface {} is missing", dev))));
+    s.line(fmt::format("[ -e /sys/class/net/{} ] || die {}", shell_quote(dev),
+                       shell_quote(fmt::format("interface {} is missing", dev))));
     s.line(fmt::format("ip link del {} 2>/dev/null || true", tap));
-    s.line(fmt::format("ip link add link {} name {} address {} type macvtap mode bridge ||", q(dev), tap,
+    s.line(fmt::format("ip link add link {} name {} address {} type macvtap mode bridge ||", shell_quote(dev), tap,
                        script_mac(plan)));
-    s.line(fmt::format("  die {}", q("cannot create the macvtap device " + tap + " over " + dev)));
+    s.line(fmt::format("  die {}", shell_quote("cannot create the macvtap device " + tap + " over " + dev)));
     s.line(fmt::format("ip link set {} up", tap));
     s.line(fmt::format("exec 3<>\"/dev/tap$(cat /sys/class/net/{}/ifindex)\"", tap));
     s.line("");
@@ -179,26 +176,29 @@ void check_uefi(Script& s, const ScriptContext& c) {
   std::string install = c.opt.distro.install("ovmf");
   s.line("# --- UEFI: the firmware, and this guest's own variables (copied once from the template) ---");
   if (c.firmware_found) {
-    s.line(fmt::format("[ -r {} ] || die {}", q(p.code), q(p.code + " is missing (" + install + ")")));
+    s.line(
+        fmt::format("[ -r {} ] || die {}", shell_quote(p.code), shell_quote(p.code + " is missing (" + install + ")")));
   } else {
     // Nothing fitting when the script was written: the usual files are named.
     std::string what = c.sb ? "UEFI firmware with Secure Boot and Microsoft's keys enrolled" : "UEFI firmware";
     s.line(fmt::format("# No {} was found when this script was written; these are the usual files.", what));
-    s.line(fmt::format("[ -r {} ] || die {}", q(p.code),
-                       q(fmt::format("{} is missing: no {} was found when this script was written ({}); install it "
-                                     "and write the script again with 'vfioctl new --qemu-script'",
-                                     p.code, what, install))));
+    s.line(fmt::format(
+        "[ -r {} ] || die {}", shell_quote(p.code),
+        shell_quote(fmt::format("{} is missing: no {} was found when this script was written ({}); install it "
+                                "and write the script again with 'vfioctl new --qemu-script'",
+                                p.code, what, install))));
     // They exist now, yet no descriptor said what they are: say so at each start.
-    s.line(fmt::format("echo {} >&2",
-                       q(fmt::format("{}: note: no {} was found when this script was written; starting with {} and "
-                                     "the template {}",
-                                     c.plan.name, what, p.code, p.vars_template))));
+    s.line(fmt::format(
+        "echo {} >&2",
+        shell_quote(fmt::format("{}: note: no {} was found when this script was written; starting with {} and "
+                                "the template {}",
+                                c.plan.name, what, p.code, p.vars_template))));
   }
-  s.line(fmt::format("if [ ! -e {} ]; then", q(p.vars)));
-  s.line(
-      fmt::format("  [ -r {} ] || die {}", q(p.vars_template), q(p.vars_template + " is missing (" + install + ")")));
-  s.line(fmt::format("  mkdir -p {}", q(p.state)));
-  s.line(fmt::format("  install -m 0600 {} {}", q(p.vars_template), q(p.vars)));
+  s.line(fmt::format("if [ ! -e {} ]; then", shell_quote(p.vars)));
+  s.line(fmt::format("  [ -r {} ] || die {}", shell_quote(p.vars_template),
+                     shell_quote(p.vars_template + " is missing (" + install + ")")));
+  s.line(fmt::format("  mkdir -p {}", shell_quote(p.state)));
+  s.line(fmt::format("  install -m 0600 {} {}", shell_quote(p.vars_template), shell_quote(p.vars)));
   s.line("fi");
   s.line("");
 }
@@ -208,23 +208,24 @@ void start_tpm(Script& s, const ScriptContext& c) {
   const Paths& p = c.p;
   s.line("# --- TPM 2.0 emulator: swtpm on a unix socket; it ends when QEMU closes the socket ---");
   s.line(fmt::format("command -v swtpm >/dev/null || die {}",
-                     q("swtpm is missing (" + c.opt.distro.install("swtpm") + ")")));
-  s.line(fmt::format("mkdir -p {}", q(p.tpm_state)));
-  s.line(fmt::format("if [ ! -e {} ] && command -v swtpm_setup >/dev/null; then", q(p.tpm_state + "/tpm2-00.permall")));
+                     shell_quote("swtpm is missing (" + c.opt.distro.install("swtpm") + ")")));
+  s.line(fmt::format("mkdir -p {}", shell_quote(p.tpm_state)));
+  s.line(fmt::format("if [ ! -e {} ] && command -v swtpm_setup >/dev/null; then",
+                     shell_quote(p.tpm_state + "/tpm2-00.permall")));
   s.line("  # First start: manufacture the TPM (endorsement key and certificates), as libvirt does.");
   s.line(
       fmt::format("  swtpm_setup --tpm2 --tpmstate {} --createek --create-ek-cert --create-platform-cert "
                   "--lock-nvram --not-overwrite --logfile {} >/dev/null ||",
-                  q(p.tpm_state), q(p.run + "/swtpm_setup.log")));
-  s.line(fmt::format("    die {}", q("swtpm_setup failed; see " + p.run + "/swtpm_setup.log")));
+                  shell_quote(p.tpm_state), shell_quote(p.run + "/swtpm_setup.log")));
+  s.line(fmt::format("    die {}", shell_quote("swtpm_setup failed; see " + p.run + "/swtpm_setup.log")));
   s.line("fi");
   s.line(fmt::format("if [ -s {} ] && kill -0 \"$(cat {})\" 2>/dev/null; then kill \"$(cat {})\"; sleep 0.2; fi",
-                     q(p.swtpm_pid), q(p.swtpm_pid), q(p.swtpm_pid)));
-  s.line(fmt::format("rm -f {}", q(p.swtpm_sock)));
-  s.line(
-      fmt::format("swtpm socket --tpm2 --tpmstate dir={} --ctrl type=unixio,path={} --terminate --daemon "
-                  "--pid file={} --log file={}",
-                  q(p.tpm_state), q(p.swtpm_sock), q(p.swtpm_pid), q(p.swtpm_log)));
+                     shell_quote(p.swtpm_pid), shell_quote(p.swtpm_pid), shell_quote(p.swtpm_pid)));
+  s.line(fmt::format("rm -f {}", shell_quote(p.swtpm_sock)));
+  s.line(fmt::format(
+      "swtpm socket --tpm2 --tpmstate dir={} --ctrl type=unixio,path={} --terminate --daemon "
+      "--pid file={} --log file={}",
+      shell_quote(p.tpm_state), shell_quote(p.swtpm_sock), shell_quote(p.swtpm_pid), shell_quote(p.swtpm_log)));
   s.line("");
 }
 

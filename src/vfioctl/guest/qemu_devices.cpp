@@ -6,19 +6,10 @@
 
 #include <algorithm>
 
+#include "vfioctl/guest/evdev_out.h"
 #include "vfioctl/guest/qemu_args.h"
-#include "vfioctl/host/input.h"
 
 namespace vfioctl::qemu {
-
-std::string qesc(std::string_view value) {
-  std::string out;
-  for (char c : value) {
-    out += c;
-    if (c == ',') out += ',';
-  }
-  return out;
-}
 
 void disks(Args& args, const GuestPlan& plan) {
   int queues = std::min(plan.cpu.vcpu_count(), 16);
@@ -35,7 +26,7 @@ void disks(Args& args, const GuestPlan& plan) {
   }
   int sata = 0, ide = 0, lun = 0, vd = 0, nvme = 0;
   for (const PlannedDisk& d : plan.disks) {
-    std::string drive = fmt::format("file={},if=none,format={}", qesc(d.source), d.format);
+    std::string drive = fmt::format("file={},if=none,format={}", qemu_escape(d.source), d.format);
     std::string id;
     std::string device;
     if (d.cdrom && plan.legacy) {
@@ -109,7 +100,8 @@ void network(Args& args, const GuestPlan& plan, const QemuOptions& opt) {
   }
   if (net.mac) dev += ",mac=" + *net.mac;
   if (net.mode == NetworkSpec::Mode::bridge) {
-    std::string netdev = fmt::format("tap,id=hostnet0,br={},helper=/usr/lib/qemu/qemu-bridge-helper", qesc(net.bridge));
+    std::string netdev =
+        fmt::format("tap,id=hostnet0,br={},helper=/usr/lib/qemu/qemu-bridge-helper", qemu_escape(net.bridge));
     if (opt.virt_type == "kvm") netdev += ",vhost=on";
     ArgBlock& b = args.block(
         {fmt::format("Network: virtio-net on the host's bridge {} (a tap made by qemu-bridge-helper;", net.bridge),
@@ -158,7 +150,7 @@ void passed_functions(Args& args, const GuestPlan& plan) {
                                 : fmt::format("vfio-pci,host={},id=hostdev{},bus=rp{},addr=00.{}", f.host.str(), n++,
                                               f.guest_bus, f.guest_function);
     if (f.multifunction) v += ",multifunction=on";
-    if (f.romfile) v += ",romfile=" + qesc(*f.romfile);
+    if (f.romfile) v += ",romfile=" + qemu_escape(*f.romfile);
     add(b, {"-device", v});
   }
 }
@@ -180,7 +172,7 @@ void input(Args& args, const GuestPlan& plan) {
 
 void guest_agent(Args& args, const ScriptContext& c) {
   ArgBlock& b = args.block({"Guest agent channel (qemu-guest-agent in the guest)"});
-  add(b, {"-chardev", fmt::format("socket,id=qga0,path={},server=on,wait=off", qesc(c.p.qga))});
+  add(b, {"-chardev", fmt::format("socket,id=qga0,path={},server=on,wait=off", qemu_escape(c.p.qga))});
   add(b, {"-device", "virtio-serial-pci,id=virtio-serial0"});
   add(b, {"-device", "virtserialport,bus=virtio-serial0.0,nr=1,chardev=qga0,name=org.qemu.guest_agent.0"});
 }
@@ -188,7 +180,7 @@ void guest_agent(Args& args, const ScriptContext& c) {
 void tpm(Args& args, const ScriptContext& c) {
   if (!c.plan.spec.tpm) return;
   ArgBlock& b = args.block({"TPM 2.0: the swtpm started above"});
-  add(b, {"-chardev", fmt::format("socket,id=chrtpm,path={}", qesc(c.p.swtpm_sock))});
+  add(b, {"-chardev", fmt::format("socket,id=chrtpm,path={}", qemu_escape(c.p.swtpm_sock))});
   add(b, {"-tpmdev", "emulator,id=tpm0,chardev=chrtpm"});
   add(b, {"-device", "tpm-crb,tpmdev=tpm0"});
 }
@@ -197,7 +189,7 @@ void sound(Args& args, const GuestPlan& plan) {
   if (plan.audio == AudioBackend::pulseaudio || plan.audio == AudioBackend::pipewire) {
     ArgBlock& b =
         args.block({"Sound: Intel HDA to the user's PulseAudio socket (PipeWire serves it through pipewire-pulse)"});
-    add(b, {"-audiodev", fmt::format("pa,id=snd0,server=unix:{}", qesc(plan.audio_socket))});
+    add(b, {"-audiodev", fmt::format("pa,id=snd0,server=unix:{}", qemu_escape(plan.audio_socket))});
     add(b, {"-device", "ich9-intel-hda,id=sound0"});
     add(b, {"-device", "hda-micro,audiodev=snd0"});
   } else if (plan.audio == AudioBackend::scream) {
@@ -230,11 +222,11 @@ void display(Args& args, const ScriptContext& c) {
   add(b, {"-display", "none"});
   if (spice) {
     add(b, {"-device", plan.legacy ? "VGA,id=video0" : "virtio-vga,id=video0,max_outputs=1"});
-    add(b, {"-spice", fmt::format("unix=on,addr={},disable-ticketing=on", qesc(c.p.spice))});
+    add(b, {"-spice", fmt::format("unix=on,addr={},disable-ticketing=on", qemu_escape(c.p.spice))});
   }
   if (plan.spice_input) {
     // Looking Glass's client sends keyboard and mouse through SPICE.
-    add(b, {"-spice", fmt::format("unix=on,addr={},disable-ticketing=on", qesc(c.p.spice))});
+    add(b, {"-spice", fmt::format("unix=on,addr={},disable-ticketing=on", qemu_escape(c.p.spice))});
     add(b, {"-device", "virtio-keyboard-pci,id=input0"});
     add(b, {"-device", "virtio-mouse-pci,id=input1"});
     add(b, {"-chardev", "spicevmc,id=vdagent,name=vdagent"});
@@ -249,7 +241,7 @@ void serial(Args& args, const ScriptContext& c) {
   if (c.opt.serial_stdio) {
     add(b, {"-serial", "mon:stdio"});
   } else {
-    add(b, {"-chardev", fmt::format("file,id=charserial0,path={}", qesc(c.p.serial))});
+    add(b, {"-chardev", fmt::format("file,id=charserial0,path={}", qemu_escape(c.p.serial))});
     add(b, {"-device", "isa-serial,chardev=charserial0,id=serial0"});
   }
 }

@@ -8,31 +8,18 @@
 
 namespace vfioctl::qemu {
 
-std::string qemu_size(long long kib) {
-  if (kib % 1024 == 0) return fmt::format("{}M", kib / 1024);
-  return fmt::format("{}K", kib);
-}
+std::string qemu_size(long long kib) { return size_text_kib(kib, {.largest = Unit::M}); }
 
-std::string page_name(long long page_kib) {
-  if (page_kib >= 1048576 && page_kib % 1048576 == 0) return fmt::format("{} GiB", page_kib / 1048576);
-  if (page_kib >= 1024 && page_kib % 1024 == 0) return fmt::format("{} MiB", page_kib / 1024);
-  return fmt::format("{} KiB", page_kib);
-}
-
-std::string page_option(long long page_kib) {
-  if (page_kib >= 1048576 && page_kib % 1048576 == 0) return fmt::format("{}G", page_kib / 1048576);
-  if (page_kib >= 1024 && page_kib % 1024 == 0) return fmt::format("{}M", page_kib / 1024);
-  return fmt::format("{}K", page_kib);
-}
+std::string page_option(long long page_kib) { return size_text_kib(page_kib, {.fit = Fit::whole}); }
 
 void identity(Args& args, const ScriptContext& c) {
   ArgBlock& b = args.block({"Identity: thread names like libvirt's (\"CPU 0/KVM\", \"IO iothread1\"); nothing QEMU",
                             "would add on its own; QMP for `vfioctl pin`; started paused (-S) until pinned"});
-  add(b, {"-name", fmt::format("guest={},debug-threads=on", qesc(c.plan.name))});
+  add(b, {"-name", fmt::format("guest={},debug-threads=on", qemu_escape(c.plan.name))});
   add(b, {"-no-user-config"});
   add(b, {"-nodefaults"});
   add(b, {"-S"});
-  add(b, {"-qmp", fmt::format("unix:{},server=on,wait=off", qesc(c.p.qmp))});
+  add(b, {"-qmp", fmt::format("unix:{},server=on,wait=off", qemu_escape(c.p.qmp))});
   if (!c.opt.serial_stdio) add(b, {"-daemonize"});
   add(b, {"-pidfile", c.p.pidfile});
 }
@@ -70,7 +57,7 @@ void smbios(Args& args, const GuestPlan& plan) {
     std::string v = fmt::format("type={}", t->second.first);
     for (const auto& [name, value] : entries) {
       auto key = t->second.second.find(name);
-      if (key != t->second.second.end()) v += fmt::format(",{}={}", key->second, qesc(value));
+      if (key != t->second.second.end()) v += fmt::format(",{}={}", key->second, qemu_escape(value));
     }
     add(smb, {"-smbios", v});
   }
@@ -170,7 +157,7 @@ void memory(Args& args, const ScriptContext& c) {
   std::string numa = mem.node ? fmt::format(",host-nodes={},policy=bind", *mem.node) : "";
   if (mem.page_kib) {
     add(b, {"-object", fmt::format("memory-backend-file,id=mem,size={},mem-path={},prealloc=on,share=off{}",
-                                   qemu_size(mem.kib), qesc(c.p.hugetlbfs), numa)});
+                                   qemu_size(mem.kib), qemu_escape(c.p.hugetlbfs), numa)});
     add(b, {"-machine", "memory-backend=mem"});
   } else if (mem.node) {
     add(b, {"-object", fmt::format("memory-backend-ram,id=mem,size={}{}", qemu_size(mem.kib), numa)});
@@ -207,8 +194,9 @@ void firmware(Args& args, const ScriptContext& c) {
   if (c.firmware_found && !c.firmware_how.empty()) comment.push_back("From the " + c.firmware_how);
   ArgBlock& b = args.block(comment);
   if (c.sb) add(b, {"-global", "driver=cfi.pflash01,property=secure,value=on"});
-  add(b, {"-drive", fmt::format("if=pflash,format={},unit=0,file={},readonly=on", c.code_format, qesc(c.p.code))});
-  add(b, {"-drive", fmt::format("if=pflash,format={},unit=1,file={}", c.vars_format, qesc(c.p.vars))});
+  add(b,
+      {"-drive", fmt::format("if=pflash,format={},unit=0,file={},readonly=on", c.code_format, qemu_escape(c.p.code))});
+  add(b, {"-drive", fmt::format("if=pflash,format={},unit=1,file={}", c.vars_format, qemu_escape(c.p.vars))});
 }
 
 void iothreads(Args& args, const GuestPlan& plan) {

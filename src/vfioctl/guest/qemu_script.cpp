@@ -19,23 +19,6 @@
 
 namespace vfioctl {
 
-std::string shell_quote(const std::string& word) {
-  if (word.empty()) return "''";
-  bool safe = std::all_of(word.begin(), word.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           std::string_view("@%+=:,./_-").find(c) != std::string_view::npos;
-  });
-  if (safe) return word;
-  std::string q = "'";
-  for (char c : word) {
-    if (c == '\'')
-      q += "'\\''";
-    else
-      q += c;
-  }
-  return q + "'";
-}
-
 std::string qemu_run_dir(const GuestPlan& plan, const QemuOptions& opt) {
   return opt.run_dir.empty() ? "/run/vfioctl/qemu/" + plan.name : opt.run_dir;
 }
@@ -130,8 +113,6 @@ ScriptContext script_context(const GuestPlan& plan, const QemuOptions& opt) {
 
 namespace {
 
-std::string q(const std::string& s) { return shell_quote(s); }
-
 // The whole QEMU command line, block by block.
 Args command_line(const ScriptContext& c) {
   const GuestPlan& plan = c.plan;
@@ -179,7 +160,7 @@ std::string pin_command(const ScriptContext& c) {
   }
   pin.push_back("--resume");
   std::string cmd = "\"$vfioctl\"";
-  for (const auto& w : pin) cmd += " " + q(w);
+  for (const auto& w : pin) cmd += " " + shell_quote(w);
   return cmd;
 }
 
@@ -207,7 +188,7 @@ std::string tune_words(const ScriptContext& c) {
     }
   }
   std::string r;
-  for (const auto& x : w) r += " " + q(x);
+  for (const auto& x : w) r += " " + shell_quote(x);
   return r;
 }
 
@@ -242,7 +223,7 @@ void header(Script& s, const ScriptContext& c) {
     s.line("# `vfioctl pin` and lets the guest run; QEMU stays in the foreground with the serial console.");
   } else {
     s.line("# `vfioctl pin` and lets the guest run in the background. Stop the guest with");
-    s.line(fmt::format("#   kill \"$(cat {})\"", q(p.pidfile)));
+    s.line(fmt::format("#   kill \"$(cat {})\"", shell_quote(p.pidfile)));
   }
   s.line("# Files:");
   s.line(fmt::format("#   {}  QMP monitor", p.qmp));
@@ -252,7 +233,7 @@ void header(Script& s, const ScriptContext& c) {
   if (plan.spec.tpm) s.line(fmt::format("#   {}  TPM state", p.tpm_state));
   s.line("set -euo pipefail");
   s.line("");
-  s.line(fmt::format("die() {{ echo {}\"$*\" >&2; exit 1; }}", q(plan.name + ": ")));
+  s.line(fmt::format("die() {{ echo {}\"$*\" >&2; exit 1; }}", shell_quote(plan.name + ": ")));
   s.line("");
 }
 
@@ -267,7 +248,7 @@ void arguments(Script& s, const Args& args) {
     for (const auto& comment : b.comment) s.line("  # " + comment);
     for (const auto& words : b.lines) {
       std::string l = " ";
-      for (const auto& w : words) l += " " + q(w);
+      for (const auto& w : words) l += " " + shell_quote(w);
       s.line(l);
     }
   }
@@ -281,7 +262,7 @@ void launch_and_pin(Script& s, const ScriptContext& c) {
   const GuestPlan& plan = c.plan;
   std::string pin_cmd = pin_command(c);
   const std::string tune = tune_words(c);
-  const std::string name = q(plan.name);
+  const std::string name = shell_quote(plan.name);
   if (!tune.empty()) {
     s.line("# --- Tuning: what the libvirt hook does for a libvirt guest, through the same code and state");
     s.line("# (vfioctl tune; 'vfioctl hook status' shows it). This script, and the QEMU it starts, are put");
@@ -306,7 +287,7 @@ void launch_and_pin(Script& s, const ScriptContext& c) {
       s.line("    \"$vfioctl\" tune stop " + name + " --force --apply >&2 || true");
     }
     s.line("  if ! " + pin_cmd + " >&2; then");
-    s.line("    echo " + q(plan.name + ": pinning failed; stopping QEMU") + " >&2");
+    s.line("    echo " + shell_quote(plan.name + ": pinning failed; stopping QEMU") + " >&2");
     s.line("    kill $$");
     s.line("  fi");
     s.line(") &");
@@ -324,8 +305,8 @@ void launch_and_pin(Script& s, const ScriptContext& c) {
     s.line("  kill \"$(cat \"$pidfile\")\" 2>/dev/null || true");
     s.line("  die \"pinning failed; QEMU stopped\"");
     s.line("fi");
-    s.line(fmt::format("echo {}\"$(cat \"$pidfile\")\"{}", q(plan.name + ": running, pid "),
-                       q("; serial console: " + c.p.serial)));
+    s.line(fmt::format("echo {}\"$(cat \"$pidfile\")\"{}", shell_quote(plan.name + ": running, pid "),
+                       shell_quote("; serial console: " + c.p.serial)));
   }
 }
 

@@ -62,7 +62,4 @@ std::string qemu_state_dir(const GuestPlan& plan, const QemuOptions& opt);
 // The whole script, starting with "#!/usr/bin/env bash".
 std::string qemu_script(const GuestPlan& plan, const QemuOptions& opt = {});
 
-// Quotes a word for bash when it needs it: "a b" -> "'a b'", "-smp" -> "-smp".
-std::string shell_quote(const std::string& word);
-
 }  // namespace vfioctl

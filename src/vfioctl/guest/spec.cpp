@@ -271,14 +271,14 @@ void SpecParser::check_top_keys(const toml::table& root) const {
     if (e.node->is_table() || is_array_of_tables(*e.node)) {
       const char* open = e.node->is_table() ? "[" : "[[";
       const char* close = e.node->is_table() ? "]" : "]]";
-      std::string near = nearest(e.key, kTopTables);
+      std::string near = nearest(e.key, kTopTables, kSpecTypo);
       if (!near.empty())
         fail_at(e.line,
                 fmt::format("unknown table {}{}{}; did you mean {}{}{}?", open, e.key, close, open, near, close));
       fail_at(e.line, fmt::format("unknown table {}{}{} (tables: {})", open, e.key, close, kTablesHelp));
     }
     // A plain value is a misspelt key, not a table.
-    std::string near = nearest(e.key, kTopKeys);
+    std::string near = nearest(e.key, kTopKeys, kSpecTypo);
     if (!near.empty()) fail_at(e.line, fmt::format("unknown key '{}'; did you mean '{}'?", e.key, near));
     fail_at(e.line, fmt::format("unknown key '{}' (keys: {}; tables: {})", e.key, join(kTopKeys, ", "), kTablesHelp));
   }
@@ -315,7 +315,7 @@ void SpecParser::parse_preset_os(const toml::table& root, GuestSpec& spec) const
   bool is_windows_os = std::find(kWindowsOs.begin(), kWindowsOs.end(), os) != kWindowsOs.end();
   if (windows && !is_windows_os)
     fail(*n, fmt::format("os '{}' is not a Windows version for preset '{}': one of {}{}", os, preset_name(spec.preset),
-                         join(kWindowsOs, ", "), did_you_mean(os, kWindowsOs)));
+                         join(kWindowsOs, ", "), did_you_mean(os, kWindowsOs, kSpecTypo)));
   if (!windows && is_windows_os)
     fail(*n, fmt::format("os '{}' is Windows but preset '{}' is for Linux: use preset = \"windows-gaming\" or "
                          "\"windows-workstation\"",
@@ -385,9 +385,9 @@ void SpecParser::parse_hugepages(const toml::table& root, GuestSpec& spec) const
   long long page_mib = *spec.hugepage_kib / 1024;
   if (spec.memory_mib % page_mib != 0)
     fail(*n, fmt::format("hugepages '{}' needs memory in whole {} pages; memory is {} (use {} or {})",
-                         n->as_string()->get(), page_mib == 2 ? "2M" : "1G", size_text(spec.memory_mib),
-                         size_text(spec.memory_mib / page_mib * page_mib),
-                         size_text((spec.memory_mib / page_mib + 1) * page_mib)));
+                         n->as_string()->get(), page_mib == 2 ? "2M" : "1G", size_text_mib(spec.memory_mib, kSpecSize),
+                         size_text_mib(spec.memory_mib / page_mib * page_mib, kSpecSize),
+                         size_text_mib((spec.memory_mib / page_mib + 1) * page_mib, kSpecSize)));
 }
 
 void SpecParser::parse_cpus(const toml::table& root, GuestSpec& spec) const {
@@ -416,7 +416,7 @@ void SpecParser::parse_cpus(const toml::table& root, GuestSpec& spec) const {
     std::string s = string_of(*cpus, "cpus", "6c12t");
     if (s == "auto") return;
     auto bad_form = [&]() {
-      std::string near = nearest(s, {"auto"});
+      std::string near = nearest(s, {"auto"}, kSpecTypo);
       fail(*cpus, fmt::format("cpus '{}' is not \"NcMt\" (N cores, M threads, like \"6c12t\") or \"auto\"{}", s,
                               near.empty() ? "" : "; did you mean 'auto'?"));
     };
@@ -474,7 +474,7 @@ void SpecParser::parse_passthrough(const toml::table& root, GuestSpec& spec) con
       fail(e, fmt::format("passthrough entries must be strings like \"gpu\" or \"01:00.0\", not {}", kind_name(e)));
     auto sel = parse_selector(s->get());
     if (!sel) {
-      std::string near = nearest(s->get(), selector_kinds());
+      std::string near = nearest(s->get(), selector_kinds(), kSpecTypo);
       if (!near.empty()) fail(e, fmt::format("passthrough '{}' is not a selector; did you mean '{}'?", s->get(), near));
       fail(e, fmt::format("passthrough '{}' is not a selector: {}", s->get(), selector_help()));
     }

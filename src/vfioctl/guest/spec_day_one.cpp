@@ -7,8 +7,10 @@
 #include <map>
 #include <optional>
 
+#include "vfioctl/guest/evdev_out.h"
 #include "vfioctl/guest/spec_parser.h"
 #include "vfioctl/util/strings.h"
+#include "vfioctl/util/tune_contract.h"
 
 namespace vfioctl::spec_detail {
 
@@ -17,8 +19,6 @@ namespace {
 const std::vector<std::string> kNetModes = {"nat", "bridge", "macvtap", "sriov", "none"};
 const std::vector<std::string> kAudioBackends = {"pipewire", "pulseaudio", "scream", "none"};
 const std::vector<std::string> kEvdev = {"auto", "none"};
-const std::vector<std::string> kGrabToggles = {"ctrl-ctrl", "alt-alt",    "shift-shift",
-                                               "meta-meta", "scrolllock", "ctrl-scrolllock"};
 const std::vector<std::string> kNetworkKeys = {"mode", "bridge", "network", "mac", "dev", "pf"};
 const std::vector<std::string> kInstallKeys = {"iso", "drivers"};
 const std::vector<std::string> kUsbKeys = {"id", "port"};
@@ -28,7 +28,6 @@ const std::vector<std::string> kHideKeys = {"hypervisor", "cpuid_bit", "vendor_i
 const std::vector<std::string> kInputKeys = {"evdev", "grab_toggle"};
 const std::vector<std::string> kLookingGlassKeys = {"resolution"};
 const std::vector<std::string> kTuneKeys = {"actions"};
-const std::vector<std::string> kTuneActions = {"hugepages", "isolate", "governor", "irq"};
 
 constexpr int kMinResolution = 320;
 constexpr int kMaxResolution = 16384;
@@ -164,7 +163,7 @@ void SpecParser::parse_input(const toml::table& root, GuestSpec& spec) const {
     }
   }
   if (const auto* toggle = t.get("grab_toggle")) {
-    in.grab_toggle = choice_of(*toggle, "input.grab_toggle", kGrabToggles);
+    in.grab_toggle = choice_of(*toggle, "input.grab_toggle", grab_toggle_keys());
     if (in.evdev == "none")
       fail(*toggle, "input.grab_toggle needs evdev devices: add evdev = \"auto\" or a list of paths");
   }
@@ -215,16 +214,17 @@ void SpecParser::parse_tune(const toml::table& root, GuestSpec& spec) const {
          "[tune] needs actions, like actions = [\"hugepages\", \"isolate\", \"governor\", \"irq\"] (or [] for none)");
   const auto* arr = a->as_array();
   if (!arr)
-    fail(*a, fmt::format("tune.actions must be an array of {}, not {}", join(kTuneActions, ", "), kind_name(*a)));
+    fail(*a,
+         fmt::format("tune.actions must be an array of {}, not {}", join(tune_action_names(), ", "), kind_name(*a)));
   std::vector<std::string> actions;
   for (const auto& e : *arr) {
     const auto* s = e.as_string();
     if (!s)
-      fail(e, fmt::format("tune.actions entries must be strings ({}), not {}", join(kTuneActions, ", "), kind_name(e)));
-    if (std::find(kTuneActions.begin(), kTuneActions.end(), s->get()) == kTuneActions.end()) {
-      std::string near = nearest(s->get(), kTuneActions);
-      fail(e, fmt::format("tune.actions '{}' is not one of {}{}", s->get(), join(kTuneActions, ", "),
-                          near.empty() ? "" : "; did you mean '" + near + "'?"));
+      fail(e, fmt::format("tune.actions entries must be strings ({}), not {}", join(tune_action_names(), ", "),
+                          kind_name(e)));
+    if (!is_tune_action(s->get())) {
+      fail(e, fmt::format("tune.actions '{}' is not one of {}{}", s->get(), join(tune_action_names(), ", "),
+                          did_you_mean(s->get(), tune_action_names(), kSpecTypo)));
     }
     if (std::find(actions.begin(), actions.end(), s->get()) != actions.end())
       fail(e, fmt::format("tune.actions lists '{}' twice", s->get()));
@@ -259,7 +259,7 @@ void SpecParser::parse_install(const toml::table& root, GuestSpec& spec) const {
     } else {
       fail(*d, fmt::format("install.drivers '{}' is not \"auto\", \"none\" or an absolute path to the virtio-win "
                            "ISO{}",
-                           v, did_you_mean(v, {"auto", "none"})));
+                           v, did_you_mean(v, {"auto", "none"}, kSpecTypo)));
     }
   }
   for (const auto& disk : spec.disks) {
@@ -366,7 +366,7 @@ void SpecParser::parse_hide(const toml::table& root, GuestSpec& spec) const {
                                str->get(), lower == "true" || lower == "yes" || lower == "on" ? "true" : "false"));
       }
       fail(*v, fmt::format("hide.hypervisor '{}' is not \"auto\", true or false{}", str->get(),
-                           did_you_mean(to_lower(str->get()), {"auto"})));
+                           did_you_mean(to_lower(str->get()), {"auto"}, kSpecTypo)));
     } else if (!str) {
       fail(*v, fmt::format("hide.hypervisor must be \"auto\", true or false, not {}", kind_name(*v)));
     }

@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "vfioctl/guest/spec.h"
+#include "vfioctl/util/suggest.h"
+#include "vfioctl/util/units.h"
 
 namespace vfioctl::spec_detail {
 
@@ -32,13 +34,15 @@ struct SizeResult {
 // case-insensitive; the result must be a whole number of MiB.
 SizeResult parse_size(std::string_view raw);
 
-// "1536M" or "3G": the shortest exact spelling of a size.
-std::string size_text(long long mib);
+// How a spec's messages write a size (size_text_mib): "1536M", "3G", "2T".
+inline constexpr SizeStyle kSpecSize{.largest = Unit::T, .fit = Fit::whole};
 
-// The nearest choice, or "" when none is near enough to be a likely typo.
-std::string nearest(std::string_view word, const std::vector<std::string>& choices);
-// "; did you mean 'x'?" or "".
-std::string did_you_mean(std::string_view word, const std::vector<std::string>& choices);
+// How near a word must be to a choice to be named as the likely typo
+// (nearest, did_you_mean): within a third of the word's length (at least 2
+// edits, fewer than the choice's length), or a choice the word begins (3
+// characters or more); case does not matter.
+inline constexpr Nearness kSpecTypo{
+    .third_of_length = true, .fewer_than_choice = true, .prefix = true, .ignore_case = true};
 // "a string", "an integer", ...: a TOML value's kind, for messages.
 std::string kind_name(const toml::node& n);
 bool is_array_of_tables(const toml::node& n);

@@ -87,39 +87,6 @@ SizeResult parse_size(std::string_view raw) {
   return r;
 }
 
-std::string size_text(long long mib) {
-  if (mib > 0 && mib % (1024LL * 1024) == 0) return std::to_string(mib / (1024LL * 1024)) + "T";
-  if (mib > 0 && mib % 1024 == 0) return std::to_string(mib / 1024) + "G";
-  return std::to_string(mib) + "M";
-}
-
-// ---- suggestions -----------------------------------------------------------
-
-// The nearest choice, or "" when none is near enough to be a likely typo:
-// within a third of the word's length (at least 2 edits, fewer than the
-// choice's length), or a choice the word begins (3 characters or more).
-std::string nearest(std::string_view word, const std::vector<std::string>& choices) {
-  std::string w = to_lower(word);
-  std::string best;
-  size_t best_d = std::numeric_limits<size_t>::max();
-  size_t limit = std::max<size_t>(2, w.size() / 3);
-  for (const auto& c : choices) {
-    std::string lc = to_lower(c);
-    size_t d = edit_distance(w, lc);
-    bool near = (d <= limit && d < lc.size()) || (w.size() >= 3 && starts_with(lc, w));
-    if (near && d < best_d) {
-      best_d = d;
-      best = c;
-    }
-  }
-  return best;
-}
-
-std::string did_you_mean(std::string_view word, const std::vector<std::string>& choices) {
-  std::string s = nearest(word, choices);
-  return s.empty() ? "" : "; did you mean '" + s + "'?";
-}
-
 std::string kind_name(const toml::node& n) {
   switch (n.type()) {
     case toml::node_type::string: return "a string";
@@ -175,7 +142,7 @@ void SpecParser::check_keys(const toml::table& t, const std::vector<std::string>
                             const std::string& where) const {
   for (const auto& e : entries(t)) {
     if (std::find(allowed.begin(), allowed.end(), e.key) != allowed.end()) continue;
-    std::string near = nearest(e.key, allowed);
+    std::string near = nearest(e.key, allowed, kSpecTypo);
     if (!near.empty()) fail_at(e.line, fmt::format("unknown key '{}' in {}; did you mean '{}'?", e.key, where, near));
     fail_at(e.line, fmt::format("unknown key '{}' in {} (keys: {})", e.key, where, join(allowed, ", ")));
   }
@@ -192,7 +159,7 @@ std::string SpecParser::choice_of(const toml::node& n, const std::string& key,
                                   const std::vector<std::string>& choices) const {
   std::string s = string_of(n, key, choices.front());
   if (std::find(choices.begin(), choices.end(), s) != choices.end()) return s;
-  fail(n, fmt::format("{} '{}' is not one of {}{}", key, s, join(choices, ", "), did_you_mean(s, choices)));
+  fail(n, fmt::format("{} '{}' is not one of {}{}", key, s, join(choices, ", "), did_you_mean(s, choices, kSpecTypo)));
 }
 
 bool SpecParser::bool_of(const toml::node& n, const std::string& key) const {

@@ -20,16 +20,6 @@ std::optional<InputKind> kind_of(std::string_view name) {
   return std::nullopt;
 }
 
-// Doubles commas, the way QEMU's option parser reads a literal comma.
-std::string qemu_escape(std::string_view value) {
-  std::string out;
-  for (char c : value) {
-    out += c;
-    if (c == ',') out += ',';
-  }
-  return out;
-}
-
 }  // namespace
 
 const char* input_kind_name(InputKind kind) {
@@ -75,70 +65,6 @@ std::vector<InputDevice> read_input_devices(const Root& root, Notes& notes) {
     return std::tie(a.kind, a.path) < std::tie(b.kind, b.path);
   });
   return devices;
-}
-
-const std::vector<std::string>& grab_toggle_keys() {
-  static const std::vector<std::string> keys = {"ctrl-ctrl", "alt-alt",    "shift-shift",
-                                                "meta-meta", "scrolllock", "ctrl-scrolllock"};
-  return keys;
-}
-
-std::string grab_toggle_help(std::string_view keys) {
-  if (keys == "ctrl-ctrl") return "both Ctrl keys";
-  if (keys == "alt-alt") return "both Alt keys";
-  if (keys == "shift-shift") return "both Shift keys";
-  if (keys == "meta-meta") return "both Meta (Windows) keys";
-  if (keys == "scrolllock") return "Scroll Lock";
-  if (keys == "ctrl-scrolllock") return "Ctrl+Scroll Lock";
-  return std::string(keys);
-}
-
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '\'': out += "&apos;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
-std::string libvirt_evdev_xml(const std::vector<InputDevice>& devices, std::string_view grab_toggle) {
-  std::string xml;
-  for (const auto& d : devices) {
-    if (!d.event) continue;
-    xml += "<input type='evdev'>\n  <source dev='" + xml_escape(d.path) + "'";
-    if (d.kind == InputKind::keyboard) {
-      xml += " grab='all' grabToggle='" + xml_escape(grab_toggle) + "' repeat='on'";
-    }
-    xml += "/>\n</input>\n";
-  }
-  return xml;
-}
-
-std::vector<std::string> qemu_evdev_args(const std::vector<InputDevice>& devices, std::string_view grab_toggle) {
-  std::vector<std::string> args;
-  int keyboards = 0, mice = 0;
-  for (const auto& d : devices) {
-    if (!d.event) continue;
-    std::string obj;
-    if (d.kind == InputKind::keyboard) {
-      obj = "input-linux,id=kbd" + std::to_string(++keyboards) + ",evdev=" + qemu_escape(d.path) +
-            ",grab_all=on,repeat=on";
-      if (grab_toggle != grab_toggle_keys().front()) obj += ",grab-toggle=" + std::string(grab_toggle);
-    } else {
-      obj = "input-linux,id=mouse" + std::to_string(++mice) + ",evdev=" + qemu_escape(d.path);
-    }
-    args.push_back("-object");
-    args.push_back(std::move(obj));
-  }
-  return args;
 }
 
 }  // namespace vfioctl

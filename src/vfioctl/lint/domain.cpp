@@ -9,6 +9,7 @@
 
 #include "vfioctl/lint/edit.h"
 #include "vfioctl/util/strings.h"
+#include "vfioctl/util/units.h"
 #include "vfioctl/util/xml_check.h"
 
 namespace vfioctl::lint {
@@ -106,9 +107,8 @@ std::optional<unsigned long> parse_number(std::string_view text) {
 }
 
 std::string format_kib(unsigned long long kib) {
-  if (kib && kib % (1024ULL * 1024) == 0) return fmt::format("{} GiB", kib / (1024ULL * 1024));
-  if (kib && kib % 1024 == 0) return fmt::format("{} MiB", kib / 1024);
-  return fmt::format("{} KiB", kib);
+  // At most 2^64 bytes: fits in a long long.
+  return size_text_kib(static_cast<long long>(kib), {.spelled = true, .fit = Fit::whole});
 }
 
 std::string_view local_name(pugi::xml_node n) {

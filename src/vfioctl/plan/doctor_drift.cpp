@@ -13,6 +13,7 @@
 #include "vfioctl/plan/doctor_checks.h"
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/strings.h"
+#include "vfioctl/util/units.h"
 
 namespace vfioctl::doctor_detail {
 
@@ -21,7 +22,7 @@ namespace {
 const char* const kCmdline = "the kernel command line";
 
 std::string page_size(long long kib) {
-  return kib >= 1048576 ? fmt::format("{} GiB", kib / 1048576) : fmt::format("{} MiB", kib / 1024);
+  return size_text_kib(kib, {.smallest = Unit::M, .spelled = true, .fit = Fit::reaches});
 }
 
 bool is_vfio(const std::optional<std::string>& driver) { return driver && module_name(*driver) == "vfio_pci"; }

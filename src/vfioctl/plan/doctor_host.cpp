@@ -11,6 +11,7 @@
 #include "vfioctl/plan/cpu_plan.h"
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/strings.h"
+#include "vfioctl/util/units.h"
 
 namespace vfioctl::doctor_detail {
 
@@ -342,8 +343,7 @@ void check_hugepages(const HostFacts& f, CheckOut& out) {
   std::vector<std::string> pools;
   for (const auto& pool : mem.pools) {
     if (pool.node) continue;
-    std::string size = pool.page_kib >= 1048576 ? fmt::format("{} GiB", pool.page_kib / 1048576)
-                                                : fmt::format("{} MiB", pool.page_kib / 1024);
+    std::string size = size_text_kib(pool.page_kib, {.smallest = Unit::M, .spelled = true, .fit = Fit::reaches});
     pools.push_back(fmt::format("{}: {} reserved, {} free", size, pool.total.value_or(0), pool.free.value_or(0)));
   }
   std::string pool_text = pools.empty() ? "no hugepage pools" : join(pools, "; ");

@@ -9,14 +9,13 @@
 
 #include "vfioctl/plan/memory_plan.h"
 #include "vfioctl/util/strings.h"
+#include "vfioctl/util/units.h"
 
 namespace vfioctl {
 
 namespace {
 
-std::string page_text(long long kib) {
-  return kib >= 1048576 ? fmt::format("{}G", kib / 1048576) : fmt::format("{}M", kib / 1024);
-}
+std::string page_text(long long kib) { return size_text_kib(kib, {.smallest = Unit::M, .fit = Fit::reaches}); }
 
 // H201: who QEMU runs as.
 void check_qemu_user(const GuestFacts& f, CheckOut& out) {

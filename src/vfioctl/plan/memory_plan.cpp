@@ -6,21 +6,13 @@
 
 #include "vfioctl/util/error.h"
 #include "vfioctl/util/strings.h"
+#include "vfioctl/util/units.h"
 
 namespace vfioctl {
 
 namespace {
 
-std::string size_text(long long mib) {
-  if (mib % 1024 == 0) return fmt::format("{}G", mib / 1024);
-  return fmt::format("{}M", mib);
-}
-
-std::string page_text(long long kib) {
-  if (kib >= 1048576) return fmt::format("{}G", kib / 1048576);
-  if (kib >= 1024) return fmt::format("{}M", kib / 1024);
-  return fmt::format("{}K", kib);
-}
+std::string page_text(long long kib) { return size_text_kib(kib, {.fit = Fit::reaches}); }
 
 }  // namespace
 
@@ -71,7 +63,7 @@ MemoryPlan plan_memory(const Memory& mem, const Platform& platform, const Memory
       throw input_error(
           fmt::format("memory = \"{}\" is more than this host can give: it has {} MiB and keeps {} MiB; "
                       "at most {} for a guest",
-                      size_text(req.mib), total, host_reserve_mib(total), room > 0 ? size_text(room) : "0"));
+                      size_text_mib(req.mib), total, host_reserve_mib(total), room > 0 ? size_text_mib(room) : "0"));
     }
   }
   // libvirt binds the memory strictly (<numatune mode="strict">): a node
@@ -115,7 +107,7 @@ MemoryPlan plan_memory(const Memory& mem, const Platform& platform, const Memory
     }
     if (plan.kib % page != 0) {
       throw input_error(fmt::format("memory = \"{}\" is not a whole number of {} pages; make it a multiple of {}",
-                                    size_text(req.mib), page_text(page), page_text(page)));
+                                    size_text_mib(req.mib), page_text(page), page_text(page)));
     }
   } else {
     // 1 GiB pages only where they exist: free now, or reserved at boot.
@@ -136,7 +128,7 @@ MemoryPlan plan_memory(const Memory& mem, const Platform& platform, const Memory
     }
     if (plan.kib % page != 0) {
       throw input_error(fmt::format("memory = \"{}\" is not a whole number of 2 MiB pages; make it a multiple of 2M",
-                                    size_text(req.mib)));
+                                    size_text_mib(req.mib)));
     }
     if (gib) {
       plan.reasons.push_back(

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "vfioctl/util/units.h"
+
 namespace vfioctl {
 
 uint64_t pow2_at_least(uint64_t v) {
@@ -24,14 +26,7 @@ uint64_t prefetchable64_bytes(const PciDevice& dev) {
 }
 
 std::string bytes_name(uint64_t bytes) {
-  static const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  uint64_t v = bytes;
-  while (u < 4 && v >= 1024 && v % 1024 == 0) {
-    v /= 1024;
-    ++u;
-  }
-  return fmt::format("{} {}", v, units[u]);
+  return size_text_bytes(bytes, {.largest = Unit::T, .spelled = true, .fit = Fit::whole});
 }
 
 MmioPlan plan_mmio64(const std::vector<const PciDevice*>& devices, long long guest_ram_mib) {

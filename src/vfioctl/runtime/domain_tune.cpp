@@ -55,20 +55,6 @@ long long to_kib(long long value, std::string unit) {
 
 }  // namespace
 
-bool is_tune_element(const pugi::xml_node& n) {
-  std::string name = n.name();
-  std::string prefix, local = name;
-  if (auto colon = name.find(':'); colon != std::string::npos) {
-    prefix = name.substr(0, colon);
-    local = name.substr(colon + 1);
-  }
-  if (local != "tune") return false;
-  std::string attr = prefix.empty() ? "xmlns" : "xmlns:" + prefix;
-  for (pugi::xml_node p = n; p; p = p.parent())
-    if (auto a = p.attribute(attr.c_str())) return std::string(a.value()) == kTuneNamespace;
-  return false;
-}
-
 DomainTune parse_domain_tune(const std::string& xml) {
   if (auto p = xml_problem(xml))
     throw input_error(p->line
@@ -87,16 +73,14 @@ DomainTune parse_domain_tune(const std::string& xml) {
   for (auto m : dom.child("metadata").children()) {
     if (!is_tune_element(m)) continue;
     t.opted_in = true;
-    std::set<std::string> asked;
-    for (const auto& a : split_ws(m.attribute("actions").value())) {
-      std::string w(a);
-      if (std::find(tune_actions().begin(), tune_actions().end(), w) == tune_actions().end())
-        throw input_error(fmt::format("{}: <vfioctl:tune actions> has '{}', which is not one of {}", who, w,
-                                      join(tune_actions(), ", ")));
-      asked.insert(w);
-    }
-    for (const auto& a : tune_actions())
-      if (asked.count(a)) t.actions.push_back(a);
+    std::vector<std::string> words;
+    for (const auto& a : split_ws(m.attribute(kTuneActionsAttr).value())) words.emplace_back(a);
+    std::string unknown;
+    auto actions = tune_actions_in_order(words, &unknown);
+    if (!actions)
+      throw input_error(fmt::format("{}: <vfioctl:tune actions> has '{}', which is not one of {}", who, unknown,
+                                    join(tune_action_names(), ", ")));
+    t.actions = *actions;
   }
   // A tuned guest's name names its state file and log lines.
   if (t.opted_in) {
@@ -166,18 +150,16 @@ DomainTune tune_request(const TuneRequest& r) {
   t.name = r.name;
   t.opted_in = true;
   if (auto problem = guest_name_problem(r.name)) throw input_error(fmt::format("tune: {}", *problem));
-  std::set<std::string> asked;
-  std::string words = r.actions;
-  std::replace(words.begin(), words.end(), ',', ' ');
-  for (const auto& a : split_ws(words)) {
-    std::string w(a);
-    if (std::find(tune_actions().begin(), tune_actions().end(), w) == tune_actions().end())
-      throw input_error(fmt::format("--actions: '{}' is not one of {}", w, join(tune_actions(), ", ")));
-    asked.insert(w);
-  }
-  if (asked.empty()) throw input_error("--actions: name at least one of " + join(tune_actions(), ", "));
-  for (const auto& a : tune_actions())
-    if (asked.count(a)) t.actions.push_back(a);
+  std::string text = r.actions;
+  std::replace(text.begin(), text.end(), ',', ' ');
+  std::vector<std::string> words;
+  for (const auto& a : split_ws(text)) words.emplace_back(a);
+  std::string unknown;
+  auto actions = tune_actions_in_order(words, &unknown);
+  if (!actions)
+    throw input_error(fmt::format("--actions: '{}' is not one of {}", unknown, join(tune_action_names(), ", ")));
+  if (actions->empty()) throw input_error("--actions: name at least one of " + join(tune_action_names(), ", "));
+  t.actions = *actions;
   if (!r.cpus.empty()) {
     auto c = parse_cpulist(r.cpus);
     if (!c || c->empty()) throw input_error(fmt::format("--cpus '{}': not a CPU list (like 2-5 or 2,3,8,9)", r.cpus));

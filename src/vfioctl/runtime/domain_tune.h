@@ -1,6 +1,7 @@
 // What the libvirt hook needs from a domain XML (as libvirt passes it on
-// stdin): the opt-in <vfioctl:tune> element in <metadata> and the guest's
-// demands on the host (hugepages, the CPUs its vCPUs are pinned to).
+// stdin): the opt-in <vfioctl:tune> element in <metadata> (its contract with
+// `vfioctl new` in util/tune_contract.h) and the guest's demands on the host
+// (hugepages, the CPUs its vCPUs are pinned to).
 #pragma once
 
 #include <sys/types.h>
@@ -10,33 +11,15 @@
 #include <vector>
 
 #include "vfioctl/util/cpulist.h"
-
-namespace pugi {
-class xml_node;
-}
+#include "vfioctl/util/tune_contract.h"
 
 namespace vfioctl::runtime {
-
-// The namespace of the opt-in element. `vfioctl new` writes
-//   <metadata><vfioctl:tune xmlns:vfioctl="urn:vfioctl:tune:1" actions="hugepages isolate governor irq"/></metadata>
-inline constexpr const char* kTuneNamespace = "urn:vfioctl:tune:1";
-
-// The actions a domain can ask for, in the order the hook performs them.
-inline const std::vector<std::string>& tune_actions() {
-  static const std::vector<std::string> all = {"hugepages", "isolate", "governor", "irq"};
-  return all;
-}
-
-// Whether `n` is the opt-in element: local name "tune" in kTuneNamespace.
-// The prefix is the author's choice, so the xmlns declaration in scope
-// (on the element or an ancestor) decides.
-bool is_tune_element(const pugi::xml_node& n);
 
 struct DomainTune {
   std::string name;
   std::string uuid;
   bool opted_in = false;                  // the element is there
-  std::vector<std::string> actions;       // in tune_actions() order, no duplicates
+  std::vector<std::string> actions;       // in tune_action_names() order, no duplicates
   long long memory_kib = 0;               // <memory>
   std::optional<long long> hugepage_kib;  // page size when backed by hugepages (0 = the host default)
   std::optional<int> node;                // the one NUMA node <numatune> binds memory to, if one

@@ -19,6 +19,7 @@
 #include "vfioctl/util/error.h"
 #include "vfioctl/util/json_input.h"
 #include "vfioctl/util/strings.h"
+#include "vfioctl/util/time.h"
 
 namespace vfioctl::runtime {
 
@@ -45,25 +46,10 @@ std::vector<int> minus(const std::vector<int>& a, const std::vector<int>& b) {
 
 std::string state_path(const std::string& domain) { return std::string(kGuestStateDir) + "/" + domain + ".json"; }
 
-std::string now_iso() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 std::optional<long long> read_int(HostIo& io, const std::string& path) {
   auto s = io.read(path);
   if (!s) return std::nullopt;
   return parse_int(*s);
-}
-
-std::string page_name(long long kib) {
-  if (kib >= 1024 * 1024 && kib % (1024 * 1024) == 0) return fmt::format("{} GiB", kib / (1024 * 1024));
-  if (kib >= 1024 && kib % 1024 == 0) return fmt::format("{} MiB", kib / 1024);
-  return fmt::format("{} KiB", kib);
 }
 
 std::optional<ProcInfo> proc_info(HostIo& io, const std::string& pid) {
@@ -85,7 +71,6 @@ std::optional<ProcInfo> proc_info(HostIo& io, const std::string& pid) {
 
 }  // namespace tuner_detail
 
-using tuner_detail::now_iso;
 using tuner_detail::proc_info;
 using tuner_detail::state_path;
 
@@ -110,7 +95,7 @@ void Tuner::Impl::log(const std::string& message) {
   out << line << "\n";
   out.flush();
   if (opt.libvirt_log && !domain.empty() && io.exists("/var/log/libvirt/qemu"))
-    io.append("/var/log/libvirt/qemu/" + domain + ".log", now_iso() + " " + line);
+    io.append("/var/log/libvirt/qemu/" + domain + ".log", utc_now() + " " + line);
 }
 
 void Tuner::Impl::over_budget(const std::string& action, double took, double budget, const std::string& advice) {
@@ -283,7 +268,7 @@ void Tuner::Impl::save_host() {
   record.erase("updated");
   std::string text = record.dump();
   if (text == m_saved) return;  // nothing changed since the last write
-  host["updated"] = now_iso();
+  host["updated"] = utc_now();
   io.save(kHostState, host.dump(2) + "\n");
   m_saved = text;
 }
@@ -377,7 +362,7 @@ void Tuner::prepare(const DomainTune& d) {
     impl.host = impl.load(kHostState);
   }
   json st = {{"version", 1},        {"domain", d.name},     {"uuid", d.uuid},   {"actions", d.actions},
-             {"phase", "prepared"}, {"updated", now_iso()}, {"boot", impl.boot}};
+             {"phase", "prepared"}, {"updated", utc_now()}, {"boot", impl.boot}};
   if (d.process > 0) {
     st["via"] = "script";
     auto p = proc_info(m_io, std::to_string(d.process));
@@ -397,7 +382,7 @@ void Tuner::started(const DomainTune& d) {
   if (st.empty() || impl.stale(st)) st = {{"version", 1}, {"domain", d.name}, {"uuid", d.uuid}, {"actions", d.actions}};
   st["boot"] = impl.boot;
   st["phase"] = "started";
-  st["updated"] = now_iso();
+  st["updated"] = utc_now();
   std::vector<std::string> shared;
   for (const auto& a : d.actions)
     if (a != "hugepages") shared.push_back(a);
@@ -482,7 +467,7 @@ void Tuner::follow(const std::string& domain, pid_t pid) {
   if (!p || p->state == "Z") throw Error(ExitCode::bad_input, fmt::format("no running process {} to follow", pid));
   st["via"] = "script";
   st["process"] = {{"pid", pid}, {"start", p->start}};
-  st["updated"] = now_iso();
+  st["updated"] = utc_now();
   m_io.save(state_path(domain), st.dump(2) + "\n");
   impl.log(fmt::format("following process {} ({}): released when it ends", pid, p->comm));
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "vfioctl/runtime/tuner.h"
+#include "vfioctl/util/units.h"
 
 namespace vfioctl::runtime {
 
@@ -23,9 +24,7 @@ using nlohmann::json;
 // The CPUs of a that are not in b.
 std::vector<int> minus(const std::vector<int>& a, const std::vector<int>& b);
 std::string state_path(const std::string& domain);  // /run/vfioctl/guests/DOMAIN.json
-std::string now_iso();                              // UTC, to the second
 std::optional<long long> read_int(HostIo& io, const std::string& path);
-std::string page_name(long long kib);  // "2 MiB", "1 GiB"
 
 // A process's start time (field 22 of /proc/PID/stat) and parent, which
 // tell a reused pid apart and kernel threads (children of kthreadd, pid 2).

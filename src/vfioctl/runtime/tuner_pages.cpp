@@ -14,7 +14,6 @@
 namespace vfioctl::runtime {
 
 using nlohmann::json;
-using tuner_detail::page_name;
 using tuner_detail::read_int;
 using tuner_detail::state_path;
 

@@ -48,7 +48,4 @@ struct Plan {
   std::vector<const FileChange*> changed() const;
 };
 
-// Shell quoting for display: 'a b' -> "'a b'".
-std::string shell_quote(const std::string& word);
-
 }  // namespace vfioctl::setup

@@ -16,7 +16,9 @@
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/diff.h"
 #include "vfioctl/util/error.h"
+#include "vfioctl/util/shell.h"
 #include "vfioctl/util/strings.h"
+#include "vfioctl/util/units.h"
 
 namespace vfioctl::setup {
 
@@ -34,12 +36,6 @@ std::optional<std::pair<int, int>> kernel_version(const std::optional<std::strin
   auto minor = parse_int(minor_text.substr(0, end));
   if (!major || !minor) return std::nullopt;
   return std::make_pair(static_cast<int>(*major), static_cast<int>(*minor));
-}
-
-std::string size_text(long long kib) {
-  if (kib % (1024 * 1024) == 0) return fmt::format("{}G", kib / (1024 * 1024));
-  if (kib % 1024 == 0) return fmt::format("{}M", kib / 1024);
-  return fmt::format("{}K", kib);
 }
 
 std::vector<KernelArg> kernel_args(const Host& host, const SetupRequest& req, const Devices& dev, Plan& plan,
@@ -60,14 +56,14 @@ std::vector<KernelArg> kernel_args(const Host& host, const SetupRequest& req, co
     long long mib = *req.hugepages_mib;
     long long page = req.hugepage_kib.value_or(host.platform.has_flag("pdpe1gb") && mib % 1024 == 0 ? 1048576 : 2048);
     if (page != 2048 && page != 1048576) {
-      throw input_error(fmt::format("--hugepage-size {}: the page sizes are 2M and 1G", size_text(page)));
+      throw input_error(fmt::format("--hugepage-size {}: the page sizes are 2M and 1G", size_text_kib(page)));
     }
     if (page == 1048576 && !host.platform.has_flag("pdpe1gb")) {
       throw input_error("--hugepage-size 1G: this CPU has no 1 GiB pages (no pdpe1gb flag); use 2M");
     }
     if ((mib * 1024) % page != 0) {
       throw input_error(fmt::format("--hugepages {}: not a whole number of {} pages; make it a multiple of {}",
-                                    size_text(mib * 1024), size_text(page), size_text(page)));
+                                    size_text_kib(mib * 1024), size_text_kib(page), size_text_kib(page)));
     }
     if (auto total = host.memory.total_kib()) {
       long long total_mib = *total / 1024;
@@ -76,8 +72,8 @@ std::vector<KernelArg> kernel_args(const Host& host, const SetupRequest& req, co
         throw input_error(
             fmt::format("--hugepages {}: this host has {} MiB and keeps {} MiB for itself; the most it "
                         "can reserve is {}",
-                        size_text(mib * 1024), total_mib, keep,
-                        size_text(std::max(0LL, (total_mib - keep) / (page / 1024)) * page)));
+                        size_text_kib(mib * 1024), total_mib, keep,
+                        size_text_kib(std::max(0LL, (total_mib - keep) / (page / 1024)) * page)));
       }
     }
     long long count = mib * 1024 / page;
@@ -475,22 +471,6 @@ std::string Command::str() const {
   std::vector<std::string> words;
   for (const auto& w : argv) words.push_back(shell_quote(w));
   return join(words, " ");
-}
-
-std::string shell_quote(const std::string& word) {
-  bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) ||
-           std::string_view("-_./=:,+@%").find(c) != std::string_view::npos;
-  });
-  if (plain) return word;
-  std::string out = "'";
-  for (char c : word) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
 }
 
 std::vector<const FileChange*> Plan::changed() const {

@@ -19,6 +19,7 @@
 #include "vfioctl/util/error.h"
 #include "vfioctl/util/json_input.h"
 #include "vfioctl/util/strings.h"
+#include "vfioctl/util/time.h"
 
 namespace vfioctl::setup {
 
@@ -26,15 +27,6 @@ namespace {
 
 constexpr const char* kJournalDir = "/var/lib/vfioctl/journal";
 constexpr const char* kLockFile = "/var/lib/vfioctl/lock";
-
-std::string now_utc() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 nlohmann::json to_json(const JournalEntry& e) {
   nlohmann::json j;
@@ -348,7 +340,7 @@ std::optional<JournalEntry> apply(const Root& root, FileSystem& fs, const Plan& 
   journal.drop_incomplete();
   JournalEntry e;
   e.id = journal.next_id();
-  e.created = now_utc();
+  e.created = utc_now();
   e.command = command;
   e.state = "applied";
   e.commands = plan.commands;

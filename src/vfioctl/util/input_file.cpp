@@ -10,15 +10,14 @@
 #include <fmt/format.h>
 
 #include "vfioctl/util/error.h"
+#include "vfioctl/util/units.h"
 
 namespace vfioctl {
 
 namespace {
 
 std::string bytes_text(size_t n) {
-  if (n >= (1u << 20) && n % (1u << 20) == 0) return fmt::format("{} MiB", n >> 20);
-  if (n >= 1024 && n % 1024 == 0) return fmt::format("{} KiB", n >> 10);
-  return fmt::format("{} bytes", n);
+  return size_text_bytes(n, {.largest = Unit::M, .spelled = true, .fit = Fit::whole});
 }
 
 std::string too_large(const std::string& path, const char* what, size_t limit) {

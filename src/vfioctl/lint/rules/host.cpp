@@ -17,6 +17,7 @@
 #include "vfioctl/plan/device_plan.h"
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/strings.h"
+#include "vfioctl/util/suggest.h"
 
 namespace vfioctl::lint {
 
@@ -439,15 +440,9 @@ void check_cpu_feature_names(const Domain& d, const Host* host, Emitter& out) {
     std::string name = f.attribute("name").value();
     if (name.empty() || known.count(name)) continue;
     // The closest known name, for a misspelling.
-    std::string close;
-    size_t best = 3;
-    for (const auto& k : known) {
-      size_t dist = edit_distance(name, k);
-      if (dist < best) {
-        best = dist;
-        close = k;
-      }
-    }
+    Nearest near(name, Nearness{});
+    for (const auto& k : known) near.offer(k);
+    const std::string& close = near.best();
     out.add(f,
             fmt::format("CPU feature '{}' is not in this host's libvirt CPU map ({}): libvirt refuses the domain", name,
                         kLibvirtX86Features),

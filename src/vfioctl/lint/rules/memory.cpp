@@ -9,8 +9,8 @@
 #include "vfioctl/host/host.h"
 #include "vfioctl/lint/rules/checks.h"
 #include "vfioctl/plan/memory_plan.h"
-#include "vfioctl/runtime/domain_tune.h"
 #include "vfioctl/util/strings.h"
+#include "vfioctl/util/tune_contract.h"
 
 namespace vfioctl::lint {
 
@@ -104,7 +104,7 @@ void check_page_multiple(const Domain& d, const Host* host, Emitter& out) {
 // <metadata><PREFIX:tune xmlns:PREFIX="urn:vfioctl:tune:1" actions="... hugepages ..."/>.
 bool hook_reserves_pages(const Domain& d) {
   for (pugi::xml_node e : d.root().child("metadata").children()) {
-    if (!runtime::is_tune_element(e)) continue;
+    if (!is_tune_element(e)) continue;
     for (auto a : split_ws(e.attribute("actions").value())) {
       if (a == "hugepages") return true;
     }
