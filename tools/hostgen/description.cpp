@@ -327,7 +327,9 @@ HostDescription load_description(const fs::path& file) {
   d.listing_path = *listing;
   fs::path dir = file.parent_path();
   d.listing = parse_listing(read_text_file(dir / *listing), *listing);
+  d.inputs = {file, dir / *listing};
   load_cpu(top, dir, d.cpu);
+  if (d.cpu.table_source != "synthetic") d.inputs.push_back(dir / d.cpu.table_source);
   load_kernel(top, d.listing.cmdline, d.kernel);
   if (auto m = top.sub("memory")) {
     d.memory.total_mib = m->integer("total_mib").value_or(d.memory.total_mib);

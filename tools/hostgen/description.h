@@ -99,6 +99,7 @@ struct HostDescription {
   MemoryFacts memory;
   PciFacts pci;
   int iommu_units = 1;
+  std::vector<std::filesystem::path> inputs;  // the files read: the description, its listing, its lscpu table
 };
 
 // Loads a description and the files it names (relative to its directory).
