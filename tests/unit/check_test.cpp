@@ -75,8 +75,11 @@ TEST(CheckTables, IdsInOrderWithTexts) {
   expect_well_formed(guest_check_table(), '2', false);
 }
 
-// docs/rules.md has a section per check, headed "### ID ", and names no H id
-// the tables do not have.
+// Ids retired from the tables: their sections stay in docs/rules.md.
+const std::set<std::string> kRetired = {};
+
+// docs/rules.md has a section per check, headed "### ID ", and names no other
+// H id but retired ones.
 TEST(CheckTables, EveryCheckIsDocumentedAndNoOther) {
   std::ifstream f(std::string(VFIOCTL_SOURCE_DIR) + "/docs/rules.md");
   std::stringstream ss;
@@ -86,7 +89,8 @@ TEST(CheckTables, EveryCheckIsDocumentedAndNoOther) {
   for (const auto& [id, e] : checks) EXPECT_NE(doc.find("\n### " + id + " "), std::string::npos) << id;
   std::regex heading("\n### (H[0-9]{3}) ");
   for (auto it = std::sregex_iterator(doc.begin(), doc.end(), heading); it != std::sregex_iterator(); ++it) {
-    EXPECT_TRUE(checks.count((*it)[1].str())) << (*it)[1].str() << " is documented but no table has it";
+    std::string id = (*it)[1].str();
+    EXPECT_TRUE(checks.count(id) || kRetired.count(id)) << id << " is documented but no table has it";
   }
 }
 
