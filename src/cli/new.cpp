@@ -28,6 +28,7 @@
 #include "vfioctl/util/limits.h"
 #include "vfioctl/util/process.h"
 #include "vfioctl/util/strings.h"
+#include "vfioctl/util/units.h"
 
 #ifdef VFIOCTL_HAVE_LIBVIRT
 #include <dlfcn.h>
@@ -100,7 +101,7 @@ void print_explain(const GuestPlan& plan, const Host& host, std::ostream& out) {
   out << fmt::format("{}: {} ({} x {}), {} MiB", plan.name, count(plan.cpu.vcpu_count(), "vCPU"),
                      count(plan.cpu.cores, "core"), count(plan.cpu.threads, "thread"), plan.memory.kib / 1024);
   if (plan.memory.page_kib) {
-    out << fmt::format(" on {} {} pages", plan.memory.pages, plan.memory.page_kib >= 1048576 ? "1 GiB" : "2 MiB");
+    out << fmt::format(" on {} {} pages", plan.memory.pages, page_name(plan.memory.page_kib));
   }
   out << "\n\nhost CPU  core   L3   role\n";
   for (const auto& [cpu, r] : role) {

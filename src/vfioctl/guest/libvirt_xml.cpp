@@ -471,13 +471,9 @@ void fw_cfg(xml_node domain, const GuestPlan& plan) {
 }  // namespace
 
 std::vector<std::string> tune_actions(const GuestPlan& plan) {
+  // The spec's actions in its order, else all of them; hugepages only with pages.
   std::vector<std::string> r;
-  if (plan.spec.tune_actions) {
-    for (const auto& a : *plan.spec.tune_actions)
-      if (a != "hugepages" || plan.memory.page_kib) r.push_back(a);
-    return r;
-  }
-  for (const auto& a : tune_action_names())
+  for (const auto& a : plan.spec.tune_actions ? *plan.spec.tune_actions : tune_action_names())
     if (a != "hugepages" || plan.memory.page_kib) r.push_back(a);
   return r;
 }
