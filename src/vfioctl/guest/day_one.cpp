@@ -1,5 +1,5 @@
 // The day-one part of a guest plan: what a person needs right after the CPU
-// and memory plan for the guest to install and work (DESIGN.md, "Day one
+// and memory plan for the guest to install and work (docs/design.md, "Day one
 // of a guest"). Pure: host facts come in Host and GuestEnv. The parts are
 // in day_one_*.cpp (day_one_parts.h).
 #include <fmt/format.h>

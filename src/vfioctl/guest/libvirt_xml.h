@@ -1,5 +1,5 @@
 // The libvirt domain XML for a GuestPlan, with the preset's defaults
-// (DESIGN.md, "Guest defaults").
+// (docs/design.md, "Guest defaults").
 #pragma once
 
 #include <string>

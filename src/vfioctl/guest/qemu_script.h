@@ -1,5 +1,5 @@
 // A bash script that starts a GuestPlan with plain QEMU (no libvirt): the
-// same guest the libvirt XML describes (DESIGN.md, "Guest defaults"), with
+// same guest the libvirt XML describes (docs/design.md, "Guest defaults"), with
 // checks of what libvirt would otherwise do for it (hugetlbfs and its page
 // size, free pages, vfio-pci bindings, OVMF variables, swtpm), and thread
 // pinning by `vfioctl pin` over QMP once QEMU has started, paused, and

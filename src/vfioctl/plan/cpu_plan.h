@@ -1,7 +1,7 @@
 // CPU plan: which host CPUs run a guest's vCPUs, its emulator and I/O
 // threads, and what the host keeps. Pure: judged from the topology alone.
 //
-// Rules (DESIGN.md, "CPU plan"): vCPUs get whole physical cores (every SMT
+// Rules (docs/design.md, "CPU plan"): vCPUs get whole physical cores (every SMT
 // sibling), never the core of CPU 0; the host keeps at least 2 cores (1 on
 // hosts with 4 cores or fewer) unless a request explicitly leaves it one (a
 // warning), never none; emulator and I/O threads run on host CPUs no vCPU
