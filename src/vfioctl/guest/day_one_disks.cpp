@@ -1,4 +1,4 @@
-// The guest's disks (DESIGN.md, "Day one of a guest"): each source checked
+// The guest's disks (docs/design.md, "Day one of a guest"): each source checked
 // on the host, the images to create, the I/O mode, the iothreads and the
 // boot order.
 #include <fmt/format.h>

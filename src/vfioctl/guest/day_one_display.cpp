@@ -1,4 +1,4 @@
-// Sound, display and SMBIOS of a guest (DESIGN.md, "Day one of a guest").
+// Sound, display and SMBIOS of a guest (docs/design.md, "Day one of a guest").
 #include <fmt/format.h>
 
 #include <algorithm>

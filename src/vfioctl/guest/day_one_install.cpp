@@ -1,4 +1,4 @@
-// The install media (DESIGN.md, "Day one of a guest"): the installer and
+// The install media (docs/design.md, "Day one of a guest"): the installer and
 // the drivers ISO as SATA CD-ROMs, and the steps Windows Setup needs with
 // virtio disks and evdev input.
 #include <fmt/format.h>

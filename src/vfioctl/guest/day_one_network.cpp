@@ -1,4 +1,4 @@
-// The guest's network (DESIGN.md, "Day one of a guest"): libvirt's NAT
+// The guest's network (docs/design.md, "Day one of a guest"): libvirt's NAT
 // network, a bridge, macvtap over an interface, or an SR-IOV virtual
 // function, each checked against the host's interfaces.
 #include <fmt/format.h>

@@ -1,4 +1,4 @@
-// The guest's USB devices (DESIGN.md, "Day one of a guest"): each found on
+// The guest's USB devices (docs/design.md, "Day one of a guest"): each found on
 // the host by its id, and by its port when the id is not unique.
 #include <fmt/format.h>
 
