@@ -6,12 +6,12 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <iostream>
 #include <memory>
 
 #include "cli.h"
+#include "vfioctl/guest/guest_plan.h"
 #include "vfioctl/guest/spec.h"
 #include "vfioctl/host/host.h"
 #include "vfioctl/host/input.h"
@@ -43,23 +43,11 @@ std::optional<long long> size_option(const std::string& text, const char* option
   return mib;
 }
 
-// Regenerate commands: recorded instead of run when VFIOCTL_COMMAND_LOG is
-// set (the tests' fake), chrooted into --root otherwise.
-std::unique_ptr<CommandRunner> make_runner(const Root& root) {
-  if (const char* log = std::getenv("VFIOCTL_COMMAND_LOG"); log && *log) {
-    const char* fail = std::getenv("VFIOCTL_COMMAND_FAIL");
-    return recording_runner(log, fail ? fail : "");
-  }
-  return real_runner(root);
-}
-
 // A --root tree is untrusted: its programs run as root (chroot) only when
 // asked for by name. Whether running them now would be unasked: checked
 // before anything is written.
 bool unasked_chroot(const Root& root, bool chroot) {
-  if (root.is_live() || chroot) return false;
-  const char* log = std::getenv("VFIOCTL_COMMAND_LOG");
-  return !(log && *log);  // recorded, never run
+  return !root.is_live() && !chroot && !commands_recorded();  // recorded commands never run
 }
 
 void check_regenerate(const Root& root, bool regenerate, bool chroot) {
@@ -173,12 +161,7 @@ void run_setup(const SetupOptions& o, GlobalOptions& g) {
   if (!o.hugepages_for.empty()) {
     if (req.hugepages_mib) throw input_error("--hugepages and --hugepages-for: give one of them");
     GuestSpec spec = load_guest_spec(o.hugepages_for);
-    MemoryRequest mr;
-    mr.mib = spec.memory_mib;
-    mr.page_kib = spec.hugepage_kib;
-    mr.hugepages_off = spec.hugepages_off;
-    mr.boot_pages = boot_hugepages(host.kernel, host.memory.default_page_kib());
-    MemoryPlan mp = plan_memory(host.memory, host.platform, mr);
+    MemoryPlan mp = plan_memory(host.memory, host.platform, memory_request(host, spec));
     if (mp.page_kib == 0) {
       throw input_error(
           fmt::format("--hugepages-for {}: the guest asks for no hugepages (hugepages = \"off\")", o.hugepages_for));
@@ -255,11 +238,11 @@ void run_setup(const SetupOptions& o, GlobalOptions& g) {
     return;
   }
   if (!entry->kargs.empty()) {
-    auto runner = make_runner(root);
+    auto runner = command_runner(root);
     run_commands(*runner, {entry->kargs.command()}, [&]() { undo(root, real_fs(), *entry, true); });
   }
   if (o.regenerate) {
-    auto runner = make_runner(root);
+    auto runner = command_runner(root);
     run_commands(*runner, plan.commands, [&]() {
       undo(root, real_fs(), *entry, true);
       for (const auto& c : plan.commands) runner->run(c);
@@ -358,7 +341,7 @@ void run_undo(const UndoOptions& o, GlobalOptions& g) {
   HostLock lock(root, g_command_line);
   // The arguments first: when rpm-ostree fails, nothing was changed.
   if (!entry.kargs.empty()) {
-    auto runner = make_runner(root);
+    auto runner = command_runner(root);
     run_commands(*runner, {entry.kargs.inverse().command()}, []() {});
     std::cout << "ran " << entry.kargs.inverse().command().str() << "\n";
   }
@@ -366,7 +349,7 @@ void run_undo(const UndoOptions& o, GlobalOptions& g) {
   std::cout << fmt::format("Restored {} file(s) of entry {}.\n", entry.files.size(), entry.id);
   if (!entry.commands.empty()) {
     if (o.regenerate) {
-      auto runner = make_runner(root);
+      auto runner = command_runner(root);
       run_commands(*runner, entry.commands, []() {});
     } else {
       std::cout << "Now rebuild the boot files (or run again with --regenerate):\n";
@@ -374,21 +357,6 @@ void run_undo(const UndoOptions& o, GlobalOptions& g) {
     }
   }
 }
-
-// Fixture roots stand in for sysfs with plain files: each write is appended
-// to the file, so a test reads the sequence back.
-class FixtureAttributes : public FileSystem {
- public:
-  void write(const std::string& path, const std::string& content, const FileMode& mode) override {
-    real_fs().write(path, content, mode);
-  }
-  void remove(const std::string& path) override { real_fs().remove(path); }
-  void write_attribute(const std::string& path, const std::string& value) override {
-    std::ofstream out(path, std::ios::app);
-    if (!out) throw Error(ExitCode::refused, path + ": cannot write");
-    out << value << (ends_with(value, "\n") ? "" : "\n");
-  }
-};
 
 struct BindOptions {
   std::vector<std::string> devices;
@@ -439,15 +407,9 @@ void run_bind(const BindOptions& o, GlobalOptions& g, bool bind) {
     return;
   }
   if (root.is_live() && ::geteuid() != 0) throw Error(ExitCode::refused, "bind/unbind --apply: run it as root (sudo)");
-  if (bind && plan.load_vfio && root.is_live()) {
-    auto r = run_process({"modprobe", "vfio-pci"});
-    if (r.exit_code != 0) {
-      throw Error(ExitCode::refused, "modprobe vfio-pci failed: " + std::string(trim(r.output)));
-    }
-  }
+  if (bind) load_vfio_pci(root, *command_runner(root), plan);
   HostLock lock(root, g_command_line);
-  FixtureAttributes fixture;
-  apply_bind(root, root.is_live() ? real_fs() : static_cast<FileSystem&>(fixture), plan, bind);
+  apply_bind(root, bind_fs(root), plan, bind);
   if (!g.json) {
     for (const auto& [a, d] : plan.drivers) {
       if (bind)

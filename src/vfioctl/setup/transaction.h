@@ -92,6 +92,12 @@ std::unique_ptr<CommandRunner> real_runner(const Root& root);
 // Appends each command line to `log` and succeeds, except commands whose
 // text contains `fail` (when not empty), which exit 1.
 std::unique_ptr<CommandRunner> recording_runner(std::string log, std::string fail);
+// The runner the environment asks for (setup/commands.cpp): with
+// VFIOCTL_COMMAND_LOG=FILE set, recording_runner(FILE,
+// $VFIOCTL_COMMAND_FAIL); otherwise real_runner(root).
+std::unique_ptr<CommandRunner> command_runner(const Root& root);
+// Whether command_runner records the commands instead of running them.
+bool commands_recorded();
 
 // Real path of a host path under the root, every link in it resolved inside
 // the root (RootDir::real): a link in a --root tree never leads a read or a
