@@ -71,6 +71,30 @@ TEST(CommandRunner, TheEnvironmentChoosesRecording) {
   EXPECT_FALSE(commands_recorded());
 }
 
+TEST(CommandRunner, RunCommandsStopsAtTheFirstFailure) {
+  FixedRunner ok({0, ""});
+  std::ostringstream log;
+  bool undone = false;
+  run_commands(
+      ok, {Command{{"update-grub"}, ""}, Command{{"update-initramfs", "-u"}, ""}}, [&] { undone = true; }, log);
+  EXPECT_EQ(log.str(), "vfioctl: running update-grub\nvfioctl: running update-initramfs -u\n");
+  EXPECT_FALSE(undone);
+
+  FixedRunner fails({2, "grub-mkconfig: error\n"});
+  std::ostringstream flog;
+  try {
+    run_commands(
+        fails, {Command{{"update-grub"}, ""}, Command{{"update-initramfs", "-u"}, ""}}, [&] { undone = true; }, flog);
+    FAIL() << "update-grub failed";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::refused);
+    EXPECT_NE(std::string(e.what()).find("'update-grub' failed (exit 2)"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(undone);
+  EXPECT_EQ(fails.ran, (std::vector<std::string>{"update-grub"}));
+  EXPECT_EQ(flog.str(), "vfioctl: running update-grub\ngrub-mkconfig: error\n");
+}
+
 TEST(Bind, ModprobeRunsThroughTheRunnerOnTheLiveHostOnly) {
   BindPlan plan;
   plan.load_vfio = true;
