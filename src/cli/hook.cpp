@@ -34,7 +34,6 @@ namespace {
 using namespace vfioctl::runtime;
 
 constexpr const char* kHookFile = kLibvirtHookFile;
-constexpr const char* kMarker = kLibvirtHookMarker;
 
 std::string self_binary() {
   std::error_code ec;
@@ -187,8 +186,7 @@ void run_status(const GlobalOptions& g) {
   std::ostringstream quiet;
   Tuner t(*io, quiet);
   auto states = t.states();
-  auto hook = root.read(kHookFile);
-  bool installed = hook && hook->find(kMarker) != std::string::npos;
+  bool installed = setup::libvirt_hook_installed(root);
   std::string host = t.host_state_json();
   if (g.json) {
     JsonWriter w(std::cout);

@@ -23,6 +23,7 @@
 #include "vfioctl/host/host.h"
 #include "vfioctl/host/input.h"
 #include "vfioctl/setup/guest_install.h"
+#include "vfioctl/setup/libvirt_hook.h"
 #include "vfioctl/util/atomic_file.h"
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/error.h"
@@ -274,8 +275,7 @@ void add_new(CLI::App& app, GlobalOptions& g) {
     // The domain asks the libvirt hook to tune the host; without the hook nothing would.
     bool domain_xml = o->qemu_script.empty() || !o->output.empty() || o->define;
     if (domain_xml && !tune_actions(plan).empty()) {
-      auto hook = root.read(kLibvirtHookFile);
-      if (!hook || hook->find(kLibvirtHookMarker) == std::string::npos)
+      if (!setup::libvirt_hook_installed(root))
         plan.permissions.push_back({"vfioctl hook", kLibvirtHookFile,
                                     fmt::format("tunes the host while the guest runs ({}): 'vfioctl hook install "
                                                 "--apply', then restart libvirtd",

@@ -23,8 +23,10 @@ TEST(HookInstall, WritesAnExecutableScriptThatRunsThisVfioctl) {
       << *h.change.after;
   EXPECT_EQ(h.notes.size(), 2u);
 
+  EXPECT_FALSE(libvirt_hook_installed(root));
   // Installed already: nothing changes.
   t.file(kLibvirtHookFile, *h.change.after);
+  EXPECT_TRUE(libvirt_hook_installed(root));
   t.file("/etc/libvirt/hooks/qemu", "#!/bin/sh\n");
   HookChange again = plan_libvirt_hook(root, std::string("/opt/my tools/vfioctl"));
   EXPECT_EQ(again.change.before, again.change.after);
@@ -43,6 +45,7 @@ TEST(HookInstall, RefusesAFileOfSomeoneElseAndARelativeBinary) {
   EXPECT_THROW(plan_libvirt_hook(root, std::string("vfioctl")), Error);
   EXPECT_FALSE(plan_libvirt_hook(root, std::nullopt).change.before) << "not installed: nothing to remove";
   t.file(kLibvirtHookFile, "#!/bin/sh\necho mine\n");
+  EXPECT_FALSE(libvirt_hook_installed(root)) << "someone else's file is not our hook";
   for (auto binary : {std::optional<std::string>("/usr/bin/vfioctl"), std::optional<std::string>()}) {
     try {
       plan_libvirt_hook(root, binary);

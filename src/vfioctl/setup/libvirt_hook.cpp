@@ -48,6 +48,11 @@ HookChange plan_libvirt_hook(const Root& root, const std::optional<std::string>&
   return h;
 }
 
+bool libvirt_hook_installed(const Root& root) {
+  auto hook = root.read(kLibvirtHookFile);
+  return hook && hook->find(kLibvirtHookMarker) != std::string::npos;
+}
+
 bool libvirtd_running(const Root& root) {
   if (!root.is_live()) return false;
   for (const auto& pid : root.list("/proc").value_or(std::vector<std::string>{})) {

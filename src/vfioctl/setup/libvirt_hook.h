@@ -29,6 +29,10 @@ struct HookChange {
 // there is nothing to do.
 HookChange plan_libvirt_hook(const Root& root, const std::optional<std::string>& binary);
 
+// Whether vfioctl's hook is in place under `root` (kLibvirtHookFile holds
+// kLibvirtHookMarker).
+bool libvirt_hook_installed(const Root& root);
+
 // Whether libvirtd (or virtqemud) runs on this host; false under a --root.
 bool libvirtd_running(const Root& root);
 
