@@ -17,6 +17,7 @@
 #include "vfioctl/runtime/domain_tune.h"
 #include "vfioctl/runtime/host_io.h"
 #include "vfioctl/runtime/tuner.h"
+#include "vfioctl/setup/libvirt_hook.h"
 #include "vfioctl/setup/transaction.h"
 #include "vfioctl/util/diff.h"
 #include "vfioctl/util/error.h"
@@ -33,40 +34,12 @@ namespace {
 
 using namespace vfioctl::runtime;
 
-// libvirt (6.5 and later) runs every executable in qemu.d/ for each QEMU
-// guest event, after /etc/libvirt/hooks/qemu when that exists: a file of our
-// own there coexists with any hook the user already has.
-constexpr const char* kHookDir = kLibvirtHookDir;
 constexpr const char* kHookFile = kLibvirtHookFile;
-constexpr const char* kMarker = kLibvirtHookMarker;
-
-std::string hook_script(const std::string& binary) {
-  return fmt::format(
-      "#!/bin/sh\n"
-      "{}\n"
-      "# Written by 'vfioctl hook install'; 'vfioctl hook uninstall' removes it.\n"
-      "# libvirt runs it for every QEMU guest event with the domain XML on stdin;\n"
-      "# vfioctl acts only on guests whose <metadata> has a <vfioctl:tune> element.\n"
-      "exec {} hook run \"$@\"\n",
-      kMarker, shell_quote(binary));
-}
 
 std::string self_binary() {
   std::error_code ec;
   auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
   return ec ? std::string("/usr/local/bin/vfioctl") : p.string();
-}
-
-bool libvirtd_running(const Root& root) {
-  if (!root.is_live()) return false;
-  for (const auto& pid : root.list("/proc").value_or(std::vector<std::string>{})) {
-    if (!parse_int(pid)) continue;
-    auto comm = root.read("/proc/" + pid + "/comm");
-    if (!comm) continue;
-    std::string c(trim(*comm));
-    if (c == "libvirtd" || c == "virtqemud") return true;
-  }
-  return false;
 }
 
 struct InstallOptions {
@@ -104,28 +77,9 @@ void print_change(const setup::FileChange& c, bool json, bool applied, const std
 
 void run_install(const GlobalOptions& g, const InstallOptions& o, bool install) {
   Root root = open_root(g);
-  setup::FileChange c;
-  c.path = kHookFile;
-  c.before = root.read(kHookFile);
-  c.mode = FileMode{0755, 0, 0};
-  std::vector<std::string> notes;
-  if (c.before && c.before->find(kMarker) == std::string::npos)
-    throw Error(ExitCode::refused,
-                fmt::format("{} exists and was not written by vfioctl: it is left alone; move it elsewhere "
-                            "in {} (any name) and run 'vfioctl hook {}' again",
-                            kHookFile, kHookDir, install ? "install" : "uninstall"));
-  if (install) {
-    std::string binary = o.binary.empty() ? self_binary() : o.binary;
-    if (binary.empty() || binary[0] != '/')
-      throw input_error(fmt::format("--binary '{}': give an absolute path", binary));
-    c.after = hook_script(binary);
-    c.why = "the libvirt hook that tunes the host while opted-in guests run";
-    if (root.exists("/etc/libvirt/hooks/qemu"))
-      notes.push_back(
-          "note: /etc/libvirt/hooks/qemu exists and stays: libvirt runs it first, then every program in qemu.d/.");
-    notes.push_back("Guests opt in with <vfioctl:tune> in their <metadata> ('vfioctl new' writes it; docs/hook.md).");
-    notes.push_back("libvirt looks for hooks when it starts: restart libvirtd (or virtqemud) after installing.");
-  } else {
+  auto binary = install ? std::optional<std::string>(o.binary.empty() ? self_binary() : o.binary) : std::nullopt;
+  auto [c, notes] = setup::plan_libvirt_hook(root, binary);
+  if (!install) {
     if (!c.before) {
       if (g.json)
         print_change(c, true, false, {}, std::nullopt);
@@ -133,8 +87,6 @@ void run_install(const GlobalOptions& g, const InstallOptions& o, bool install) 
         std::cout << kHookFile << " is not installed: nothing to do.\n";
       return;
     }
-    c.after = std::nullopt;
-    c.why = "remove the vfioctl libvirt hook";
     auto io = live_io(root.dir().string());
     std::ostringstream ignore;
     Tuner t(*io, ignore);
@@ -157,7 +109,7 @@ void run_install(const GlobalOptions& g, const InstallOptions& o, bool install) 
   setup::Plan plan;
   plan.files.push_back(c);
   auto entry = setup::apply(root, real_fs(), plan, typed_command_line());
-  if (install && libvirtd_running(root))
+  if (install && setup::libvirtd_running(root))
     notes.insert(notes.begin(), "libvirtd is running and has not seen the hook yet: restart it.");
   print_change(c, g.json, true, notes, entry);
 }
@@ -235,8 +187,7 @@ void run_status(const GlobalOptions& g) {
   std::ostringstream quiet;
   Tuner t(*io, quiet);
   auto states = t.states();
-  auto hook = root.read(kHookFile);
-  bool installed = hook && hook->find(kMarker) != std::string::npos;
+  bool installed = setup::libvirt_hook_installed(root);
   std::string host = t.host_state_json();
   if (g.json) {
     JsonWriter w(std::cout);

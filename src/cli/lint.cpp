@@ -1,20 +1,14 @@
 // vfioctl lint: the mistakes in existing libvirt domain XMLs, with the fix
 // for each; with --host, also judged against this host's CPUs and devices.
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <memory>
-#include <sstream>
 
 #include "cli.h"
 #include "vfioctl/host/host.h"
+#include "vfioctl/lint/fix_file.h"
 #include "vfioctl/lint/lint.h"
 #include "vfioctl/lint/report.h"
 #include "vfioctl/util/atomic_file.h"
@@ -80,56 +74,6 @@ Severity parse_min_severity(const std::string& s) {
   if (s == "error") return Severity::fail;
   if (s == "warning") return Severity::warn;
   return Severity::info;
-}
-
-// The mode and owner a written file gets: its own when it exists, else the
-// input's, else the default for this user.
-FileMode mode_for(const std::string& path, const std::string& input) {
-  if (auto m = file_mode(path)) return *m;
-  if (input != "-") {
-    if (auto m = file_mode(input)) return *m;
-  }
-  return FileMode{0644, ::getuid(), ::getgid()};
-}
-
-// "fixed 4 findings (L007, L009, L015, L016)": each rule once, in order.
-std::string fixed_text(const std::vector<std::string>& ids) {
-  std::vector<std::string> rules;
-  for (const auto& id : ids) {
-    if (std::find(rules.begin(), rules.end(), id) == rules.end()) rules.push_back(id);
-  }
-  return fmt::format("fixed {} finding{} ({})", ids.size(), ids.size() == 1 ? "" : "s", join(rules, ", "));
-}
-
-// --fix on one file: fixes, writes (in place with FILE.bak, or to `output`),
-// and returns the report of the result. `said` gets what was done.
-lint::FileReport fix_file(const std::string& path, std::string text, const std::string& output, const Host* host,
-                          const lint::LintOptions& lo, std::string& said) {
-  std::string name = path == "-" ? "<stdin>" : path;
-  std::string dest = output.empty() ? path : output;
-  lint::FixResult fr = lint::fix_text(output.empty() ? name : output, text, host, lo);
-  if (!fr.report.ok) {
-    fr.report.file = name;
-    return fr.report;  // nothing is written
-  }
-  fr.report.fixed = fr.fixed;
-  said = name + ": " + (fr.changed() ? fixed_text(fr.fixed) : std::string("nothing to fix"));
-  if (!output.empty()) {
-    // The result goes to OUT even when nothing changed; an OUT that already
-    // holds it is left alone.
-    if (vfioctl::read_file(output) != fr.text) real_fs().write(output, fr.text, mode_for(output, path));
-    said += ", written to " + output;
-  } else if (fr.changed()) {
-    // A link stays a link: its target is rewritten.
-    std::error_code ec;
-    std::string target = std::filesystem::is_symlink(path, ec) ? std::filesystem::canonical(path, ec).string() : path;
-    if (ec) throw Error(ExitCode::refused, fmt::format("{}: cannot resolve the link: {}", path, ec.message()));
-    FileMode mode = mode_for(target, path);
-    real_fs().write(path + ".bak", text, mode);
-    real_fs().write(target, fr.text, mode);
-    said += fmt::format(" (the original is {}.bak)", path);
-  }
-  return fr.report;
 }
 
 }  // namespace
@@ -203,7 +147,7 @@ void add_lint(CLI::App& app, GlobalOptions& g) {
       } else {
         std::string said;
         try {
-          reports.push_back(fix_file(path, std::move(text), opts->output, host.get(), lo, said));
+          reports.push_back(lint::fix_file(real_fs(), path, std::move(text), opts->output, host.get(), lo, said));
           if (!said.empty()) fixes.push_back(said);
         } catch (const Error& e) {
           std::cerr << "vfioctl: error: " << e.what() << "\n";

@@ -15,12 +15,16 @@
 #include "cli.h"
 #include "vfioctl/guest/guest_plan.h"
 #include "vfioctl/guest/libvirt_xml.h"
+#include "vfioctl/guest/plan_json.h"
 #include "vfioctl/guest/qemu_script.h"
 #include "vfioctl/guest/spec.h"
 #include "vfioctl/host/access.h"
 #include "vfioctl/host/guest_env.h"
 #include "vfioctl/host/host.h"
 #include "vfioctl/host/input.h"
+#include "vfioctl/setup/guest_install.h"
+#include "vfioctl/setup/libvirt_hook.h"
+#include "vfioctl/util/atomic_file.h"
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/error.h"
 #include "vfioctl/util/input_file.h"
@@ -30,19 +34,16 @@
 #include "vfioctl/util/strings.h"
 #include "vfioctl/util/units.h"
 
-#ifdef VFIOCTL_HAVE_LIBVIRT
-#include <dlfcn.h>
-
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
-#include <type_traits>
-#endif
-
 namespace vfioctl::cli {
 
 namespace {
 
 namespace fs = std::filesystem;
+using setup::create_images;
+using setup::define_domain;
+using setup::fetch_domain;
+using setup::libvirt_version;
+using setup::real_runner;
 
 struct NewOptions {
   std::string spec;
@@ -58,8 +59,11 @@ struct NewOptions {
   std::string test_kernel, test_initrd, test_cmdline, test_serial_log;
 };
 
-// Writes next to the target, then renames: never a half-written file.
-void write_atomically(const std::string& path, const std::string& content, bool force) {
+// -o, --qemu-script and --installed's XML: never over an existing file
+// without --force, never into a directory that is missing; written through
+// util/atomic_file.h (a temporary beside it, fsync, rename). `exec` adds
+// execute bits to the mode a new file gets.
+void write_output(const std::string& path, const std::string& content, bool force, mode_t exec = 0) {
   std::error_code ec;
   if (!force && fs::exists(path, ec)) {
     throw input_error(fmt::format("{} exists; choose another -o, or add --force to replace it", path));
@@ -67,21 +71,9 @@ void write_atomically(const std::string& path, const std::string& content, bool 
   fs::path target(path);
   fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
   if (!fs::is_directory(dir, ec)) throw input_error(fmt::format("{}: directory {} does not exist", path, dir.string()));
-  fs::path tmp = dir / fmt::format(".{}.vfioctl-{}", target.filename().string(), ::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << content;
-    f.flush();
-    if (!f) {
-      fs::remove(tmp, ec);
-      throw Error(ExitCode::refused, fmt::format("cannot write {}", path));
-    }
-  }
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw Error(ExitCode::refused, fmt::format("cannot write {}: {}", path, ec.message()));
-  }
+  FileMode mode = new_file_mode();
+  mode.mode |= exec;
+  real_fs().write(path, content, mode);
 }
 
 // host CPU -> what runs there, one line per CPU (--explain).
@@ -125,233 +117,6 @@ void print_explain(const GuestPlan& plan, const Host& host, std::ostream& out) {
   if (!plan.mmio.why.empty()) out << "  " << plan.mmio.why << "\n";
 }
 
-// The plan and the XML, for scripts and tests (docs/json.md).
-void print_plan_json(const GuestPlan& plan, const std::string& xml) {
-  JsonWriter w(std::cout);
-  w.begin_object();
-  w.field("name", plan.name);
-  w.key("cpu");
-  w.begin_object();
-  w.field("cores", plan.cpu.cores);
-  w.field("threads", plan.cpu.threads);
-  w.field("vcpus", plan.cpu.vcpus);
-  w.field("emulator", plan.cpu.emulator);
-  w.field("iothread", plan.cpu.iothread);
-  w.field("host", plan.cpu.host);
-  w.field("node", plan.cpu.node);
-  w.field("l3", plan.cpu.l3);
-  w.end_object();
-  w.key("memory");
-  w.begin_object();
-  w.field("kib", plan.memory.kib);
-  w.field("page_kib", plan.memory.page_kib);
-  w.field("pages", plan.memory.pages);
-  w.field("node", plan.memory.node);
-  w.field("locked", plan.memory.locked);
-  w.end_object();
-  w.key("devices");
-  w.begin_array();
-  for (const auto& f : plan.passed) {
-    w.begin_object();
-    w.field("host", f.host.str());
-    w.field("guest", fmt::format("0000:{:02x}:00.{}", f.guest_bus, f.guest_function));
-    w.field("gpu", f.gpu);
-    w.end_object();
-  }
-  w.end_array();
-  w.key("disks");
-  w.begin_array();
-  for (const auto& d : plan.disks) {
-    static const char* const kRoles[] = {"disk", "media", "installer", "drivers"};
-    w.begin_object();
-    w.field("source", d.source);
-    w.field("role", kRoles[static_cast<int>(d.role)]);
-    w.field("bus", (d.cdrom && plan.legacy) ? "ide" : disk_bus_name(d.bus));
-    w.field("format", d.format);
-    w.field("cache", d.cdrom ? std::optional<std::string>() : std::optional<std::string>(d.io.cache));
-    w.field("io", d.cdrom ? std::optional<std::string>() : std::optional<std::string>(d.io.io));
-    w.field("boot", d.boot > 0 ? std::optional<int>(d.boot) : std::nullopt);
-    w.end_object();
-  }
-  w.end_array();
-  w.key("images");
-  w.begin_array();
-  for (const auto& i : plan.images) {
-    w.begin_object();
-    w.field("path", i.path);
-    w.field("format", i.format);
-    w.field("size_mib", i.size_mib);
-    w.field("command", i.argv());
-    w.end_object();
-  }
-  w.end_array();
-  w.key("usb");
-  w.begin_array();
-  for (const auto& u : plan.usb) {
-    w.begin_object();
-    w.field("id", u.host.id());
-    w.field("port", u.host.port);
-    w.end_object();
-  }
-  w.end_array();
-  w.key("network");
-  w.begin_object();
-  static const char* const kModes[] = {"nat", "bridge", "macvtap", "sriov", "none"};
-  w.field("mode", kModes[static_cast<int>(plan.net.mode)]);
-  w.field("source", plan.net.mode == NetworkSpec::Mode::none ? std::optional<std::string>() : plan.net.source);
-  w.field("vf", plan.net.vf ? std::optional<std::string>(plan.net.vf->str()) : std::nullopt);
-  w.end_object();
-  w.field("audio", audio_backend_name(plan.audio));
-  w.field("iothreads", plan.iothreads);
-  w.key("hide");
-  w.begin_object();
-  w.field("kvm", plan.hide.kvm_hidden);
-  w.field("vendor_id", plan.hide.vendor_id.empty() ? std::optional<std::string>() : plan.hide.vendor_id);
-  w.field("cpuid_bit", !plan.hide.cpuid_bit_off);
-  w.end_object();
-  w.key("mmio64");
-  w.begin_object();
-  w.field("bar_bytes", static_cast<long long>(plan.mmio.bar_bytes));
-  w.field("window_mib", plan.mmio.window_bytes
-                            ? std::optional<long long>(static_cast<long long>(plan.mmio.window_mib()))
-                            : std::nullopt);
-  w.field("phys_bits", plan.mmio.window_bytes ? std::optional<int>(plan.mmio.phys_bits) : std::nullopt);
-  w.end_object();
-  w.field("tune", tune_actions(plan));
-  w.field("next_steps", plan.next_steps);
-  w.field("warnings", plan.warnings);
-  w.field("xml", xml);
-  w.end_object();
-  w.finish();
-}
-
-// libvirt's client library is loaded when --define needs it, not at start:
-// it pulls in some sixty shared libraries (TLS, Kerberos, SASL, GLib), which
-// would cost every vfioctl command tens of milliseconds, the libvirt hook
-// included.
-struct LibvirtApi {
-#ifdef VFIOCTL_HAVE_LIBVIRT
-  decltype(&::virSetErrorFunc) set_error_func = nullptr;
-  decltype(&::virConnectOpen) connect_open = nullptr;
-  decltype(&::virGetLastError) last_error = nullptr;
-  decltype(&::virDomainDefineXML) define_xml = nullptr;
-  decltype(&::virDomainFree) domain_free = nullptr;
-  decltype(&::virConnectClose) connect_close = nullptr;
-  decltype(&::virDomainLookupByName) lookup_by_name = nullptr;
-  decltype(&::virDomainGetXMLDesc) get_xml_desc = nullptr;
-  decltype(&::virConnectGetLibVersion) get_lib_version = nullptr;
-#endif
-};
-
-#ifdef VFIOCTL_HAVE_LIBVIRT
-LibvirtApi load_libvirt(const std::string& uri, const std::string& name) {
-  void* lib = ::dlopen("libvirt.so.0", RTLD_NOW | RTLD_LOCAL);
-  if (!lib)
-    throw Error(ExitCode::refused,
-                fmt::format("--define needs libvirt's client library (libvirt.so.0: {}); install libvirt0 "
-                            "(Debian, Ubuntu) or libvirt-libs (Fedora), or write the XML with -o and run "
-                            "'virsh -c {} define FILE' for {}",
-                            ::dlerror(), uri, name));
-  LibvirtApi api;
-  auto sym = [&](auto& fn, const char* symbol) {
-    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(lib, symbol));
-    if (!fn)
-      throw Error(ExitCode::refused, fmt::format("libvirt.so.0 has no {}: the library is too old or broken", symbol));
-  };
-  sym(api.set_error_func, "virSetErrorFunc");
-  sym(api.connect_open, "virConnectOpen");
-  sym(api.last_error, "virGetLastError");
-  sym(api.define_xml, "virDomainDefineXML");
-  sym(api.domain_free, "virDomainFree");
-  sym(api.connect_close, "virConnectClose");
-  sym(api.lookup_by_name, "virDomainLookupByName");
-  sym(api.get_xml_desc, "virDomainGetXMLDesc");
-  sym(api.get_lib_version, "virConnectGetLibVersion");
-  return api;
-}
-#endif
-
-#ifdef VFIOCTL_HAVE_LIBVIRT
-// Opens `uri`; refused (exit 3) with libvirt's reason when it cannot.
-virConnectPtr connect_libvirt(LibvirtApi& lv, const std::string& uri) {
-  // libvirt prints every error itself by default; ours says it once, with context.
-  lv.set_error_func(nullptr, [](void*, virErrorPtr) {});
-  virConnectPtr conn = lv.connect_open(uri.c_str());
-  if (!conn) {
-    const virError* err = lv.last_error();
-    throw Error(ExitCode::refused,
-                fmt::format("cannot connect to libvirt at {}: {} (is libvirtd running there, and the host reachable?)",
-                            uri, err && err->message ? err->message : "unknown error"));
-  }
-  return conn;
-}
-#endif
-
-void define_domain(const std::string& uri, const std::string& xml, const std::string& name) {
-#ifdef VFIOCTL_HAVE_LIBVIRT
-  LibvirtApi lv = load_libvirt(uri, name);
-  virConnectPtr conn = connect_libvirt(lv, uri);
-  virDomainPtr dom = lv.define_xml(conn, xml.c_str());
-  if (!dom) {
-    const virError* err = lv.last_error();
-    std::string msg = err && err->message ? err->message : "unknown error";
-    lv.connect_close(conn);
-    throw Error(ExitCode::refused, fmt::format("libvirt refused the domain {}: {}", name, msg));
-  }
-  lv.domain_free(dom);
-  lv.connect_close(conn);
-#else
-  (void)xml;
-  throw Error(ExitCode::refused, fmt::format("--define: this vfioctl was built without libvirt; write the XML "
-                                             "with -o and run 'virsh -c {} define FILE' for {}",
-                                             uri, name));
-#endif
-}
-
-// The version of the libvirt at `uri` (major * 1000000 + minor * 1000 +
-// micro), for what the XML defined there may hold; nullopt when it does not say.
-std::optional<unsigned long> libvirt_version_at(const std::string& uri, const std::string& name) {
-#ifdef VFIOCTL_HAVE_LIBVIRT
-  LibvirtApi lv = load_libvirt(uri, name);
-  virConnectPtr conn = connect_libvirt(lv, uri);
-  unsigned long version = 0;
-  int rc = lv.get_lib_version(conn, &version);
-  lv.connect_close(conn);
-  if (rc != 0 || version == 0) return std::nullopt;
-  return version;
-#else
-  (void)uri;
-  (void)name;
-  return std::nullopt;
-#endif
-}
-
-#ifdef VFIOCTL_HAVE_LIBVIRT
-// The persistent definition of a domain, or an Error naming what failed.
-std::string fetch_domain(const std::string& uri, const std::string& name) {
-  LibvirtApi lv = load_libvirt(uri, name);
-  lv.set_error_func(nullptr, [](void*, virErrorPtr) {});
-  virConnectPtr conn = lv.connect_open(uri.c_str());
-  if (!conn) {
-    const virError* err = lv.last_error();
-    throw Error(ExitCode::refused, fmt::format("cannot connect to libvirt at {}: {}", uri,
-                                               err && err->message ? err->message : "unknown error"));
-  }
-  virDomainPtr dom = lv.lookup_by_name(conn, name.c_str());
-  if (!dom) {
-    lv.connect_close(conn);
-    throw input_error(fmt::format("--installed {}: no such file, and no domain of that name at {}", name, uri));
-  }
-  char* xml = lv.get_xml_desc(dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
-  lv.domain_free(dom);
-  lv.connect_close(conn);
-  if (!xml) throw Error(ExitCode::refused, fmt::format("libvirt gave no definition of {}", name));
-  std::string out(xml);
-  free(xml);  // NOLINT: libvirt allocates with malloc
-  return out;
-}
-#endif
-
 // --installed: drop the CD-ROMs of a written XML (in place, or to -o) or of
 // a defined domain (redefined).
 void run_installed(const NewOptions& o) {
@@ -361,11 +126,7 @@ void run_installed(const NewOptions& o) {
   if (file) {
     xml = read_input_file(o.installed, "the domain XML", limits::kDomainXmlBytes);
   } else {
-#ifdef VFIOCTL_HAVE_LIBVIRT
     xml = fetch_domain(o.connect, o.installed);
-#else
-    throw input_error(fmt::format("--installed {}: no such file", o.installed));
-#endif
   }
   std::vector<std::string> removed;
   std::string out;
@@ -380,35 +141,13 @@ void run_installed(const NewOptions& o) {
   }
   if (file) {
     std::string target = o.output.empty() ? o.installed : o.output;
-    write_atomically(target, out, o.output.empty() || o.force);
+    write_output(target, out, o.output.empty() || o.force);
     std::cerr << fmt::format("Removed {} CD-ROM(s) ({}); wrote {}.\n", removed.size(), join(removed, ", "), target);
     return;
   }
   define_domain(o.connect, out, o.installed);
   std::cerr << fmt::format("Removed {} CD-ROM(s) ({}) from {} at {}.\n", removed.size(), join(removed, ", "),
                            o.installed, o.connect);
-}
-
-// Creates the plan's images with qemu-img: only on the live host, never
-// over a file that appeared since the plan.
-void create_images(const GuestPlan& plan, const Root& root, const Distro& distro) {
-  for (const auto& img : plan.images) {
-    if (!root.is_live()) {
-      std::cerr << fmt::format("vfioctl: note: not creating {} (--root is not this host): {}\n", img.path,
-                               join(img.argv(), " "));
-      continue;
-    }
-    std::error_code ec;
-    if (fs::exists(img.path, ec))
-      throw Error(ExitCode::refused, fmt::format("{} appeared while planning; not creating it over", img.path));
-    if (!program_exists("qemu-img"))
-      throw Error(ExitCode::refused,
-                  fmt::format("qemu-img is missing; it creates {} ({})", img.path, distro.install("qemu-img")));
-    ProcessResult r = run_process(img.argv());
-    if (r.exit_code != 0)
-      throw Error(ExitCode::refused, fmt::format("{} failed: {}", join(img.argv(), " "), trim(r.output)));
-    std::cerr << fmt::format("Created {} ({}, {} MiB).\n", img.path, img.format, img.size_mib);
-  }
 }
 
 // What to do next and what the host must allow, on stderr.
@@ -498,7 +237,7 @@ void add_new(CLI::App& app, GlobalOptions& g) {
     bool nvme = std::any_of(plan.disks.begin(), plan.disks.end(),
                             [](const PlannedDisk& d) { return !d.cdrom && d.bus == DiskBus::nvme; });
     if (o->define && nvme) {
-      if (auto v = libvirt_version_at(o->connect, plan.name)) xo.libvirt_version = *v;
+      if (auto v = libvirt_version(o->connect, plan.name)) xo.libvirt_version = *v;
     }
     // The XML goes to -o, --define, --json or standard output; a QEMU script
     // alone needs none (and libvirt before 11.5 has no NVMe disk to write).
@@ -537,24 +276,20 @@ void add_new(CLI::App& app, GlobalOptions& g) {
     // The domain asks the libvirt hook to tune the host; without the hook nothing would.
     bool domain_xml = o->qemu_script.empty() || !o->output.empty() || o->define;
     if (domain_xml && !tune_actions(plan).empty()) {
-      auto hook = root.read(kLibvirtHookFile);
-      if (!hook || hook->find(kLibvirtHookMarker) == std::string::npos)
+      if (!setup::libvirt_hook_installed(root))
         plan.permissions.push_back({"vfioctl hook", kLibvirtHookFile,
                                     fmt::format("tunes the host while the guest runs ({}): 'vfioctl hook install "
                                                 "--apply', then restart libvirtd",
                                                 join(tune_actions(plan), ", "))});
     }
-    if (writes) create_images(plan, root, host.system.distro);
+    if (writes) create_images(plan, root, host.system.distro, *real_runner(root), std::cerr);
     if (!g.json) print_summary(plan, writes);
     if (!o->output.empty()) {
-      write_atomically(o->output, xml, o->force);
+      write_output(o->output, xml, o->force);
       std::cerr << fmt::format("Wrote {} ({}).\n", o->output, plan.name);
     }
     if (!script.empty()) {
-      write_atomically(o->qemu_script, script, o->force);
-      std::error_code ec;
-      fs::permissions(o->qemu_script, fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
-                      fs::perm_options::add, ec);
+      write_output(o->qemu_script, script, o->force, 0111);
       std::cerr << fmt::format("Wrote {} ({}); start the guest with: sudo {}\n", o->qemu_script, plan.name,
                                fs::path(o->qemu_script).has_parent_path() ? o->qemu_script : "./" + o->qemu_script);
       if (auto actions = tune_actions(plan); !actions.empty())
@@ -565,7 +300,7 @@ void add_new(CLI::App& app, GlobalOptions& g) {
     }
     if (o->output.empty()) {
       if (g.json) {
-        print_plan_json(plan, xml);
+        write_plan_json(std::cout, plan, xml);
       } else if (!o->define && o->qemu_script.empty()) {
         std::cout << xml;
       }

@@ -4,19 +4,15 @@
 // come from QMP (query-cpus-fast, query-iothreads); the rest from
 // /proc/PID/task (a process's runtime state, not a host fact).
 #include <fmt/format.h>
-#include <sched.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
-#include <set>
 
 #include "cli.h"
 #include "vfioctl/host/host.h"
+#include "vfioctl/runtime/host_io.h"
+#include "vfioctl/runtime/pin.h"
 #include "vfioctl/runtime/qmp.h"
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/error.h"
@@ -27,21 +23,13 @@ namespace vfioctl::cli {
 
 namespace {
 
-namespace fs = std::filesystem;
+using namespace vfioctl::runtime;
 
 struct PinOptions {
   std::string qmp;
   std::string vcpus, emulator, iothread;
   int pid = 0;
   bool resume = false;
-};
-
-// One pinned thread, for the report.
-struct Pinned {
-  std::string role;  // "vcpu", "iothread", "emulator"
-  std::string name;  // vCPU index, iothread id, or the thread's comm
-  int tid = 0;
-  std::vector<int> cpus;
 };
 
 // "3,1,2-4": order kept (vCPU i goes to the i-th CPU), each item through the
@@ -67,65 +55,7 @@ std::vector<int> cpu_set(const std::string& option, const std::string& text) {
   return *cpus;
 }
 
-std::string read_line(const fs::path& p) {
-  std::ifstream f(p);
-  std::string s;
-  std::getline(f, s);
-  return s;
-}
-
-// The thread group (process) a thread belongs to; 0 when it is gone.
-int tgid_of(int tid) {
-  std::ifstream f("/proc/" + std::to_string(tid) + "/status");
-  for (std::string line; std::getline(f, line);) {
-    if (starts_with(line, "Tgid:")) return static_cast<int>(parse_int(line.substr(5)).value_or(0));
-  }
-  return 0;
-}
-
-std::vector<int> tasks_of(int pid) {
-  std::vector<int> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
-    if (auto t = parse_int(e.path().filename().string())) out.push_back(static_cast<int>(*t));
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-// false when the thread has ended meanwhile.
-bool set_affinity(int tid, const std::vector<int>& cpus, const std::string& what) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  for (int c : cpus) CPU_SET(c, &set);
-  if (::sched_setaffinity(tid, sizeof(set), &set) == 0) return true;
-  int err = errno;
-  if (err == ESRCH) return false;
-  if (err == EINVAL) {
-    throw input_error(
-        fmt::format("cannot pin {} (thread {}) to CPUs {}: none of them is available to it (offline, "
-                    "or outside its cpuset)",
-                    what, tid, format_cpulist(cpus)));
-  }
-  throw Error(ExitCode::refused,
-              fmt::format("cannot pin {} (thread {}) to CPUs {}: {}{}", what, tid, format_cpulist(cpus),
-                          std::strerror(err), err == EPERM ? " (run as root, or as QEMU's user)" : ""));
-}
-
-void check_online(const std::string& option, const std::vector<int>& cpus, const std::vector<int>& online) {
-  if (online.empty()) return;  // unknown: sched_setaffinity judges
-  std::set<int> on(online.begin(), online.end());
-  std::vector<int> bad;
-  for (int c : cpus) {
-    if (!on.count(c)) bad.push_back(c);
-  }
-  if (!bad.empty()) {
-    throw input_error(fmt::format("{}: CPU{} {} {} not online here (online: {})", option, bad.size() > 1 ? "s" : "",
-                                  format_cpulist(bad), bad.size() > 1 ? "are" : "is", format_cpulist(online)));
-  }
-}
-
-void print_report(const std::vector<Pinned>& pinned, int pid, bool resumed, bool json) {
+void print_report(const std::vector<PinnedThread>& pinned, int pid, bool resumed, bool json) {
   if (json) {
     JsonWriter w(std::cout);
     w.begin_object();
@@ -187,51 +117,14 @@ void run_pin(const PinOptions& o, const GlobalOptions& g) {
 
   // The QEMU process: the one its vCPU threads belong to. --pid, and the
   // socket's peer, must agree with it.
-  int pid = guest_vcpus.empty() ? 0 : tgid_of(guest_vcpus.front().thread_id);
-  if (pid == 0) pid = o.pid ? o.pid : qmp.peer_pid();
-  if (o.pid && o.pid != pid) {
-    throw input_error(
-        fmt::format("--pid {} is not the QEMU behind {}: its vCPU threads belong to process {}", o.pid, o.qmp, pid));
-  }
+  auto io = live_io("/");
+  int pid = qemu_process(*io, guest_vcpus, o.pid, qmp.peer_pid(), o.qmp);
   if (g.verbose && qmp.peer_pid() && qmp.peer_pid() != pid) {
     std::cerr << fmt::format("vfioctl: note: the QMP socket's peer is process {}; the vCPUs run in process {}\n",
                              qmp.peer_pid(), pid);
   }
-  if (pid <= 0 || !fs::exists("/proc/" + std::to_string(pid) + "/task")) {
-    throw Error(ExitCode::refused, fmt::format("cannot find QEMU's process behind {} (give it with --pid)", o.qmp));
-  }
-
-  std::vector<Pinned> pinned;
-  std::set<int> special;
-  for (const auto& v : guest_vcpus) special.insert(v.thread_id);
-  for (const auto& t : iothreads) special.insert(t.thread_id);
-  std::string task_dir = "/proc/" + std::to_string(pid) + "/task/";
-  // Every other thread first: threads QEMU starts later inherit the main
-  // thread's affinity.
-  if (!emulator.empty()) {
-    for (int tid : tasks_of(pid)) {
-      if (special.count(tid)) continue;
-      std::string comm = read_line(task_dir + std::to_string(tid) + "/comm");
-      if (set_affinity(tid, emulator, "emulator thread '" + comm + "'"))
-        pinned.push_back({"emulator", comm, tid, emulator});
-    }
-  }
-  if (!iothread.empty()) {
-    for (const auto& t : iothreads) {
-      if (!set_affinity(t.thread_id, iothread, "iothread " + t.id)) {
-        throw Error(ExitCode::refused, fmt::format("iothread {} (thread {}) has ended", t.id, t.thread_id));
-      }
-      pinned.push_back({"iothread", t.id, t.thread_id, iothread});
-    }
-  }
-  for (size_t i = 0; i < guest_vcpus.size(); ++i) {
-    const auto& v = guest_vcpus[i];
-    std::vector<int> one = {vcpus[i]};
-    if (!set_affinity(v.thread_id, one, fmt::format("vCPU {}", v.index))) {
-      throw Error(ExitCode::refused, fmt::format("vCPU {} (thread {}) has ended", v.index, v.thread_id));
-    }
-    pinned.push_back({"vcpu", std::to_string(v.index), v.thread_id, one});
-  }
+  require_process(*io, pid, o.qmp);
+  std::vector<PinnedThread> pinned = pin_threads(*io, pid, guest_vcpus, iothreads, {vcpus, emulator, iothread});
   bool resumed = false;
   if (o.resume && !qmp.running()) {
     qmp.cont();

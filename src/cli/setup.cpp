@@ -6,17 +6,14 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
-#include <functional>
 #include <iostream>
 #include <memory>
 
 #include "cli.h"
 #include "vfioctl/guest/spec.h"
 #include "vfioctl/host/host.h"
-#include "vfioctl/host/input.h"
-#include "vfioctl/plan/memory_plan.h"
 #include "vfioctl/setup/bind.h"
+#include "vfioctl/setup/guest_request.h"
 #include "vfioctl/setup/setup_plan.h"
 #include "vfioctl/setup/transaction.h"
 #include "vfioctl/util/diff.h"
@@ -44,23 +41,18 @@ std::optional<long long> size_option(const std::string& text, const char* option
   return mib;
 }
 
-// Regenerate commands: recorded instead of run when VFIOCTL_COMMAND_LOG is
-// set (the tests' fake), chrooted into --root otherwise.
-std::unique_ptr<CommandRunner> make_runner(const Root& root) {
-  if (const char* log = std::getenv("VFIOCTL_COMMAND_LOG"); log && *log) {
-    const char* fail = std::getenv("VFIOCTL_COMMAND_FAIL");
-    return recording_runner(log, fail ? fail : "");
-  }
-  return real_runner(root);
+// Who ran vfioctl: sudo's SUDO_UID (0 when it is not a number), else this
+// process's user.
+long long invoking_user() {
+  const char* sudo_uid = std::getenv("SUDO_UID");
+  return sudo_uid && *sudo_uid ? parse_int(sudo_uid).value_or(0) : static_cast<long long>(::getuid());
 }
 
 // A --root tree is untrusted: its programs run as root (chroot) only when
 // asked for by name. Whether running them now would be unasked: checked
 // before anything is written.
 bool unasked_chroot(const Root& root, bool chroot) {
-  if (root.is_live() || chroot) return false;
-  const char* log = std::getenv("VFIOCTL_COMMAND_LOG");
-  return !(log && *log);  // recorded, never run
+  return !root.is_live() && !chroot && !commands_recorded();  // recorded commands never run
 }
 
 void check_regenerate(const Root& root, bool regenerate, bool chroot) {
@@ -79,23 +71,6 @@ void check_commands(const Root& root, const char* what, bool chroot) {
       "{} under --root {} changes the kernel arguments with that tree's rpm-ostree (chroot {} ...); add --chroot "
       "if you trust it, or run without --apply and give the printed command yourself",
       what, root.dir().string(), root.dir().string()));
-}
-
-// Runs the commands in order; the first failure throws Error(refused) after
-// `on_failure` ran.
-void run_commands(CommandRunner& runner, const std::vector<setup::Command>& commands,
-                  const std::function<void()>& on_failure) {
-  for (const auto& c : commands) {
-    std::cerr << "vfioctl: running " << c.str() << "\n";
-    auto r = runner.run(c);
-    if (r.exit_code != 0) {
-      std::cerr << r.output;
-      on_failure();
-      throw Error(ExitCode::refused, fmt::format("'{}' failed (exit {}); the files were restored and the boot files "
-                                                 "regenerated from them; fix the cause and run setup again",
-                                                 c.str(), r.exit_code));
-    }
-  }
 }
 
 std::string command_line(int argc, char** argv) {
@@ -173,44 +148,12 @@ void run_setup(const SetupOptions& o, GlobalOptions& g) {
   if (auto k = size_option(o.hugepage_size, "--hugepage-size")) req.hugepage_kib = *k * 1024;
   if (!o.hugepages_for.empty()) {
     if (req.hugepages_mib) throw input_error("--hugepages and --hugepages-for: give one of them");
-    GuestSpec spec = load_guest_spec(o.hugepages_for);
-    MemoryRequest mr;
-    mr.mib = spec.memory_mib;
-    mr.page_kib = spec.hugepage_kib;
-    mr.hugepages_off = spec.hugepages_off;
-    mr.boot_pages = boot_hugepages(host.kernel, host.memory.default_page_kib());
-    MemoryPlan mp = plan_memory(host.memory, host.platform, mr);
-    if (mp.page_kib == 0) {
-      throw input_error(
-          fmt::format("--hugepages-for {}: the guest asks for no hugepages (hugepages = \"off\")", o.hugepages_for));
-    }
-    req.hugepages_mib = mp.pages * mp.page_kib / 1024;
-    req.hugepage_kib = mp.page_kib;
+    StaticPages pool = hugepages_for(host, o.hugepages_for);
+    req.hugepages_mib = pool.mib;
+    req.hugepage_kib = pool.page_kib;
   }
   if (o.regenerate && !o.apply) throw input_error("--regenerate runs after --apply; add --apply");
-  if (!o.for_spec.empty()) {
-    GuestSpec spec = load_guest_spec(o.for_spec);
-    QemuConfRequest q;
-    q.spec = o.for_spec;
-    q.distro = host.system.distro;
-    if (spec.input.evdev == "paths") {
-      q.devices = spec.input.devices;
-    } else if (spec.input.evdev == "auto") {
-      Notes notes;
-      for (const auto& d : read_input_devices(root, notes)) q.devices.push_back(d.path);
-    }
-    if (spec.audio.backend == AudioBackend::pipewire || spec.audio.backend == AudioBackend::pulseaudio) {
-      const char* sudo_uid = std::getenv("SUDO_UID");
-      long long uid = sudo_uid && *sudo_uid ? parse_int(sudo_uid).value_or(0) : static_cast<long long>(::getuid());
-      if (uid == 0)
-        throw input_error(
-            fmt::format("{}:{}: audio.backend \"{}\" plays to a user's sound server, but vfioctl runs "
-                        "as root without sudo: run it through sudo from that user",
-                        o.for_spec, spec.audio.pos.line, audio_backend_name(spec.audio.backend)));
-      q.user = "+" + std::to_string(uid);
-    }
-    req.qemu_conf = q;
-  }
+  if (!o.for_spec.empty()) req.qemu_conf = qemu_conf_request(root, host, o.for_spec, invoking_user());
 
   Plan plan = plan_setup(root, host, req);
   auto changed = plan.changed();
@@ -256,15 +199,19 @@ void run_setup(const SetupOptions& o, GlobalOptions& g) {
     return;
   }
   if (!entry->kargs.empty()) {
-    auto runner = make_runner(root);
-    run_commands(*runner, {entry->kargs.command()}, [&]() { undo(root, real_fs(), *entry, true); });
+    auto runner = command_runner(root);
+    run_commands(
+        *runner, {entry->kargs.command()}, [&]() { undo(root, real_fs(), *entry, true); }, std::cerr);
   }
   if (o.regenerate) {
-    auto runner = make_runner(root);
-    run_commands(*runner, plan.commands, [&]() {
-      undo(root, real_fs(), *entry, true);
-      for (const auto& c : plan.commands) runner->run(c);
-    });
+    auto runner = command_runner(root);
+    run_commands(
+        *runner, plan.commands,
+        [&]() {
+          undo(root, real_fs(), *entry, true);
+          for (const auto& c : plan.commands) runner->run(c);
+        },
+        std::cerr);
   }
   if (g.json) {
     print_plan_json(plan, entry, true);
@@ -359,37 +306,24 @@ void run_undo(const UndoOptions& o, GlobalOptions& g) {
   HostLock lock(root, g_command_line);
   // The arguments first: when rpm-ostree fails, nothing was changed.
   if (!entry.kargs.empty()) {
-    auto runner = make_runner(root);
-    run_commands(*runner, {entry.kargs.inverse().command()}, []() {});
+    auto runner = command_runner(root);
+    run_commands(
+        *runner, {entry.kargs.inverse().command()}, []() {}, std::cerr);
     std::cout << "ran " << entry.kargs.inverse().command().str() << "\n";
   }
   undo(root, real_fs(), entry, o.force);
   std::cout << fmt::format("Restored {} file(s) of entry {}.\n", entry.files.size(), entry.id);
   if (!entry.commands.empty()) {
     if (o.regenerate) {
-      auto runner = make_runner(root);
-      run_commands(*runner, entry.commands, []() {});
+      auto runner = command_runner(root);
+      run_commands(
+          *runner, entry.commands, []() {}, std::cerr);
     } else {
       std::cout << "Now rebuild the boot files (or run again with --regenerate):\n";
       for (const auto& c : entry.commands) std::cout << "  " << c.str() << "\n";
     }
   }
 }
-
-// Fixture roots stand in for sysfs with plain files: each write is appended
-// to the file, so a test reads the sequence back.
-class FixtureAttributes : public FileSystem {
- public:
-  void write(const std::string& path, const std::string& content, const FileMode& mode) override {
-    real_fs().write(path, content, mode);
-  }
-  void remove(const std::string& path) override { real_fs().remove(path); }
-  void write_attribute(const std::string& path, const std::string& value) override {
-    std::ofstream out(path, std::ios::app);
-    if (!out) throw Error(ExitCode::refused, path + ": cannot write");
-    out << value << (ends_with(value, "\n") ? "" : "\n");
-  }
-};
 
 struct BindOptions {
   std::vector<std::string> devices;
@@ -440,15 +374,9 @@ void run_bind(const BindOptions& o, GlobalOptions& g, bool bind) {
     return;
   }
   if (root.is_live() && ::geteuid() != 0) throw Error(ExitCode::refused, "bind/unbind --apply: run it as root (sudo)");
-  if (bind && plan.load_vfio && root.is_live()) {
-    auto r = run_process({"modprobe", "vfio-pci"});
-    if (r.exit_code != 0) {
-      throw Error(ExitCode::refused, "modprobe vfio-pci failed: " + std::string(trim(r.output)));
-    }
-  }
+  if (bind) load_vfio_pci(root, *command_runner(root), plan);
   HostLock lock(root, g_command_line);
-  FixtureAttributes fixture;
-  apply_bind(root, root.is_live() ? real_fs() : static_cast<FileSystem&>(fixture), plan, bind);
+  apply_bind(root, bind_fs(root), plan, bind);
   if (!g.json) {
     for (const auto& [a, d] : plan.drivers) {
       if (bind)

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "vfioctl/runtime/domain_tune.h"
 #include "vfioctl/runtime/host_io.h"
+#include "vfioctl/runtime/tune_checks.h"
 #include "vfioctl/runtime/tuner.h"
 #include "vfioctl/util/cpulist.h"
 #include "vfioctl/util/error.h"
@@ -85,21 +86,8 @@ void run_start(const GlobalOptions& g, StartOptions o) {
   DomainTune d = tune_request(o.request);
   d.process = o.pid > 0 ? o.pid : ::getppid();
   Root root = open_root(g);
-  if (auto text = root.read("/sys/devices/system/cpu/online")) {
-    if (auto online = parse_cpulist(trim(*text))) {
-      for (int c : d.vcpu_cpus)
-        if (std::find(online->begin(), online->end(), c) == online->end())
-          throw input_error(fmt::format("--cpus: CPU {} is not online here (online: {})", c, trim(*text)));
-    }
-  }
-  if (d.wants("hugepages") && d.hugepage_kib && *d.hugepage_kib > 0) {
-    std::string pools = "/sys/kernel/mm/hugepages";
-    if (auto sizes = root.list(pools); sizes && !root.exists(fmt::format("{}/hugepages-{}kB", pools, *d.hugepage_kib)))
-      throw input_error(fmt::format("--hugepages {}: this host has no pool of {} kB pages (it has: {})",
-                                    o.request.hugepages, *d.hugepage_kib,
-                                    sizes->empty() ? std::string("none") : join(*sizes, ", ")));
-  }
   auto io = live_io(root.dir().string());
+  check_tune_host(*io, d, o.request.hugepages);
   std::ostringstream quiet;
   Tuner probe(*io, quiet);
   if (auto s = state_of(probe, d.name); s && s->running)

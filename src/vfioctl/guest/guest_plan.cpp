@@ -224,6 +224,15 @@ void plan_hide(GuestPlan& plan) {
 
 }  // namespace
 
+MemoryRequest memory_request(const Host& host, const GuestSpec& spec) {
+  MemoryRequest req;
+  req.mib = spec.memory_mib;
+  req.page_kib = spec.hugepage_kib;
+  req.hugepages_off = spec.hugepages_off;
+  req.boot_pages = boot_hugepages(host.kernel, host.memory.default_page_kib());
+  return req;
+}
+
 GuestPlan plan_guest(const Host& host, const GuestSpec& spec, const std::vector<InputDevice>& inputs,
                      const GuestEnv& env, bool force) {
   GuestPlan plan;
@@ -240,13 +249,9 @@ GuestPlan plan_guest(const Host& host, const GuestSpec& spec, const std::vector<
   if (host.cpu.nodes.size() > 1) near_node(host, plan, creq);
   plan.cpu = at_line(spec.cpus_pos, [&] { return plan_cpus(host.cpu, creq); });
 
-  MemoryRequest mreq;
-  mreq.mib = spec.memory_mib;
-  mreq.page_kib = spec.hugepage_kib;
-  mreq.hugepages_off = spec.hugepages_off;
+  MemoryRequest mreq = memory_request(host, spec);
   if (host.cpu.nodes.size() > 1) mreq.node = plan.cpu.node;
   mreq.passthrough = !plan.passed.empty();
-  mreq.boot_pages = boot_hugepages(host.kernel, host.memory.default_page_kib());
   plan.memory = at_line(spec.memory_pos, [&] { return plan_memory(host.memory, host.platform, mreq); });
 
   {

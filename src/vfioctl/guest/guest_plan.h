@@ -130,6 +130,12 @@ struct GuestPlan {
 // What plan_guest needs read from the host for this spec.
 EnvRequest env_request(const GuestSpec& spec, std::optional<int> user_uid);
 
+// The memory the spec asks of the host: its size, page size (or none) and
+// the pages the host's boot reserves. plan_guest adds the vCPUs' NUMA node
+// and whether a device is passed; `setup --hugepages-for` plans with it as
+// it is.
+MemoryRequest memory_request(const Host& host, const GuestSpec& spec);
+
 // Throws Error(bad_input) naming the spec's file:line when the host cannot
 // meet the request (devices in shared groups, too many CPUs, too much memory).
 // `env` holds the files, USB devices, interfaces and DMI strings the spec

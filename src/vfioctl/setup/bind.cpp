@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -165,6 +166,34 @@ void apply_bind(const Root& root, FileSystem& fs, const BindPlan& plan, bool bin
   for (const auto& [a, drv] : state) j["devices"][a.str()] = drv ? nlohmann::json(*drv) : nlohmann::json();
   if (!plan.drivers.empty()) fs.write(real_path(root, kState), j.dump(2) + "\n", FileMode{0644, 0, 0});
   for (const auto& w : plan.writes) fs.write_attribute(real_path(root, w.path), w.value);
+}
+
+namespace {
+
+class FixtureAttributes : public FileSystem {
+ public:
+  void write(const std::string& path, const std::string& content, const FileMode& mode) override {
+    real_fs().write(path, content, mode);
+  }
+  void remove(const std::string& path) override { real_fs().remove(path); }
+  void write_attribute(const std::string& path, const std::string& value) override {
+    std::ofstream out(path, std::ios::app);
+    if (!out) throw Error(ExitCode::refused, path + ": cannot write");
+    out << value << (ends_with(value, "\n") ? "" : "\n");
+  }
+};
+
+}  // namespace
+
+FileSystem& bind_fs(const Root& root) {
+  static FixtureAttributes fixture;
+  return root.is_live() ? real_fs() : static_cast<FileSystem&>(fixture);
+}
+
+void load_vfio_pci(const Root& root, CommandRunner& runner, const BindPlan& plan) {
+  if (!plan.load_vfio || !root.is_live()) return;
+  auto r = runner.run(Command{{"modprobe", "vfio-pci"}, "load vfio-pci before binding to it"});
+  if (r.exit_code != 0) throw Error(ExitCode::refused, "modprobe vfio-pci failed: " + std::string(trim(r.output)));
 }
 
 }  // namespace vfioctl::setup

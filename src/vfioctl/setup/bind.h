@@ -13,6 +13,7 @@
 
 #include "vfioctl/host/host.h"
 #include "vfioctl/host/root.h"
+#include "vfioctl/setup/transaction.h"
 #include "vfioctl/util/atomic_file.h"
 
 namespace vfioctl::setup {
@@ -38,6 +39,17 @@ BindPlan plan_unbind(const Root& root, const Host& host, const std::vector<std::
 // Performs the writes and records (bind) or forgets (unbind) the original
 // drivers. `attributes` writes the sysfs files.
 void apply_bind(const Root& root, FileSystem& fs, const BindPlan& plan, bool bind);
+
+// The FileSystem bind's writes go through under `root`: the real one for
+// the live host; under a fixture root, where plain files stand for sysfs,
+// each attribute write is appended to its file as a line (a test reads the
+// sequence back), other files are written as usual.
+FileSystem& bind_fs(const Root& root);
+
+// Loads vfio-pci (modprobe vfio-pci) through `runner` when the plan asks for
+// it and `root` is the live host. Error(refused) with modprobe's output when
+// it fails.
+void load_vfio_pci(const Root& root, CommandRunner& runner, const BindPlan& plan);
 
 // Original drivers recorded by earlier binds.
 std::map<PciAddress, std::optional<std::string>> bound_state(const Root& root);

@@ -7,8 +7,10 @@
 // root (inside --root for scratch roots).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -92,6 +94,18 @@ std::unique_ptr<CommandRunner> real_runner(const Root& root);
 // Appends each command line to `log` and succeeds, except commands whose
 // text contains `fail` (when not empty), which exit 1.
 std::unique_ptr<CommandRunner> recording_runner(std::string log, std::string fail);
+// The runner the environment asks for (setup/commands.cpp): with
+// VFIOCTL_COMMAND_LOG=FILE set, recording_runner(FILE,
+// $VFIOCTL_COMMAND_FAIL); otherwise real_runner(root).
+std::unique_ptr<CommandRunner> command_runner(const Root& root);
+// Whether command_runner records the commands instead of running them.
+bool commands_recorded();
+// Runs `commands` in order through `runner`, each announced on `log`
+// ("vfioctl: running ..."). At the first that fails, its output goes to
+// `log`, `on_failure` runs, and Error(refused) names the command and its
+// exit status.
+void run_commands(CommandRunner& runner, const std::vector<Command>& commands, const std::function<void()>& on_failure,
+                  std::ostream& log);
 
 // Real path of a host path under the root, every link in it resolved inside
 // the root (RootDir::real): a link in a --root tree never leads a read or a

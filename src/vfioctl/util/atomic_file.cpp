@@ -54,6 +54,7 @@ class RealFileSystem : public FileSystem {
   void write(const std::string& path, const std::string& content, const FileMode& mode) override {
     make_parents(path);
     std::string dir = std::filesystem::path(path).parent_path().string();
+    if (dir.empty()) dir = ".";  // a relative file name: the temporary goes beside it
     std::string tmp = dir + "/." + std::filesystem::path(path).filename().string() + ".vfioctl-XXXXXX";
     int fd = ::mkstemp(tmp.data());
     if (fd < 0) throw io_error(path, "cannot create a temporary file beside it", errno);
@@ -97,6 +98,12 @@ std::optional<FileMode> file_mode(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return std::nullopt;
   return FileMode{static_cast<mode_t>(st.st_mode & 07777), st.st_uid, st.st_gid};
+}
+
+FileMode new_file_mode() {
+  mode_t mask = ::umask(0);
+  ::umask(mask);
+  return FileMode{static_cast<mode_t>(0666 & ~mask), ::geteuid(), ::getegid()};
 }
 
 FileSystem& real_fs() {

@@ -21,6 +21,10 @@ struct FileMode {
 // Mode and owner of an existing file, or nullopt when it does not exist.
 std::optional<FileMode> file_mode(const std::string& path);
 
+// Mode and owner of a file this process creates: 0666 less the umask, the
+// effective user and group (what open(2) would give it).
+FileMode new_file_mode();
+
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
