@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <filesystem>
 #include <iostream>
 #include <iterator>
 #include <memory>
@@ -37,9 +36,8 @@ using namespace vfioctl::runtime;
 constexpr const char* kHookFile = kLibvirtHookFile;
 
 std::string self_binary() {
-  std::error_code ec;
-  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string("/usr/local/bin/vfioctl") : p.string();
+  std::string p = self_executable();
+  return p.empty() ? std::string("/usr/local/bin/vfioctl") : p;
 }
 
 struct InstallOptions {

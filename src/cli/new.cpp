@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -38,7 +37,6 @@ namespace vfioctl::cli {
 
 namespace {
 
-namespace fs = std::filesystem;
 using setup::create_images;
 using setup::define_domain;
 using setup::fetch_domain;
@@ -64,13 +62,11 @@ struct NewOptions {
 // util/atomic_file.h (a temporary beside it, fsync, rename). `exec` adds
 // execute bits to the mode a new file gets.
 void write_output(const std::string& path, const std::string& content, bool force, mode_t exec = 0) {
-  std::error_code ec;
-  if (!force && fs::exists(path, ec)) {
+  if (!force && path_exists(path)) {
     throw input_error(fmt::format("{} exists; choose another -o, or add --force to replace it", path));
   }
-  fs::path target(path);
-  fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  if (!fs::is_directory(dir, ec)) throw input_error(fmt::format("{}: directory {} does not exist", path, dir.string()));
+  if (auto dir = missing_directory_of(path))
+    throw input_error(fmt::format("{}: directory {} does not exist", path, *dir));
   FileMode mode = new_file_mode();
   mode.mode |= exec;
   real_fs().write(path, content, mode);
@@ -120,8 +116,7 @@ void print_explain(const GuestPlan& plan, const Host& host, std::ostream& out) {
 // --installed: drop the CD-ROMs of a written XML (in place, or to -o) or of
 // a defined domain (redefined).
 void run_installed(const NewOptions& o) {
-  std::error_code ec;
-  bool file = fs::is_regular_file(o.installed, ec);
+  bool file = is_regular_file_path(o.installed);
   std::string xml;
   if (file) {
     xml = read_input_file(o.installed, "the domain XML", limits::kDomainXmlBytes);
@@ -248,11 +243,10 @@ void add_new(CLI::App& app, GlobalOptions& g) {
       QemuOptions qo;
       qo.virt_type = o->virt_type;
       // The script calls this vfioctl to pin; a plan for another host (--root) calls the one in PATH there.
-      std::error_code ec;
-      fs::path self = g.root == "/" ? fs::read_symlink("/proc/self/exe", ec) : fs::path();
-      if (!self.empty() && !ec) qo.vfioctl = self.string();
+      std::string self = g.root == "/" ? self_executable() : std::string();
+      if (!self.empty()) qo.vfioctl = self;
       // QEMU runs from / (-daemonize): paths must be absolute.
-      auto absolute = [](const std::string& p) { return p.empty() ? p : fs::absolute(p).string(); };
+      auto absolute = [](const std::string& p) { return absolute_path(p); };
       qo.kernel = absolute(o->test_kernel);
       qo.initrd = absolute(o->test_initrd);
       qo.cmdline = o->test_cmdline;
@@ -264,12 +258,11 @@ void add_new(CLI::App& app, GlobalOptions& g) {
     }
     if (o->explain) print_explain(plan, host, std::cerr);
     for (const auto& w : plan.warnings) std::cerr << "vfioctl: warning: " << w << "\n";
-    std::error_code exists_ec;
-    if (!script.empty() && !o->force && fs::exists(o->qemu_script, exists_ec)) {
+    if (!script.empty() && !o->force && path_exists(o->qemu_script)) {
       throw input_error(
           fmt::format("{} exists; choose another --qemu-script, or add --force to replace it", o->qemu_script));
     }
-    if (!o->output.empty() && !o->force && fs::exists(o->output, exists_ec)) {
+    if (!o->output.empty() && !o->force && path_exists(o->output)) {
       throw input_error(fmt::format("{} exists; choose another -o, or add --force to replace it", o->output));
     }
     bool writes = !o->output.empty() || !o->qemu_script.empty() || o->define;
@@ -291,7 +284,7 @@ void add_new(CLI::App& app, GlobalOptions& g) {
     if (!script.empty()) {
       write_output(o->qemu_script, script, o->force, 0111);
       std::cerr << fmt::format("Wrote {} ({}); start the guest with: sudo {}\n", o->qemu_script, plan.name,
-                               fs::path(o->qemu_script).has_parent_path() ? o->qemu_script : "./" + o->qemu_script);
+                               o->qemu_script.find('/') != std::string::npos ? o->qemu_script : "./" + o->qemu_script);
       if (auto actions = tune_actions(plan); !actions.empty())
         std::cerr << fmt::format(
             "The script tunes the host while the guest runs ({}) with 'vfioctl tune', as the libvirt hook does, and "

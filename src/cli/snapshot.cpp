@@ -2,7 +2,6 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <iostream>
 
 #include "cli.h"
@@ -10,12 +9,11 @@
 #include "vfioctl/host/host.h"
 #include "vfioctl/host/snapshot.h"
 #include "vfioctl/util/error.h"
+#include "vfioctl/util/input_file.h"
 #include "vfioctl/util/process.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl::cli {
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -26,9 +24,8 @@ struct SnapshotOptions {
 
 void run_snapshot(const GlobalOptions& g, const SnapshotOptions& o) {
   bool tarball = ends_with(o.output, ".tar.gz") || ends_with(o.output, ".tgz");
-  std::error_code ec;
-  if (fs::exists(fs::symlink_status(o.output, ec))) {
-    if (!tarball && fs::is_directory(o.output) && fs::is_empty(o.output, ec)) {
+  if (path_exists(o.output)) {
+    if (!tarball && is_empty_directory(o.output)) {
       // an empty directory is fine
     } else if (!o.force) {
       throw input_error(

@@ -43,6 +43,8 @@ struct HeaderException {
 const std::vector<HeaderException> kHeaderExceptions = {
     {"guest", "runtime/domain_tune.h", "new writes the hook's <vfioctl:tune> element, doctor --guest reads it"},
     {"lint", "runtime/domain_tune.h", "L110 finds the tune element as the hook does"},
+    {"setup", "guest/guest_plan.h", "guest_install creates the plan's images and defines its domain"},
+    {"setup", "guest/spec.h", "guest_request takes --hugepages-for's pool and --for's qemu.conf block from a spec"},
 };
 
 // The files of each folder that may open files, run programs or write to
@@ -71,6 +73,11 @@ const std::vector<IoException> kIoExceptions = {
     {"host/initramfs.cpp", "runs the host's initramfs lister, live host only, behind the Programs interface"},
     {"host/session.cpp", "opens /dev/kvm: only an open tells whether this user may use KVM"},
     {"runtime/qmp.cpp", "talks to QEMU over its QMP socket (vfioctl pin)"},
+    {"setup/bind.cpp",
+     "the FileSystem of fixture roots: a kernel attribute written there is a line appended to a file"},
+    {"setup/guest_install.cpp",
+     "the libvirt client (libvirt loaded with dlopen) and the check that an image is still "
+     "missing right before qemu-img creates it"},
 };
 
 // Functions allowed past kMaxFunctionLines: data tables, one entry a line.

@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
 
 #include "vfioctl/util/error.h"
+#include "vfioctl/util/input_file.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl::lint {
@@ -51,9 +51,7 @@ FileReport fix_file(FileSystem& fs, const std::string& path, std::string text, c
     said += ", written to " + output;
   } else if (fr.changed()) {
     // A link stays a link: its target is rewritten.
-    std::error_code ec;
-    std::string target = std::filesystem::is_symlink(path, ec) ? std::filesystem::canonical(path, ec).string() : path;
-    if (ec) throw Error(ExitCode::refused, fmt::format("{}: cannot resolve the link: {}", path, ec.message()));
+    std::string target = link_target(path);
     FileMode mode = mode_for(target, path);
     fs.write(path + ".bak", text, mode);
     fs.write(target, fr.text, mode);

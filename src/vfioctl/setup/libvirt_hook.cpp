@@ -4,6 +4,7 @@
 
 #include "vfioctl/host/access.h"
 #include "vfioctl/util/error.h"
+#include "vfioctl/util/shell.h"
 #include "vfioctl/util/strings.h"
 
 namespace vfioctl::setup {

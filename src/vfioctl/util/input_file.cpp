@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -96,6 +97,52 @@ std::optional<std::string> read_regular_file(const std::string& path, size_t lim
   Bounded r = read_bounded(path, limit, false);
   if (r.failure != Failure::none) return std::nullopt;
   return std::move(r.text);
+}
+
+namespace fs = std::filesystem;
+
+bool path_exists(const std::string& path) {
+  std::error_code ec;
+  return fs::exists(fs::symlink_status(path, ec));
+}
+
+bool is_regular_file_path(const std::string& path) {
+  std::error_code ec;
+  return fs::is_regular_file(path, ec);
+}
+
+bool is_empty_directory(const std::string& path) {
+  std::error_code ec;
+  return fs::is_directory(path, ec) && fs::is_empty(path, ec) && !ec;
+}
+
+std::optional<std::string> missing_directory_of(const std::string& path) {
+  fs::path target(path);
+  fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::error_code ec;
+  if (fs::is_directory(dir, ec)) return std::nullopt;
+  return dir.string();
+}
+
+std::string absolute_path(const std::string& path) {
+  if (path.empty()) return path;
+  std::error_code ec;
+  fs::path p = fs::absolute(path, ec);
+  return ec ? path : p.string();
+}
+
+std::string link_target(const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_symlink(path, ec)) return path;
+  std::string target = fs::canonical(path, ec).string();
+  if (ec) throw Error(ExitCode::refused, fmt::format("{}: cannot resolve the link: {}", path, ec.message()));
+  return target;
+}
+
+std::string self_executable() {
+  std::error_code ec;
+  fs::path p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : p.string();
 }
 
 }  // namespace vfioctl
