@@ -316,16 +316,25 @@ void append_hex(std::string& out, uint64_t v, int width) {
 
 }  // namespace
 
+namespace {
+
+// "BB:SS.F" appended to `out`.
+void append_bus_slot(std::string& out, const PciAddress& a) {
+  append_hex(out, a.bus, 2);
+  out += ':';
+  append_hex(out, a.device, 2);
+  out += '.';
+  append_hex(out, a.function, 1);
+}
+
+}  // namespace
+
 std::string PciAddress::str() const {
   std::string out;
   out.reserve(12);
   append_hex(out, domain, 4);
   out += ':';
-  append_hex(out, bus, 2);
-  out += ':';
-  append_hex(out, device, 2);
-  out += '.';
-  append_hex(out, function, 1);
+  append_bus_slot(out, *this);
   return out;
 }
 
@@ -333,11 +342,7 @@ std::string PciAddress::short_str() const {
   if (domain != 0) return str();
   std::string out;
   out.reserve(7);
-  append_hex(out, bus, 2);
-  out += ':';
-  append_hex(out, device, 2);
-  out += '.';
-  append_hex(out, function, 1);
+  append_bus_slot(out, *this);
   return out;
 }
 
