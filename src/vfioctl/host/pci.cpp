@@ -189,18 +189,22 @@ PciDevice read_device(const Root& root, const PciAddress& addr, const GroupIndex
     for (auto m : split_ws(*t)) methods.emplace_back(m);
     dev.reset_methods = std::move(methods);
   }
-  if (!dev.is_bridge()) {
+  if (auto pf = root.link_name(join_path(dir, "physfn"))) dev.physfn = PciAddress::parse(*pf);
+  // A virtual function has neither SR-IOV nor Resizable BAR capabilities of
+  // its own (the PF holds both): no files to look for, hundreds of times on
+  // an SR-IOV host.
+  bool vf = dev.physfn.has_value();
+  if (!dev.is_bridge() && !vf) {
     dev.sriov_totalvfs = read_int_attr(root, dir, "sriov_totalvfs");
     if (dev.sriov_totalvfs) dev.sriov_numvfs = read_int_attr(root, dir, "sriov_numvfs");
   }
-  if (auto pf = root.link_name(join_path(dir, "physfn"))) dev.physfn = PciAddress::parse(*pf);
   if (auto node = read_int_attr(root, dir, "numa_node"); node && *node >= 0) dev.numa_node = node;
   if (auto t = root.read(join_path(dir, "resource"))) {
     int bad = 0;
     dev.bars = parse_pci_resource(*t, &bad);
     if (bad) notes.push_back({join_path(dir, "resource"), fmt::format("{} unreadable line(s) skipped", bad)});
     for (auto& b : *dev.bars) {
-      if (!b.mem()) continue;
+      if (!b.mem() || vf) continue;
       if (auto r = root.read(join_path(dir, fmt::format("resource{}_resize", b.index)))) {
         if (auto v = hex64(trim(*r))) b.resizable_sizes = *v;
       }
