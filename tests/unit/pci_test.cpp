@@ -2,8 +2,16 @@
 
 #include <gtest/gtest.h>
 
+extern "C" {
+#include <pci/pci.h>
+}
+
+#include <fstream>
+#include <set>
+
 #include "temp_tree.h"
 #include "vfioctl/host/iommu.h"
+#include "vfioctl/host/pci_names.h"
 #include "vfioctl/host/root.h"
 
 namespace vfioctl {
@@ -214,6 +222,57 @@ TEST(PciResource, ReadFromTheFixture) {
   ASSERT_TRUE(devs[1].bars);
   ASSERT_EQ(devs[1].bars->size(), 1u);
   EXPECT_EQ((*devs[1].bars)[0].size, uint64_t{16} << 10);
+}
+
+void ignore(char*, ...) {}
+
+// PciNames reads pci.ids itself; every answer must be libpci's: every
+// vendor id, every device id the database lists (and one it does not, per
+// vendor), every class and subclass number.
+TEST(PciNames, AnswersAsLibpci) {
+  pci_access* a = pci_alloc();
+  a->warning = a->error = a->debug = ignore;
+  std::string file = a->id_file_name;
+  if (file.size() > 3 && file.compare(file.size() - 3, 3, ".gz") == 0) file.resize(file.size() - 3);
+  std::ifstream in(file);
+  if (!in) {
+    pci_cleanup(a);
+    GTEST_SKIP() << "no " << file;
+  }
+  auto lookup = [&](int flags, auto... ids) {
+    char buf[256];
+    const char* n = pci_lookup_name(a, buf, sizeof buf, flags | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB, ids...);
+    return std::string(n ? n : "");
+  };
+  std::set<std::pair<int, int>> devices;
+  std::string line;
+  int vendor = -1;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    if (line[0] != '\t') {
+      vendor = line.size() > 5 && line[4] == ' ' ? std::stoi(line.substr(0, 4), nullptr, 16) : -1;
+    } else if (vendor >= 0 && line.size() > 6 && line[1] != '\t') {
+      devices.insert({vendor, std::stoi(line.substr(1, 4), nullptr, 16)});
+      devices.insert({vendor, 0xfffe});
+    }
+  }
+  ASSERT_GT(devices.size(), 1000u);
+  PciNames names;
+  int named = 0;
+  for (int v = 0; v <= 0xffff; ++v) {
+    std::string want = lookup(PCI_LOOKUP_VENDOR, v);
+    ASSERT_EQ(names.vendor(static_cast<uint16_t>(v)), want) << std::hex << v;
+    named += !want.empty();
+  }
+  EXPECT_GT(named, 1000);
+  for (auto [v, d] : devices) {
+    ASSERT_EQ(names.device(static_cast<uint16_t>(v), static_cast<uint16_t>(d)), lookup(PCI_LOOKUP_DEVICE, v, d))
+        << std::hex << v << ":" << d;
+  }
+  for (int c = 0; c <= 0xffff; ++c) {
+    ASSERT_EQ(names.device_class(static_cast<uint16_t>(c)), lookup(PCI_LOOKUP_CLASS, c)) << std::hex << c;
+  }
+  pci_cleanup(a);
 }
 
 }  // namespace

@@ -24,14 +24,14 @@ void write_json(JsonWriter& w, const PciDevice& dev) {
   w.field("vendor_id", hex_opt(dev.vendor_id));
   w.field("device_id", hex_opt(dev.device_id));
   if (auto c = dev.class_id())
-    w.field("class", fmt::format("{:04x}", *c));
+    w.field("class", hex_digits(*c, 4));
   else
     w.field("class", nullptr);
   w.field("driver", dev.driver);
   w.field("subsystem_vendor_id", hex_opt(dev.subsystem_vendor_id));
   w.field("subsystem_device_id", hex_opt(dev.subsystem_device_id));
   if (dev.revision)
-    w.field("revision", fmt::format("{:02x}", *dev.revision));
+    w.field("revision", hex_digits(*dev.revision, 2));
   else
     w.field("revision", nullptr);
   w.field("vendor_name", name_or_null(dev.vendor_name));

@@ -125,6 +125,14 @@ PciDevice read_device(const Root& root, const PciAddress& addr, const GroupIndex
   dev.address = addr;
   std::string dir = join_path(kDevices, addr.str());
 
+  // The device's real directory sits under its upstream bridge's, and the
+  // kernel's link names it: ../../../devices/pci0000:00/0000:00:01.1/0000:01:00.0
+  // (Read first: Root then opens the directory through the link at once.)
+  if (auto target = root.read_link(dir)) {
+    auto parent = PciAddress::parse(base_name(dir_name(*target)));
+    if (parent && *parent != addr) dev.parent = parent;
+  }
+
   // uevent carries class, ids, subsystem ids and driver in one read (the
   // same kernel values as the separate files); older trees lack it.
   bool from_uevent = false;
@@ -181,29 +189,26 @@ PciDevice read_device(const Root& root, const PciAddress& addr, const GroupIndex
     for (auto m : split_ws(*t)) methods.emplace_back(m);
     dev.reset_methods = std::move(methods);
   }
-  if (!dev.is_bridge()) {
+  if (auto pf = root.link_name(join_path(dir, "physfn"))) dev.physfn = PciAddress::parse(*pf);
+  // A virtual function has neither SR-IOV nor Resizable BAR capabilities of
+  // its own (the PF holds both): no files to look for, hundreds of times on
+  // an SR-IOV host.
+  bool vf = dev.physfn.has_value();
+  if (!dev.is_bridge() && !vf) {
     dev.sriov_totalvfs = read_int_attr(root, dir, "sriov_totalvfs");
     if (dev.sriov_totalvfs) dev.sriov_numvfs = read_int_attr(root, dir, "sriov_numvfs");
   }
-  if (auto pf = root.link_name(join_path(dir, "physfn"))) dev.physfn = PciAddress::parse(*pf);
   if (auto node = read_int_attr(root, dir, "numa_node"); node && *node >= 0) dev.numa_node = node;
   if (auto t = root.read(join_path(dir, "resource"))) {
     int bad = 0;
     dev.bars = parse_pci_resource(*t, &bad);
     if (bad) notes.push_back({join_path(dir, "resource"), fmt::format("{} unreadable line(s) skipped", bad)});
     for (auto& b : *dev.bars) {
-      if (!b.mem()) continue;
+      if (!b.mem() || vf) continue;
       if (auto r = root.read(join_path(dir, fmt::format("resource{}_resize", b.index)))) {
         if (auto v = hex64(trim(*r))) b.resizable_sizes = *v;
       }
     }
-  }
-
-  // The device's real directory sits under its upstream bridge's, and the
-  // kernel's link names it: ../../../devices/pci0000:00/0000:00:01.1/0000:01:00.0
-  if (auto target = root.read_link(dir)) {
-    auto parent = PciAddress::parse(base_name(dir_name(*target)));
-    if (parent && *parent != addr) dev.parent = parent;
   }
   return dev;
 }
@@ -218,15 +223,31 @@ uint64_t PciBar::largest_resizable() const {
 }
 
 std::vector<PciBar> parse_pci_resource(std::string_view text, int* bad) {
+  // A listing reads this file for every device: lines and fields are taken
+  // in place, without a vector of each.
   std::vector<PciBar> bars;
   int index = 0;
-  for (auto line : split(text, '\n')) {
-    if (index >= 6) break;  // the ROM, SR-IOV and bridge windows follow
-    if (trim(line).empty()) continue;
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; };
+  size_t pos = 0;
+  while (pos < text.size() && index < 6) {  // the ROM, SR-IOV and bridge windows follow
+    size_t nl = text.find('\n', pos);
+    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    std::string_view f[4];
+    size_t n = 0;
+    for (size_t i = 0; i < line.size();) {
+      while (i < line.size() && space(line[i])) ++i;
+      if (i == line.size()) break;
+      size_t j = i;
+      while (j < line.size() && !space(line[j])) ++j;
+      if (n < 4) f[n] = line.substr(i, j - i);
+      ++n;
+      i = j;
+    }
+    if (n == 0) continue;
     int i = index++;
-    auto f = split_ws(line);
     std::optional<uint64_t> start, end, flags;
-    if (f.size() == 3) {
+    if (n == 3) {
       start = hex64(f[0]);
       end = hex64(f[1]);
       flags = hex64(f[2]);
@@ -253,18 +274,20 @@ std::vector<PciBar> parse_pci_resource(std::string_view text, int* bad) {
 std::optional<PciAddress> PciAddress::parse(std::string_view text) {
   text = trim(text);
   PciAddress a;
-  auto fields = split(text, ':');
+  // "D:B:S.F" or "B:S.F", split at the colons in place.
+  size_t c1 = text.find(':');
+  if (c1 == std::string_view::npos) return std::nullopt;
+  size_t c2 = text.find(':', c1 + 1);
+  if (c2 != std::string_view::npos && text.find(':', c2 + 1) != std::string_view::npos) return std::nullopt;
   std::string_view dom, bus, rest;
-  if (fields.size() == 3) {
-    dom = fields[0];
-    bus = fields[1];
-    rest = fields[2];
-  } else if (fields.size() == 2) {
-    dom = "0";
-    bus = fields[0];
-    rest = fields[1];
+  if (c2 != std::string_view::npos) {
+    dom = text.substr(0, c1);
+    bus = text.substr(c1 + 1, c2 - c1 - 1);
+    rest = text.substr(c2 + 1);
   } else {
-    return std::nullopt;
+    dom = "0";
+    bus = text.substr(0, c1);
+    rest = text.substr(c1 + 1);
   }
   size_t dot = rest.find('.');
   if (dot == std::string_view::npos) return std::nullopt;
@@ -280,14 +303,64 @@ std::optional<PciAddress> PciAddress::parse(std::string_view text) {
   return a;
 }
 
-std::string PciAddress::str() const { return fmt::format("{:04x}:{:02x}:{:02x}.{:x}", domain, bus, device, function); }
+namespace {
+
+// Lower-case hex of `v` in at least `width` digits, as fmt's {:0Nx}: paths
+// and JSON are made of these for every device, so without a format parse.
+void append_hex(std::string& out, uint64_t v, int width) {
+  char buf[16];
+  int n = 0;
+  do {
+    buf[n++] = "0123456789abcdef"[v & 0xf];
+    v >>= 4;
+  } while (v != 0 && n < 16);
+  for (int i = n; i < width; ++i) out += '0';
+  while (n > 0) out += buf[--n];
+}
+
+}  // namespace
+
+namespace {
+
+// "BB:SS.F" appended to `out`.
+void append_bus_slot(std::string& out, const PciAddress& a) {
+  append_hex(out, a.bus, 2);
+  out += ':';
+  append_hex(out, a.device, 2);
+  out += '.';
+  append_hex(out, a.function, 1);
+}
+
+}  // namespace
+
+std::string PciAddress::str() const {
+  std::string out;
+  out.reserve(12);
+  append_hex(out, domain, 4);
+  out += ':';
+  append_bus_slot(out, *this);
+  return out;
+}
 
 std::string PciAddress::short_str() const {
   if (domain != 0) return str();
-  return fmt::format("{:02x}:{:02x}.{:x}", bus, device, function);
+  std::string out;
+  out.reserve(7);
+  append_bus_slot(out, *this);
+  return out;
 }
 
-std::string hex4(uint16_t v) { return fmt::format("{:04x}", v); }
+std::string hex4(uint16_t v) {
+  std::string out;
+  append_hex(out, v, 4);
+  return out;
+}
+
+std::string hex_digits(uint32_t v, int width) {
+  std::string out;
+  append_hex(out, v, width);
+  return out;
+}
 
 bool PciDevice::is_bridge() const {
   auto c = class_id();

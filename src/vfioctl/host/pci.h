@@ -111,5 +111,7 @@ std::vector<PciDevice> read_pci_devices(const Root& root, Notes& notes,
 
 // 4 hex digits, lower case ("10de").
 std::string hex4(uint16_t v);
+// Lower-case hex in at least `width` digits (fmt's {:0Nx}).
+std::string hex_digits(uint32_t v, int width);
 
 }  // namespace vfioctl

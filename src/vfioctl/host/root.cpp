@@ -3,7 +3,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#if __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#define VFIOCTL_HAVE_OPENAT2_H 1
+#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -118,7 +124,7 @@ std::pair<int, std::string> Root::DirCache::at(const std::string& real) {
   return {fd, real.substr(slash + 1)};
 }
 
-int Root::DirCache::open_leaf_in(const RootDir& root, std::string_view dir) {
+int Root::DirCache::open_leaf_in(const RootDir& root, std::string_view dir, std::string_view link) {
   reset(m_leaf);
   std::string_view parent = dir_name(dir);
   std::string_view base = base_name(dir);
@@ -130,9 +136,14 @@ int Root::DirCache::open_leaf_in(const RootDir& root, std::string_view dir) {
       if (m_parent.fd < 0) return -1;  // no parent, no child
       m_parent.path.assign(parent);
     }
-    // One step from the held parent; a link there is resolved from the root.
-    fd = ::openat(m_parent.fd, std::string(base).c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0 && (errno == ELOOP || errno == ENOTDIR)) fd = root.open(dir, O_PATH | O_DIRECTORY);
+    // One step from the held parent; a link there is resolved from the root
+    // (at once when the caller has just read it as one: a device's link).
+    if (dir == link) {
+      fd = root.open(dir, O_PATH | O_DIRECTORY);
+    } else {
+      fd = ::openat(m_parent.fd, std::string(base).c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0 && (errno == ELOOP || errno == ENOTDIR)) fd = root.open(dir, O_PATH | O_DIRECTORY);
+    }
   } else {
     fd = root.open(dir, O_PATH | O_DIRECTORY);
   }
@@ -141,22 +152,31 @@ int Root::DirCache::open_leaf_in(const RootDir& root, std::string_view dir) {
   return fd;
 }
 
-std::pair<int, std::string> Root::DirCache::at_in(const RootDir& root, std::string_view path) {
+std::pair<int, std::string> Root::DirCache::at_in(const RootDir& root, std::string_view path, std::string_view link) {
   std::string_view dir = dir_name(path);
   std::string name(base_name(path));
   if (path.empty() || path == "/" || name == "." || name == "..") {
     // The directory itself: resolve it whole and hand out ".".
-    int fd = open_leaf_in(root, path.empty() ? "/" : path);
+    int fd = open_leaf_in(root, path.empty() ? "/" : path, link);
     return {fd, "."};
   }
   if (m_leaf.fd >= 0 && dir == m_leaf.path) return {m_leaf.fd, name};
   if (m_parent.fd >= 0 && dir == m_parent.path) return {m_parent.fd, name};
-  return {open_leaf_in(root, dir), name};
+  return {open_leaf_in(root, dir, link), name};
+}
+
+int Root::DirCache::below_parent(std::string_view path, std::string& rest) const {
+  if (m_parent.fd < 0 || m_parent.path.empty()) return -1;
+  size_t n = m_parent.path.size();
+  if (m_parent.path == "/") n = 0;
+  if (path.size() <= n + 1 || path.compare(0, n, m_parent.path, 0, n) != 0 || path[n] != '/') return -1;
+  rest.assign(path.substr(n + 1));
+  return m_parent.fd;
 }
 
 std::pair<int, std::string> Root::at(std::string_view path) const {
   if (m_live) return m_cache.at(real_path(path));
-  return m_cache.at_in(m_root, path);
+  return m_cache.at_in(m_root, path, m_link);
 }
 
 int Root::open_in(std::string_view path, int flags) const { return m_root.open(path, flags); }
@@ -236,6 +256,7 @@ std::optional<std::string> Root::read_link(std::string_view path) const {
   if (dfd == kNoDir) return std::nullopt;
   ssize_t n = ::readlinkat(dfd, name.c_str(), buf, sizeof buf);
   if (n < 0) return std::nullopt;
+  if (!m_live) m_link.assign(path);
   return std::string(buf, static_cast<size_t>(n));
 }
 
@@ -245,10 +266,40 @@ std::optional<std::string> Root::link_name(std::string_view path) const {
   return std::string(base_name(*target));
 }
 
+// A directory below the one `dfd` holds, opened in one call when no link is
+// on the way (a link, or no openat2 on this kernel: -1, and the caller walks
+// as usual). On the live root links are followed as everywhere there.
+int Root::open_below(int dfd, const std::string& rest, int flags) const {
+  if (m_live) return ::openat(dfd, rest.c_str(), flags | O_CLOEXEC);
+#if defined(SYS_openat2) && defined(VFIOCTL_HAVE_OPENAT2_H)
+  if (resolver() != Resolver::kernel) return -1;
+  struct open_how how {};
+  how.flags = static_cast<unsigned long long>(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  long fd = ::syscall(SYS_openat2, dfd, rest.c_str(), &how, sizeof how);
+  return fd < 0 ? -1 : static_cast<int>(fd);
+#else
+  (void)dfd;
+  (void)rest;
+  (void)flags;
+  return -1;
+#endif
+}
+
 std::optional<std::vector<std::string>> Root::list(std::string_view path) const {
   touch(path, Touch::dir);
-  auto [dfd, name] = at(path);
-  int fd = open_at(dfd, name, path, O_RDONLY | O_DIRECTORY);
+  // A directory further below the held parent (each IOMMU group's devices/
+  // after the one before): one open, the cached directories left as they are.
+  int fd = -1;
+  std::string rest;
+  std::string real = m_live ? real_path(path) : std::string();
+  if (int pfd = m_cache.below_parent(m_live ? std::string_view(real) : path, rest);
+      pfd >= 0 && rest.find('/') != std::string::npos)
+    fd = open_below(pfd, rest, O_RDONLY | O_DIRECTORY);
+  if (fd < 0) {
+    auto [dfd, name] = at(path);
+    fd = open_at(dfd, name, path, O_RDONLY | O_DIRECTORY);
+  }
   if (fd < 0) return std::nullopt;
   // getdents64 directly: opendir() would add an fstat and an fcntl per
   // directory, which a host with a thousand IOMMU groups notices.

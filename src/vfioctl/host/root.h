@@ -118,7 +118,13 @@ class Root {
     // component) for host path `path`; (kNoDir, name) when that directory
     // does not exist. The name is one component, never followed by the callers
     // unless it is not a link.
-    std::pair<int, std::string> at_in(const RootDir& root, std::string_view path);
+    // `link`: a host path just read as a link (Root::read_link), so a
+    // directory by that name is resolved from the root without first trying
+    // it as a plain directory.
+    std::pair<int, std::string> at_in(const RootDir& root, std::string_view path, std::string_view link = {});
+    // The held parent directory when `path` lies below it, and the rest of
+    // the path from there; -1 otherwise.
+    int below_parent(std::string_view path, std::string& rest) const;
 
    private:
     struct Slot {
@@ -127,7 +133,7 @@ class Root {
     };
     static void reset(Slot& s);
     int open_leaf(std::string_view dir);
-    int open_leaf_in(const RootDir& root, std::string_view dir);
+    int open_leaf_in(const RootDir& root, std::string_view dir, std::string_view link);
     Slot m_leaf, m_parent;
   };
   // No directory holds the path (not AT_FDCWD, which the live root hands out).
@@ -135,6 +141,7 @@ class Root {
   // (fd, name) to hand to an *at() call for host path `path`; kNoDir when
   // its directory does not exist.
   std::pair<int, std::string> at(std::string_view path) const;
+  int open_below(int dfd, const std::string& rest, int flags) const;
   // A last component that is a link, opened inside the root.
   int open_in(std::string_view path, int flags) const;
   // openat(dfd, name) that follows a last link only inside the root.
@@ -148,6 +155,7 @@ class Root {
   mutable std::map<std::string, Touch> m_touched;
   mutable Notes m_refused;
   mutable DirCache m_cache;
+  mutable std::string m_link;  // the last path read as a link (not on the live root)
 };
 
 // Joins a host directory and a name: join_path("/sys", "bus") == "/sys/bus".

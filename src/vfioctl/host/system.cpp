@@ -42,9 +42,17 @@ void read_packages(const Root& root, System& s) {
     version.clear();
     installed = false;
   };
-  for (auto line : split(*text, '\n')) {
-    if (trim(line).empty()) {
-      flush();
+  // dpkg's status runs to megabytes, mostly descriptions: lines are taken in
+  // place, and only a line that starts blank is trimmed.
+  std::string_view all = *text;
+  for (size_t pos = 0; pos <= all.size();) {
+    size_t nl = all.find('\n', pos);
+    if (nl == std::string_view::npos) nl = all.size();
+    std::string_view line = all.substr(pos, nl - pos);
+    pos = nl + 1;
+    char first = line.empty() ? ' ' : line.front();
+    if (first != 'P' && first != 'V' && first != 'S') {
+      if (trim(line.substr(0, 1)).empty() && trim(line).empty()) flush();
       continue;
     }
     if (starts_with(line, "Package:"))

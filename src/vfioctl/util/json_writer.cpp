@@ -1,5 +1,7 @@
 #include "vfioctl/util/json_writer.h"
 
+#include <array>
+
 namespace vfioctl {
 
 namespace {
@@ -39,6 +41,19 @@ void append_quoted(std::string& out, std::string_view s) {
   out += '"';
   size_t i = 0;
   while (i < s.size()) {
+    // A run of printable ASCII other than the two escaped: copied whole.
+    static constexpr auto plain = [] {
+      std::array<bool, 256> t{};
+      for (size_t c = 0x20; c < 0x80; ++c) t[c] = c != '"' && c != '\\';
+      return t;
+    }();
+    size_t run = i;
+    while (run < s.size() && plain[static_cast<unsigned char>(s[run])]) ++run;
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      if (i == s.size()) break;
+    }
     unsigned char c = static_cast<unsigned char>(s[i]);
     switch (c) {
       case '"':

@@ -56,6 +56,10 @@ std::vector<std::string> components(std::string_view path) {
 }
 
 std::string relative(std::string_view path) {
+  // Most paths are already in that form after their leading slash.
+  std::string_view rest = path;
+  while (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+  if (!rest.empty() && rest.back() != '/' && rest.find("//") == std::string_view::npos) return std::string(rest);
   std::string rel;
   for (const auto& c : components(path)) rel += (rel.empty() ? "" : "/") + c;
   return rel.empty() ? std::string(".") : rel;

@@ -282,14 +282,21 @@ void check_secure_boot(const Domain& d, const Host*, Emitter& out) {
   pugi::xml_node smm = d.features.child("smm");
   bool smm_on = feature_on(smm);
   std::string smm_fix = smm ? "set <smm state='on'/> in <features>" : "add <smm state='on'/> to <features>";
-  EditSet smm_edits;
-  if (!smm_on) feature_on_edits(d, "smm", smm_edits);
+  // The edits that turn SMM on, made only for a finding that offers them
+  // (most domains have neither a Secure Boot loader nor SMM).
+  auto make_smm_edits = [&]() {
+    EditSet e;
+    if (!smm_on) feature_on_edits(d, "smm", e);
+    return e;
+  };
   if (loader_secure && !smm_on) {
+    EditSet smm_edits = make_smm_edits();
     out.add(loader, fmt::format("Secure Boot loader (secure='yes') with {}", smm ? "smm off" : "no <smm> feature"),
             smm_fix, smm_edits);
     return;
   }
   if (fw_wants && !smm_on) {
+    EditSet smm_edits = make_smm_edits();
     if (smm) {
       out.add(smm, "Secure Boot firmware (secure-boot enabled) with smm off", smm_fix, smm_edits);
     } else {
@@ -311,7 +318,7 @@ void check_secure_boot(const Domain& d, const Host*, Emitter& out) {
             "Without secure='yes' libvirt does not put the firmware's flash behind SMM, so the guest's operating "
             "system can rewrite the Secure Boot variables and Secure Boot protects nothing.");
     // secure='yes' needs SMM, which needs a q35 machine.
-    EditSet edits = smm_edits;
+    EditSet edits = make_smm_edits();
     if (std::string_view(os.child("type").attribute("machine").value()).find("q35") == std::string_view::npos) {
       edits.fail();
     }

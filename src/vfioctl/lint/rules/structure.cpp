@@ -64,6 +64,17 @@ const std::vector<Placement>& placements() {
   return table;
 }
 
+// The placements of each element name, in the table's order: every element
+// of every domain is looked up here.
+const std::map<std::string_view, std::vector<const Placement*>>& placements_by_name() {
+  static const auto index = [] {
+    std::map<std::string_view, std::vector<const Placement*>> m;
+    for (const auto& p : placements()) m[p.element].push_back(&p);
+    return m;
+  }();
+  return index;
+}
+
 bool foreign(pugi::xml_node n) { return std::string_view(n.name()).find(':') != std::string_view::npos; }
 
 // Where libvirt reads an element whose home is `parent`; null when absent.
@@ -90,8 +101,11 @@ void walk_misplaced(const Domain& d, pugi::xml_node parent, Emitter& out) {
     if (n.type() != pugi::node_element || foreign(n)) continue;
     std::string_view name = n.name();
     if (name == "metadata") continue;  // free-form
-    for (const auto& p : placements()) {
-      if (name != p.element || std::string_view(parent.name()) == p.parent) continue;
+    const auto& index = placements_by_name();
+    auto found = index.find(name);
+    for (const Placement* pp : found == index.end() ? std::vector<const Placement*>{} : found->second) {
+      const Placement& p = *pp;
+      if (std::string_view(parent.name()) == p.parent) continue;
       EditSet edits;
       pugi::xml_node target = home(d, p.parent);
       // A <hostdev> is moved by hand: which guest it belongs to is the user's call.
