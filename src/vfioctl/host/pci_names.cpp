@@ -17,6 +17,8 @@ extern "C" {
 #include <string_view>
 #include <unordered_map>
 
+#include "vfioctl/util/input_file.h"
+
 namespace vfioctl {
 
 namespace {
@@ -194,6 +196,9 @@ pci_access* PciNames::access() {
   return m_access;
 }
 
+// pci.ids is about 1.5 MB today; a file past this is not one.
+constexpr size_t kPciIdsBytes = 64u << 20;
+
 PciNames::Ids* PciNames::ids() {
   if (m_loaded) return m_ids.get();
   m_loaded = true;
@@ -201,23 +206,14 @@ PciNames::Ids* PciNames::ids() {
   // else NAME.
   std::string path = access()->id_file_name ? access()->id_file_name : "";
   if (path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) == 0) return nullptr;
+    if (path_exists(path)) return nullptr;
     path.resize(path.size() - 3);
   }
   auto ids = std::make_unique<Ids>();
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    struct stat st {};
-    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) ids->text.reserve(static_cast<size_t>(st.st_size));
-    char buf[65536];
-    while (true) {
-      ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      ids->text.append(buf, static_cast<size_t>(n));
-    }
-    ::close(fd);
+  // The database of the system vfioctl runs on, as libpci reads it (not a
+  // fact of --root's host); bounded all the same.
+  if (auto text = read_regular_file(path, kPciIdsBytes)) {
+    ids->text = std::move(*text);
     // A gzip file under the plain name: libpci reads it.
     if (ids->text.size() >= 2 && static_cast<unsigned char>(ids->text[0]) == 0x1f &&
         static_cast<unsigned char>(ids->text[1]) == 0x8b)
