@@ -58,15 +58,21 @@ struct NewOptions {
 };
 
 // -o, --qemu-script and --installed's XML: never over an existing file
-// without --force, never into a directory that is missing; written through
-// util/atomic_file.h (a temporary beside it, fsync, rename). `exec` adds
-// execute bits to the mode a new file gets.
-void write_output(const std::string& path, const std::string& content, bool force, mode_t exec = 0) {
+// without --force, never into a directory that is missing. Checked before
+// anything is done (images, define) and again as each file is written.
+void check_output(const std::string& path, bool force, const char* option) {
   if (!force && path_exists(path)) {
-    throw input_error(fmt::format("{} exists; choose another -o, or add --force to replace it", path));
+    throw input_error(fmt::format("{} exists; choose another {}, or add --force to replace it", path, option));
   }
   if (auto dir = missing_directory_of(path))
     throw input_error(fmt::format("{}: directory {} does not exist", path, *dir));
+}
+
+// Written through util/atomic_file.h (a temporary beside it, fsync, rename).
+// `exec` adds execute bits to the mode a new file gets.
+void write_output(const std::string& path, const std::string& content, bool force, const char* option,
+                  mode_t exec = 0) {
+  check_output(path, force, option);
   FileMode mode = new_file_mode();
   mode.mode |= exec;
   real_fs().write(path, content, mode);
@@ -136,7 +142,7 @@ void run_installed(const NewOptions& o) {
   }
   if (file) {
     std::string target = o.output.empty() ? o.installed : o.output;
-    write_output(target, out, o.output.empty() || o.force);
+    write_output(target, out, o.output.empty() || o.force, "-o");
     std::cerr << fmt::format("Removed {} CD-ROM(s) ({}); wrote {}.\n", removed.size(), join(removed, ", "), target);
     return;
   }
@@ -246,11 +252,10 @@ void add_new(CLI::App& app, GlobalOptions& g) {
       std::string self = g.root == "/" ? self_executable() : std::string();
       if (!self.empty()) qo.vfioctl = self;
       // QEMU runs from / (-daemonize): paths must be absolute.
-      auto absolute = [](const std::string& p) { return absolute_path(p); };
-      qo.kernel = absolute(o->test_kernel);
-      qo.initrd = absolute(o->test_initrd);
+      qo.kernel = absolute_path(o->test_kernel);
+      qo.initrd = absolute_path(o->test_initrd);
       qo.cmdline = o->test_cmdline;
-      qo.serial_log = absolute(o->test_serial_log);
+      qo.serial_log = absolute_path(o->test_serial_log);
       qo.distro = host.system.distro;
       qo.openrc = host.system.openrc;
       qo.firmware = host.system.firmware;
@@ -258,13 +263,8 @@ void add_new(CLI::App& app, GlobalOptions& g) {
     }
     if (o->explain) print_explain(plan, host, std::cerr);
     for (const auto& w : plan.warnings) std::cerr << "vfioctl: warning: " << w << "\n";
-    if (!script.empty() && !o->force && path_exists(o->qemu_script)) {
-      throw input_error(
-          fmt::format("{} exists; choose another --qemu-script, or add --force to replace it", o->qemu_script));
-    }
-    if (!o->output.empty() && !o->force && path_exists(o->output)) {
-      throw input_error(fmt::format("{} exists; choose another -o, or add --force to replace it", o->output));
-    }
+    if (!script.empty()) check_output(o->qemu_script, o->force, "--qemu-script");
+    if (!o->output.empty()) check_output(o->output, o->force, "-o");
     bool writes = !o->output.empty() || !o->qemu_script.empty() || o->define;
     // The domain asks the libvirt hook to tune the host; without the hook nothing would.
     bool domain_xml = o->qemu_script.empty() || !o->output.empty() || o->define;
@@ -278,11 +278,11 @@ void add_new(CLI::App& app, GlobalOptions& g) {
     if (writes) create_images(plan, root, host.system.distro, *real_runner(root), std::cerr);
     if (!g.json) print_summary(plan, writes);
     if (!o->output.empty()) {
-      write_output(o->output, xml, o->force);
+      write_output(o->output, xml, o->force, "-o");
       std::cerr << fmt::format("Wrote {} ({}).\n", o->output, plan.name);
     }
     if (!script.empty()) {
-      write_output(o->qemu_script, script, o->force, 0111);
+      write_output(o->qemu_script, script, o->force, "--qemu-script", 0111);
       std::cerr << fmt::format("Wrote {} ({}); start the guest with: sudo {}\n", o->qemu_script, plan.name,
                                o->qemu_script.find('/') != std::string::npos ? o->qemu_script : "./" + o->qemu_script);
       if (auto actions = tune_actions(plan); !actions.empty())

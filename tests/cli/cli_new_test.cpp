@@ -449,6 +449,24 @@ TEST_F(SpecFile, WindowsEvdevNamesTheVirtioInputDriver) {
       << r.err;
 }
 
+// Every output is checked before anything is written: a --qemu-script into a
+// missing directory leaves no -o file behind (nor images, on the live host).
+TEST_F(SpecFile, AnOutputThatCannotBeWrittenStopsBeforeAnyIsWritten) {
+  std::string spec = write("memory = \"4G\"\nhugepages = \"off\"\n[network]\nmode = \"none\"\n");
+  std::string xml = (dir / "g.xml").string(), script = (dir / "missing" / "g.sh").string();
+  Result r = vfioctl({"--root", host("intel-desktop-z370"), "new", spec, "-o", xml, "--qemu-script", script});
+  EXPECT_EQ(r.rc, 2) << r.err;
+  EXPECT_TRUE(has(r.err, script + ": directory " + (dir / "missing").string() + " does not exist")) << r.err;
+  EXPECT_FALSE(has(r.err, "Wrote ")) << r.err;
+  EXPECT_FALSE(fs::exists(xml));
+  // An existing file names the option that would overwrite it.
+  std::ofstream(xml) << "mine\n";
+  r = vfioctl({"--root", host("intel-desktop-z370"), "new", spec, "-o", xml});
+  EXPECT_EQ(r.rc, 2) << r.err;
+  EXPECT_TRUE(has(r.err, xml + " exists; choose another -o, or add --force to replace it")) << r.err;
+  EXPECT_EQ(slurp(xml), "mine\n");
+}
+
 TEST_F(SpecFile, NvmeDiskIsRefusedInTheXmlAndWrittenInTheScript) {
   std::string spec = write(
       "memory = \"4G\"\nhugepages = \"off\"\n[[disk]]\nsource = \"/srv/vm/fast.img\"\nbus = \"nvme\"\n"
